@@ -1,0 +1,25 @@
+# Tether: the two commands of the README.
+#   make demo   installs what is missing, builds, and runs `tether demo`
+#   make test   installs what is missing, builds, and runs every test
+.PHONY: setup build demo test bench clean
+SWIFT_BUILD_FLAGS ?=
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	swift build $(SWIFT_BUILD_FLAGS)
+
+demo: setup
+	swift build -c release --product tether
+	.build/release/tether demo
+
+test: build
+	swift test $(SWIFT_BUILD_FLAGS)
+
+bench: setup
+	swift build -c release --product tether
+	.build/release/tether bench sim
+
+clean:
+	rm -rf .build .native

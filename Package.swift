@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+// Tether: take a robot policy from simulation to a real robot, and measure the gap.
+// Module layering follows ../shared/DESIGN.md: C shims → TetherCore → backends → runtime → CLI.
+import PackageDescription
+import Foundation
+
+/// The package root, so that native paths set up by `scripts/setup.sh` resolve for plain `swift build`.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+/// `scripts/setup.sh` links MuJoCo's headers and library (from the venv's `mujoco-core` wheel) here.
+let native = "\(root)/.native"
+
+/// Every Swift target that imports a native module (directly or through a dependency) needs the
+/// include path for Clang's module importer.
+let nativeSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(native)/include"])]
+/// Link MuJoCo from `.native/lib` and find it there at run time (rpath), with no environment.
+let nativeLink: [LinkerSetting] = [
+    .unsafeFlags(["-L\(native)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(native)/lib"]),
+]
+
+let package = Package(
+    name: "Tether",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tether", targets: ["tether"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C layer: module maps over native headers.
+        .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo"),
+
+        // Vocabulary: manifest (policy contract), units, seeded random numbers, errors.
+        .target(
+            name: "TetherCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // MuJoCo: models, parameters by name, stepping, sensors, batched rollouts.
+        .target(
+            name: "TetherSim",
+            dependencies: ["TetherCore", "CMuJoCo"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        // The command-line tool: argument parsing and printing only.
+        .executableTarget(
+            name: "tether",
+            dependencies: [
+                "TetherCore", "TetherSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
+        .testTarget(
+            name: "TetherSimTests",
+            dependencies: ["TetherCore", "TetherSim"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+    ]
+)

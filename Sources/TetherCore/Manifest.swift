@@ -1,0 +1,271 @@
+/// The robot manifest: the contract between a policy and the robot it drives.
+///
+/// One YAML file per robot and policy (format in `docs/manifest.md`). It names the model file,
+/// the joints in policy order with limits, default pose and PD gains, the physics and control
+/// rates, the observation terms, the action mapping, safety limits and ROS 2 topics. All values
+/// are SI units and radians. A manifest is validated once, at load, and is immutable afterwards.
+public struct Manifest: Sendable, Equatable {
+    /// Schema version of the manifest format this build reads.
+    public static let formatVersion = 1
+
+    /// Robot name (used in reports and recordings).
+    public var name: String
+    /// One line about the robot.
+    public var description: String
+    /// Path of the MJCF or URDF model, resolved against the manifest's directory.
+    public var modelPath: String
+    /// Physics and control rates.
+    public var rates: Rates
+    /// Floating-base information: base body, IMU sensors, foot contacts (nil for a fixed base).
+    public var base: Base?
+    /// Joints in policy order.
+    public var joints: [Joint]
+    /// Observation layout.
+    public var observation: Observation
+    /// How policy actions become commands.
+    public var action: Action
+    /// Safety limits beyond the per-joint ones.
+    public var safety: Safety
+    /// ROS 2 topic names.
+    public var ros2: ROS2Topics
+    /// The file this manifest was read from (for error messages), if any.
+    public var sourcePath: String?
+
+    /// Physics and control rates (Hz). The control period must be a whole number of physics steps.
+    public struct Rates: Sendable, Equatable {
+        /// Physics (simulation step) rate in Hz; must equal 1 / the model's timestep.
+        public var physicsHz: Double
+        /// Policy (control) rate in Hz.
+        public var controlHz: Double
+        /// Physics steps per control step.
+        public var decimation: Int { Int((physicsHz / controlHz).rounded()) }
+        /// Creates rates.
+        public init(physicsHz: Double, controlHz: Double) {
+            self.physicsHz = physicsHz
+            self.controlHz = controlHz
+        }
+    }
+
+    /// Floating-base sensing: the base body and the names of MuJoCo sensors that play the IMU.
+    public struct Base: Sendable, Equatable {
+        /// Name of the base body (the one with the free joint).
+        public var body: String
+        /// `framequat` sensor giving the base orientation (w, x, y, z) in the world frame.
+        public var orientationSensor: String
+        /// `gyro` sensor: angular velocity in the base (IMU) frame, rad/s.
+        public var gyroSensor: String
+        /// `accelerometer` sensor: specific force in the base (IMU) frame, m/s².
+        public var accelerometerSensor: String?
+        /// `touch` sensors on the feet, in a fixed order.
+        public var footContactSensors: [String]
+        /// Keyframe that holds the initial state, if the model has one.
+        public var keyframe: String?
+        /// Creates a base description.
+        public init(body: String, orientationSensor: String, gyroSensor: String,
+                    accelerometerSensor: String?, footContactSensors: [String], keyframe: String?) {
+            self.body = body
+            self.orientationSensor = orientationSensor
+            self.gyroSensor = gyroSensor
+            self.accelerometerSensor = accelerometerSensor
+            self.footContactSensors = footContactSensors
+            self.keyframe = keyframe
+        }
+    }
+
+    /// One joint, in policy order.
+    public struct Joint: Sendable, Equatable {
+        /// Joint name in the model.
+        public var name: String
+        /// Actuator that drives it; nil for a passive joint that is only observed.
+        public var actuator: String?
+        /// Default (nominal standing) position, rad (or m for a slide joint).
+        public var defaultPosition: Double
+        /// Lower and upper position limits, rad (or m).
+        public var positionLimits: ClosedRange<Double>
+        /// Maximum speed, rad/s (or m/s).
+        public var velocityLimit: Double
+        /// Maximum torque, N·m (or force, N).
+        public var torqueLimit: Double?
+        /// Proportional gain of the PD law, N·m/rad.
+        public var kp: Double?
+        /// Derivative gain of the PD law, N·m·s/rad.
+        public var kd: Double?
+        /// Constant feed-forward torque added to the PD law in position mode, N·m (typically the
+        /// gravity load at the default pose, so the robot holds that pose instead of sagging).
+        public var feedforward: Double
+        /// Creates a joint entry.
+        public init(name: String, actuator: String?, defaultPosition: Double,
+                    positionLimits: ClosedRange<Double>, velocityLimit: Double,
+                    torqueLimit: Double?, kp: Double?, kd: Double?, feedforward: Double = 0) {
+            self.feedforward = feedforward
+            self.name = name
+            self.actuator = actuator
+            self.defaultPosition = defaultPosition
+            self.positionLimits = positionLimits
+            self.velocityLimit = velocityLimit
+            self.torqueLimit = torqueLimit
+            self.kp = kp
+            self.kd = kd
+        }
+    }
+
+    /// The observation vector: terms concatenated in order, each scaled, clipped, with optional
+    /// training noise, and the whole frame stacked `history` times (newest first).
+    public struct Observation: Sendable, Equatable {
+        /// Number of frames stacked (1 = no history).
+        public var history: Int
+        /// Terms in order.
+        public var terms: [Term]
+        /// Creates an observation layout.
+        public init(history: Int, terms: [Term]) {
+            self.history = history
+            self.terms = terms
+        }
+
+        /// The value of one term, in the order the policy expects.
+        public struct Term: Sendable, Equatable {
+            /// What the term reads.
+            public var source: Source
+            /// Multiplier per element (one value broadcasts).
+            public var scale: [Double]
+            /// Symmetric clip after scaling (nil: none).
+            public var clip: Double?
+            /// Uniform noise half-width added during training, in the term's unit before scaling.
+            public var noise: Double
+            /// Creates a term.
+            public init(source: Source, scale: [Double] = [1], clip: Double? = nil, noise: Double = 0) {
+                self.source = source
+                self.scale = scale
+                self.clip = clip
+                self.noise = noise
+            }
+        }
+
+        /// Observation sources.
+        public enum Source: String, Sendable, CaseIterable {
+            /// Base linear velocity in the base frame (m/s, 3); simulation-only on most robots.
+            case baseLinearVelocity = "base_linear_velocity"
+            /// Base angular velocity in the base frame (rad/s, 3) from the gyro.
+            case baseAngularVelocity = "base_angular_velocity"
+            /// Gravity direction in the base frame (unit vector, 3).
+            case projectedGravity = "projected_gravity"
+            /// Velocity command (vx m/s, vy m/s, yaw rate rad/s).
+            case velocityCommand = "velocity_command"
+            /// Joint positions minus default positions (rad, one per manifest joint).
+            case jointPositions = "joint_positions"
+            /// Joint positions, absolute (rad, one per manifest joint).
+            case jointPositionsAbsolute = "joint_positions_absolute"
+            /// Joint velocities (rad/s, one per manifest joint).
+            case jointVelocities = "joint_velocities"
+            /// The previous action (one per actuated joint).
+            case lastAction = "last_action"
+            /// Foot contact flags (0 or 1, one per foot contact sensor).
+            case footContacts = "foot_contacts"
+        }
+    }
+
+    /// How a policy action becomes a joint command.
+    public struct Action: Sendable, Equatable {
+        /// Position targets tracked by the PD law, or effort (torque / force) directly.
+        public var mode: Mode
+        /// Multiplier per actuated joint (one value broadcasts).
+        public var scale: [Double]
+        /// Offset per actuated joint; `nil` means the default pose for position mode, 0 for effort.
+        public var offset: [Double]?
+        /// Symmetric clip on the raw action before scaling.
+        public var clip: Double
+        /// Creates an action mapping.
+        public init(mode: Mode, scale: [Double], offset: [Double]?, clip: Double) {
+            self.mode = mode
+            self.scale = scale
+            self.offset = offset
+            self.clip = clip
+        }
+
+        /// Command modes.
+        public enum Mode: String, Sendable, CaseIterable {
+            /// `target = offset + scale * action`, tracked by `tau = kp (target - q) - kd qd`.
+            case position
+            /// `effort = offset + scale * action`, applied directly (N·m or N).
+            case effort
+        }
+    }
+
+    /// Whole-robot safety limits (per-joint limits live in `Joint`).
+    public struct Safety: Sendable, Equatable {
+        /// Maximum base tilt from upright, rad.
+        public var tiltLimit: Double
+        /// Soft margin inside the position limits, rad.
+        public var positionMargin: Double
+        /// A robot state older than this stops the robot, s.
+        public var stateTimeout: Double
+        /// Torque stage at start, a fraction of the torque limits (0.25, 0.5 or 1.0).
+        public var torqueStage: Double
+        /// Creates safety limits.
+        public init(tiltLimit: Double, positionMargin: Double, stateTimeout: Double, torqueStage: Double) {
+            self.tiltLimit = tiltLimit
+            self.positionMargin = positionMargin
+            self.stateTimeout = stateTimeout
+            self.torqueStage = torqueStage
+        }
+    }
+
+    /// ROS 2 topic names (absolute or relative to the node's namespace).
+    public struct ROS2Topics: Sendable, Equatable {
+        /// sensor_msgs/JointState in.
+        public var jointStates: String
+        /// sensor_msgs/Imu in.
+        public var imu: String
+        /// Joint commands out.
+        public var jointCommands: String
+        /// std_msgs/Bool e-stop in.
+        public var estop: String
+        /// diagnostic_msgs/DiagnosticArray safety status out.
+        public var safetyStatus: String
+        /// geometry_msgs/Twist velocity command in.
+        public var velocityCommand: String
+        /// Creates topic names.
+        public init(jointStates: String, imu: String, jointCommands: String, estop: String,
+                    safetyStatus: String, velocityCommand: String) {
+            self.jointStates = jointStates
+            self.imu = imu
+            self.jointCommands = jointCommands
+            self.estop = estop
+            self.safetyStatus = safetyStatus
+            self.velocityCommand = velocityCommand
+        }
+    }
+
+    /// Joints that have an actuator, in policy order (the action's layout).
+    public var actuatedJoints: [Joint] { joints.filter { $0.actuator != nil } }
+
+    /// The command that holds the default pose: PD on the default positions plus feed-forward.
+    public var defaultPoseCommand: JointCommand {
+        let joints = actuatedJoints
+        return JointCommand(positions: joints.map(\.defaultPosition),
+                            velocities: .init(repeating: 0, count: joints.count),
+                            torques: joints.map(\.feedforward),
+                            kp: joints.map { $0.kp ?? 0 }, kd: joints.map { $0.kd ?? 0 })
+    }
+
+    /// Size of one observation frame (before history stacking).
+    public var observationFrameSize: Int {
+        observation.terms.reduce(0) { $0 + termSize($1.source) }
+    }
+
+    /// Size of the observation vector the policy reads.
+    public var observationSize: Int { observationFrameSize * observation.history }
+
+    /// Size of the action vector the policy writes.
+    public var actionSize: Int { actuatedJoints.count }
+
+    /// Number of elements of one observation term.
+    public func termSize(_ source: Observation.Source) -> Int {
+        switch source {
+        case .baseLinearVelocity, .baseAngularVelocity, .projectedGravity, .velocityCommand: return 3
+        case .jointPositions, .jointPositionsAbsolute, .jointVelocities: return joints.count
+        case .lastAction: return actionSize
+        case .footContacts: return base?.footContactSensors.count ?? 0
+        }
+    }
+}

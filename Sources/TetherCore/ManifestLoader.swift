@@ -1,0 +1,480 @@
+import Foundation
+import Yams
+
+/// One thing wrong with a manifest: where it is (file, line, field) and what was expected.
+public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
+    /// Kinds of problems, so tools and tests can tell them apart.
+    public enum Kind: String, Sendable {
+        case syntax, missingField, wrongType, unknownField, invalidValue
+        case unknownJoint, duplicateJoint, unknownActuator, unknownSensor, unknownBody
+        case limitOutsideModel, rateMismatch, modelError
+    }
+    /// What kind of problem.
+    public var kind: Kind
+    /// The manifest file, when known.
+    public var file: String?
+    /// 1-based line in the file, when known.
+    public var line: Int?
+    /// Field path, e.g. `joints[3].kp`.
+    public var field: String
+    /// What is wrong.
+    public var message: String
+    /// What would be right.
+    public var expected: String?
+
+    /// Creates a problem.
+    public init(_ kind: Kind, field: String, _ message: String, expected: String? = nil,
+                file: String? = nil, line: Int? = nil) {
+        self.kind = kind
+        self.field = field
+        self.message = message
+        self.expected = expected
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String {
+        var location = file ?? "manifest"
+        if let line { location += ":\(line)" }
+        var text = "\(location): \(field): \(message)"
+        if let expected { text += " (expected \(expected))" }
+        return text
+    }
+}
+
+/// Every problem found in a manifest, reported together so the user fixes them in one pass.
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    /// The problems, in file order where known.
+    public var problems: [ManifestProblem]
+    /// Creates the error.
+    public init(problems: [ManifestProblem]) { self.problems = problems }
+
+    public var description: String {
+        let header = problems.count == 1 ? "the manifest has 1 problem:" : "the manifest has \(problems.count) problems:"
+        return ([header] + problems.map { "  - \($0)" }).joined(separator: "\n")
+    }
+}
+
+extension Manifest {
+    /// Loads and checks a manifest file (structure and values; the model-dependent checks are in
+    /// `TetherSim.RobotModel.load`). Throws `ManifestError` listing every problem at once.
+    public static func load(path: String) throws -> Manifest {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ManifestError(problems: [ManifestProblem(
+                .syntax, field: "(file)", "cannot read the manifest: \(error.localizedDescription)",
+                expected: "a readable YAML file", file: path)])
+        }
+        return try parse(yaml: text, sourcePath: path)
+    }
+
+    /// Parses and checks a manifest from YAML text. `sourcePath` names the file in messages and
+    /// anchors a relative `model:` path.
+    public static func parse(yaml: String, sourcePath: String? = nil) throws -> Manifest {
+        var reader = ManifestReader(file: sourcePath)
+        let manifest = reader.read(yaml: yaml)
+        if let manifest, reader.problems.isEmpty { return manifest }
+        throw ManifestError(problems: reader.problems.sorted { ($0.line ?? .max) < ($1.line ?? .max) })
+    }
+}
+
+/// Walks the YAML node tree and collects problems with their field path and line.
+struct ManifestReader {
+    let file: String?
+    var problems: [ManifestProblem] = []
+
+    init(file: String?) { self.file = file }
+
+    mutating func read(yaml: String) -> Manifest? {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                report(.missingField, "(document)", nil, "the manifest is empty", expected: "a YAML mapping with name, model, rates, joints, ...")
+                return nil
+            }
+            root = node
+        } catch let error as YamlError {
+            report(.syntax, "(document)", nil, "YAML syntax error: \(error)", expected: "valid YAML")
+            return nil
+        } catch {
+            report(.syntax, "(document)", nil, "YAML syntax error: \(error)", expected: "valid YAML")
+            return nil
+        }
+        guard let top = mapping(root, "(document)") else { return nil }
+        checkKeys(top, "", allowed: ["tether_manifest", "name", "description", "model", "rates", "base",
+                                       "joints", "observation", "action", "safety", "ros2"], node: root)
+
+        if let version = optionalInt(top, "tether_manifest", "tether_manifest"), version != Manifest.formatVersion {
+            report(.invalidValue, "tether_manifest", top["tether_manifest"], "format version \(version) is not supported",
+                   expected: "\(Manifest.formatVersion)")
+        }
+        let name = requiredString(top, "name", "name", parent: root)
+        let description = optionalString(top, "description", "description") ?? ""
+        var modelPath = requiredString(top, "model", "model", parent: root)
+        if let path = modelPath, !path.hasPrefix("/"), let file {
+            modelPath = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardized.path
+        }
+        let rates = readRates(top, root)
+        let base = top["base"].flatMap { readBase($0) }
+        let joints = readJoints(top, root)
+        let observation = readObservation(top, root)
+        let action = readAction(top, root, joints: joints ?? [])
+        let safety = readSafety(top)
+        let ros2 = readROS2(top)
+
+        guard let name, let modelPath, let rates, let joints, let observation, let action else { return nil }
+        var manifest = Manifest(name: name, description: description, modelPath: modelPath, rates: rates,
+                                base: base, joints: joints, observation: observation, action: action,
+                                safety: safety, ros2: ros2, sourcePath: file)
+        manifest.sourcePath = file
+        if observation.terms.contains(where: { $0.source == .footContacts }), base?.footContactSensors.isEmpty ?? true {
+            report(.invalidValue, "observation.terms", top["observation"], "observes foot_contacts but base.foot_contacts is empty",
+                   expected: "touch sensor names under base.foot_contacts")
+        }
+        for term in observation.terms where [.baseAngularVelocity, .projectedGravity, .baseLinearVelocity].contains(term.source) && base == nil {
+            report(.missingField, "base", root, "observation term \(term.source.rawValue) needs a floating base",
+                   expected: "a base: section with body and IMU sensors")
+        }
+        return manifest
+    }
+
+    // MARK: sections
+
+    mutating func readRates(_ top: Node.Mapping, _ root: Node) -> Manifest.Rates? {
+        guard let node = required(top, "rates", "rates", parent: root), let map = mapping(node, "rates") else { return nil }
+        checkKeys(map, "rates", allowed: ["physics_hz", "control_hz"], node: node)
+        let physics = requiredNumber(map, "physics_hz", "rates.physics_hz", parent: node, positive: true)
+        let control = requiredNumber(map, "control_hz", "rates.control_hz", parent: node, positive: true)
+        guard let physics, let control else { return nil }
+        let ratio = physics / control
+        if control > physics || abs(ratio - ratio.rounded()) > 1e-9 * ratio {
+            report(.rateMismatch, "rates.control_hz", map["control_hz"],
+                   "control rate \(control) Hz is not a whole divisor of the physics rate \(physics) Hz (ratio \(ratio))",
+                   expected: "a control period that is a whole number of physics steps, e.g. \(physics / max(1, ratio.rounded(.down)).rounded()) Hz")
+            return nil
+        }
+        return Manifest.Rates(physicsHz: physics, controlHz: control)
+    }
+
+    mutating func readBase(_ node: Node) -> Manifest.Base? {
+        guard let map = mapping(node, "base") else { return nil }
+        checkKeys(map, "base", allowed: ["body", "imu", "foot_contacts", "keyframe"], node: node)
+        let body = requiredString(map, "body", "base.body", parent: node)
+        var orientation: String?, gyro: String?, acc: String?
+        if let imuNode = required(map, "imu", "base.imu", parent: node), let imu = mapping(imuNode, "base.imu") {
+            checkKeys(imu, "base.imu", allowed: ["orientation", "gyro", "accelerometer"], node: imuNode)
+            orientation = requiredString(imu, "orientation", "base.imu.orientation", parent: imuNode)
+            gyro = requiredString(imu, "gyro", "base.imu.gyro", parent: imuNode)
+            acc = optionalString(imu, "accelerometer", "base.imu.accelerometer")
+        }
+        var feet: [String] = []
+        if let feetNode = map["foot_contacts"] {
+            feet = stringList(feetNode, "base.foot_contacts") ?? []
+        }
+        let keyframe = optionalString(map, "keyframe", "base.keyframe")
+        guard let body, let orientation, let gyro else { return nil }
+        return Manifest.Base(body: body, orientationSensor: orientation, gyroSensor: gyro,
+                             accelerometerSensor: acc, footContactSensors: feet, keyframe: keyframe)
+    }
+
+    mutating func readJoints(_ top: Node.Mapping, _ root: Node) -> [Manifest.Joint]? {
+        guard let node = required(top, "joints", "joints", parent: root) else { return nil }
+        guard let items = node.sequence, !items.isEmpty else {
+            report(.wrongType, "joints", node, "must be a non-empty list of joints", expected: "a list of {name, default, limits, ...}")
+            return nil
+        }
+        var joints: [Manifest.Joint] = []
+        var firstLine: [String: Int] = [:]
+        var ok = true
+        for (i, item) in items.enumerated() {
+            let path = "joints[\(i)]"
+            guard let map = mapping(item, path) else { ok = false; continue }
+            checkKeys(map, path, allowed: ["name", "actuator", "default", "limits", "velocity_limit", "torque_limit", "kp", "kd", "feedforward"], node: item)
+            let name = requiredString(map, "name", "\(path).name", parent: item)
+            let actuator = optionalString(map, "actuator", "\(path).actuator")
+            let def = requiredNumber(map, "default", "\(path).default", parent: item)
+            let limits = requiredPair(map, "limits", "\(path).limits", parent: item)
+            let velocity = requiredNumber(map, "velocity_limit", "\(path).velocity_limit", parent: item, positive: true)
+            let torque = optionalNumber(map, "torque_limit", "\(path).torque_limit", positive: true)
+            let kp = optionalNumber(map, "kp", "\(path).kp", nonNegative: true)
+            let kd = optionalNumber(map, "kd", "\(path).kd", nonNegative: true)
+            let feedforward = optionalNumber(map, "feedforward", "\(path).feedforward") ?? 0
+            if let torque, abs(feedforward) > torque {
+                report(.invalidValue, "\(path).feedforward", map["feedforward"], "feed-forward \(feedforward) exceeds the torque limit \(torque)",
+                       expected: "|feedforward| <= torque_limit")
+                ok = false
+            }
+            if let name {
+                if let line = firstLine[name] {
+                    report(.duplicateJoint, "\(path).name", map["name"], "joint '\(name)' is listed twice (first at line \(line))",
+                           expected: "each joint once, in policy order")
+                    ok = false
+                } else {
+                    firstLine[name] = (map["name"]?.mark?.line ?? 0)
+                }
+            }
+            if actuator != nil && torque == nil {
+                report(.missingField, "\(path).torque_limit", item, "actuated joint '\(name ?? "?")' needs a torque limit", expected: "torque_limit in N·m (N for a slide joint)")
+                ok = false
+            }
+            if let limits, let def, !limits.contains(def) {
+                report(.invalidValue, "\(path).default", map["default"], "default position \(def) is outside the joint limits [\(limits.lowerBound), \(limits.upperBound)]",
+                       expected: "a default inside limits")
+                ok = false
+            }
+            guard let name, let def, let limits, let velocity else { ok = false; continue }
+            joints.append(Manifest.Joint(name: name, actuator: actuator, defaultPosition: def, positionLimits: limits,
+                                         velocityLimit: velocity, torqueLimit: torque, kp: kp, kd: kd, feedforward: feedforward))
+        }
+        return ok ? joints : nil
+    }
+
+    mutating func readObservation(_ top: Node.Mapping, _ root: Node) -> Manifest.Observation? {
+        guard let node = required(top, "observation", "observation", parent: root), let map = mapping(node, "observation") else { return nil }
+        checkKeys(map, "observation", allowed: ["history", "terms"], node: node)
+        let history = optionalInt(map, "history", "observation.history") ?? 1
+        if history < 1 {
+            report(.invalidValue, "observation.history", map["history"], "history \(history) must be at least 1", expected: "an integer >= 1")
+        }
+        guard let termsNode = required(map, "terms", "observation.terms", parent: node) else { return nil }
+        guard let items = termsNode.sequence, !items.isEmpty else {
+            report(.wrongType, "observation.terms", termsNode, "must be a non-empty list", expected: "a list of {source, scale, clip, noise}")
+            return nil
+        }
+        var terms: [Manifest.Observation.Term] = []
+        var ok = history >= 1
+        for (i, item) in items.enumerated() {
+            let path = "observation.terms[\(i)]"
+            guard let m = mapping(item, path) else { ok = false; continue }
+            checkKeys(m, path, allowed: ["source", "scale", "clip", "noise"], node: item)
+            guard let sourceName = requiredString(m, "source", "\(path).source", parent: item) else { ok = false; continue }
+            guard let source = Manifest.Observation.Source(rawValue: sourceName) else {
+                report(.invalidValue, "\(path).source", m["source"], "unknown observation source '\(sourceName)'",
+                       expected: "one of \(Manifest.Observation.Source.allCases.map(\.rawValue).joined(separator: ", "))")
+                ok = false
+                continue
+            }
+            let scale = m["scale"].flatMap { numberOrList($0, "\(path).scale") } ?? [1]
+            let clip = optionalNumber(m, "clip", "\(path).clip", positive: true)
+            let noise = optionalNumber(m, "noise", "\(path).noise", nonNegative: true) ?? 0
+            terms.append(.init(source: source, scale: scale, clip: clip, noise: noise))
+        }
+        return ok ? Manifest.Observation(history: history, terms: terms) : nil
+    }
+
+    mutating func readAction(_ top: Node.Mapping, _ root: Node, joints: [Manifest.Joint]) -> Manifest.Action? {
+        guard let node = required(top, "action", "action", parent: root), let map = mapping(node, "action") else { return nil }
+        checkKeys(map, "action", allowed: ["mode", "scale", "offset", "clip"], node: node)
+        guard let modeName = requiredString(map, "mode", "action.mode", parent: node) else { return nil }
+        guard let mode = Manifest.Action.Mode(rawValue: modeName) else {
+            report(.invalidValue, "action.mode", map["mode"], "unknown action mode '\(modeName)'", expected: "position or effort")
+            return nil
+        }
+        let scale = map["scale"].flatMap { numberOrList($0, "action.scale") } ?? [1]
+        var offset: [Double]?
+        if let offsetNode = map["offset"] {
+            if offsetNode.string == "default" { offset = nil } else { offset = numberOrList(offsetNode, "action.offset") }
+        }
+        let clip = optionalNumber(map, "clip", "action.clip", positive: true) ?? 100
+        let actuated = joints.filter { $0.actuator != nil }
+        if !joints.isEmpty {
+            if actuated.isEmpty {
+                report(.invalidValue, "joints", node, "no joint names an actuator, so the policy cannot act", expected: "actuator: NAME on each driven joint")
+            }
+            if scale.count != 1 && scale.count != actuated.count {
+                report(.invalidValue, "action.scale", map["scale"], "has \(scale.count) values for \(actuated.count) actuated joints",
+                       expected: "one value, or \(actuated.count)")
+            }
+            if let offset, offset.count != 1 && offset.count != actuated.count {
+                report(.invalidValue, "action.offset", map["offset"], "has \(offset.count) values for \(actuated.count) actuated joints",
+                       expected: "'default', one value, or \(actuated.count)")
+            }
+            if mode == .position {
+                for (i, joint) in joints.enumerated() where joint.actuator != nil && (joint.kp == nil || joint.kd == nil) {
+                    report(.missingField, "joints[\(i)].kp", node, "position mode needs kp and kd for actuated joint '\(joint.name)'",
+                           expected: "kp (N·m/rad) and kd (N·m·s/rad)")
+                }
+            }
+        }
+        return Manifest.Action(mode: mode, scale: scale, offset: offset, clip: clip)
+    }
+
+    mutating func readSafety(_ top: Node.Mapping) -> Manifest.Safety {
+        var safety = Manifest.Safety(tiltLimit: Units.radians(degrees: 45), positionMargin: 0.05, stateTimeout: 0.05, torqueStage: 0.25)
+        guard let node = top["safety"], let map = mapping(node, "safety") else { return safety }
+        checkKeys(map, "safety", allowed: ["tilt_limit", "position_margin", "state_timeout", "torque_stage"], node: node)
+        if let v = optionalNumber(map, "tilt_limit", "safety.tilt_limit", positive: true) {
+            if v > .pi { report(.invalidValue, "safety.tilt_limit", map["tilt_limit"], "tilt limit \(v) rad is more than pi; is it in degrees?", expected: "radians in (0, pi], e.g. 0.785 for 45°") }
+            safety.tiltLimit = v
+        }
+        if let v = optionalNumber(map, "position_margin", "safety.position_margin", nonNegative: true) { safety.positionMargin = v }
+        if let v = optionalNumber(map, "state_timeout", "safety.state_timeout", positive: true) { safety.stateTimeout = v }
+        if let v = optionalNumber(map, "torque_stage", "safety.torque_stage", positive: true) {
+            if ![0.25, 0.5, 1.0].contains(v) {
+                report(.invalidValue, "safety.torque_stage", map["torque_stage"], "torque stage \(v) is not one of the stages", expected: "0.25, 0.5 or 1.0")
+            }
+            safety.torqueStage = v
+        }
+        return safety
+    }
+
+    mutating func readROS2(_ top: Node.Mapping) -> Manifest.ROS2Topics {
+        var topics = Manifest.ROS2Topics(jointStates: "/joint_states", imu: "/imu", jointCommands: "/joint_commands",
+                                         estop: "/estop", safetyStatus: "/diagnostics", velocityCommand: "/cmd_vel")
+        guard let node = top["ros2"], let map = mapping(node, "ros2") else { return topics }
+        let keys: [(String, WritableKeyPath<Manifest.ROS2Topics, String>)] = [
+            ("joint_states", \.jointStates), ("imu", \.imu), ("joint_commands", \.jointCommands),
+            ("estop", \.estop), ("safety_status", \.safetyStatus), ("velocity_command", \.velocityCommand),
+        ]
+        checkKeys(map, "ros2", allowed: Set(keys.map(\.0)), node: node)
+        for (key, path) in keys {
+            guard let topic = optionalString(map, key, "ros2.\(key)") else { continue }
+            if ManifestReader.isValidTopic(topic) {
+                topics[keyPath: path] = topic
+            } else {
+                report(.invalidValue, "ros2.\(key)", map[key], "'\(topic)' is not a valid ROS 2 topic name",
+                       expected: "letters, digits, '_' and '/', not starting with a digit, no '//' or trailing '/'")
+            }
+        }
+        return topics
+    }
+
+    /// ROS 2 topic name rules (REP 144, simplified to the absolute/relative forms Tether uses).
+    static func isValidTopic(_ topic: String) -> Bool {
+        guard !topic.isEmpty, !topic.hasSuffix("/") || topic == "/", !topic.contains("//") else { return false }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/~")
+        guard topic.allSatisfy({ allowed.contains($0) }) else { return false }
+        for token in topic.split(separator: "/") where token.first?.isNumber ?? false { return false }
+        return topic != "/"
+    }
+
+    // MARK: primitives
+
+    mutating func report(_ kind: ManifestProblem.Kind, _ field: String, _ node: Node?, _ message: String, expected: String? = nil) {
+        problems.append(ManifestProblem(kind, field: field, message, expected: expected, file: file,
+                                        line: node?.mark.map { $0.line }))
+    }
+
+    mutating func mapping(_ node: Node, _ field: String) -> Node.Mapping? {
+        if let map = node.mapping { return map }
+        report(.wrongType, field, node, "must be a mapping of key: value", expected: "a YAML mapping")
+        return nil
+    }
+
+    mutating func checkKeys(_ map: Node.Mapping, _ path: String, allowed: Set<String>, node: Node) {
+        for key in map.keys {
+            guard let name = key.string else { continue }
+            if !allowed.contains(name) {
+                let prefix = path.isEmpty ? "" : "\(path)."
+                report(.unknownField, "\(prefix)\(name)", key, "unknown field '\(name)'",
+                       expected: "one of \(allowed.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    mutating func required(_ map: Node.Mapping, _ key: String, _ field: String, parent: Node) -> Node? {
+        if let node = map[key], node.null == nil { return node }
+        report(.missingField, field, parent, "required field '\(key)' is missing")
+        return nil
+    }
+
+    mutating func requiredString(_ map: Node.Mapping, _ key: String, _ field: String, parent: Node) -> String? {
+        guard let node = required(map, key, field, parent: parent) else { return nil }
+        return string(node, field)
+    }
+
+    mutating func optionalString(_ map: Node.Mapping, _ key: String, _ field: String) -> String? {
+        guard let node = map[key], node.null == nil else { return nil }
+        return string(node, field)
+    }
+
+    mutating func string(_ node: Node, _ field: String) -> String? {
+        if let s = node.scalar?.string, !s.isEmpty { return s }
+        report(.wrongType, field, node, "must be a non-empty string")
+        return nil
+    }
+
+    mutating func number(_ node: Node, _ field: String) -> Double? {
+        if let s = node.scalar?.string {
+            let trimmed = s.trimmingCharacters(in: .whitespaces)
+            if let v = Double(trimmed), v.isFinite { return v }
+            if let v = node.float, v.isFinite { return v }
+        }
+        report(.wrongType, field, node, "'\(node.scalar?.string ?? "(not a scalar)")' is not a finite number", expected: "a number in SI units")
+        return nil
+    }
+
+    mutating func requiredNumber(_ map: Node.Mapping, _ key: String, _ field: String, parent: Node,
+                                 positive: Bool = false, nonNegative: Bool = false) -> Double? {
+        guard let node = required(map, key, field, parent: parent) else { return nil }
+        return checked(number(node, field), node, field, positive: positive, nonNegative: nonNegative)
+    }
+
+    mutating func optionalNumber(_ map: Node.Mapping, _ key: String, _ field: String,
+                                 positive: Bool = false, nonNegative: Bool = false) -> Double? {
+        guard let node = map[key], node.null == nil else { return nil }
+        return checked(number(node, field), node, field, positive: positive, nonNegative: nonNegative)
+    }
+
+    mutating func checked(_ value: Double?, _ node: Node, _ field: String, positive: Bool, nonNegative: Bool) -> Double? {
+        guard let value else { return nil }
+        if positive && value <= 0 {
+            report(.invalidValue, field, node, "\(value) must be positive", expected: "a number > 0")
+            return nil
+        }
+        if nonNegative && value < 0 {
+            report(.invalidValue, field, node, "\(value) must not be negative", expected: "a number >= 0")
+            return nil
+        }
+        return value
+    }
+
+    mutating func optionalInt(_ map: Node.Mapping, _ key: String, _ field: String) -> Int? {
+        guard let node = map[key], node.null == nil else { return nil }
+        if let s = node.scalar?.string, let v = Int(s) { return v }
+        report(.wrongType, field, node, "'\(node.scalar?.string ?? "?")' is not an integer", expected: "an integer")
+        return nil
+    }
+
+    mutating func numberOrList(_ node: Node, _ field: String) -> [Double]? {
+        if let items = node.sequence {
+            var values: [Double] = []
+            for (i, item) in items.enumerated() {
+                guard let v = number(item, "\(field)[\(i)]") else { return nil }
+                values.append(v)
+            }
+            if values.isEmpty { report(.invalidValue, field, node, "is an empty list", expected: "a number or a list of numbers") }
+            return values.isEmpty ? nil : values
+        }
+        return number(node, field).map { [$0] }
+    }
+
+    mutating func requiredPair(_ map: Node.Mapping, _ key: String, _ field: String, parent: Node) -> ClosedRange<Double>? {
+        guard let node = required(map, key, field, parent: parent) else { return nil }
+        guard let items = node.sequence, items.count == 2 else {
+            report(.wrongType, field, node, "must be a list of two numbers", expected: "[lower, upper]")
+            return nil
+        }
+        guard let lo = number(items[0], "\(field)[0]"), let hi = number(items[1], "\(field)[1]") else { return nil }
+        guard lo < hi else {
+            report(.invalidValue, field, node, "lower limit \(lo) is not below upper limit \(hi)", expected: "[lower, upper] with lower < upper")
+            return nil
+        }
+        return lo...hi
+    }
+
+    mutating func stringList(_ node: Node, _ field: String) -> [String]? {
+        guard let items = node.sequence else {
+            report(.wrongType, field, node, "must be a list of names")
+            return nil
+        }
+        var names: [String] = []
+        for (i, item) in items.enumerated() {
+            guard let s = string(item, "\(field)[\(i)]") else { return nil }
+            names.append(s)
+        }
+        return names
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import TetherCore
+import TetherSim
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
+        subcommands: [SimBench.self]
+    )
+
+    struct SimBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sim",
+            abstract: "Physics steps per second: Tether vs a bare mj_step loop and mujoco.rollout.",
+            discussion: """
+            Steps both built-in robots with 1 thread and with every core, and in the same run the \
+            same models with mujoco.rollout from the project venv; prints the ratios. Build with \
+            -c release for meaningful numbers.
+
+            Examples:
+              tether bench sim
+              tether bench sim --environments 128 --steps 2000 --json
+            """
+        )
+
+        @Option(help: "Trajectories per configuration.") var environments = 64
+        @Option(help: "Physics steps per trajectory.") var steps = 1000
+        @Option(help: "Timed repetitions (best is kept).") var repeats = 3
+        @Option(help: "Robots to measure.") var robot: [String] = ["quadruped", "cartpole"]
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        func validate() throws {
+            guard environments > 0, steps > 0, repeats > 0 else { throw ValidationError("--environments, --steps and --repeats must be positive") }
+        }
+
+        func run() throws {
+            let robots = try report { try robot.map { try BuiltinRobots.load($0) } }
+            let bench = SimBenchmark(environments: environments, steps: steps, repeats: repeats)
+            if !json { print("tether bench sim: \(environments) trajectories × \(steps) steps, zero controls, best of \(repeats)") }
+            let result = try report { try bench.run(robots: robots, log: json ? { _ in } : { print($0) }) }
+            if json { try printJSON(result); return }
+            print("ratios (higher is better for Tether):")
+            for (k, v) in result.ratioToBareLoop.sorted(by: { $0.key < $1.key }) { print("  \(k): Tether batch / bare mj_step loop = \(fmt(v, 3))") }
+            for (k, v) in result.ratioToRollout.sorted(by: { $0.key < $1.key }) { print("  \(k): Tether batch / mujoco.rollout = \(fmt(v, 3))") }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import TetherCore
+import TetherSim
+
+@main
+struct Tether: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tether",
+        abstract: "Take a robot policy from simulation to a real robot, and measure the gap.",
+        discussion: """
+        Tether runs the sim-to-real loop: calibrate, validate under domain randomization, deploy \
+        behind a safety wrapper, measure the gap, improve. All quantities are SI units and radians.
+
+        Built-in robots: \(BuiltinRobots.names.joined(separator: ", ")) (or pass a manifest path).
+        """,
+        version: "0.1.0",
+        subcommands: [Demo.self, Sim.self, RobotCommand.self, Bench.self]
+    )
+}
+
+/// Runs a library call and turns its errors into a clear message and exit code 1.
+func report<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ManifestError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as TetherError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Prints a value as pretty JSON with sorted keys.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func fmt(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
