@@ -133,6 +133,11 @@ struct ManifestReader {
             report(.invalidValue, "observation.terms", top["observation"], "observes foot_contacts but base.foot_contacts is empty",
                    expected: "touch sensor names under base.foot_contacts")
         }
+        for (i, term) in observation.terms.enumerated() where term.scale.count != 1 && term.scale.count != manifest.termSize(term.source) {
+            report(.invalidValue, "observation.terms[\(i)].scale", top["observation"],
+                   "has \(term.scale.count) values but \(term.source.rawValue) has \(manifest.termSize(term.source))",
+                   expected: "one value, or \(manifest.termSize(term.source))")
+        }
         for term in observation.terms where [.baseAngularVelocity, .projectedGravity, .baseLinearVelocity].contains(term.source) && base == nil {
             report(.missingField, "base", root, "observation term \(term.source.rawValue) needs a floating base",
                    expected: "a base: section with body and IMU sensors")
@@ -152,7 +157,7 @@ struct ManifestReader {
         if control > physics || abs(ratio - ratio.rounded()) > 1e-9 * ratio {
             report(.rateMismatch, "rates.control_hz", map["control_hz"],
                    "control rate \(control) Hz is not a whole divisor of the physics rate \(physics) Hz (ratio \(ratio))",
-                   expected: "a control period that is a whole number of physics steps, e.g. \(physics / max(1, ratio.rounded(.down)).rounded()) Hz")
+                   expected: "a control period that is a whole number of physics steps, e.g. \(ManifestReader.trimmed(physics / max(1, ratio.rounded(.up)))) Hz (\(Int(max(1, ratio.rounded(.up)))) steps)")
             return nil
         }
         return Manifest.Rates(physicsHz: physics, controlHz: control)
@@ -339,6 +344,10 @@ struct ManifestReader {
             }
         }
         return topics
+    }
+
+    static func trimmed(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.4g", value)
     }
 
     /// ROS 2 topic name rules (REP 144, simplified to the absolute/relative forms Tether uses).
