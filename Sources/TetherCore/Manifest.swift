@@ -30,6 +30,8 @@ public struct Manifest: Sendable, Equatable {
     public var ros2: ROS2Topics
     /// The file this manifest was read from (for error messages), if any.
     public var sourcePath: String?
+    /// 1-based line of each field in `sourcePath`, by field path (`joints[2].name`), for messages.
+    public var fieldLines: [String: Int] = [:]
 
     /// Physics and control rates (Hz). The control period must be a whole number of physics steps.
     public struct Rates: Sendable, Equatable {

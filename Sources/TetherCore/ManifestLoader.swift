@@ -84,6 +84,8 @@ extension Manifest {
 struct ManifestReader {
     let file: String?
     var problems: [ManifestProblem] = []
+    /// Line of every field read, by path, so later checks (against the model) can point at it.
+    var lines: [String: Int] = [:]
 
     init(file: String?) { self.file = file }
 
@@ -129,6 +131,7 @@ struct ManifestReader {
                                 base: base, joints: joints, observation: observation, action: action,
                                 safety: safety, ros2: ros2, sourcePath: file)
         manifest.sourcePath = file
+        manifest.fieldLines = lines
         if observation.terms.contains(where: { $0.source == .footContacts }), base?.footContactSensors.isEmpty ?? true {
             report(.invalidValue, "observation.terms", top["observation"], "observes foot_contacts but base.foot_contacts is empty",
                    expected: "touch sensor names under base.foot_contacts")
@@ -195,6 +198,7 @@ struct ManifestReader {
         var ok = true
         for (i, item) in items.enumerated() {
             let path = "joints[\(i)]"
+            lines[path] = item.mark?.line
             guard let map = mapping(item, path) else { ok = false; continue }
             checkKeys(map, path, allowed: ["name", "actuator", "default", "limits", "velocity_limit", "torque_limit", "kp", "kd", "feedforward"], node: item)
             let name = requiredString(map, "name", "\(path).name", parent: item)
@@ -384,7 +388,10 @@ struct ManifestReader {
     }
 
     mutating func required(_ map: Node.Mapping, _ key: String, _ field: String, parent: Node) -> Node? {
-        if let node = map[key], node.null == nil { return node }
+        if let node = map[key], node.null == nil {
+            lines[field] = node.mark?.line
+            return node
+        }
         report(.missingField, field, parent, "required field '\(key)' is missing")
         return nil
     }
@@ -396,6 +403,7 @@ struct ManifestReader {
 
     mutating func optionalString(_ map: Node.Mapping, _ key: String, _ field: String) -> String? {
         guard let node = map[key], node.null == nil else { return nil }
+        lines[field] = node.mark?.line
         return string(node, field)
     }
 
@@ -424,6 +432,7 @@ struct ManifestReader {
     mutating func optionalNumber(_ map: Node.Mapping, _ key: String, _ field: String,
                                  positive: Bool = false, nonNegative: Bool = false) -> Double? {
         guard let node = map[key], node.null == nil else { return nil }
+        lines[field] = node.mark?.line
         return checked(number(node, field), node, field, positive: positive, nonNegative: nonNegative)
     }
 
@@ -442,6 +451,7 @@ struct ManifestReader {
 
     mutating func optionalInt(_ map: Node.Mapping, _ key: String, _ field: String) -> Int? {
         guard let node = map[key], node.null == nil else { return nil }
+        lines[field] = node.mark?.line
         if let s = node.scalar?.string, let v = Int(s) { return v }
         report(.wrongType, field, node, "'\(node.scalar?.string ?? "?")' is not an integer", expected: "an integer")
         return nil

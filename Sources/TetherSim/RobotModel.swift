@@ -53,7 +53,15 @@ public struct RobotModel: Sendable {
     public init(manifest: Manifest, model: SimModel) throws {
         var problems: [ManifestProblem] = []
         func problem(_ kind: ManifestProblem.Kind, _ field: String, _ message: String, _ expected: String? = nil) {
-            problems.append(ManifestProblem(kind, field: field, message, expected: expected, file: manifest.sourcePath))
+            // Point at the field's line, or at its enclosing entry (`joints[2]`, `base`) when the
+            // field itself was not written.
+            var line = manifest.fieldLines[field]
+            var path = field
+            while line == nil, let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) {
+                path = String(path[..<cut])
+                line = manifest.fieldLines[path]
+            }
+            problems.append(ManifestProblem(kind, field: field, message, expected: expected, file: manifest.sourcePath, line: line))
         }
         let modelName = URL(fileURLWithPath: model.source).lastPathComponent
 
@@ -75,9 +83,9 @@ public struct RobotModel: Sendable {
         for (i, joint) in manifest.joints.enumerated() {
             let path = "joints[\(i)]"
             guard let id = model.id(of: .joint, joint.name) else {
-                let hint = MuJoCo.closest(to: joint.name, in: modelJoints).map { "did you mean '\($0)'? " } ?? ""
-                problem(.unknownJoint, "\(path).name", "unknown joint '\(joint.name)' in \(modelName)",
-                        "\(hint)one of \(modelJoints.joined(separator: ", "))")
+                let hint = MuJoCo.closest(to: joint.name, in: modelJoints).map { "; did you mean '\($0)'?" } ?? ""
+                problem(.unknownJoint, "\(path).name", "unknown joint '\(joint.name)' in \(modelName)\(hint)",
+                        "one of \(modelJoints.joined(separator: ", "))")
                 continue
             }
             let type = model.jointType(id)
@@ -98,9 +106,9 @@ public struct RobotModel: Sendable {
             guard let actuatorName = joint.actuator else { continue }
             guard let a = model.id(of: .actuator, actuatorName) else {
                 let known = model.names(of: .actuator)
-                let hint = MuJoCo.closest(to: actuatorName, in: known).map { "did you mean '\($0)'? " } ?? ""
-                problem(.unknownActuator, "\(path).actuator", "unknown actuator '\(actuatorName)' in \(modelName)",
-                        "\(hint)one of \(known.joined(separator: ", "))")
+                let hint = MuJoCo.closest(to: actuatorName, in: known).map { "; did you mean '\($0)'?" } ?? ""
+                problem(.unknownActuator, "\(path).actuator", "unknown actuator '\(actuatorName)' in \(modelName)\(hint)",
+                        "one of \(known.joined(separator: ", "))")
                 continue
             }
             if model.actuatorJoint(a) != id {
@@ -133,8 +141,8 @@ public struct RobotModel: Sendable {
             func sensor(_ name: String, _ field: String, type: mjtSensor, dim: Int) -> SimModel.SensorSlot? {
                 guard let slot = try? model.sensor(name) else {
                     let known = model.names(of: .sensor)
-                    let hint = MuJoCo.closest(to: name, in: known).map { "did you mean '\($0)'? " } ?? ""
-                    problem(.unknownSensor, field, "unknown sensor '\(name)' in \(modelName)", "\(hint)a sensor of the model")
+                    let hint = MuJoCo.closest(to: name, in: known).map { "; did you mean '\($0)'?" } ?? ""
+                    problem(.unknownSensor, field, "unknown sensor '\(name)' in \(modelName)\(hint)", "one of \(known.joined(separator: ", "))")
                     return nil
                 }
                 if model.sensorTypeCode(slot.id) != type.rawValue || slot.dimension != dim {
@@ -166,7 +174,7 @@ public struct RobotModel: Sendable {
             keyframe = model.id(of: .keyframe, key)
             if keyframe == nil { problem(.invalidValue, "base.keyframe", "no keyframe '\(key)' in \(modelName)", "one of \(model.names(of: .keyframe))") }
         }
-        guard problems.isEmpty else { throw ManifestError(problems: problems) }
+        guard problems.isEmpty else { throw ManifestError(problems: problems.sorted { ($0.line ?? .max) < ($1.line ?? .max) }) }
         self.manifest = manifest
         self.model = model
         self.qposAddress = qpos

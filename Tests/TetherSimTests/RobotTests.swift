@@ -26,7 +26,7 @@ import TetherCore
 
     @Test func unknownJointIsReportedWithASuggestion() throws {
         let p = try manifestProblems([("name: FR_calf_joint,", "name: FR_calf_jiont,")])
-        #expect(p.contains { $0.kind == .unknownJoint && $0.field == "joints[2].name" && ($0.expected ?? "").contains("did you mean 'FR_calf_joint'") })
+        #expect(p.contains { $0.kind == .unknownJoint && $0.field == "joints[2].name" && $0.message.contains("did you mean 'FR_calf_joint'") && $0.line == 24 })
     }
 
     @Test func limitOutsideTheModelRangeIsReported() throws {
