@@ -22,15 +22,18 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C layer: module maps over native headers.
         .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo"),
+        // ONNX Runtime's C API through dlopen (the wheel ships no headers): a small C binding.
+        .target(name: "COnnxRuntime", linkerSettings: [.linkedLibrary("dl")]),
 
         // Vocabulary: manifest (policy contract), units, seeded random numbers, errors.
         .target(
@@ -44,11 +47,21 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // Policies: ONNX Runtime sessions, observation builder / action mapper, native MLP,
+        // ONNX writer (generated from our subset of the ONNX schema, committed), ARS training.
+        .target(
+            name: "TetherPolicy",
+            dependencies: ["TetherCore", "TetherSim", "COnnxRuntime",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["ONNX/onnx_subset.proto"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim",
+                "TetherCore", "TetherSim", "TetherPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -58,6 +71,12 @@ let package = Package(
         .testTarget(
             name: "TetherSimTests",
             dependencies: ["TetherCore", "TetherSim"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        .testTarget(
+            name: "TetherPolicyTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

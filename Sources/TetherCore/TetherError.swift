@@ -23,3 +23,9 @@ public struct TetherError: Error, CustomStringConvertible, Sendable, Equatable {
         return text
     }
 }
+
+/// The text of a NUL-terminated C buffer (an error message filled in by a C library).
+public func stringFromCBuffer(_ buffer: [CChar]) -> String {
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}

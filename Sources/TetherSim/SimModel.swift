@@ -263,8 +263,7 @@ public enum MuJoCo {
     }()
 
     static func string(_ buffer: [CChar]) -> String {
-        let text = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        stringFromCBuffer(buffer).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The candidate closest to `name` by edit distance, if reasonably close.

@@ -1,0 +1,287 @@
+import Foundation
+import SwiftProtobuf
+import TetherCore
+
+/// A policy Tether trains and exports: observation normalization followed by an MLP.
+///
+/// `action = MLP((obs - mean) / std)`. ARS (V2) learns the normalization statistics while it
+/// trains, so they are part of the policy and of its ONNX export.
+public struct PolicyNetwork: Sendable, Codable, Equatable {
+    /// Running mean of observations.
+    public var observationMean: [Float]
+    /// Running standard deviation of observations (clamped away from zero).
+    public var observationStd: [Float]
+    /// The network.
+    public var mlp: MLP
+
+    /// Creates a policy with identity normalization.
+    public init(mlp: MLP) {
+        self.mlp = mlp
+        observationMean = [Float](repeating: 0, count: mlp.inputSize)
+        observationStd = [Float](repeating: 1, count: mlp.inputSize)
+    }
+
+    /// Computes the action natively (same arithmetic as the exported ONNX graph).
+    public func act(_ observation: [Float]) -> [Float] {
+        mlp.forward(normalize(observation))
+    }
+
+    /// Normalizes an observation.
+    @inline(__always) public func normalize(_ observation: [Float]) -> [Float] {
+        var x = observation
+        for i in x.indices { x[i] = (x[i] - observationMean[i]) / observationStd[i] }
+        return x
+    }
+}
+
+/// The policy contract written into an ONNX model's metadata_props and read back from any ONNX
+/// policy that carries it (keys follow the Isaac Lab / BeyondMimic exporters where they exist).
+public struct PolicyContract: Sendable, Equatable, Codable {
+    public var robot: String?
+    public var jointNames: [String]?
+    public var defaultJointPositions: [Double]?
+    public var jointStiffness: [Double]?
+    public var jointDamping: [Double]?
+    public var actionScale: [Double]?
+    public var observationNames: [String]?
+    public var observationSize: Int?
+    public var actionSize: Int?
+    public var controlPeriod: Double?
+    public var observationHistory: Int?
+
+    /// Metadata keys.
+    enum Key {
+        static let robot = "robot", joints = "joint_names", defaults = "default_joint_pos", kp = "joint_stiffness"
+        static let kd = "joint_damping", scale = "action_scale", observations = "observation_names"
+        static let observationSize = "observation_size", actionSize = "action_size", dt = "control_dt", history = "observation_history"
+    }
+
+    /// The contract a manifest implies.
+    public init(manifest m: Manifest) {
+        let joints = m.actuatedJoints
+        robot = m.name
+        jointNames = joints.map(\.name)
+        defaultJointPositions = joints.map(\.defaultPosition)
+        jointStiffness = m.action.mode == .position ? joints.map { $0.kp ?? 0 } : nil
+        jointDamping = m.action.mode == .position ? joints.map { $0.kd ?? 0 } : nil
+        actionScale = m.action.scale
+        observationNames = m.observation.terms.map(\.source.rawValue)
+        observationSize = m.observationSize
+        actionSize = m.actionSize
+        controlPeriod = 1 / m.rates.controlHz
+        observationHistory = m.observation.history
+    }
+
+    /// Reads the contract from metadata_props (unknown keys ignored, absent keys nil).
+    public init(metadata: [String: String]) throws {
+        func list(_ key: String) -> [String]? {
+            metadata[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        }
+        func numbers(_ key: String) throws -> [Double]? {
+            guard let items = list(key) else { return nil }
+            return try items.map {
+                guard let v = Double($0) else { throw TetherError("metadata '\(key)' holds '\($0)', not a number") }
+                return v
+            }
+        }
+        robot = metadata[Key.robot]
+        jointNames = list(Key.joints)
+        defaultJointPositions = try numbers(Key.defaults)
+        jointStiffness = try numbers(Key.kp)
+        jointDamping = try numbers(Key.kd)
+        actionScale = try numbers(Key.scale)
+        observationNames = list(Key.observations)
+        observationSize = metadata[Key.observationSize].flatMap { Int($0) }
+        actionSize = metadata[Key.actionSize].flatMap { Int($0) }
+        controlPeriod = metadata[Key.dt].flatMap { Double($0) }
+        observationHistory = metadata[Key.history].flatMap { Int($0) }
+    }
+
+    /// As metadata_props entries.
+    public var metadata: [String: String] {
+        var m: [String: String] = ["producer": "tether"]
+        func join(_ v: [Double]) -> String { v.map { String($0) }.joined(separator: ",") }
+        if let robot { m[Key.robot] = robot }
+        if let jointNames { m[Key.joints] = jointNames.joined(separator: ",") }
+        if let defaultJointPositions { m[Key.defaults] = join(defaultJointPositions) }
+        if let jointStiffness { m[Key.kp] = join(jointStiffness) }
+        if let jointDamping { m[Key.kd] = join(jointDamping) }
+        if let actionScale { m[Key.scale] = join(actionScale) }
+        if let observationNames { m[Key.observations] = observationNames.joined(separator: ",") }
+        if let observationSize { m[Key.observationSize] = String(observationSize) }
+        if let actionSize { m[Key.actionSize] = String(actionSize) }
+        if let controlPeriod { m[Key.dt] = String(controlPeriod) }
+        if let observationHistory { m[Key.history] = String(observationHistory) }
+        return m
+    }
+
+    /// Every difference between this (the policy's) contract and the manifest's, by name.
+    public func mismatches(with manifest: Manifest) -> [String] {
+        let expected = PolicyContract(manifest: manifest)
+        var problems: [String] = []
+        if let names = jointNames, let want = expected.jointNames {
+            if names.count != want.count {
+                problems.append("the policy names \(names.count) joints, the manifest has \(want.count) actuated joints")
+            }
+            for (i, (a, b)) in zip(names, want).enumerated() where a != b {
+                problems.append("joint \(i) is \(a) in the policy but \(b) in the manifest")
+            }
+        }
+        func compare(_ label: String, _ mine: [Double]?, _ theirs: [Double]?, unit: String) {
+            guard let mine, let theirs else { return }
+            if mine.count == 1 || theirs.count == 1 {
+                let a = mine.count == 1 ? Array(repeating: mine[0], count: theirs.count) : mine
+                let b = theirs.count == 1 ? Array(repeating: theirs[0], count: mine.count) : theirs
+                return compare(label, a, b, unit: unit, broadcasted: true)
+            }
+            compare(label, mine, theirs, unit: unit, broadcasted: false)
+        }
+        func compare(_ label: String, _ mine: [Double], _ theirs: [Double], unit: String, broadcasted: Bool) {
+            guard mine.count == theirs.count else {
+                problems.append("\(label): the policy has \(mine.count) values, the manifest \(theirs.count)")
+                return
+            }
+            let names = expected.jointNames ?? []
+            for i in mine.indices where abs(mine[i] - theirs[i]) > 1e-6 * max(1, abs(theirs[i])) {
+                let who = i < names.count ? names[i] : "#\(i)"
+                problems.append("\(label) of \(who) is \(mine[i])\(unit) in the policy but \(theirs[i])\(unit) in the manifest")
+            }
+        }
+        compare("default position", defaultJointPositions, expected.defaultJointPositions, unit: " rad")
+        compare("kp", jointStiffness, expected.jointStiffness, unit: " N·m/rad")
+        compare("kd", jointDamping, expected.jointDamping, unit: " N·m·s/rad")
+        compare("action scale", actionScale, expected.actionScale, unit: "")
+        if let names = observationNames, let want = expected.observationNames, names != want {
+            problems.append("observation terms are [\(names.joined(separator: ", "))] in the policy but [\(want.joined(separator: ", "))] in the manifest")
+        }
+        if let n = observationSize, n != expected.observationSize {
+            problems.append("observation size is \(n) in the policy metadata but \(expected.observationSize!) in the manifest")
+        }
+        if let n = actionSize, n != expected.actionSize {
+            problems.append("action size is \(n) in the policy metadata but \(expected.actionSize!) in the manifest")
+        }
+        if let dt = controlPeriod, let want = expected.controlPeriod, abs(dt - want) > 1e-9 {
+            problems.append("control period is \(dt) s (\(1 / dt) Hz) in the policy but \(want) s (\(1 / want) Hz) in the manifest")
+        }
+        if let h = observationHistory, h != expected.observationHistory {
+            problems.append("observation history is \(h) in the policy but \(expected.observationHistory!) in the manifest")
+        }
+        return problems
+    }
+}
+
+/// Writes ONNX models of `PolicyNetwork`s (our own subset of the ONNX schema, see ONNX/).
+public enum OnnxWriter {
+    /// The opset the graphs use (Gemm, Elu, Tanh, Relu, Sub, Div are stable there).
+    public static let opset: Int64 = 17
+
+    /// Serializes `policy` as an ONNX model with input `obs` [batch, n] and output `actions`
+    /// [batch, m], and `metadata` as metadata_props.
+    public static func model(_ policy: PolicyNetwork, metadata: [String: String] = [:], name: String = "tether_policy") throws -> [UInt8] {
+        var graph = Onnx_GraphProto()
+        graph.name = name
+        let n = policy.mlp.inputSize, m = policy.mlp.outputSize
+        graph.input = [valueInfo("obs", [nil, n])]
+        graph.output = [valueInfo("actions", [nil, m])]
+        graph.initializer.append(tensor("obs_mean", [1, n], policy.observationMean))
+        graph.initializer.append(tensor("obs_std", [1, n], policy.observationStd))
+        graph.node.append(node("Sub", ["obs", "obs_mean"], ["obs_centered"]))
+        graph.node.append(node("Div", ["obs_centered", "obs_std"], ["obs_normalized"]))
+        var current = "obs_normalized"
+        let mlp = policy.mlp
+        for l in 0..<mlp.layerCount {
+            let w = "layer\(l).weight", b = "layer\(l).bias"
+            graph.initializer.append(tensor(w, [mlp.sizes[l + 1], mlp.sizes[l]], mlp.weights[l]))
+            graph.initializer.append(tensor(b, [mlp.sizes[l + 1]], mlp.biases[l]))
+            let last = l == mlp.layerCount - 1
+            let out = last ? "actions" : "layer\(l).linear"
+            var gemm = node("Gemm", [current, w, b], [out], name: "layer\(l)")
+            var transB = Onnx_AttributeProto()
+            transB.name = "transB"
+            transB.type = .int
+            transB.i = 1
+            gemm.attribute = [transB]
+            graph.node.append(gemm)
+            current = out
+            if !last {
+                let act = "layer\(l).activation"
+                switch mlp.activation {
+                case .elu:
+                    var e = node("Elu", [current], [act])
+                    var alpha = Onnx_AttributeProto()
+                    alpha.name = "alpha"
+                    alpha.type = .float
+                    alpha.f = 1
+                    e.attribute = [alpha]
+                    graph.node.append(e)
+                case .tanh: graph.node.append(node("Tanh", [current], [act]))
+                case .relu: graph.node.append(node("Relu", [current], [act]))
+                }
+                current = act
+            }
+        }
+        var model = Onnx_ModelProto()
+        model.irVersion = 8
+        model.producerName = "tether"
+        model.producerVersion = "0.1.0"
+        var opsetID = Onnx_OperatorSetIdProto()
+        opsetID.domain = ""
+        opsetID.version = opset
+        model.opsetImport = [opsetID]
+        model.graph = graph
+        model.metadataProps = metadata.sorted { $0.key < $1.key }.map { key, value in
+            var entry = Onnx_StringStringEntryProto()
+            entry.key = key
+            entry.value = value
+            return entry
+        }
+        return Array(try model.serializedBytes() as [UInt8])
+    }
+
+    /// Writes the model to a file.
+    public static func write(_ policy: PolicyNetwork, metadata: [String: String] = [:], to path: String) throws {
+        let bytes = try model(policy, metadata: metadata)
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw TetherError("cannot write the ONNX model: \(error.localizedDescription)", at: path)
+        }
+    }
+
+    private static func valueInfo(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {
+        var tensorType = Onnx_TypeProto.Tensor()
+        tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        var s = Onnx_TensorShapeProto()
+        s.dim = shape.map { d in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if let d { dim.dimValue = Int64(d) } else { dim.dimParam = "batch" }
+            return dim
+        }
+        tensorType.shape = s
+        var type = Onnx_TypeProto()
+        type.tensorType = tensorType
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        info.type = type
+        return info
+    }
+
+    private static func tensor(_ name: String, _ dims: [Int], _ values: [Float]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = dims.map(Int64.init)
+        t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        // raw_data is little-endian IEEE 754, the layout of Float on every platform Tether runs on.
+        t.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) }
+        return t
+    }
+
+    private static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil) -> Onnx_NodeProto {
+        var n = Onnx_NodeProto()
+        n.opType = op
+        n.input = inputs
+        n.output = outputs
+        n.name = name ?? "\(op)_\(outputs[0])"
+        return n
+    }
+}
