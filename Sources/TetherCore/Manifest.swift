@@ -28,6 +28,8 @@ public struct Manifest: Sendable, Equatable {
     public var safety: Safety
     /// ROS 2 topic names.
     public var ros2: ROS2Topics
+    /// The task the policy is trained and judged on (nil: none declared).
+    public var task: Task?
     /// The file this manifest was read from (for error messages), if any.
     public var sourcePath: String?
     /// 1-based line of each field in `sourcePath`, by field path (`joints[2].name`), for messages.
@@ -235,6 +237,45 @@ public struct Manifest: Sendable, Equatable {
             self.estop = estop
             self.safetyStatus = safetyStatus
             self.velocityCommand = velocityCommand
+        }
+    }
+
+    /// The task a policy for this robot does, with its success criterion.
+    public struct Task: Sendable, Equatable {
+        /// Task kinds.
+        public enum Kind: String, Sendable, CaseIterable {
+            /// Keep `balanceJoint` within ±`maxAngle` for the whole episode (cartpole).
+            case balance
+            /// Walk at the commanded velocity; success is `successDistance` without falling.
+            case walk
+        }
+        public var kind: Kind
+        /// Episode length, s.
+        public var episodeSeconds: Double
+        /// Velocity command (vx m/s, vy m/s, yaw rate rad/s) for walking.
+        public var command: SIMD3<Double>
+        /// Forward distance that counts as success for walking, m.
+        public var successDistance: Double
+        /// The joint to keep upright for balancing.
+        public var balanceJoint: String?
+        /// Largest |angle| of the balance joint before the episode fails, rad.
+        public var maxAngle: Double
+        /// Half-width of the uniform perturbation of every joint position at reset, rad (or m).
+        public var initialNoise: Double
+        /// Lowest base height before a walking robot counts as fallen, m.
+        public var minBaseHeight: Double
+
+        /// Creates a task.
+        public init(kind: Kind, episodeSeconds: Double, command: SIMD3<Double> = .zero, successDistance: Double = 0,
+                    balanceJoint: String? = nil, maxAngle: Double = 0.8, initialNoise: Double = 0, minBaseHeight: Double = 0.15) {
+            self.kind = kind
+            self.episodeSeconds = episodeSeconds
+            self.command = command
+            self.successDistance = successDistance
+            self.balanceJoint = balanceJoint
+            self.maxAngle = maxAngle
+            self.initialNoise = initialNoise
+            self.minBaseHeight = minBaseHeight
         }
     }
 

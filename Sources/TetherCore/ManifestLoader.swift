@@ -106,7 +106,7 @@ struct ManifestReader {
         }
         guard let top = mapping(root, "(document)") else { return nil }
         checkKeys(top, "", allowed: ["tether_manifest", "name", "description", "model", "rates", "base",
-                                       "joints", "observation", "action", "safety", "ros2"], node: root)
+                                       "joints", "observation", "action", "safety", "ros2", "task"], node: root)
 
         if let version = optionalInt(top, "tether_manifest", "tether_manifest"), version != Manifest.formatVersion {
             report(.invalidValue, "tether_manifest", top["tether_manifest"], "format version \(version) is not supported",
@@ -125,6 +125,7 @@ struct ManifestReader {
         let action = readAction(top, root, joints: joints ?? [])
         let safety = readSafety(top)
         let ros2 = readROS2(top)
+        let task = top["task"].flatMap { readTask($0, joints: joints ?? []) }
 
         guard let name, let modelPath, let rates, let joints, let observation, let action else { return nil }
         var manifest = Manifest(name: name, description: description, modelPath: modelPath, rates: rates,
@@ -132,6 +133,7 @@ struct ManifestReader {
                                 safety: safety, ros2: ros2, sourcePath: file)
         manifest.sourcePath = file
         manifest.fieldLines = lines
+        manifest.task = task
         if observation.terms.contains(where: { $0.source == .footContacts }), base?.footContactSensors.isEmpty ?? true {
             report(.invalidValue, "observation.terms", top["observation"], "observes foot_contacts but base.foot_contacts is empty",
                    expected: "touch sensor names under base.foot_contacts")
@@ -327,6 +329,42 @@ struct ManifestReader {
             safety.torqueStage = v
         }
         return safety
+    }
+
+    mutating func readTask(_ node: Node, joints: [Manifest.Joint]) -> Manifest.Task? {
+        guard let map = mapping(node, "task") else { return nil }
+        checkKeys(map, "task", allowed: ["kind", "episode_seconds", "command", "success_distance", "balance_joint",
+                                          "max_angle", "initial_noise", "min_base_height"], node: node)
+        guard let kindName = requiredString(map, "kind", "task.kind", parent: node) else { return nil }
+        guard let kind = Manifest.Task.Kind(rawValue: kindName) else {
+            report(.invalidValue, "task.kind", map["kind"], "unknown task '\(kindName)'", expected: Manifest.Task.Kind.allCases.map(\.rawValue).joined(separator: " or "))
+            return nil
+        }
+        guard let seconds = requiredNumber(map, "episode_seconds", "task.episode_seconds", parent: node, positive: true) else { return nil }
+        var task = Manifest.Task(kind: kind, episodeSeconds: seconds)
+        if let c = map["command"].flatMap({ numberOrList($0, "task.command") }) {
+            if c.count == 3 { task.command = SIMD3(c[0], c[1], c[2]) } else {
+                report(.invalidValue, "task.command", map["command"], "has \(c.count) values", expected: "[vx m/s, vy m/s, yaw rate rad/s]")
+            }
+        }
+        task.successDistance = optionalNumber(map, "success_distance", "task.success_distance", nonNegative: true) ?? 0
+        task.balanceJoint = optionalString(map, "balance_joint", "task.balance_joint")
+        task.maxAngle = optionalNumber(map, "max_angle", "task.max_angle", positive: true) ?? 0.8
+        task.initialNoise = optionalNumber(map, "initial_noise", "task.initial_noise", nonNegative: true) ?? 0
+        task.minBaseHeight = optionalNumber(map, "min_base_height", "task.min_base_height", nonNegative: true) ?? 0.15
+        if kind == .balance {
+            if let j = task.balanceJoint {
+                if !joints.isEmpty && !joints.contains(where: { $0.name == j }) {
+                    report(.unknownJoint, "task.balance_joint", map["balance_joint"], "'\(j)' is not a manifest joint", expected: joints.map(\.name).joined(separator: ", "))
+                }
+            } else {
+                report(.missingField, "task.balance_joint", node, "a balance task needs balance_joint", expected: "the joint to keep upright")
+            }
+        }
+        if kind == .walk && task.successDistance <= 0 {
+            report(.missingField, "task.success_distance", node, "a walk task needs success_distance > 0", expected: "metres, e.g. 10")
+        }
+        return task
     }
 
     mutating func readROS2(_ top: Node.Mapping) -> Manifest.ROS2Topics {

@@ -119,16 +119,19 @@ public struct PolicyContract: Sendable, Equatable, Codable {
     public func mismatches(with manifest: Manifest) -> [String] {
         let expected = PolicyContract(manifest: manifest)
         var problems: [String] = []
+        var sameJointCount = true
         if let names = jointNames, let want = expected.jointNames {
             if names.count != want.count {
                 problems.append("the policy names \(names.count) joints, the manifest has \(want.count) actuated joints")
+                sameJointCount = false
             }
             for (i, (a, b)) in zip(names, want).enumerated() where a != b {
                 problems.append("joint \(i) is \(a) in the policy but \(b) in the manifest")
             }
         }
         func compare(_ label: String, _ mine: [Double]?, _ theirs: [Double]?, unit: String) {
-            guard let mine, let theirs else { return }
+            // Per-joint values only mean something when the joint lists line up.
+            guard let mine, let theirs, sameJointCount else { return }
             if mine.count == 1 || theirs.count == 1 {
                 let a = mine.count == 1 ? Array(repeating: mine[0], count: theirs.count) : mine
                 let b = theirs.count == 1 ? Array(repeating: theirs[0], count: mine.count) : theirs

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherPolicy
 import TetherSim
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self]
+        subcommands: [SimBench.self, PolicyBench.self]
     )
 
     struct SimBench: ParsableCommand {
@@ -43,6 +44,35 @@ struct Bench: ParsableCommand {
             print("ratios (higher is better for Tether):")
             for (k, v) in result.ratioToBareLoop.sorted(by: { $0.key < $1.key }) { print("  \(k): Tether batch / bare mj_step loop = \(fmt(v, 3))") }
             for (k, v) in result.ratioToRollout.sorted(by: { $0.key < $1.key }) { print("  \(k): Tether batch / mujoco.rollout = \(fmt(v, 3))") }
+        }
+    }
+
+    struct PolicyBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "policy",
+            abstract: "Policy call latency (ONNX Runtime fast path, native) vs Python onnxruntime; training vs bare simulation.",
+            discussion: """
+            Times a 48→256→128→12 ELU MLP per call (median and p99) through Tether's ONNX Runtime \
+            fast path and natively, and in the same run Python onnxruntime's session.run on the \
+            same file; then ARS training throughput against bare PD stepping of the quadruped.
+
+            Examples:
+              tether bench policy
+              tether bench policy --calls 50000 --json
+            """
+        )
+        @Option(help: "Timed calls per runner.") var calls = 20000
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        func run() throws {
+            guard calls >= 100 else { throw ValidationError("--calls must be at least 100") }
+            if !json { print("tether bench policy: 48→256→128→12 ELU MLP, one observation per call, 1 thread, \(calls) calls") }
+            let result = try report { try PolicyBenchmark(calls: calls).run(log: json ? { _ in } : { print($0) }) }
+            if json { try printJSON(result); return }
+            print("ratios:")
+            if let s = result.speedupOverPython { print("  Python session.run / Tether fast path = \(fmt(s, 2))x") }
+            if let s = result.nativeSpeedupOverPython { print("  Python session.run / Tether native    = \(fmt(s, 2))x") }
+            print("  ARS training / bare simulation        = \(fmt(result.trainingEfficiency, 3))")
         }
     }
 }

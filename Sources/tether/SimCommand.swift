@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherPolicy
 import TetherSim
 
 struct Sim: ParsableCommand {
@@ -15,6 +16,8 @@ struct Sim: ParsableCommand {
           tether sim --robot quadruped --seconds 5 --push 20 --json
           tether sim --robot cartpole --seconds 2
           tether sim --robot path/to/my_robot.yaml
+          tether sim --robot cartpole --policy policies/cartpole.onnx --trials 200
+          tether sim --robot quadruped --policy policies/quadruped.onnx --trials 100 --randomize robots/quadruped/randomization.yaml
         """
     )
 
@@ -30,6 +33,21 @@ struct Sim: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    @Option(help: "ONNX policy: run trials of the manifest's task instead of holding the pose.")
+    var policy: String?
+
+    @Option(help: "Number of policy trials.")
+    var trials = 20
+
+    @Option(help: "Seed of the policy trials.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Domain randomization spec for the policy trials.")
+    var randomize: String?
+
+    @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).")
+    var allowMismatch = false
+
     func validate() throws {
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be a positive number, got \(seconds)") }
         guard push >= 0, push.isFinite else { throw ValidationError("--push must be a non-negative force in N, got \(push)") }
@@ -37,6 +55,7 @@ struct Sim: ParsableCommand {
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
+        if let policy { return try runPolicy(robotModel, policy) }
         var pushes: [HoldRollout.Push] = []
         if push > 0 {
             var t = 2.0, k = 0
@@ -61,5 +80,30 @@ struct Sim: ParsableCommand {
         if !pushes.isEmpty { print("  pushes            \(pushes.count) × \(fmt(push, 0)) N for 0.1 s") }
         if !summary.warnings.isEmpty { print("  MuJoCo warnings   \(summary.warnings)") }
         print("  held default pose \(summary.held ? "yes" : "NO")")
+    }
+
+    func runPolicy(_ robotModel: RobotModel, _ path: String) throws {
+        guard trials > 0 else { throw ValidationError("--trials must be positive") }
+        let manifest = robotModel.manifest
+        let allow = allowMismatch
+        _ = try report { try OnnxPolicy(path: path, manifest: manifest, allowMismatch: allow) }  // check once, up front
+        let spec = try report { try randomize.map { try RandomizationSpec.load(path: $0) } }
+        let plan = PolicyTrials(trials: trials, seed: seed, randomization: spec, noiseScale: spec == nil ? 0 : 1)
+        let total = trials
+        let quiet = json
+        let summary = try report {
+            try plan.run(robot: robotModel, policyName: path, progress: { done in
+                if !quiet { FileHandle.standardError.write(Data("\r  trials \(done)/\(total)".utf8)) }
+            }) { try OnnxPolicy(path: path, manifest: manifest, allowMismatch: allow) }
+        }
+        if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+        if json { try printJSON(summary); return }
+        let task = manifest.task!
+        print("tether sim: \(manifest.name), policy \(path), \(trials) trials (\(task.kind.rawValue), \(fmt(task.episodeSeconds, 0)) s)\(spec.map { ", randomization \($0.sourcePath ?? "")" } ?? ", nominal")")
+        print("  success          \(summary.successes)/\(summary.trials) = \(fmt(100 * summary.successRate, 1)) % (95 % CI \(fmt(100 * summary.successInterval[0], 1))–\(fmt(100 * summary.successInterval[1], 1)) %)")
+        print("  mean distance    \(fmt(summary.meanDistance, 2)) m")
+        print("  mean length      \(fmt(summary.meanEpisodeSeconds, 2)) s")
+        print("  mean return      \(fmt(summary.meanReturn, 2))")
+        print("  outcomes         \(summary.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
     }
 }

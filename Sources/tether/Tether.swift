@@ -15,7 +15,7 @@ struct Tether: ParsableCommand {
         Built-in robots: \(BuiltinRobots.names.joined(separator: ", ")) (or pass a manifest path).
         """,
         version: "0.1.0",
-        subcommands: [Demo.self, Sim.self, RobotCommand.self, Bench.self]
+        subcommands: [Demo.self, Sim.self, Train.self, PolicyCommand.self, RobotCommand.self, Bench.self]
     )
 }
 
@@ -41,3 +41,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 func fmt(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
+
+/// Writes a line to standard output unbuffered, so progress shows even through a pipe.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

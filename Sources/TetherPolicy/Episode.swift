@@ -1,0 +1,244 @@
+import Foundation
+import TetherCore
+import TetherSim
+
+/// Something that maps an observation to an action: a native network, an ONNX model.
+public protocol PolicyRuntime: SendableMetatype {
+    /// Observation size the policy reads.
+    var observationSize: Int { get }
+    /// Action size the policy writes.
+    var actionSize: Int { get }
+    /// Computes the action for one observation.
+    mutating func act(_ observation: [Float]) throws -> [Float]
+}
+
+/// A `PolicyNetwork` evaluated natively (training, fine-tuning).
+public struct NativePolicy: PolicyRuntime {
+    public var network: PolicyNetwork
+    var workspace: MLP.Workspace
+    var normalized: [Float]
+
+    /// Wraps a network.
+    public init(_ network: PolicyNetwork) {
+        self.network = network
+        workspace = MLP.Workspace(network.mlp)
+        normalized = [Float](repeating: 0, count: network.mlp.inputSize)
+    }
+
+    public var observationSize: Int { network.mlp.inputSize }
+    public var actionSize: Int { network.mlp.outputSize }
+
+    public mutating func act(_ observation: [Float]) throws -> [Float] {
+        for i in normalized.indices { normalized[i] = (observation[i] - network.observationMean[i]) / network.observationStd[i] }
+        return normalized.withUnsafeBufferPointer { Array(network.mlp.forward($0, workspace: &workspace)) }
+    }
+}
+
+/// An ONNX policy run through ONNX Runtime's fast path (the deployment path).
+public final class OnnxPolicy: PolicyRuntime {
+    public let session: OnnxSession
+    let runner: FastRun
+    public let observationSize: Int
+    public let actionSize: Int
+
+    /// Opens `path` and checks it against `manifest`: sizes always, and the contract in the
+    /// model's metadata when present. A mismatch throws, listing every difference, unless
+    /// `allowMismatch` is set (the user's explicit override).
+    public init(path: String, manifest: Manifest, allowMismatch: Bool = false, threads: Int = 1) throws {
+        session = try OnnxSession(path: path, threads: threads)
+        guard session.inputs.count == 1, session.outputs.count >= 1 else {
+            throw TetherError("a policy must have one input and at least one output; this model has \(session.inputs.count) inputs and \(session.outputs.count) outputs",
+                              at: path)
+        }
+        let input = session.inputs[0], output = session.outputs[0]
+        let observationSize = manifest.observationSize
+        self.observationSize = observationSize
+        actionSize = manifest.actionSize
+        var problems: [String] = []
+        let inputSize = input.shape.last ?? -1
+        if inputSize >= 0 && inputSize != observationSize {
+            problems.append("the model reads \(inputSize) observations ('\(input.name)' \(input.shape)), the manifest builds \(observationSize)")
+        }
+        let outputSize = output.shape.last ?? -1
+        if outputSize >= 0 && outputSize != actionSize {
+            problems.append("the model writes \(outputSize) actions ('\(output.name)' \(output.shape)), the manifest has \(actionSize) actuated joints")
+        }
+        problems += try PolicyContract(metadata: session.metadata).mismatches(with: manifest)
+        if !problems.isEmpty && !allowMismatch {
+            throw TetherError("the policy does not match the manifest \(manifest.sourcePath ?? manifest.name):\n    - " + problems.joined(separator: "\n    - "),
+                              at: path, hint: "fix the manifest or re-export the policy; --allow-mismatch runs it anyway (at your own risk)")
+        }
+        guard inputSize == observationSize || inputSize < 0, outputSize == actionSize || outputSize < 0 else {
+            throw TetherError("sizes differ; even with --allow-mismatch the model cannot run on this robot", at: path)
+        }
+        let outputShapes = session.outputs.map { info in info.shape.map { $0 < 0 ? 1 : $0 } }
+        runner = try FastRun(session: session, inputShapes: [input.shape.enumerated().map { $0.element < 0 ? ($0.offset == input.shape.count - 1 ? observationSize : 1) : $0.element }],
+                             outputShapes: outputShapes)
+    }
+
+    public func act(_ observation: [Float]) throws -> [Float] {
+        let input = runner.inputBuffer(0)
+        guard observation.count == input.count else {
+            throw TetherError("observation has \(observation.count) values, the model takes \(input.count)", at: session.path)
+        }
+        _ = input.update(fromContentsOf: observation)
+        try runner.run()
+        return Array(runner.output(0).prefix(actionSize))
+    }
+}
+
+/// How an episode ended, and what it earned.
+public struct EpisodeResult: Sendable, Codable, Equatable {
+    /// Sum of rewards.
+    public var totalReward: Double
+    /// Control steps taken.
+    public var steps: Int
+    /// Simulated duration, s.
+    public var seconds: Double
+    /// Whether the task's success criterion was met.
+    public var success: Bool
+    /// Why it ended: "timeout", "fall", "pole", "limit", "diverged", "error".
+    public var outcome: String
+    /// Forward distance of the base (walking), or largest |cart position| (balance), m.
+    public var distance: Double
+    /// Mean forward speed, m/s (walking).
+    public var meanSpeed: Double
+}
+
+/// Runs one episode of a manifest's task on a `SimRobot` with a policy, as training, validation
+/// and `tether sim --policy` all do.
+public struct EpisodeRunner: Sendable {
+    /// The task (from the manifest, possibly with a shorter episode for training).
+    public var task: Manifest.Task
+    /// Observation noise multiplier (0 = none; training uses 1 times the manifest's noise).
+    public var noiseScale: Double
+    /// Randomization spec for pushes (model edits and the rest come from the sample).
+    public var pushes: RandomizationSpec.Pushes?
+
+    /// Creates a runner for `task`.
+    public init(task: Manifest.Task, noiseScale: Double = 0, pushes: RandomizationSpec.Pushes? = nil) {
+        self.task = task
+        self.noiseScale = noiseScale
+        self.pushes = pushes
+    }
+
+    /// Observations visited, for ARS's running normalization (optional).
+    public struct ObservationStats: Sendable {
+        public var count = 0.0
+        public var sum: [Double]
+        public var sumOfSquares: [Double]
+        public init(size: Int) {
+            sum = .init(repeating: 0, count: size)
+            sumOfSquares = .init(repeating: 0, count: size)
+        }
+        mutating func add(_ x: [Float]) {
+            count += 1
+            for i in x.indices { let v = Double(x[i]); sum[i] += v; sumOfSquares[i] += v * v }
+        }
+        /// Adds another set of statistics.
+        public mutating func merge(_ o: ObservationStats) {
+            count += o.count
+            for i in sum.indices { sum[i] += o.sum[i]; sumOfSquares[i] += o.sumOfSquares[i] }
+        }
+    }
+
+    /// Runs one episode. The model of `sim` must already carry the sample's edits.
+    public func run<P: PolicyRuntime>(sim: SimRobot, policy: inout P, sample: RandomizationSample = .nominal,
+                                      random: inout SeededRandom, stats: UnsafeMutablePointer<ObservationStats>? = nil) -> EpisodeResult {
+        let manifest = sim.robot.manifest
+        sim.reset()
+        if task.initialNoise > 0 {
+            for (i, _) in manifest.joints.enumerated() {
+                sim.data.qpos[sim.robot.qposAddress[i]] += random.uniform(-task.initialNoise, task.initialNoise)
+            }
+            sim.data.forward()
+        }
+        var builder = ObservationBuilder(manifest: manifest)
+        let mapper = ActionMapper(manifest: manifest)
+        var lastAction = [Float](repeating: 0, count: manifest.actionSize)
+        let controlSteps = Int((task.episodeSeconds * manifest.rates.controlHz).rounded())
+        let dt = 1 / manifest.rates.controlHz
+        let decimation = sim.decimation
+        let latencySteps = Int((sample.actionLatency / sim.robot.model.timestep).rounded())
+        var pending: [(at: Int, command: JointCommand)] = []  // physics-step index when a command takes effect
+        var physicsStep = 0
+        let start = sim.state()
+        let startX = start.basePosition?.x ?? 0
+        var totalReward = 0.0, outcome = "timeout", steps = 0, farthest = 0.0
+        var nextPush = pushes.map { random.uniform($0.interval.lowerBound, $0.interval.upperBound) } ?? .infinity
+        var pushForce = SIMD2<Double>.zero, pushUntil = -1.0
+        let baseBody = sim.robot.baseSensors?.bodyID
+        let balanceIndex = task.balanceJoint.flatMap { name in manifest.joints.firstIndex { $0.name == name } }
+
+        episode: for _ in 0..<controlSteps {
+            let state = sim.state()
+            let observation: [Float]
+            do {
+                observation = try builder.build(state: state, command: task.command, lastAction: lastAction,
+                                                noiseScale: noiseScale * sample.observationNoise, random: &random)
+            } catch { outcome = "error"; break episode }
+            stats?.pointee.add(observation)
+            guard let action = try? policy.act(observation), var command = try? mapper.command(for: action) else { outcome = "error"; break episode }
+            lastAction = action
+            if sample.kpScale != 1 || sample.kdScale != 1 {
+                for k in command.kp.indices { command.kp[k] *= sample.kpScale; command.kd[k] *= sample.kdScale }
+            }
+            pending.append((physicsStep + latencySteps, command))
+            // Pushes.
+            let t = sim.data.time
+            if let pushes, baseBody != nil, t >= nextPush {
+                let magnitude = random.uniform(pushes.force.lowerBound, pushes.force.upperBound)
+                let angle = random.uniform(0, 2 * .pi)
+                pushForce = SIMD2(magnitude * cos(angle), magnitude * sin(angle))
+                pushUntil = t + pushes.duration
+                nextPush = t + random.uniform(pushes.interval.lowerBound, pushes.interval.upperBound)
+            }
+            if let baseBody {
+                let active = t < pushUntil
+                sim.data.appliedBodyForces[6 * baseBody] = active ? pushForce.x : 0
+                sim.data.appliedBodyForces[6 * baseBody + 1] = active ? pushForce.y : 0
+            }
+            for _ in 0..<decimation {
+                while let first = pending.first, first.at <= physicsStep {
+                    try? sim.apply(first.command)
+                    pending.removeFirst()
+                }
+                sim.stepPhysics(1)
+                physicsStep += 1
+            }
+            steps += 1
+            if sim.data.isDiverged { outcome = "diverged"; break episode }
+            let next = sim.state()
+            // Reward and termination.
+            switch task.kind {
+            case .balance:
+                let angle = balanceIndex.map { next.jointPositions[$0] } ?? 0
+                let x = next.jointPositions.first ?? 0
+                farthest = max(farthest, abs(x))
+                totalReward += 1 - 0.1 * x * x - 0.01 * Double(action.map { $0 * $0 }.reduce(0, +))
+                if abs(angle) > task.maxAngle { outcome = "pole"; break episode }
+                if let limits = manifest.joints.first?.positionLimits, !limits.contains(x) { outcome = "limit"; break episode }
+            case .walk:
+                let v = next.baseLinearVelocity ?? .zero, w = next.baseAngularVelocity ?? .zero
+                let c = task.command
+                let tracking = exp(-((v.x - c.x) * (v.x - c.x) + (v.y - c.y) * (v.y - c.y)) / 0.1)
+                let yaw = exp(-(w.z - c.z) * (w.z - c.z) / 0.2)
+                let g = next.projectedGravity ?? SIMD3(0, 0, -1)
+                let torque = next.jointTorques.reduce(0) { $0 + $1 * $1 }
+                totalReward += (1.0 * tracking + 0.5 * yaw - 0.5 * (g.x * g.x + g.y * g.y) - 2e-4 * torque) * dt * 50
+                let height = next.basePosition?.z ?? 1
+                if (next.tilt ?? 0) > manifest.safety.tiltLimit || height < task.minBaseHeight { outcome = "fall"; break episode }
+            }
+        }
+        let end = sim.state()
+        let distance = task.kind == .walk ? (end.basePosition?.x ?? 0) - startX : farthest
+        let seconds = Double(steps) * dt
+        let success: Bool
+        switch task.kind {
+        case .balance: success = outcome == "timeout"
+        case .walk: success = outcome == "timeout" && distance >= task.successDistance
+        }
+        return EpisodeResult(totalReward: totalReward, steps: steps, seconds: seconds, success: success, outcome: outcome,
+                             distance: distance, meanSpeed: seconds > 0 ? distance / seconds : 0)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import TetherCore
+import TetherSim
+
+/// `tether bench policy`: per-call latency of a 48→256→128→12 ELU MLP through ONNX Runtime's fast
+/// path and natively, against Python onnxruntime's `session.run` on the same file in the same
+/// run; and ARS training throughput against bare simulation throughput on the quadruped.
+public struct PolicyBenchmark: Sendable {
+    public var calls: Int
+    public var includePeer: Bool
+
+    public init(calls: Int = 20000, includePeer: Bool = true) {
+        self.calls = calls
+        self.includePeer = includePeer
+    }
+
+    public struct Latency: Sendable, Codable {
+        public var runner: String
+        public var medianMicroseconds: Double
+        public var p99Microseconds: Double
+    }
+
+    public struct Report: Sendable, Codable {
+        public var onnxRuntime: String?
+        public var latencies: [Latency]
+        /// Python session.run median / Tether fast-path median (how many times faster Tether is).
+        public var speedupOverPython: Double?
+        /// Python session.run median / native median.
+        public var nativeSpeedupOverPython: Double?
+        /// Training environment steps/s (policy steps × decimation = physics steps/s) and bare PD stepping.
+        public var trainingPhysicsStepsPerSecond: Double
+        public var bareSimulationStepsPerSecond: Double
+        /// Training / bare: the fraction of simulation throughput left after training's own work.
+        public var trainingEfficiency: Double
+    }
+
+    public func run(log: (String) -> Void = { _ in }) throws -> Report {
+        var random = SeededRandom(seed: 42)
+        var network = PolicyNetwork(mlp: MLP(sizes: [48, 256, 128, 12], activation: .elu, random: &random))
+        network.observationStd = [Float](repeating: 1.5, count: 48)
+        let path = NSTemporaryDirectory() + "tether-bench-policy-\(getpid()).onnx"
+        try OnnxWriter.write(network, to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let observation = (0..<48).map { _ in Float(random.gaussian()) }
+        var latencies: [Latency] = []
+
+        // ONNX Runtime fast path: tensors bound once, only Run per call.
+        let session = try OnnxSession(path: path, threads: 1)
+        let fast = try FastRun(session: session, inputShapes: [[1, 48]], outputShapes: [[1, 12]])
+        fast.setInput(0, observation)
+        let ort = try measure { try fast.run() }
+        latencies.append(Latency(runner: "tether onnxruntime fast path", medianMicroseconds: ort.0, p99Microseconds: ort.1))
+        log(String(format: "  tether onnxruntime fast path   median %7.2f µs   p99 %7.2f µs", ort.0, ort.1))
+
+        var native = NativePolicy(network)
+        var sink: Float = 0
+        let nat = try measure { sink += try native.act(observation)[0] }
+        latencies.append(Latency(runner: "tether native MLP", medianMicroseconds: nat.0, p99Microseconds: nat.1))
+        log(String(format: "  tether native MLP              median %7.2f µs   p99 %7.2f µs", nat.0, nat.1))
+        if sink.isNaN { log("  (checksum NaN)") }
+
+        var speedup: Double?, nativeSpeedup: Double?
+        if includePeer {
+            guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/policy_latency.py") }
+            let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", path, "--calls", "\(calls)"])
+            struct Peer: Decodable { var median_us: Double; var p99_us: Double }
+            let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
+            latencies.append(Latency(runner: "python onnxruntime session.run", medianMicroseconds: peer.median_us, p99Microseconds: peer.p99_us))
+            log(String(format: "  python onnxruntime session.run median %7.2f µs   p99 %7.2f µs", peer.median_us, peer.p99_us))
+            speedup = peer.median_us / ort.0
+            nativeSpeedup = peer.median_us / nat.0
+        }
+
+        // Training throughput vs bare simulation, quadruped, same episode length and threads.
+        let robot = try BuiltinRobots.load("quadruped")
+        var config = ARSConfig()
+        config.iterations = 2
+        config.directions = 8
+        config.topDirections = 4
+        config.episodeSeconds = 4
+        config.evaluateEvery = 0
+        let trainer = try ARSTrainer(robot: robot, randomization: nil, config: config)
+        var physicsSteps = 0
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        _ = try trainer.train(from: trainer.initialCheckpoint()) { physicsSteps += $0.environmentSteps * robot.manifest.rates.decimation }
+        let trainingRate = Double(physicsSteps) / seconds(clock.now - t0)
+        let episodes = 2 * config.iterations * config.directions
+        let stepsPerEpisode = max(1, physicsSteps / episodes)
+        let t1 = clock.now
+        _ = robot.rollouts(BatchRollout(trials: episodes, seed: 1, threads: config.threads)) { sim, _, _ in
+            sim.stepPhysics(stepsPerEpisode)
+            return 0
+        }
+        let bareRate = Double(episodes * stepsPerEpisode) / seconds(clock.now - t1)
+        log(String(format: "  ARS training (quadruped)       %9.0f physics steps/s", trainingRate))
+        log(String(format: "  bare PD stepping (quadruped)   %9.0f physics steps/s", bareRate))
+        return Report(onnxRuntime: OnnxRuntime.version, latencies: latencies, speedupOverPython: speedup, nativeSpeedupOverPython: nativeSpeedup,
+                      trainingPhysicsStepsPerSecond: trainingRate, bareSimulationStepsPerSecond: bareRate,
+                      trainingEfficiency: trainingRate / bareRate)
+    }
+
+    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+    /// Median and 99th percentile of single-call latency, µs, after a warm-up.
+    private func measure(_ body: () throws -> Void) throws -> (Double, Double) {
+        for _ in 0..<1000 { try body() }
+        var samples = [Double](repeating: 0, count: calls)
+        let clock = ContinuousClock()
+        for i in 0..<calls {
+            let start = clock.now
+            try body()
+            samples[i] = seconds(clock.now - start) * 1e6
+        }
+        samples.sort()
+        return (samples[calls / 2], samples[min(calls - 1, Int(Double(calls) * 0.99))])
+    }
+}
