@@ -101,10 +101,21 @@ public struct MLP: Sendable, Codable, Equatable {
             let last = l == layerCount - 1
             weights[l].withUnsafeBufferPointer { w in
                 biases[l].withUnsafeBufferPointer { b in
+                    let wBase = UnsafeRawPointer(w.baseAddress!), xBase = UnsafeRawPointer(x.baseAddress!)
+                    let stride = MemoryLayout<Float>.stride
                     for o in 0..<nOut {
-                        var sum = b[o]
                         let row = o * nIn
-                        for i in 0..<nIn { sum += w[row + i] * x[i] }
+                        // Eight partial sums in one SIMD register: the compiler may not reorder a
+                        // scalar float sum, so this is what makes the loop vectorize.
+                        var partial = SIMD8<Float>.zero
+                        var i = 0
+                        while i + 8 <= nIn {
+                            partial += wBase.loadUnaligned(fromByteOffset: (row + i) * stride, as: SIMD8<Float>.self)
+                                * xBase.loadUnaligned(fromByteOffset: i * stride, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        var sum = b[o] + partial.sum()
+                        while i < nIn { sum += w[row + i] * x[i]; i += 1 }
                         z[o] = sum
                         y[o] = last ? sum : activate(sum)
                     }
