@@ -120,10 +120,13 @@ public struct Manifest: Sendable, Equatable {
         public var history: Int
         /// Terms in order.
         public var terms: [Term]
+        /// Frequency of the `gait_phase` clock, Hz.
+        public var gaitFrequency: Double?
         /// Creates an observation layout.
-        public init(history: Int, terms: [Term]) {
+        public init(history: Int, terms: [Term], gaitFrequency: Double? = nil) {
             self.history = history
             self.terms = terms
+            self.gaitFrequency = gaitFrequency
         }
 
         /// The value of one term, in the order the policy expects.
@@ -165,6 +168,9 @@ public struct Manifest: Sendable, Equatable {
             case lastAction = "last_action"
             /// Foot contact flags (0 or 1, one per foot contact sensor).
             case footContacts = "foot_contacts"
+            /// Gait clock: sin and cos of 2π · `observation.gait_frequency` · t, t the time since the
+            /// policy started (2 values). Lets a policy carry a periodic trajectory generator.
+            case gaitPhase = "gait_phase"
         }
     }
 
@@ -309,6 +315,7 @@ public struct Manifest: Sendable, Equatable {
         case .jointPositions, .jointPositionsAbsolute, .jointVelocities: return joints.count
         case .lastAction: return actionSize
         case .footContacts: return base?.footContactSensors.count ?? 0
+        case .gaitPhase: return 2
         }
     }
 }

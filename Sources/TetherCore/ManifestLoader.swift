@@ -244,7 +244,8 @@ struct ManifestReader {
 
     mutating func readObservation(_ top: Node.Mapping, _ root: Node) -> Manifest.Observation? {
         guard let node = required(top, "observation", "observation", parent: root), let map = mapping(node, "observation") else { return nil }
-        checkKeys(map, "observation", allowed: ["history", "terms"], node: node)
+        checkKeys(map, "observation", allowed: ["history", "terms", "gait_frequency"], node: node)
+        let gaitFrequency = optionalNumber(map, "gait_frequency", "observation.gait_frequency", positive: true)
         let history = optionalInt(map, "history", "observation.history") ?? 1
         if history < 1 {
             report(.invalidValue, "observation.history", map["history"], "history \(history) must be at least 1", expected: "an integer >= 1")
@@ -272,7 +273,11 @@ struct ManifestReader {
             let noise = optionalNumber(m, "noise", "\(path).noise", nonNegative: true) ?? 0
             terms.append(.init(source: source, scale: scale, clip: clip, noise: noise))
         }
-        return ok ? Manifest.Observation(history: history, terms: terms) : nil
+        if terms.contains(where: { $0.source == .gaitPhase }) && gaitFrequency == nil {
+            report(.missingField, "observation.gait_frequency", node, "the gait_phase term needs a gait frequency", expected: "gait_frequency in Hz")
+            ok = false
+        }
+        return ok ? Manifest.Observation(history: history, terms: terms, gaitFrequency: gaitFrequency) : nil
     }
 
     mutating func readAction(_ top: Node.Mapping, _ root: Node, joints: [Manifest.Joint]) -> Manifest.Action? {

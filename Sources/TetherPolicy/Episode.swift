@@ -30,7 +30,9 @@ public struct NativePolicy: PolicyRuntime {
 
     public mutating func act(_ observation: [Float]) throws -> [Float] {
         for i in normalized.indices { normalized[i] = (observation[i] - network.observationMean[i]) / network.observationStd[i] }
-        return normalized.withUnsafeBufferPointer { Array(network.mlp.forward($0, workspace: &workspace)) }
+        var action = normalized.withUnsafeBufferPointer { Array(network.mlp.forward($0, workspace: &workspace)) }
+        network.generator?.add(to: &action, observation: observation)
+        return action
     }
 }
 
@@ -170,12 +172,12 @@ public struct EpisodeRunner: Sendable {
         let baseBody = sim.robot.baseSensors?.bodyID
         let balanceIndex = task.balanceJoint.flatMap { name in manifest.joints.firstIndex { $0.name == name } }
 
-        episode: for _ in 0..<controlSteps {
+        episode: for step in 0..<controlSteps {
             let state = sim.state()
             let observation: [Float]
             do {
                 observation = try builder.build(state: state, command: task.command, lastAction: lastAction,
-                                                noiseScale: noiseScale * sample.observationNoise, random: &random)
+                                                policyTime: Double(step) * dt, noiseScale: noiseScale * sample.observationNoise, random: &random)
             } catch { outcome = "error"; break episode }
             stats?.pointee.add(observation)
             guard let action = try? policy.act(observation), var command = try? mapper.command(for: action) else { outcome = "error"; break episode }

@@ -1,3 +1,4 @@
+import Foundation
 import TetherCore
 
 /// Builds the policy's observation vector from robot state, exactly as the manifest says.
@@ -34,12 +35,13 @@ public struct ObservationBuilder: Sendable {
     ///   - command: velocity command (vx m/s, vy m/s, yaw rate rad/s).
     ///   - lastAction: the previous raw action (policy output), actuated-joint order.
     ///   - noiseScale: multiplier on each term's noise (0 in deployment).
-    public mutating func build(state: RobotState, command: SIMD3<Double> = .zero, lastAction: [Float],
+    /// - Parameter policyTime: time since the policy started, s (drives the `gait_phase` clock).
+    public mutating func build(state: RobotState, command: SIMD3<Double> = .zero, lastAction: [Float], policyTime: Double = 0,
                                noiseScale: Double = 0, random: inout SeededRandom) throws -> [Float] {
         var frame = [Float]()
         frame.reserveCapacity(manifest.observationFrameSize)
         for term in manifest.observation.terms {
-            let values = try read(term.source, state: state, command: command, lastAction: lastAction)
+            let values = try read(term.source, state: state, command: command, lastAction: lastAction, policyTime: policyTime)
             for (k, raw) in values.enumerated() {
                 guard raw.isFinite else {
                     throw TetherError("observation \(term.source.rawValue)[\(k)] is \(raw)", at: "robot state at t = \(state.time) s",
@@ -64,7 +66,8 @@ public struct ObservationBuilder: Sendable {
         return frames.count == 1 ? frames[0] : frames.flatMap { $0 }
     }
 
-    private func read(_ source: Manifest.Observation.Source, state: RobotState, command: SIMD3<Double>, lastAction: [Float]) throws -> [Double] {
+    private func read(_ source: Manifest.Observation.Source, state: RobotState, command: SIMD3<Double>, lastAction: [Float],
+                      policyTime: Double) throws -> [Double] {
         func need<T>(_ value: T?, _ what: String) throws -> T {
             guard let value else {
                 throw TetherError("observation \(source.rawValue) needs \(what), which the robot state does not have",
@@ -97,6 +100,9 @@ public struct ObservationBuilder: Sendable {
             return lastAction.map(Double.init)
         case .footContacts:
             return state.footContacts.map { $0 ? 1 : 0 }
+        case .gaitPhase:
+            let phase = 2 * Double.pi * (manifest.observation.gaitFrequency ?? 0) * policyTime
+            return [sin(phase), cos(phase)]
         }
     }
 }

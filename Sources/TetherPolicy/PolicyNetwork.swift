@@ -13,17 +13,23 @@ public struct PolicyNetwork: Sendable, Codable, Equatable {
     public var observationStd: [Float]
     /// The network.
     public var mlp: MLP
+    /// An open-loop periodic trajectory generator added to the network's output (PMTG-style
+    /// locomotion), or nil.
+    public var generator: TrajectoryGenerator?
 
     /// Creates a policy with identity normalization.
-    public init(mlp: MLP) {
+    public init(mlp: MLP, generator: TrajectoryGenerator? = nil) {
         self.mlp = mlp
+        self.generator = generator
         observationMean = [Float](repeating: 0, count: mlp.inputSize)
         observationStd = [Float](repeating: 1, count: mlp.inputSize)
     }
 
     /// Computes the action natively (same arithmetic as the exported ONNX graph).
     public func act(_ observation: [Float]) -> [Float] {
-        mlp.forward(normalize(observation))
+        var action = mlp.forward(normalize(observation))
+        generator?.add(to: &action, observation: observation)
+        return action
     }
 
     /// Normalizes an observation.
@@ -31,6 +37,48 @@ public struct PolicyNetwork: Sendable, Codable, Equatable {
         var x = observation
         for i in x.indices { x[i] = (x[i] - observationMean[i]) / observationStd[i] }
         return x
+    }
+}
+
+/// A periodic trajectory generator in action units, driven by the `gait_phase` observation.
+///
+/// With s = sin φ and c = cos φ read from the raw observation at `phaseIndex`, the features are
+/// f(φ) = [sin φ, cos φ, sin 2φ, cos 2φ, max(0, sin φ), max(0, −sin φ)], and the generator adds
+/// `W f(φ) + b` to the network's action: two Fourier harmonics plus half-wave terms for swing-only
+/// motions (foot lift). Reference for the idea: Iscen et al., "Policies Modulating Trajectory
+/// Generators", CoRL 2018. The ONNX export computes exactly this, so the deployed model holds the
+/// whole gait.
+public struct TrajectoryGenerator: Sendable, Codable, Equatable {
+    /// Number of features.
+    public static let featureCount = 6
+    /// Index of sin φ in the observation; cos φ is the next element.
+    public var phaseIndex: Int
+    /// Weights, row-major actions × features.
+    public var weights: [Float]
+    /// Constant offsets per action.
+    public var offsets: [Float]
+
+    /// Creates a generator.
+    public init(phaseIndex: Int, weights: [Float], offsets: [Float]) {
+        precondition(weights.count == offsets.count * Self.featureCount, "weights must be actions × \(Self.featureCount)")
+        self.phaseIndex = phaseIndex
+        self.weights = weights
+        self.offsets = offsets
+    }
+
+    /// The features for sin φ and cos φ.
+    @inline(__always) public static func features(sin s: Float, cos c: Float) -> [Float] {
+        [s, c, 2 * s * c, c * c - s * s, max(0, s), max(0, -s)]
+    }
+
+    /// Adds the generator's output for `observation` to `action`.
+    @inline(__always) public func add(to action: inout [Float], observation: [Float]) {
+        let f = Self.features(sin: observation[phaseIndex], cos: observation[phaseIndex + 1])
+        for a in action.indices {
+            var sum = offsets[a]
+            for k in 0..<Self.featureCount { sum += weights[a * Self.featureCount + k] * f[k] }
+            action[a] += sum
+        }
     }
 }
 
@@ -197,7 +245,7 @@ public enum OnnxWriter {
             graph.initializer.append(tensor(w, [mlp.sizes[l + 1], mlp.sizes[l]], mlp.weights[l]))
             graph.initializer.append(tensor(b, [mlp.sizes[l + 1]], mlp.biases[l]))
             let last = l == mlp.layerCount - 1
-            let out = last ? "actions" : "layer\(l).linear"
+            let out = last ? (policy.generator == nil ? "actions" : "network_actions") : "layer\(l).linear"
             var gemm = node("Gemm", [current, w, b], [out], name: "layer\(l)")
             var transB = Onnx_AttributeProto()
             transB.name = "transB"
@@ -222,6 +270,9 @@ public enum OnnxWriter {
                 }
                 current = act
             }
+        }
+        if let generator = policy.generator {
+            appendGenerator(generator, actions: m, to: &graph)
         }
         var model = Onnx_ModelProto()
         model.irVersion = 8
@@ -249,6 +300,52 @@ public enum OnnxWriter {
         } catch {
             throw TetherError("cannot write the ONNX model: \(error.localizedDescription)", at: path)
         }
+    }
+
+    /// Trajectory generator nodes: features of (sin φ, cos φ) sliced from the raw observation,
+    /// a Gemm, and the sum with the network's output into `actions`.
+    private static func appendGenerator(_ g: TrajectoryGenerator, actions m: Int, to graph: inout Onnx_GraphProto) {
+        graph.initializer.append(int64Tensor("tg_sin_start", [g.phaseIndex]))
+        graph.initializer.append(int64Tensor("tg_sin_end", [g.phaseIndex + 1]))
+        graph.initializer.append(int64Tensor("tg_cos_end", [g.phaseIndex + 2]))
+        graph.initializer.append(int64Tensor("tg_axis", [1]))
+        graph.initializer.append(tensor("tg_two", [1], [2]))
+        graph.node.append(node("Slice", ["obs", "tg_sin_start", "tg_sin_end", "tg_axis"], ["tg_sin"]))
+        graph.node.append(node("Slice", ["obs", "tg_sin_end", "tg_cos_end", "tg_axis"], ["tg_cos"]))
+        graph.node.append(node("Mul", ["tg_sin", "tg_cos"], ["tg_sincos"]))
+        graph.node.append(node("Mul", ["tg_sincos", "tg_two"], ["tg_sin2"]))
+        graph.node.append(node("Mul", ["tg_cos", "tg_cos"], ["tg_coscos"]))
+        graph.node.append(node("Mul", ["tg_sin", "tg_sin"], ["tg_sinsin"]))
+        graph.node.append(node("Sub", ["tg_coscos", "tg_sinsin"], ["tg_cos2"]))
+        graph.node.append(node("Relu", ["tg_sin"], ["tg_sin_pos"]))
+        graph.node.append(node("Neg", ["tg_sin"], ["tg_sin_neg"]))
+        graph.node.append(node("Relu", ["tg_sin_neg"], ["tg_sin_negpos"]))
+        var concat = node("Concat", ["tg_sin", "tg_cos", "tg_sin2", "tg_cos2", "tg_sin_pos", "tg_sin_negpos"], ["tg_features"])
+        var axis = Onnx_AttributeProto()
+        axis.name = "axis"
+        axis.type = .int
+        axis.i = 1
+        concat.attribute = [axis]
+        graph.node.append(concat)
+        graph.initializer.append(tensor("tg.weight", [m, TrajectoryGenerator.featureCount], g.weights))
+        graph.initializer.append(tensor("tg.bias", [m], g.offsets))
+        var gemm = node("Gemm", ["tg_features", "tg.weight", "tg.bias"], ["tg_actions"], name: "trajectory_generator")
+        var transB = Onnx_AttributeProto()
+        transB.name = "transB"
+        transB.type = .int
+        transB.i = 1
+        gemm.attribute = [transB]
+        graph.node.append(gemm)
+        graph.node.append(node("Add", ["network_actions", "tg_actions"], ["actions"]))
+    }
+
+    private static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dims = [Int64(values.count)]
+        t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        t.int64Data = values.map(Int64.init)
+        return t
     }
 
     private static func valueInfo(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherPolicy
 import TetherSim
 
 struct Demo: ParsableCommand {
@@ -59,6 +60,23 @@ struct Demo: ParsableCommand {
         if held < trials {
             for r in results where !r.2 { print("    fell: friction \(fmt(r.0, 2)), payload \(fmt(r.1, 2)) kg") }
         }
-        print("Next stages (policy, safety, virtual robot, calibration, validation, gap report) are not built yet.")
+        // ⑤ Policies: the committed default policies, checked against their manifests, run in trials.
+        for (name, trialsCount) in [("cartpole", 50), ("quadruped", 20)] {
+            guard let root = TetherPaths.checkoutRoot() else { break }
+            let path = "\(root)/policies/\(name).onnx"
+            guard FileManager.default.fileExists(atPath: path) else {
+                print("⑤ policy \(name): no default policy at \(path) yet")
+                continue
+            }
+            let robotModel = try report { try BuiltinRobots.load(name) }
+            let manifest = robotModel.manifest
+            let summary = try report {
+                try PolicyTrials(trials: trialsCount, seed: seed).run(robot: robotModel, policyName: path) {
+                    try OnnxPolicy(path: path, manifest: manifest)
+                }
+            }
+            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval[0], 0))–\(fmt(100 * summary.successInterval[1], 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
+        }
+        print("Next stages (safety, virtual robot, calibration, validation, gap report) are not built yet.")
     }
 }

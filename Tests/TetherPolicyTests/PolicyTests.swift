@@ -243,3 +243,64 @@ func randomPolicy(_ sizes: [Int], _ activation: MLP.Activation, seed: UInt64) ->
         #expect(try ActionMapper(manifest: c).command(for: [3]).torques == [20])  // clip 1
     }
 }
+
+@Suite struct TrajectoryGeneratorTests {
+    struct RunResult: Decodable { var output: [[Double]] }
+    struct CheckResult: Decodable { var ok: Bool }
+
+    @Test func generatorIsInsideTheOnnxModelAndMatchesNative() throws {
+        var random = SeededRandom(seed: 21)
+        var policy = randomPolicy([10, 16, 3], .tanh, seed: 4)
+        policy.generator = TrajectoryGenerator(phaseIndex: 6, weights: (0..<18).map { _ in Float(random.uniform(-1, 1)) },
+                                               offsets: [0.1, -0.2, 0.3])
+        let path = temporaryPath("tg.onnx")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try OnnxWriter.write(policy, to: path)
+        #expect(try peer(["op": "check", "model": path], as: CheckResult.self).ok)
+        let session = try OnnxSession(path: path)
+        var rows: [[Float]] = []
+        for k in 0..<5 {
+            var x = (0..<10).map { _ in Float(random.gaussian()) }
+            let phase = Float(k) * 1.3
+            x[6] = sin(phase); x[7] = cos(phase)
+            rows.append(x)
+        }
+        let ort = try session.run([rows.flatMap { $0 }], shapes: [[5, 10]])[0]
+        let python = try peer(["op": "run", "model": path, "input": rows.map { $0.map(Double.init) }], as: RunResult.self)
+        for (b, x) in rows.enumerated() {
+            let native = policy.act(x)
+            var runtime = NativePolicy(policy)
+            let viaRuntime = try runtime.act(x)
+            for a in 0..<3 {
+                #expect(abs(native[a] - ort[b * 3 + a]) < 1e-5)
+                #expect(abs(python.output[b][a] - Double(ort[b * 3 + a])) < 1e-5)
+                #expect(abs(viaRuntime[a] - native[a]) < 1e-6)
+            }
+        }
+        // The generator really moves the action with the phase.
+        var quiet = policy
+        quiet.generator = nil
+        #expect(policy.act(rows[1]) != quiet.act(rows[1]))
+    }
+
+    @Test func gaitPhaseNeedsAFrequency() {
+        let yaml = validManifestWithGait(frequency: nil)
+        #expect(throws: ManifestError.self) { try Manifest.parse(yaml: yaml) }
+        #expect(throws: Never.self) { try Manifest.parse(yaml: validManifestWithGait(frequency: 2)) }
+    }
+
+    func validManifestWithGait(frequency: Double?) -> String {
+        """
+        name: arm
+        model: arm.xml
+        rates: {physics_hz: 500, control_hz: 50}
+        joints:
+          - {name: j1, actuator: m1, default: 0.0, limits: [-1.0, 1.0], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}
+        observation:
+        \(frequency.map { "  gait_frequency: \($0)\n" } ?? "")  terms:
+            - {source: gait_phase}
+            - {source: joint_positions}
+        action: {mode: position, scale: 0.25}
+        """
+    }
+}
