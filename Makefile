@@ -16,6 +16,7 @@ demo: setup
 
 test: build
 	swift test $(SWIFT_BUILD_FLAGS)
+	tests/cli.sh .build/debug/tether
 
 bench: setup
 	swift build -c release --product tether

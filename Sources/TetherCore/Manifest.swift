@@ -171,6 +171,9 @@ public struct Manifest: Sendable, Equatable {
             /// Gait clock: sin and cos of 2π · `observation.gait_frequency` · t, t the time since the
             /// policy started (2 values). Lets a policy carry a periodic trajectory generator.
             case gaitPhase = "gait_phase"
+            /// Heading error: base yaw minus the reference heading (the yaw when the policy started
+            /// plus the integral of the commanded yaw rate), wrapped to (−π, π], rad (1 value).
+            case headingError = "heading_error"
         }
     }
 
@@ -316,6 +319,7 @@ public struct Manifest: Sendable, Equatable {
         case .lastAction: return actionSize
         case .footContacts: return base?.footContactSensors.count ?? 0
         case .gaitPhase: return 2
+        case .headingError: return 1
         }
     }
 }

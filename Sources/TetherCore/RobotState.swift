@@ -46,6 +46,14 @@ public struct RobotState: Sendable, Equatable {
         baseOrientation.map { Rotation.worldToBody(SIMD3(0, 0, -1), orientation: $0) }
     }
 
+    /// Yaw of the base (rotation about the world's vertical axis), rad in (−π, π].
+    public var yaw: Double? {
+        baseOrientation.map { q in
+            let (w, x, y, z) = (q[0], q[1], q[2], q[3])
+            return _atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+        }
+    }
+
     /// Angle between the base's up axis and the world's up axis, rad (0 when level).
     public var tilt: Double? {
         projectedGravity.map { g in
@@ -95,6 +103,14 @@ public struct JointCommand: Sendable, Equatable {
 
 /// Small rotation helpers on (w, x, y, z) quaternions.
 public enum Rotation {
+    /// An angle wrapped to (−π, π].
+    public static func wrap(_ angle: Double) -> Double {
+        var a = angle.truncatingRemainder(dividingBy: 2 * .pi)
+        if a <= -.pi { a += 2 * .pi }
+        if a > .pi { a -= 2 * .pi }
+        return a
+    }
+
     /// Rotates a world-frame vector into the body frame of `orientation` (q* v q).
     public static func worldToBody(_ v: SIMD3<Double>, orientation q: SIMD4<Double>) -> SIMD3<Double> {
         let w = q[0], u = SIMD3(-q[1], -q[2], -q[3])  // conjugate
@@ -121,7 +137,9 @@ public enum Rotation {
 #if canImport(Glibc)
 import Glibc
 @inline(__always) func _acos(_ x: Double) -> Double { Glibc.acos(x) }
+@inline(__always) func _atan2(_ y: Double, _ x: Double) -> Double { Glibc.atan2(y, x) }
 #elseif canImport(Darwin)
 import Darwin
 @inline(__always) func _acos(_ x: Double) -> Double { Darwin.acos(x) }
+@inline(__always) func _atan2(_ y: Double, _ x: Double) -> Double { Darwin.atan2(y, x) }
 #endif

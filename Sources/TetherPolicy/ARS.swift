@@ -223,8 +223,10 @@ public struct ARSTrainer: Sendable {
             let mean = state.statsSum[i] / state.statsCount
             let variance = max(0, state.statsSumOfSquares[i] / state.statsCount - mean * mean)
             policy.observationMean[i] = Float(mean)
-            // Floor the deviation: constant inputs (a fixed command) must not blow up.
-            policy.observationStd[i] = Float(max(variance.squareRoot(), 1e-2))
+            // Floor the deviation: an input that barely varied during training (a fixed command, a
+            // heading error that stayed small) must not be amplified a hundredfold when it does
+            // vary in deployment. Observations are already scaled to order one by the manifest.
+            policy.observationStd[i] = Float(max(variance.squareRoot(), 0.1))
         }
     }
 
@@ -233,6 +235,8 @@ public struct ARSTrainer: Sendable {
         let policy = exportedPolicy(state)
         var evalTask = task
         evalTask.episodeSeconds = seconds
+        // A shortened walking episode is judged on the pro-rated distance (the same mean speed).
+        evalTask.successDistance = task.successDistance * min(1, seconds / task.episodeSeconds)
         let runner = EpisodeRunner(task: evalTask, noiseScale: config.observationNoise, pushes: randomization?.pushes)
         let spec = randomization
         let results = try robot.rollouts(BatchRollout(trials: episodes, seed: config.seed ^ 0xE7A1, threads: config.threads)) { sim, random, _ -> EpisodeResult in

@@ -223,11 +223,12 @@ public struct EpisodeRunner: Sendable {
             case .walk:
                 let v = next.baseLinearVelocity ?? .zero, w = next.baseAngularVelocity ?? .zero
                 let c = task.command
-                let tracking = exp(-((v.x - c.x) * (v.x - c.x) + (v.y - c.y) * (v.y - c.y)) / 0.1)
+                let tracking = exp(-((v.x - c.x) * (v.x - c.x) + (v.y - c.y) * (v.y - c.y)) / 0.05)
                 let yaw = exp(-(w.z - c.z) * (w.z - c.z) / 0.2)
                 let g = next.projectedGravity ?? SIMD3(0, 0, -1)
                 let torque = next.jointTorques.reduce(0) { $0 + $1 * $1 }
-                totalReward += (1.0 * tracking + 0.5 * yaw - 0.5 * (g.x * g.x + g.y * g.y) - 2e-4 * torque) * dt * 50
+                let heading = Rotation.wrap((next.yaw ?? 0) - (start.yaw ?? 0) - c.z * Double(step + 1) * dt)
+                totalReward += (1.0 * tracking + 0.5 * yaw - 1.0 * heading * heading - 0.5 * (g.x * g.x + g.y * g.y) - 2e-4 * torque) * dt * 50
                 let height = next.basePosition?.z ?? 1
                 if (next.tilt ?? 0) > manifest.safety.tiltLimit || height < task.minBaseHeight { outcome = "fall"; break episode }
             }

@@ -25,9 +25,12 @@ public struct ObservationBuilder: Sendable {
     public mutating func reset() {
         for i in frames.indices { for k in frames[i].indices { frames[i][k] = 0 } }
         primed = false
+        initialYaw = nil
     }
 
     private var primed = false
+    /// Yaw when the policy started (the heading reference), set by the first frame.
+    private var initialYaw: Double?
 
     /// Builds the observation for `state`. Throws when the state holds NaN or infinity (a sensor
     /// fault must never reach the policy), naming the term and element.
@@ -40,6 +43,7 @@ public struct ObservationBuilder: Sendable {
                                noiseScale: Double = 0, random: inout SeededRandom) throws -> [Float] {
         var frame = [Float]()
         frame.reserveCapacity(manifest.observationFrameSize)
+        if initialYaw == nil { initialYaw = state.yaw }
         for term in manifest.observation.terms {
             let values = try read(term.source, state: state, command: command, lastAction: lastAction, policyTime: policyTime)
             for (k, raw) in values.enumerated() {
@@ -100,6 +104,9 @@ public struct ObservationBuilder: Sendable {
             return lastAction.map(Double.init)
         case .footContacts:
             return state.footContacts.map { $0 ? 1 : 0 }
+        case .headingError:
+            let yaw = try need(state.yaw, "the base orientation")
+            return [Rotation.wrap(yaw - (initialYaw ?? yaw) - command.z * policyTime)]
         case .gaitPhase:
             let phase = 2 * Double.pi * (manifest.observation.gaitFrequency ?? 0) * policyTime
             return [sin(phase), cos(phase)]

@@ -42,43 +42,128 @@ public struct PolicyNetwork: Sendable, Codable, Equatable {
 
 /// A periodic trajectory generator in action units, driven by the `gait_phase` observation.
 ///
-/// With s = sin φ and c = cos φ read from the raw observation at `phaseIndex`, the features are
-/// f(φ) = [sin φ, cos φ, sin 2φ, cos 2φ, max(0, sin φ), max(0, −sin φ)], and the generator adds
-/// `W f(φ) + b` to the network's action: two Fourier harmonics plus half-wave terms for swing-only
-/// motions (foot lift). Reference for the idea: Iscen et al., "Policies Modulating Trajectory
-/// Generators", CoRL 2018. The ONNX export computes exactly this, so the deployed model holds the
-/// whole gait.
+/// With sin φ and cos φ read from the raw observation at `phaseIndex`, the features are the
+/// Fourier harmonics f(φ) = [sin φ, cos φ, sin 2φ, cos 2φ, …, sin Kφ, cos Kφ] (computed from
+/// sin φ and cos φ by the angle-addition recursion), and the generator adds `W f(φ) + b` to the
+/// network's action. The policy's network then learns residuals around an open-loop gait, the
+/// idea of Iscen et al., "Policies Modulating Trajectory Generators" (CoRL 2018). The ONNX export
+/// computes exactly this, so the deployed model holds the whole gait.
 public struct TrajectoryGenerator: Sendable, Codable, Equatable {
-    /// Number of features.
-    public static let featureCount = 6
     /// Index of sin φ in the observation; cos φ is the next element.
     public var phaseIndex: Int
-    /// Weights, row-major actions × features.
+    /// Number of harmonics K.
+    public var harmonics: Int
+    /// Weights, row-major actions × 2K.
     public var weights: [Float]
     /// Constant offsets per action.
     public var offsets: [Float]
+    /// Steering: with h the raw observation at `headingIndex` (a heading error), the generator
+    /// also adds `h (S f(φ) + s)`, a heading-proportional change of the gait (nil: none).
+    public var steering: Steering?
 
-    /// Creates a generator.
-    public init(phaseIndex: Int, weights: [Float], offsets: [Float]) {
-        precondition(weights.count == offsets.count * Self.featureCount, "weights must be actions × \(Self.featureCount)")
-        self.phaseIndex = phaseIndex
-        self.weights = weights
-        self.offsets = offsets
+    /// The heading-feedback part of a generator.
+    public struct Steering: Sendable, Codable, Equatable {
+        /// Index of the heading error in the observation.
+        public var headingIndex: Int
+        /// Weights, row-major actions × 2K.
+        public var weights: [Float]
+        /// Offsets per action.
+        public var offsets: [Float]
+        public init(headingIndex: Int, weights: [Float], offsets: [Float]) {
+            self.headingIndex = headingIndex
+            self.weights = weights
+            self.offsets = offsets
+        }
     }
 
-    /// The features for sin φ and cos φ.
-    @inline(__always) public static func features(sin s: Float, cos c: Float) -> [Float] {
-        [s, c, 2 * s * c, c * c - s * s, max(0, s), max(0, -s)]
+    /// Creates a generator.
+    public init(phaseIndex: Int, harmonics: Int, weights: [Float], offsets: [Float], steering: Steering? = nil) {
+        precondition(harmonics >= 1 && weights.count == offsets.count * 2 * harmonics, "weights must be actions × 2K")
+        precondition(steering.map { $0.weights.count == weights.count && $0.offsets.count == offsets.count } ?? true,
+                     "steering must have the generator's shape")
+        self.phaseIndex = phaseIndex
+        self.harmonics = harmonics
+        self.weights = weights
+        self.offsets = offsets
+        self.steering = steering
+    }
+
+    /// Number of features, 2K.
+    public var featureCount: Int { 2 * harmonics }
+
+    /// The harmonics of φ from sin φ and cos φ, by the same recursion as the ONNX graph.
+    @inline(__always) public func features(sin s1: Float, cos c1: Float) -> [Float] {
+        var f = [Float](repeating: 0, count: featureCount)
+        var s = s1, c = c1
+        for k in 0..<harmonics {
+            f[2 * k] = s
+            f[2 * k + 1] = c
+            let next = s * c1 + c * s1
+            c = c * c1 - s * s1
+            s = next
+        }
+        return f
     }
 
     /// Adds the generator's output for `observation` to `action`.
     @inline(__always) public func add(to action: inout [Float], observation: [Float]) {
-        let f = Self.features(sin: observation[phaseIndex], cos: observation[phaseIndex + 1])
+        let f = features(sin: observation[phaseIndex], cos: observation[phaseIndex + 1])
+        let n = featureCount
         for a in action.indices {
             var sum = offsets[a]
-            for k in 0..<Self.featureCount { sum += weights[a * Self.featureCount + k] * f[k] }
+            for k in 0..<n { sum += weights[a * n + k] * f[k] }
             action[a] += sum
         }
+        if let steering {
+            let h = observation[steering.headingIndex]
+            for a in action.indices {
+                var sum = steering.offsets[a]
+                for k in 0..<n { sum += steering.weights[a * n + k] * f[k] }
+                action[a] += h * sum
+            }
+        }
+    }
+
+    /// Fits K harmonics to a periodic function of the phase (one value per action), by the
+    /// discrete Fourier transform on `samples` uniformly spaced phases (exact least squares for
+    /// this basis). Returns the generator and the largest fit error.
+    public static func fit(phaseIndex: Int, harmonics: Int, actions: Int, samples: Int = 720,
+                           _ function: (Double) -> [Double]) -> (TrajectoryGenerator, maxError: Double) {
+        let (weights, offsets) = fourier(harmonics: harmonics, actions: actions, samples: samples, function)
+        let generator = TrajectoryGenerator(phaseIndex: phaseIndex, harmonics: harmonics, weights: weights, offsets: offsets)
+        var worst = 0.0
+        for j in 0..<samples {
+            let phi = 2 * Double.pi * Double(j) / Double(samples)
+            let v = function(phi)
+            var observation = [Float](repeating: 0, count: phaseIndex + 2)
+            observation[phaseIndex] = Float(Foundation.sin(phi))
+            observation[phaseIndex + 1] = Float(Foundation.cos(phi))
+            var out = [Float](repeating: 0, count: actions)
+            generator.add(to: &out, observation: observation)
+            for a in 0..<actions { worst = max(worst, abs(Double(out[a]) - v[a])) }
+        }
+        return (generator, worst)
+    }
+
+    /// Fourier coefficients (weights actions × 2K, offsets) of a periodic vector function.
+    public static func fourier(harmonics: Int, actions: Int, samples: Int = 720,
+                               _ function: (Double) -> [Double]) -> (weights: [Float], offsets: [Float]) {
+        let values = (0..<samples).map { function(2 * Double.pi * Double($0) / Double(samples)) }
+        var weights = [Float](repeating: 0, count: actions * 2 * harmonics), offsets = [Float](repeating: 0, count: actions)
+        for a in 0..<actions {
+            offsets[a] = Float(values.reduce(0) { $0 + $1[a] } / Double(samples))
+            for k in 1...harmonics {
+                var sk = 0.0, ck = 0.0
+                for (j, v) in values.enumerated() {
+                    let phi = 2 * Double.pi * Double(j) / Double(samples)
+                    sk += v[a] * Foundation.sin(Double(k) * phi)
+                    ck += v[a] * Foundation.cos(Double(k) * phi)
+                }
+                weights[a * 2 * harmonics + 2 * (k - 1)] = Float(2 * sk / Double(samples))
+                weights[a * 2 * harmonics + 2 * (k - 1) + 1] = Float(2 * ck / Double(samples))
+            }
+        }
+        return (weights, offsets)
     }
 }
 
@@ -302,32 +387,35 @@ public enum OnnxWriter {
         }
     }
 
-    /// Trajectory generator nodes: features of (sin φ, cos φ) sliced from the raw observation,
-    /// a Gemm, and the sum with the network's output into `actions`.
+    /// Trajectory generator nodes: sin φ and cos φ sliced from the raw observation, the higher
+    /// harmonics by angle addition, a Gemm, and the sum with the network's output into `actions`.
     private static func appendGenerator(_ g: TrajectoryGenerator, actions m: Int, to graph: inout Onnx_GraphProto) {
         graph.initializer.append(int64Tensor("tg_sin_start", [g.phaseIndex]))
         graph.initializer.append(int64Tensor("tg_sin_end", [g.phaseIndex + 1]))
         graph.initializer.append(int64Tensor("tg_cos_end", [g.phaseIndex + 2]))
         graph.initializer.append(int64Tensor("tg_axis", [1]))
-        graph.initializer.append(tensor("tg_two", [1], [2]))
-        graph.node.append(node("Slice", ["obs", "tg_sin_start", "tg_sin_end", "tg_axis"], ["tg_sin"]))
-        graph.node.append(node("Slice", ["obs", "tg_sin_end", "tg_cos_end", "tg_axis"], ["tg_cos"]))
-        graph.node.append(node("Mul", ["tg_sin", "tg_cos"], ["tg_sincos"]))
-        graph.node.append(node("Mul", ["tg_sincos", "tg_two"], ["tg_sin2"]))
-        graph.node.append(node("Mul", ["tg_cos", "tg_cos"], ["tg_coscos"]))
-        graph.node.append(node("Mul", ["tg_sin", "tg_sin"], ["tg_sinsin"]))
-        graph.node.append(node("Sub", ["tg_coscos", "tg_sinsin"], ["tg_cos2"]))
-        graph.node.append(node("Relu", ["tg_sin"], ["tg_sin_pos"]))
-        graph.node.append(node("Neg", ["tg_sin"], ["tg_sin_neg"]))
-        graph.node.append(node("Relu", ["tg_sin_neg"], ["tg_sin_negpos"]))
-        var concat = node("Concat", ["tg_sin", "tg_cos", "tg_sin2", "tg_cos2", "tg_sin_pos", "tg_sin_negpos"], ["tg_features"])
+        graph.node.append(node("Slice", ["obs", "tg_sin_start", "tg_sin_end", "tg_axis"], ["tg_sin1"]))
+        graph.node.append(node("Slice", ["obs", "tg_sin_end", "tg_cos_end", "tg_axis"], ["tg_cos1"]))
+        var features = ["tg_sin1", "tg_cos1"]
+        for k in 1..<g.harmonics {
+            let s = "tg_sin\(k)", c = "tg_cos\(k)", s2 = "tg_sin\(k + 1)", c2 = "tg_cos\(k + 1)"
+            // sin(k+1)φ = sin kφ cos φ + cos kφ sin φ;  cos(k+1)φ = cos kφ cos φ − sin kφ sin φ
+            graph.node.append(node("Mul", [s, "tg_cos1"], ["\(s2)_a"]))
+            graph.node.append(node("Mul", [c, "tg_sin1"], ["\(s2)_b"]))
+            graph.node.append(node("Add", ["\(s2)_a", "\(s2)_b"], [s2]))
+            graph.node.append(node("Mul", [c, "tg_cos1"], ["\(c2)_a"]))
+            graph.node.append(node("Mul", [s, "tg_sin1"], ["\(c2)_b"]))
+            graph.node.append(node("Sub", ["\(c2)_a", "\(c2)_b"], [c2]))
+            features += [s2, c2]
+        }
+        var concat = node("Concat", features, ["tg_features"])
         var axis = Onnx_AttributeProto()
         axis.name = "axis"
         axis.type = .int
         axis.i = 1
         concat.attribute = [axis]
         graph.node.append(concat)
-        graph.initializer.append(tensor("tg.weight", [m, TrajectoryGenerator.featureCount], g.weights))
+        graph.initializer.append(tensor("tg.weight", [m, g.featureCount], g.weights))
         graph.initializer.append(tensor("tg.bias", [m], g.offsets))
         var gemm = node("Gemm", ["tg_features", "tg.weight", "tg.bias"], ["tg_actions"], name: "trajectory_generator")
         var transB = Onnx_AttributeProto()
@@ -336,7 +424,21 @@ public enum OnnxWriter {
         transB.i = 1
         gemm.attribute = [transB]
         graph.node.append(gemm)
-        graph.node.append(node("Add", ["network_actions", "tg_actions"], ["actions"]))
+        guard let steering = g.steering else {
+            graph.node.append(node("Add", ["network_actions", "tg_actions"], ["actions"]))
+            return
+        }
+        graph.initializer.append(int64Tensor("tg_heading_start", [steering.headingIndex]))
+        graph.initializer.append(int64Tensor("tg_heading_end", [steering.headingIndex + 1]))
+        graph.node.append(node("Slice", ["obs", "tg_heading_start", "tg_heading_end", "tg_axis"], ["tg_heading"]))
+        graph.initializer.append(tensor("tg_steer.weight", [m, g.featureCount], steering.weights))
+        graph.initializer.append(tensor("tg_steer.bias", [m], steering.offsets))
+        var steer = node("Gemm", ["tg_features", "tg_steer.weight", "tg_steer.bias"], ["tg_steer_unit"], name: "trajectory_generator_steering")
+        steer.attribute = [transB]
+        graph.node.append(steer)
+        graph.node.append(node("Mul", ["tg_steer_unit", "tg_heading"], ["tg_steer"]))
+        graph.node.append(node("Add", ["tg_actions", "tg_steer"], ["tg_steered"]))
+        graph.node.append(node("Add", ["network_actions", "tg_steered"], ["actions"]))
     }
 
     private static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {

@@ -35,9 +35,11 @@ struct Train: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Evaluate every this many iterations.") var evaluateEvery = 10
+    @Option(help: "Start from an open-loop gait the policy learns residuals around (PMTG): 'trot' for the quadruped.") var gait: String?
+    @Option(help: "Fourier harmonics of the gait generator.") var harmonics = 8
 
     func validate() throws {
-        guard iterations > 0, directions > 0, top > 0, top <= directions else { throw ValidationError("need iterations > 0 and 0 < --top <= --directions") }
+        guard iterations >= 0, directions > 0, top > 0, top <= directions else { throw ValidationError("need --iterations >= 0 (0 exports the starting policy) and 0 < --top <= --directions") }
         guard stepSize > 0, noise > 0, episodeSeconds > 0 else { throw ValidationError("--step-size, --noise and --episode-seconds must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         if !hidden.isEmpty, hidden.split(separator: ",").contains(where: { Int($0) == nil || Int($0)! <= 0 }) {
@@ -79,6 +81,12 @@ struct Train: ParsableCommand {
                     warm = try ARSCheckpoint.read(from: warmStart + ".checkpoint.json").policy
                 }
                 start = trainer.initialCheckpoint(warmStart: warm)
+                if let gait {
+                    guard gait == "trot" else { throw TetherError("unknown gait '\(gait)'", hint: "the built-in gait is 'trot'") }
+                    let (generator, error) = try TrotGait().generator(for: robotModel.manifest, harmonics: harmonics)
+                    start.policy.generator = generator
+                    emit("gait: trot at \(TrotGait().frequency) Hz as \(harmonics) Fourier harmonics (largest fit error \(fmt(error, 4)) rad)")
+                }
             }
             let trainer = try ARSTrainer(robot: robotModel, randomization: spec, config: config)
             let task = robotModel.manifest.task!

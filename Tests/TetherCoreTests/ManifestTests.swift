@@ -42,7 +42,7 @@ func problems(_ yaml: String) -> [ManifestProblem] {
         let q = try Manifest.load(path: "\(repositoryRoot)/robots/quadruped/quadruped.yaml")
         #expect(q.joints.count == 12)
         #expect(q.actionSize == 12)
-        #expect(q.observationSize == 3 + 3 + 3 + 12 + 12 + 12)
+        #expect(q.observationSize == 3 + 3 + 3 + 12 + 12 + 12 + 2 + 1)
         #expect(q.rates.decimation == 10)
         #expect(q.joints.map(\.name).prefix(3) == ["FR_hip_joint", "FR_thigh_joint", "FR_calf_joint"])
         #expect(q.modelPath.hasSuffix("robots/quadruped/quadruped.xml"))

@@ -180,10 +180,11 @@ func randomPolicy(_ sizes: [Int], _ activation: MLP.Activation, seed: UInt64) ->
         var random = SeededRandom(seed: 1)
         let lastAction = [Float](repeating: 0.5, count: 12)
         let obs = try builder.build(state: sim.state(), command: SIMD3(0.5, 0, 0.1), lastAction: lastAction, random: &random)
-        #expect(obs.count == 45)
+        #expect(obs.count == 48)
         #expect(abs(obs[5] + 1) < 0.01)  // projected gravity z ≈ -1
         #expect(obs[6] == 1.0 && obs[8] == Float(0.025))  // command scaled by [2, 2, 0.25]
         #expect(Array(obs[33..<45]) == lastAction)
+        #expect(obs[45] == 0 && obs[46] == 1)  // gait clock at t = 0
         // joint positions are relative to default: near zero standing
         #expect(obs[9..<21].allSatisfy { abs($0) < 0.1 })
         var bad = sim.state()
@@ -251,8 +252,10 @@ func randomPolicy(_ sizes: [Int], _ activation: MLP.Activation, seed: UInt64) ->
     @Test func generatorIsInsideTheOnnxModelAndMatchesNative() throws {
         var random = SeededRandom(seed: 21)
         var policy = randomPolicy([10, 16, 3], .tanh, seed: 4)
-        policy.generator = TrajectoryGenerator(phaseIndex: 6, weights: (0..<18).map { _ in Float(random.uniform(-1, 1)) },
-                                               offsets: [0.1, -0.2, 0.3])
+        policy.generator = TrajectoryGenerator(phaseIndex: 6, harmonics: 4, weights: (0..<24).map { _ in Float(random.uniform(-1, 1)) },
+                                               offsets: [0.1, -0.2, 0.3],
+                                               steering: .init(headingIndex: 8, weights: (0..<24).map { _ in Float(random.uniform(-1, 1)) },
+                                                               offsets: [0.5, 0, -0.5]))
         let path = temporaryPath("tg.onnx")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try OnnxWriter.write(policy, to: path)
@@ -277,10 +280,50 @@ func randomPolicy(_ sizes: [Int], _ activation: MLP.Activation, seed: UInt64) ->
                 #expect(abs(viaRuntime[a] - native[a]) < 1e-6)
             }
         }
+        // Steering scales with the heading error at index 8.
+        var turned = rows[1]
+        turned[8] += 0.3
+        #expect(policy.act(turned) != policy.act(rows[1]))
         // The generator really moves the action with the phase.
         var quiet = policy
         quiet.generator = nil
         #expect(policy.act(rows[1]) != quiet.act(rows[1]))
+    }
+
+    @Test func fittingRecoversAFourierSeriesAndApproximatesAKink() {
+        let (exact, error) = TrajectoryGenerator.fit(phaseIndex: 0, harmonics: 3, actions: 2) { phi in
+            [0.5 + 0.3 * sin(phi) - 0.2 * cos(3 * phi), -1 + 0.1 * cos(2 * phi)]
+        }
+        #expect(error < 1e-5)
+        #expect(abs(exact.offsets[0] - 0.5) < 1e-6 && abs(exact.weights[0] - 0.3) < 1e-6 && abs(exact.weights[5] + 0.2) < 1e-6)
+        let (_, kinkError) = TrajectoryGenerator.fit(phaseIndex: 0, harmonics: 8, actions: 1) { phi in [max(0, sin(phi))] }
+        #expect(kinkError < 0.05)  // a kink converges as 1/K²: 3.5 % of the amplitude at K = 8
+    }
+
+    @Test func trotGeneratorReproducesTheGaitAndSteers() throws {
+        let manifest = try Manifest.load(path: quadrupedManifest)
+        let gait = TrotGait()
+        let (g, error) = try gait.generator(for: manifest)
+        #expect(error < 0.03)
+        let mapper = ActionMapper(manifest: manifest)
+        let phaseIndex = g.phaseIndex, headingIndex = try #require(g.steering).headingIndex
+        #expect(phaseIndex == 45 && headingIndex == 47)
+        for phi in stride(from: 0.0, to: 2 * Double.pi, by: 0.7) {
+            var obs = [Float](repeating: 0, count: manifest.observationSize)
+            obs[phaseIndex] = Float(sin(phi)); obs[phaseIndex + 1] = Float(cos(phi))
+            var action = [Float](repeating: 0, count: 12)
+            g.add(to: &action, observation: obs)
+            let targets = try mapper.command(for: action).positions
+            let exact = gait.jointTargets(phase: phi)
+            for k in 0..<12 { #expect(abs(targets[k] - exact[k]) < 0.03) }
+            // A heading error to the left lengthens the left strides: the left thigh swings farther.
+            obs[headingIndex] = 0.2
+            var steered = [Float](repeating: 0, count: 12)
+            g.add(to: &steered, observation: obs)
+            let wider = gait.jointTargets(phase: phi, strideScale: [1 - 0.4, 1 + 0.4, 1 - 0.4, 1 + 0.4])
+            let steeredTargets = try mapper.command(for: steered).positions
+            for k in 0..<12 { #expect(abs(steeredTargets[k] - wider[k]) < 0.05) }
+        }
     }
 
     @Test func gaitPhaseNeedsAFrequency() {

@@ -139,7 +139,7 @@ struct ZeroPolicy: PolicyRuntime {
         var task = robot.manifest.task!
         task.episodeSeconds = 2
         var random = SeededRandom(seed: 1)
-        var idle = ZeroPolicy(observationSize: 45, actionSize: 12)
+        var idle = ZeroPolicy(observationSize: 48, actionSize: 12)
         let r = EpisodeRunner(task: task).run(sim: SimRobot(robot: robot), policy: &idle, random: &random)
         #expect(r.outcome == "timeout" && !r.success && abs(r.distance) < 0.1)
     }

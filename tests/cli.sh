@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `tether` command line: exit codes and messages a user sees.
+# Usage: tests/cli.sh [path/to/tether]   (default: .build/debug/tether)
+set -u
+cd "$(dirname "$0")/.."
+TETHER=${1:-.build/debug/tether}
+[ -x "$TETHER" ] || { echo "tests/cli.sh: $TETHER is not built (run swift build first)"; exit 2; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0; failed=0
+
+# expect NAME WANT_EXIT PATTERN -- command...   (PATTERN is a grep -E on stdout+stderr)
+expect() {
+  local name=$1 want=$2 pattern=$3; shift 4
+  local out code
+  out=$("$@" 2>&1); code=$?
+  if [ "$code" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name (exit $code, wanted $want; pattern '$pattern')"; echo "$out" | head -20 | sed 's/^/     /'
+  fi
+}
+
+expect "help lists the subcommands" 0 "train.*|sim" -- "$TETHER" --help
+expect "sim help has examples" 0 "Examples:" -- "$TETHER" sim --help
+expect "built-in manifests check" 0 "^ok: .*quadruped.yaml" -- "$TETHER" robot check quadruped
+expect "unknown robot" 1 "unknown robot 'dog'" -- "$TETHER" sim --robot dog
+expect "negative duration" 64 "--seconds must be a positive number" -- "$TETHER" sim --seconds -1
+
+sed -e 's/name: FR_calf_joint,/name: FR_calf_jiont,/' -e 's/control_hz: 50 /control_hz: 60 /' robots/quadruped/quadruped.yaml > robots/quadruped/.cli-bad.yaml
+expect "bad manifest lists file:line: field" 1 "\.cli-bad\.yaml:9: rates\.control_hz" -- "$TETHER" robot check robots/quadruped/.cli-bad.yaml
+expect "bad manifest as JSON" 1 '"ok" : false' -- "$TETHER" robot check robots/quadruped/.cli-bad.yaml --json
+rm -f robots/quadruped/.cli-bad.yaml
+
+expect "sim JSON summary" 0 '"held" : true' -- "$TETHER" sim --robot quadruped --seconds 2 --json
+expect "policy inspect checks the contract" 0 "contract: matches cartpole" -- "$TETHER" policy inspect policies/cartpole.onnx --robot cartpole
+expect "policy for the wrong robot is refused" 1 "joint 0 is slider in the policy but FR_hip_joint in the manifest" -- "$TETHER" policy inspect policies/cartpole.onnx --robot quadruped
+expect "policy run, JSON in and out" 0 '"actions"' -- bash -c "echo '[[0.1, 0.05, 0, 0]]' | $TETHER policy run policies/cartpole.onnx"
+expect "policy run, wrong width" 1 "dimension 1 must be 4" -- bash -c "echo '[[0.1, 0.05, 0]]' | $TETHER policy run policies/cartpole.onnx"
+expect "policy run, not JSON" 1 "not valid JSON" -- bash -c "echo 'nope' | $TETHER policy run policies/cartpole.onnx"
+head -c 200 /dev/urandom > "$TMP/corrupt.onnx"
+expect "corrupt ONNX file" 1 "ONNX Runtime cannot load the model" -- "$TETHER" policy inspect "$TMP/corrupt.onnx"
+expect "missing ONNX file" 1 "ONNX model not found" -- "$TETHER" policy inspect "$TMP/none.onnx"
+expect "missing ONNX Runtime library" 1 "cannot load ONNX Runtime.*TETHER_ONNXRUNTIME" -- env TETHER_ONNXRUNTIME=/nonexistent/libonnxruntime.so "$TETHER" policy inspect policies/cartpole.onnx
+expect "sim with a policy reports success" 0 "success +[0-9]+/5" -- "$TETHER" sim --robot cartpole --policy policies/cartpole.onnx --trials 5
+expect "training a few iterations exports ONNX" 0 "wrote $TMP/c.onnx" -- "$TETHER" train --robot cartpole --iterations 2 --directions 4 --top 2 --episode-seconds 1 --out "$TMP/c.onnx"
+expect "resume from the checkpoint" 0 "resuming at iteration 2 of 3" -- "$TETHER" train --robot cartpole --iterations 3 --directions 4 --top 2 --episode-seconds 1 --resume "$TMP/c.onnx.checkpoint.json" --out "$TMP/c2.onnx"
+printf 'terms:\n  - {target: friction, low: 1, high: 2}\n' > "$TMP/dr.yaml"
+expect "bad randomization spec" 1 "dr.yaml:2: terms\[0\]\.target: unknown target 'friction'" -- "$TETHER" train --robot cartpole --iterations 1 --randomize "$TMP/dr.yaml" --out "$TMP/x.onnx"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
