@@ -49,6 +49,11 @@ public struct ManifestError: Error, Sendable, CustomStringConvertible {
     /// Creates the error.
     public init(problems: [ManifestProblem]) { self.problems = problems }
 
+    /// Creates the error with the problems in file order (those without a line last).
+    public init(sorting problems: [ManifestProblem]) {
+        self.problems = problems.sorted { ($0.line ?? .max) < ($1.line ?? .max) }
+    }
+
     public var description: String {
         let header = problems.count == 1 ? "the manifest has 1 problem:" : "the manifest has \(problems.count) problems:"
         return ([header] + problems.map { "  - \($0)" }).joined(separator: "\n")
@@ -76,7 +81,7 @@ extension Manifest {
         var reader = ManifestReader(file: sourcePath)
         let manifest = reader.read(yaml: yaml)
         if let manifest, reader.problems.isEmpty { return manifest }
-        throw ManifestError(problems: reader.problems.sorted { ($0.line ?? .max) < ($1.line ?? .max) })
+        throw ManifestError(sorting: reader.problems)
     }
 }
 
@@ -90,21 +95,8 @@ struct ManifestReader {
     init(file: String?) { self.file = file }
 
     mutating func read(yaml: String) -> Manifest? {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                report(.missingField, "(document)", nil, "the manifest is empty", expected: "a YAML mapping with name, model, rates, joints, ...")
-                return nil
-            }
-            root = node
-        } catch let error as YamlError {
-            report(.syntax, "(document)", nil, "YAML syntax error: \(error)", expected: "valid YAML")
-            return nil
-        } catch {
-            report(.syntax, "(document)", nil, "YAML syntax error: \(error)", expected: "valid YAML")
-            return nil
-        }
-        guard let top = mapping(root, "(document)") else { return nil }
+        guard let (root, top) = document(yaml, empty: "the manifest is empty",
+                                         expected: "a YAML mapping with name, model, rates, joints, ...") else { return nil }
         checkKeys(top, "", allowed: ["tether_manifest", "name", "description", "model", "rates", "base",
                                        "joints", "observation", "action", "safety", "ros2", "task"], node: root)
 
@@ -407,6 +399,23 @@ struct ManifestReader {
     }
 
     // MARK: primitives
+
+    /// The document's root node and its top-level mapping, or nil with the problem reported.
+    mutating func document(_ yaml: String, empty: String, expected: String) -> (Node, Node.Mapping)? {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                report(.missingField, "(document)", nil, empty, expected: expected)
+                return nil
+            }
+            root = node
+        } catch {
+            report(.syntax, "(document)", nil, "YAML syntax error: \(error)", expected: "valid YAML")
+            return nil
+        }
+        guard let top = mapping(root, "(document)") else { return nil }
+        return (root, top)
+    }
 
     mutating func report(_ kind: ManifestProblem.Kind, _ field: String, _ node: Node?, _ message: String, expected: String? = nil) {
         problems.append(ManifestProblem(kind, field: field, message, expected: expected, file: file,

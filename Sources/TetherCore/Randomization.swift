@@ -142,24 +142,13 @@ public struct RandomizationSpec: Sendable, Equatable {
             s.sourcePath = sourcePath
             return s
         }
-        throw ManifestError(problems: reader.problems.sorted { ($0.line ?? .max) < ($1.line ?? .max) })
+        throw ManifestError(sorting: reader.problems)
     }
 }
 
 extension ManifestReader {
     mutating func readRandomization(yaml: String) -> RandomizationSpec? {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                report(.missingField, "(document)", nil, "the spec is empty", expected: "a mapping with terms: and pushes:")
-                return nil
-            }
-            root = node
-        } catch {
-            report(.syntax, "(document)", nil, "YAML syntax error: \(error)", expected: "valid YAML")
-            return nil
-        }
-        guard let top = mapping(root, "(document)") else { return nil }
+        guard let (root, top) = document(yaml, empty: "the spec is empty", expected: "a mapping with terms: and pushes:") else { return nil }
         checkKeys(top, "", allowed: ["tether_randomization", "terms", "pushes"], node: root)
         var spec = RandomizationSpec()
         if let termsNode = top["terms"] {

@@ -331,25 +331,13 @@ public enum OnnxWriter {
             graph.initializer.append(tensor(b, [mlp.sizes[l + 1]], mlp.biases[l]))
             let last = l == mlp.layerCount - 1
             let out = last ? (policy.generator == nil ? "actions" : "network_actions") : "layer\(l).linear"
-            var gemm = node("Gemm", [current, w, b], [out], name: "layer\(l)")
-            var transB = Onnx_AttributeProto()
-            transB.name = "transB"
-            transB.type = .int
-            transB.i = 1
-            gemm.attribute = [transB]
-            graph.node.append(gemm)
+            graph.node.append(node("Gemm", [current, w, b], [out], name: "layer\(l)", attributes: [intAttribute("transB", 1)]))
             current = out
             if !last {
                 let act = "layer\(l).activation"
                 switch mlp.activation {
                 case .elu:
-                    var e = node("Elu", [current], [act])
-                    var alpha = Onnx_AttributeProto()
-                    alpha.name = "alpha"
-                    alpha.type = .float
-                    alpha.f = 1
-                    e.attribute = [alpha]
-                    graph.node.append(e)
+                    graph.node.append(node("Elu", [current], [act], attributes: [floatAttribute("alpha", 1)]))
                 case .tanh: graph.node.append(node("Tanh", [current], [act]))
                 case .relu: graph.node.append(node("Relu", [current], [act]))
                 }
@@ -408,22 +396,11 @@ public enum OnnxWriter {
             graph.node.append(node("Sub", ["\(c2)_a", "\(c2)_b"], [c2]))
             features += [s2, c2]
         }
-        var concat = node("Concat", features, ["tg_features"])
-        var axis = Onnx_AttributeProto()
-        axis.name = "axis"
-        axis.type = .int
-        axis.i = 1
-        concat.attribute = [axis]
-        graph.node.append(concat)
+        graph.node.append(node("Concat", features, ["tg_features"], attributes: [intAttribute("axis", 1)]))
         graph.initializer.append(tensor("tg.weight", [m, g.featureCount], g.weights))
         graph.initializer.append(tensor("tg.bias", [m], g.offsets))
-        var gemm = node("Gemm", ["tg_features", "tg.weight", "tg.bias"], ["tg_actions"], name: "trajectory_generator")
-        var transB = Onnx_AttributeProto()
-        transB.name = "transB"
-        transB.type = .int
-        transB.i = 1
-        gemm.attribute = [transB]
-        graph.node.append(gemm)
+        graph.node.append(node("Gemm", ["tg_features", "tg.weight", "tg.bias"], ["tg_actions"], name: "trajectory_generator",
+                               attributes: [intAttribute("transB", 1)]))
         guard let steering = g.steering else {
             graph.node.append(node("Add", ["network_actions", "tg_actions"], ["actions"]))
             return
@@ -433,9 +410,8 @@ public enum OnnxWriter {
         graph.node.append(node("Slice", ["obs", "tg_heading_start", "tg_heading_end", "tg_axis"], ["tg_heading"]))
         graph.initializer.append(tensor("tg_steer.weight", [m, g.featureCount], steering.weights))
         graph.initializer.append(tensor("tg_steer.bias", [m], steering.offsets))
-        var steer = node("Gemm", ["tg_features", "tg_steer.weight", "tg_steer.bias"], ["tg_steer_unit"], name: "trajectory_generator_steering")
-        steer.attribute = [transB]
-        graph.node.append(steer)
+        graph.node.append(node("Gemm", ["tg_features", "tg_steer.weight", "tg_steer.bias"], ["tg_steer_unit"],
+                               name: "trajectory_generator_steering", attributes: [intAttribute("transB", 1)]))
         graph.node.append(node("Mul", ["tg_steer_unit", "tg_heading"], ["tg_steer"]))
         graph.node.append(node("Add", ["tg_actions", "tg_steer"], ["tg_steered"]))
         graph.node.append(node("Add", ["network_actions", "tg_steered"], ["actions"]))
@@ -478,12 +454,30 @@ public enum OnnxWriter {
         return t
     }
 
-    private static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil) -> Onnx_NodeProto {
+    private static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil,
+                             attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
         var n = Onnx_NodeProto()
         n.opType = op
         n.input = inputs
         n.output = outputs
         n.name = name ?? "\(op)_\(outputs[0])"
+        n.attribute = attributes
         return n
+    }
+
+    private static func intAttribute(_ name: String, _ value: Int64) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .int
+        a.i = value
+        return a
+    }
+
+    private static func floatAttribute(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .float
+        a.f = value
+        return a
     }
 }

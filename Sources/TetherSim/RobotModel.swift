@@ -174,7 +174,7 @@ public struct RobotModel: Sendable {
             keyframe = model.id(of: .keyframe, key)
             if keyframe == nil { problem(.invalidValue, "base.keyframe", "no keyframe '\(key)' in \(modelName)", "one of \(model.names(of: .keyframe))") }
         }
-        guard problems.isEmpty else { throw ManifestError(problems: problems.sorted { ($0.line ?? .max) < ($1.line ?? .max) }) }
+        guard problems.isEmpty else { throw ManifestError(sorting: problems) }
         self.manifest = manifest
         self.model = model
         self.qposAddress = qpos
