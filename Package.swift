@@ -22,12 +22,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C layer: module maps over native headers.
@@ -57,11 +58,19 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // Deployment runtime: Robot protocol, fixed-rate loop, deployment state machine, flight recorder.
+        .target(
+            name: "TetherRuntime",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy",
+                "TetherCore", "TetherSim", "TetherPolicy", "TetherRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -71,6 +80,12 @@ let package = Package(
         .testTarget(
             name: "TetherSimTests",
             dependencies: ["TetherCore", "TetherSim"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        .testTarget(
+            name: "TetherRuntimeTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherRuntime"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -1,0 +1,47 @@
+import TetherCore
+import TetherSim
+
+/// The robot the runtime drives: an in-process simulation, the virtual robot, or a real robot
+/// over ROS 2. Small on purpose: read the latest state, write a command.
+public protocol Robot: AnyObject {
+    /// The manifest (joint order, gains, limits) this robot speaks.
+    var manifest: Manifest { get }
+    /// The latest state, and when it was received on the runtime's clock; nil before the first.
+    func latestState() throws -> (state: RobotState, receivedAt: Double)?
+    /// Sends a command (actuated-joint order).
+    func send(_ command: JointCommand) throws
+    /// Lets the robot's time pass until `time` on the runtime's clock. Hardware and networked
+    /// robots run on their own and ignore this; a simulation steps its physics here.
+    func advance(to time: Double) throws
+}
+
+/// `SimRobot` behind the `Robot` protocol: the simulation advances in lock step with the
+/// runtime's clock, at the physics rate, applying the last command with the PD law.
+public final class SimulatedRobot: Robot {
+    /// The simulation.
+    public let sim: SimRobot
+    private var simulatedUntil: Double?
+    private let clockOffset: Double
+
+    /// Wraps `sim`; the simulation's time zero is the runtime clock's `start`.
+    public init(sim: SimRobot, start: Double) {
+        self.sim = sim
+        clockOffset = start - sim.data.time
+    }
+
+    public var manifest: Manifest { sim.robot.manifest }
+
+    public func latestState() throws -> (state: RobotState, receivedAt: Double)? {
+        (sim.state(), sim.data.time + clockOffset)
+    }
+
+    public func send(_ command: JointCommand) throws {
+        try sim.apply(command)
+    }
+
+    public func advance(to time: Double) throws {
+        let dt = sim.robot.model.timestep
+        let steps = Int(((time - clockOffset - sim.data.time) / dt).rounded(.down) + 1e-9)
+        if steps > 0 { sim.stepPhysics(steps) }
+    }
+}
