@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherROS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,6 +57,9 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
+        // the DDS transport (CCycloneDDS) joins it later.
+        .target(name: "TetherROS", dependencies: ["TetherCore"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
@@ -80,5 +83,6 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
     ]
 )
