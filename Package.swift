@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherRuntime"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherROS", "TetherRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,11 +61,14 @@ let package = Package(
         // Deployment runtime: Robot protocol, fixed-rate loop, deployment state machine, flight recorder.
         .target(
             name: "TetherRuntime",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherROS",
                            .product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
+        // the DDS transport (CCycloneDDS) joins it later.
+        .target(name: "TetherROS", dependencies: ["TetherCore"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
@@ -95,5 +98,6 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
     ]
 )
