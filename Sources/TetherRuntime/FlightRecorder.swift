@@ -1,0 +1,163 @@
+import Foundation
+import TetherCore
+import TetherROS
+
+/// One event the runtime recorded (a safety intervention, a phase change, an error).
+public struct RecordedEvent: Sendable, Equatable {
+    public var time: Double
+    public var reason: String
+    public var message: String
+    public var joint: String?
+    public var values: [String: Double]
+    public init(time: Double, reason: String, message: String, joint: String? = nil, values: [String: Double] = [:]) {
+        self.time = time
+        self.reason = reason
+        self.message = message
+        self.joint = joint
+        self.values = values
+    }
+}
+
+/// Everything about one control tick worth keeping.
+public struct FlightRecord: Sendable {
+    /// Tick time on the runtime's clock, s.
+    public var time: Double
+    public var state: RobotState?
+    public var observation: [Float]?
+    /// The policy's raw action.
+    public var action: [Float]?
+    /// The command sent, after the safety wrapper.
+    public var command: JointCommand?
+    public var events: [RecordedEvent]
+    public init(time: Double, state: RobotState?, observation: [Float]?, action: [Float]?, command: JointCommand?, events: [RecordedEvent]) {
+        self.time = time
+        self.state = state
+        self.observation = observation
+        self.action = action
+        self.command = command
+        self.events = events
+    }
+}
+
+/// The flight recorder: a bounded ring buffer of the last `windowSeconds` of ticks, written to a
+/// ROS 2 bag (MCAP, CDR, ros2msg schemas) when something goes wrong (e-stop, fall, safety stop,
+/// error) or at a normal exit, or continuously when asked.
+///
+/// Topics (names from the manifest's `ros2` section): joint states (sensor_msgs/JointState), IMU
+/// (sensor_msgs/Imu), commands (std_msgs/Float64MultiArray, dimensions fields × joints with
+/// fields position, velocity, effort, kp, kd), `/tether/observation` and `/tether/action`
+/// (Float64MultiArray) and `/tether/safety_events` (tether_msgs/SafetyEvent). Chunks are written
+/// whole, so a crash loses at most the chunk being filled (`tether log recover` repairs the rest).
+/// Used from the control loop's thread only.
+public final class FlightRecorder {
+    public let manifest: Manifest
+    public let path: String
+    public let windowSeconds: Double
+    public let continuous: Bool
+    private var buffer: [FlightRecord] = []
+    private var writer: MCAPWriter?
+    private var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)?
+    private let epochOffset: Double
+    private let clockStart: Double
+    /// Records written to the file so far.
+    public private(set) var recordsWritten = 0
+    /// Why the buffer was last flushed.
+    public private(set) var flushReasons: [String] = []
+
+    /// Creates a recorder; nothing is written until a flush (or the first record when continuous).
+    /// - Parameter clockStart: the runtime clock's reading that corresponds to now, to stamp
+    ///   messages with wall time.
+    public init(manifest: Manifest, path: String, windowSeconds: Double = 10, continuous: Bool = false, clockStart: Double) {
+        self.manifest = manifest
+        self.path = path
+        self.windowSeconds = windowSeconds
+        self.continuous = continuous
+        self.clockStart = clockStart
+        epochOffset = Date().timeIntervalSince1970
+    }
+
+    /// Adds a tick. Continuous: written at once (buffered into chunks). Otherwise kept in the ring
+    /// buffer, from which records older than the window fall out.
+    public func record(_ r: FlightRecord) throws {
+        if continuous {
+            try write(r)
+            return
+        }
+        buffer.append(r)
+        if let first = buffer.first, r.time - first.time > windowSeconds {
+            let cut = buffer.firstIndex { r.time - $0.time <= windowSeconds } ?? 0
+            buffer.removeFirst(cut)
+        }
+    }
+
+    /// Writes the buffered window to the file and flushes it to disk; returns the path.
+    @discardableResult
+    public func flush(reason: String) throws -> String {
+        flushReasons.append(reason)
+        for r in buffer { try write(r) }
+        buffer.removeAll(keepingCapacity: true)
+        try openIfNeeded().flush()
+        return path
+    }
+
+    /// Flushes and closes the file (summary section, footer).
+    public func close(reason: String = "exit") throws {
+        if !buffer.isEmpty || writer == nil { try flush(reason: reason) }
+        try writer?.close()
+    }
+
+    private func openIfNeeded() throws -> MCAPWriter {
+        if let writer { return writer }
+        let w: MCAPWriter
+        do {
+            w = try MCAPWriter(path: path, options: .init(chunkSize: 256 << 10, chunkDuration: 1_000_000_000))
+        } catch {
+            throw TetherError("cannot open the flight recording: \(error)", at: path, hint: "check that the directory exists and is writable")
+        }
+        let topics = manifest.ros2
+        channels = (joints: try w.addTopic(topics.jointStates, type: SensorMsgs.JointState.self),
+                    imu: try w.addTopic(topics.imu, type: SensorMsgs.Imu.self),
+                    command: try w.addTopic(topics.jointCommands, type: StdMsgs.Float64MultiArray.self),
+                    observation: try w.addTopic("/tether/observation", type: StdMsgs.Float64MultiArray.self),
+                    action: try w.addTopic("/tether/action", type: StdMsgs.Float64MultiArray.self),
+                    events: try w.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self))
+        writer = w
+        return w
+    }
+
+    private func write(_ r: FlightRecord) throws {
+        let w = try openIfNeeded()
+        guard let c = channels else { return }
+        let seconds = epochOffset + (r.time - clockStart)
+        let stamp = UInt64(max(0, seconds) * 1e9)
+        let header = StdMsgs.Header(stamp: .init(nanoseconds: Int64(stamp)), frameID: "base")
+        if let s = r.state {
+            try w.write(SensorMsgs.JointState(header: header, name: manifest.joints.map(\.name), position: s.jointPositions,
+                                              velocity: s.jointVelocities, effort: s.jointTorques), channel: c.joints, logTime: stamp)
+            if let q = s.baseOrientation {
+                let gyro = s.baseAngularVelocity ?? .zero, acc = s.baseAcceleration ?? .zero
+                try w.write(SensorMsgs.Imu(header: header, orientation: .init(x: q[1], y: q[2], z: q[3], w: q[0]),
+                                           angularVelocity: .init(gyro), linearAcceleration: .init(acc)), channel: c.imu, logTime: stamp)
+            }
+        }
+        if let cmd = r.command {
+            let n = cmd.count
+            let layout = StdMsgs.MultiArrayLayout(dim: [.init(label: "fields", size: 5, stride: UInt32(5 * n)),
+                                                        .init(label: "joints", size: UInt32(n), stride: UInt32(n))])
+            try w.write(StdMsgs.Float64MultiArray(layout: layout, data: cmd.positions + cmd.velocities + cmd.torques + cmd.kp + cmd.kd),
+                        channel: c.command, logTime: stamp)
+        }
+        if let o = r.observation {
+            try w.write(StdMsgs.Float64MultiArray(vector: o.map(Double.init), label: "observation"), channel: c.observation, logTime: stamp)
+        }
+        if let a = r.action {
+            try w.write(StdMsgs.Float64MultiArray(vector: a.map(Double.init), label: "action"), channel: c.action, logTime: stamp)
+        }
+        for e in r.events {
+            let keys = e.values.keys.sorted()
+            try w.write(TetherMsgs.SafetyEvent(header: header, reason: e.reason, message: e.message, joint: e.joint ?? "",
+                                               keys: keys, values: keys.map { e.values[$0]! }), channel: c.events, logTime: stamp)
+        }
+        recordsWritten += 1
+    }
+}
