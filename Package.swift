@@ -22,12 +22,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C layer: module maps over native headers.
@@ -57,6 +58,8 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // Safety wrapper: limits, e-stop latch, watchdog, torque stages, filters. Pure logic, time passed in.
+        .target(name: "TetherSafety", dependencies: ["TetherCore"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
@@ -73,6 +76,11 @@ let package = Package(
             dependencies: ["TetherCore", "TetherSim"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
+        ),
+        .testTarget(
+            name: "TetherSafetyTests",
+            dependencies: ["TetherSafety", "TetherCore",
+                           .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "TetherPolicyTests",
