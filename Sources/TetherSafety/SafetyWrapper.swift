@@ -194,9 +194,10 @@ public struct SafetyWrapper: Sendable {
     /// Refused while the e-stop input is active, while `currentState` is invalid (wrong sizes, NaN,
     /// no orientation on a floating base), tilted beyond the limit, falling or below the base
     /// height bound, has a joint beyond its position or velocity limit, or is older than the state
-    /// timeout. Causes that do not persist (a late tick, a missing or NaN action, the e-stop call
-    /// itself) do not block a reset. The filters restart from the measured positions; the torque
-    /// stage is kept. A reset while running does nothing and returns nil.
+    /// timeout. Causes that do not persist (a late tick, a missing or NaN action, a bad tick time,
+    /// the e-stop call itself) do not block a reset. The filters restart from the measured
+    /// positions, the clock check restarts at `time`, and the torque stage is kept. A reset while
+    /// running does nothing and returns nil.
     /// - Parameters:
     ///   - time: Time of the call, s.
     ///   - currentState: The robot's state now.
@@ -222,6 +223,8 @@ public struct SafetyWrapper: Sendable {
                               hint: "the robot stays stopped; remove the cause and reset again")
         }
         state.mode = .running
+        // The reset's time restarts the clock check, so one bad tick time cannot block every later tick.
+        state.lastTickTime = time
         state.velocityOverTicks = Array(repeating: 0, count: config.count)
         state.smoother = nil
         state.limiter = nil

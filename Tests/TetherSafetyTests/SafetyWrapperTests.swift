@@ -193,6 +193,14 @@ import TetherCore
         #expect(wrapper.tick(nominal(0.5)).mode == .stopped(reason: .invalidTime, behaviour: .damping))
     }
 
+    @Test func resetRecoversFromABadTickTime() throws {
+        var wrapper = try makeWrapper()
+        _ = wrapper.tick(nominal(1e300))  // a glitched clock
+        #expect(wrapper.tick(nominal(1)).mode == .stopped(reason: .invalidTime, behaviour: .damping))
+        try wrapper.reset(time: 1.01, currentState: standing())
+        #expect(wrapper.tick(nominal(1.02)).mode == .running)
+    }
+
     @Test func stateReceivedInTheFutureStops() throws {
         var wrapper = try makeWrapper()
         let output = wrapper.tick(SafetyInput(time: 1, state: standing(), stateReceivedAt: 2, action: zeroAction()))
