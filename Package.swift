@@ -22,13 +22,14 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherROS", "TetherRuntime"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // C layer: module maps over native headers.
@@ -58,10 +59,12 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // Safety wrapper: limits, e-stop latch, watchdog, torque stages, filters. Pure logic, time passed in.
+        .target(name: "TetherSafety", dependencies: ["TetherCore"]),
         // Deployment runtime: Robot protocol, fixed-rate loop, deployment state machine, flight recorder.
         .target(
             name: "TetherRuntime",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherROS",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS",
                            .product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
@@ -73,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherRuntime",
+                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -88,9 +91,14 @@ let package = Package(
         ),
         .testTarget(
             name: "TetherRuntimeTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherRuntime"],
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
+        ),
+        .testTarget(
+            name: "TetherSafetyTests",
+            dependencies: ["TetherSafety", "TetherCore",
+                           .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "TetherPolicyTests",

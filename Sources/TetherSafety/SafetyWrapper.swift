@@ -1,0 +1,575 @@
+import Foundation
+import TetherCore
+
+/// Stands between a policy and a robot: every tick it checks the state, the action and the
+/// timing, bounds the command, and latches a stop when something is wrong.
+///
+/// Pure and deterministic: time is passed in, nothing is read from a clock, nothing sleeps,
+/// nothing does I/O. `config` is immutable; `state` holds everything that changes.
+///
+/// Stops are controlled software stops — not safety-rated functions; hardware e-stops remain
+/// mandatory on every real robot. Once stopped, every command is the stop command until a
+/// `reset` is accepted. See `docs/safety.md` for each check and its defaults.
+public struct SafetyWrapper: Sendable {
+    /// The validated configuration.
+    public let config: SafetyConfig
+    /// The latch, stage, counters and filter states.
+    public private(set) var state: SafetyState
+
+    /// A wrapper at the configuration's start stage, running.
+    public init(config: SafetyConfig) {
+        self.config = config
+        self.state = SafetyState(config: config)
+    }
+
+    /// The e-stop input (for example a ROS topic). While true every tick stops the robot and
+    /// resets are refused. Setting it here takes effect at the next tick; `setEStopInput`
+    /// engages at once.
+    public var eStopInputActive: Bool {
+        get { state.eStopInputActive }
+        set { state.eStopInputActive = newValue }
+    }
+
+    // MARK: - Tick
+
+    /// Checks one control tick and returns the command to send.
+    ///
+    /// Order: time, e-stop input, robot state (present, finite, fresh, tilt, fall, joint positions
+    /// and velocities), then while running the tick's lateness and the policy's action. Any stop
+    /// cause latches the stop. While running, the action is clipped, mapped, clamped into the soft
+    /// limits, smoothed, rate limited and torque bounded at the measured state.
+    public mutating func tick(_ input: SafetyInput) -> SafetyOutput {
+        let time = input.time
+        var conditions: [Condition] = []
+
+        if !time.isFinite {
+            conditions.append(Condition(reason: .invalidTime, message: "tick time \(time) is not finite", values: ["time": time]))
+        } else if let last = state.lastTickTime, time < last {
+            conditions.append(Condition(reason: .invalidTime, message: "tick time \(time) s is before the previous tick at \(last) s",
+                                        values: ["time": time, "previous": last]))
+        } else {
+            state.lastTickTime = time
+        }
+        if state.eStopInputActive {
+            conditions.append(Condition(reason: .eStop, message: "the e-stop input is active"))
+        }
+
+        if let given = input.state {
+            state.latestState = given
+            state.latestStateReceivedAt = input.stateReceivedAt
+        }
+        var measured: RobotState? = nil
+        if let robot = state.latestState, let received = state.latestStateReceivedAt {
+            let problems = stateProblems(robot)
+            conditions += problems
+            conditions += ageConditions(time: time, received: received)
+            if problems.isEmpty {
+                measured = robot
+                state.lastValidState = robot
+                conditions += countVelocities(limitConditions(robot))
+            }
+        } else {
+            conditions.append(Condition(reason: .stateTimeout, message: "no robot state has arrived"))
+        }
+
+        var action: (raw: [Float], mapped: JointCommand)? = nil
+        if !state.mode.isStopped {
+            let lateness = input.lateness
+            if !lateness.isFinite {
+                conditions.append(Condition(reason: .invalidTime, message: "tick lateness \(lateness) is not finite", values: ["lateness": lateness]))
+            } else if lateness > config.maxTickLateness {
+                conditions.append(Condition(reason: .lateTick, message: "the tick ran \(lateness) s late (bound \(config.maxTickLateness) s)",
+                                            values: ["lateness": lateness, "bound": config.maxTickLateness]))
+            }
+            if let raw = input.action {
+                if raw.count != config.count {
+                    conditions.append(Condition(reason: .invalidInput, message: "the policy returned \(raw.count) actions for \(config.count) actuated joints",
+                                                values: ["actions": Double(raw.count), "joints": Double(config.count)]))
+                } else if let k = raw.firstIndex(where: { !$0.isFinite }) {
+                    conditions.append(Condition(reason: .nonFiniteAction, joint: config.jointNames[k],
+                                                message: "the policy returned \(raw[k]) for \(config.jointNames[k])", values: ["action": Double(raw[k])]))
+                } else {
+                    do {
+                        action = (raw, try config.mapper.command(for: raw))
+                    } catch {
+                        conditions.append(Condition(reason: .invalidInput, message: "the action could not be mapped: \(error)"))
+                    }
+                }
+            } else {
+                conditions.append(Condition(reason: .missingAction, message: "the policy produced no action this tick"))
+            }
+        }
+
+        var cause: Condition? = nil
+        if !state.mode.isStopped {
+            let stopping = conditions.filter(\.stops)
+            cause = SafetyReason.stopPriority.lazy.compactMap { reason in stopping.first { $0.reason == reason } }.first
+            if let cause { latch(cause.reason) }
+        }
+
+        let command: JointCommand
+        switch state.mode {
+        case .stopped(_, let behaviour):
+            command = stopCommand(behaviour)
+        case .running:
+            if let measured, let action {
+                command = runningCommand(raw: action.raw, mapped: action.mapped, measured: measured, conditions: &conditions)
+            } else {
+                // Unreachable: a missing state or action is a stop cause above. Fail closed anyway.
+                let missing = Condition(reason: .invalidInput, message: "no valid state or action to command from")
+                conditions.append(missing)
+                cause = missing
+                latch(.invalidInput)
+                command = stopCommand(config.stopBehaviour(for: .invalidInput))
+            }
+        }
+
+        var events = state.pendingEvents
+        state.pendingEvents = []
+        var active = Set<ConditionKey>()
+        var causeEventIndex: Int? = nil
+        for condition in conditions where !active.contains(condition.key) {
+            active.insert(condition.key)
+            state.counters[condition.reason, default: 0] += 1
+            if !state.activeConditions.contains(condition.key) {
+                if let cause, condition.key == cause.key { causeEventIndex = events.count }
+                events.append(SafetyEvent(time: time, reason: condition.reason, message: condition.message,
+                                          joint: condition.joint, values: condition.values))
+            }
+        }
+        state.activeConditions = active
+        if let cause {
+            let behaviour = config.stopBehaviour(for: cause.reason)
+            let message = "\(cause.message); \(behaviour.summary): \(StopBehaviour.label)"
+            var values = cause.values
+            values["stage"] = state.stage
+            if let i = causeEventIndex {
+                events[i].message = message
+                events[i].values = values
+            } else {
+                events.append(SafetyEvent(time: time, reason: cause.reason, message: message, joint: cause.joint, values: values))
+            }
+        }
+        return SafetyOutput(command: command, mode: state.mode, events: events)
+    }
+
+    // MARK: - E-stop, reset, stages
+
+    /// Engages the e-stop: latches a stop (by default a damping stop) until an accepted reset.
+    ///
+    /// A controlled software stop — not a safety-rated function; hardware e-stops remain mandatory.
+    /// - Parameters:
+    ///   - source: Who engaged it (shown in the event), e.g. "operator" or "/tether/estop".
+    ///   - time: Time of the call, s.
+    /// - Returns: The event (also returned by the next tick).
+    @discardableResult
+    public mutating func engageEStop(source: String, time: Double) -> SafetyEvent {
+        let behaviour = config.stopBehaviour(for: .eStop)
+        var message = "e-stop engaged by \(source)"
+        if case .stopped(let reason, let current) = state.mode {
+            message += " while already stopped (\(reason.rawValue), \(current.summary)): \(StopBehaviour.label)"
+        } else {
+            latch(.eStop)
+            message += "; \(behaviour.summary): \(StopBehaviour.label)"
+        }
+        return record(SafetyEvent(time: time, reason: .eStop, message: message, values: ["stage": state.stage]))
+    }
+
+    /// Sets the e-stop input; turning it on engages the e-stop at once.
+    ///
+    /// Turning it off does not resume anything: a `reset` is still needed.
+    /// - Returns: The e-stop event when this call engaged it, else nil.
+    @discardableResult
+    public mutating func setEStopInput(_ active: Bool, time: Double) -> SafetyEvent? {
+        let was = state.eStopInputActive
+        state.eStopInputActive = active
+        guard active, !was else { return nil }
+        // The tick would announce the active input again; this event already says it.
+        state.activeConditions.insert(ConditionKey(reason: .eStop, joint: nil))
+        return engageEStop(source: "the e-stop input", time: time)
+    }
+
+    /// Clears a latched stop so policy commands pass again, if no cause of a stop persists.
+    ///
+    /// Refused while the e-stop input is active, while `currentState` is invalid (wrong sizes, NaN,
+    /// no orientation on a floating base), tilted beyond the limit, falling or below the base
+    /// height bound, has a joint beyond its position or velocity limit, or is older than the state
+    /// timeout. Causes that do not persist (a late tick, a missing or NaN action, a bad tick time,
+    /// the e-stop call itself) do not block a reset. The filters restart from the measured
+    /// positions, the clock check restarts at `time`, and the torque stage is kept. A reset while
+    /// running does nothing and returns nil.
+    /// - Parameters:
+    ///   - time: Time of the call, s.
+    ///   - currentState: The robot's state now.
+    ///   - receivedAt: When `currentState` was received, s (nil: at `time`).
+    /// - Returns: The reset event, or nil while running.
+    /// - Throws: `TetherError` listing every cause that persists.
+    @discardableResult
+    public mutating func reset(time: Double, currentState: RobotState, receivedAt: Double? = nil) throws -> SafetyEvent? {
+        guard case .stopped(let reason, _) = state.mode else { return nil }
+        var causes: [String] = []
+        if !time.isFinite { causes.append("the reset time \(time) is not finite") }
+        if state.eStopInputActive { causes.append("the e-stop input is still active; release it first") }
+        let problems = stateProblems(currentState)
+        causes += problems.map(\.message)
+        causes += ageConditions(time: time, received: receivedAt ?? time).map(\.message)
+        if problems.isEmpty {
+            causes += limitConditions(currentState).map(\.message)
+        }
+        if !causes.isEmpty {
+            let text = causes.joined(separator: "; ")
+            record(SafetyEvent(time: time, reason: .resetRefused, message: "reset refused: \(text)"))
+            throw TetherError("reset refused: \(text)", at: "safety wrapper (stopped: \(reason.rawValue))",
+                              hint: "the robot stays stopped; remove the cause and reset again")
+        }
+        state.mode = .running
+        // The reset's time restarts the clock check, so one bad tick time cannot block every later tick.
+        state.lastTickTime = time
+        state.velocityOverTicks = Array(repeating: 0, count: config.count)
+        state.smoother = nil
+        state.limiter = nil
+        state.activeConditions = []
+        state.latestState = currentState
+        state.latestStateReceivedAt = receivedAt ?? time
+        state.lastValidState = currentState
+        return record(SafetyEvent(time: time, reason: .reset, message: "reset accepted after a \(reason.rawValue) stop; running at torque stage \(state.stage)",
+                                  values: ["stage": state.stage]))
+    }
+
+    /// Raises the torque stage by exactly one step (0.25 → 0.5 → 1.0).
+    ///
+    /// The stage never rises any other way: not by itself, not by a reset, never above 1.0, and
+    /// never by skipping a step, so each stage is seen working before the next.
+    /// - Parameters:
+    ///   - stage: The next stage up from the current one.
+    ///   - time: Time of the call, s.
+    /// - Throws: `TetherError` when `stage` is not a stage or not the next one up.
+    @discardableResult
+    public mutating func raiseStage(to stage: Double, time: Double) throws -> SafetyEvent {
+        let stages = SafetyConfig.stages
+        let current = state.stage
+        guard let target = SafetyConfig.canonicalStage(stage) else {
+            throw TetherError("torque stage \(stage) is not one of \(stages)", at: "raiseStage", hint: "raise one step at a time: 0.25 → 0.5 → 1.0")
+        }
+        guard let i = stages.firstIndex(of: current), i + 1 < stages.count else {
+            throw TetherError("the torque stage is already \(current), the highest", at: "raiseStage", hint: "nothing to raise")
+        }
+        guard target == stages[i + 1] else {
+            let what = target <= current
+                ? "raising to \(target) would not raise the stage (it is \(current))"
+                : "the stage rises one step at a time: from \(current) the next is \(stages[i + 1]), not \(target)"
+            throw TetherError(what, at: "raiseStage", hint: target <= current ? "use lowerStage to lower it" : "raise to \(stages[i + 1]) first")
+        }
+        state.stage = target
+        return record(SafetyEvent(time: time, reason: .stageChange, message: "torque stage raised from \(current) to \(target) by an explicit call",
+                                  values: ["from": current, "to": target]))
+    }
+
+    /// Lowers the torque stage to any lower stage, at any time (running or stopped).
+    /// - Throws: `TetherError` when `stage` is not a stage or not below the current one.
+    @discardableResult
+    public mutating func lowerStage(to stage: Double, time: Double) throws -> SafetyEvent {
+        let current = state.stage
+        guard let target = SafetyConfig.canonicalStage(stage) else {
+            throw TetherError("torque stage \(stage) is not one of \(SafetyConfig.stages)", at: "lowerStage", hint: "lower to 0.25 or 0.5")
+        }
+        guard target < current else {
+            throw TetherError("lowering to \(target) would not lower the stage (it is \(current))", at: "lowerStage",
+                              hint: target > current ? "use raiseStage, one step at a time" : "nothing to lower")
+        }
+        state.stage = target
+        return record(SafetyEvent(time: time, reason: .stageChange, message: "torque stage lowered from \(current) to \(target)",
+                                  values: ["from": current, "to": target]))
+    }
+
+    // MARK: - Commands
+
+    /// The stop command for `behaviour` at the current stage.
+    ///
+    /// Damping: kp = 0, kd = `config.dampingKd` (reduced per joint so that kd·|qd| at the last
+    /// valid measured velocity stays within stage × torque limit), no feed-forward. Zero torque:
+    /// every gain and torque 0. Positions are the last measured ones clamped into the soft limits
+    /// (the default pose before any state), which matter only to a driver that adds its own kp.
+    /// A controlled software stop — not a safety-rated function; hardware e-stops remain mandatory.
+    public func stopCommand(_ behaviour: StopBehaviour) -> JointCommand {
+        let valid = state.lastValidState
+        var positions: [Double] = [], kd: [Double] = []
+        for k in 0..<config.count {
+            let index = config.stateIndices[k]
+            let soft = config.softPositionLimits[k]
+            let q = valid?.jointPositions[index] ?? config.manifest.joints[index].defaultPosition
+            positions.append(clamp(q, soft.lowerBound, soft.upperBound))
+            switch behaviour {
+            case .zeroTorque:
+                kd.append(0)
+            case .damping:
+                var gain = config.dampingKd[k]
+                if let speed = valid.map({ abs($0.jointVelocities[index]) }), speed > 0 {
+                    gain = min(gain, config.torqueBound(k, stage: state.stage) / speed)
+                }
+                kd.append(gain)
+            }
+        }
+        let zero = [Double](repeating: 0, count: config.count)
+        return JointCommand(positions: positions, velocities: zero, torques: zero, kp: zero, kd: kd)
+    }
+
+    /// The policy's command made safe: clip, map, clamp, smooth, rate limit, torque bound.
+    private mutating func runningCommand(raw: [Float], mapped: JointCommand, measured: RobotState,
+                                         conditions: inout [Condition]) -> JointCommand {
+        let n = config.count
+        for k in 0..<n where abs(Double(raw[k])) > config.actionClip {
+            conditions.append(Condition(reason: .actionClip, joint: config.jointNames[k],
+                                        message: "action \(raw[k]) for \(config.jointNames[k]) clipped to ±\(config.actionClip)",
+                                        values: ["action": Double(raw[k]), "clip": config.actionClip]))
+        }
+        let stage = state.stage
+        if config.mode == .effort {
+            var torques = mapped.torques
+            for k in 0..<n {
+                let bound = config.torqueBound(k, stage: stage)
+                let bounded = clamp(torques[k], -bound, bound)
+                if bounded != torques[k] {
+                    conditions.append(Condition(reason: .torqueBound, joint: config.jointNames[k],
+                                                message: "effort \(torques[k]) for \(config.jointNames[k]) clipped to ±\(bound) (stage \(stage))",
+                                                values: ["effort": torques[k], "limit": bound, "stage": stage]))
+                }
+                torques[k] = bounded
+            }
+            return JointCommand(positions: mapped.positions, velocities: mapped.velocities, torques: torques, kp: mapped.kp, kd: mapped.kd)
+        }
+
+        let q = config.stateIndices.map { measured.jointPositions[$0] }
+        let qd = config.stateIndices.map { measured.jointVelocities[$0] }
+        let soft = config.softPositionLimits
+        var targets = mapped.positions
+        for k in 0..<n {
+            let clamped = clamp(targets[k], soft[k].lowerBound, soft[k].upperBound)
+            if clamped != targets[k] {
+                conditions.append(Condition(reason: .positionClamp, joint: config.jointNames[k],
+                                            message: "target \(targets[k]) for \(config.jointNames[k]) clamped into the soft limits \(soft[k])",
+                                            values: ["target": targets[k], "lower": soft[k].lowerBound, "upper": soft[k].upperBound]))
+                targets[k] = clamped
+            }
+        }
+        let start = (0..<n).map { clamp(q[$0], soft[$0].lowerBound, soft[$0].upperBound) }
+        if let alpha = config.smoothingAlpha {
+            var filter = state.smoother ?? LowPassFilter(alpha: alpha, initial: start)
+            let smoothed = filter.step(targets)
+            state.smoother = filter
+            for k in 0..<n where abs(smoothed[k] - targets[k]) > 1e-9 {
+                conditions.append(Condition(reason: .smoothing, joint: config.jointNames[k],
+                                            message: "low-pass (\(config.smoothingCutoffHz ?? 0) Hz) holds \(config.jointNames[k]) back from \(targets[k])",
+                                            values: ["target": targets[k], "smoothed": smoothed[k]]))
+            }
+            targets = smoothed
+        }
+        if config.maxTargetVelocity != nil || config.maxTargetAcceleration != nil {
+            var limiter = state.limiter ?? RateLimiter(period: config.controlPeriod, maxVelocity: config.maxTargetVelocity,
+                                                       maxAcceleration: config.maxTargetAcceleration, maxJerk: config.maxTargetJerk, initial: start)
+            let limited = limiter.step(targets)
+            state.limiter = limiter
+            for k in 0..<n where abs(limited[k] - targets[k]) > 1e-9 {
+                conditions.append(Condition(reason: .rateLimit, joint: config.jointNames[k],
+                                            message: "rate limit holds \(config.jointNames[k]) back from \(targets[k])",
+                                            values: ["target": targets[k], "limited": limited[k]]))
+            }
+            targets = (0..<n).map { clamp(limited[$0], soft[$0].lowerBound, soft[$0].upperBound) }
+        }
+
+        var kp = mapped.kp, kd = mapped.kd, torques = mapped.torques
+        for k in 0..<n {
+            let bound = config.torqueBound(k, stage: stage)
+            let wanted = targets[k]
+            let feedforward = clamp(mapped.torques[k], -bound, bound)
+            var target = wanted
+            if kp[k] > 0 {
+                // Targets whose PD torque at the measured state stays within ±bound.
+                let low = q[k] + (-bound + kd[k] * qd[k] - feedforward) / kp[k]
+                let high = q[k] + (bound + kd[k] * qd[k] - feedforward) / kp[k]
+                let windowLow = max(low, soft[k].lowerBound), windowHigh = min(high, soft[k].upperBound)
+                if windowLow <= windowHigh {
+                    target = clamp(target, windowLow, windowHigh)
+                } else {
+                    target = high < soft[k].lowerBound ? soft[k].lowerBound : soft[k].upperBound
+                }
+            }
+            let requested = kp[k] * (wanted - q[k]) - kd[k] * qd[k] + mapped.torques[k]
+            let pd = kp[k] * (target - q[k]) - kd[k] * qd[k]
+            var scale = 1.0
+            if !(abs(pd + feedforward) <= bound) {
+                // No target within the soft limits is enough (the joint is outside them, or moving
+                // fast): scale both gains so the torque is exactly the bound.
+                scale = 0
+                if pd.isFinite, pd != 0 {
+                    scale = clamp(pd > 0 ? (bound - feedforward) / pd : (bound + feedforward) / -pd, 0, 1)
+                }
+                kp[k] *= scale
+                kd[k] *= scale
+            }
+            if target != wanted || feedforward != mapped.torques[k] || scale != 1 {
+                conditions.append(Condition(reason: .torqueBound, joint: config.jointNames[k],
+                                            message: "PD torque \(requested) for \(config.jointNames[k]) bounded to ±\(bound) (stage \(stage))",
+                                            values: ["torque": requested, "limit": bound, "stage": stage, "target": wanted,
+                                                     "bounded_target": target, "gain_scale": scale]))
+            }
+            targets[k] = target
+            torques[k] = feedforward
+        }
+        return JointCommand(positions: targets, velocities: mapped.velocities, torques: torques, kp: kp, kd: kd)
+    }
+
+    // MARK: - Checks
+
+    /// Latches a stop for `reason` with its configured behaviour.
+    private mutating func latch(_ reason: SafetyReason) {
+        state.mode = .stopped(reason: reason, behaviour: config.stopBehaviour(for: reason))
+        state.stopCount += 1
+        state.smoother = nil
+        state.limiter = nil
+    }
+
+    /// Counts an event raised outside a tick and keeps it for the next tick's output.
+    @discardableResult
+    private mutating func record(_ event: SafetyEvent) -> SafetyEvent {
+        state.counters[event.reason, default: 0] += 1
+        state.pendingEvents.append(event)
+        return event
+    }
+
+    /// Shape and finiteness problems of a state (empty when it can be used).
+    func stateProblems(_ robot: RobotState) -> [Condition] {
+        let joints = config.manifest.joints
+        var problems: [Condition] = []
+        guard robot.jointPositions.count == joints.count, robot.jointVelocities.count == joints.count else {
+            return [Condition(reason: .invalidInput,
+                              message: "the state has \(robot.jointPositions.count) positions and \(robot.jointVelocities.count) velocities for \(joints.count) joints")]
+        }
+        for (field, values) in [("position", robot.jointPositions), ("velocity", robot.jointVelocities), ("torque", robot.jointTorques)] {
+            for (i, value) in values.enumerated() where !value.isFinite {
+                let name = i < joints.count ? joints[i].name : "joint \(i)"
+                problems.append(Condition(reason: .nonFiniteState, joint: name, message: "measured \(field) \(value) for \(name)",
+                                          values: [field: value]))
+            }
+        }
+        var base: [String] = []
+        if !robot.time.isFinite { base.append("time") }
+        func check<V: SIMD>(_ vector: V?, _ name: String) where V.Scalar == Double {
+            if let vector, !(0..<vector.scalarCount).allSatisfy({ vector[$0].isFinite }) { base.append(name) }
+        }
+        check(robot.baseOrientation, "base orientation")
+        check(robot.baseAngularVelocity, "base angular velocity")
+        check(robot.baseAcceleration, "base acceleration")
+        check(robot.basePosition, "base position")
+        check(robot.baseLinearVelocity, "base linear velocity")
+        if !base.isEmpty {
+            problems.append(Condition(reason: .nonFiniteState, message: "the state's \(base.joined(separator: ", ")) is not finite"))
+        }
+        if config.floatingBase {
+            if let quaternion = robot.baseOrientation {
+                let norm = (quaternion * quaternion).sum().squareRoot()
+                if norm.isFinite, abs(norm - 1) > 0.1 {
+                    problems.append(Condition(reason: .invalidInput, message: "the base orientation is not a unit quaternion (norm \(norm))",
+                                              values: ["norm": norm]))
+                }
+            } else {
+                problems.append(Condition(reason: .invalidInput, message: "the robot has a floating base but the state carries no base orientation"))
+            }
+        }
+        return problems
+    }
+
+    /// Watchdog on the state's age at `time`.
+    func ageConditions(time: Double, received: Double) -> [Condition] {
+        guard time.isFinite else { return [] }
+        guard received.isFinite else {
+            return [Condition(reason: .invalidTime, message: "the state's receive time \(received) is not finite", values: ["received": received])]
+        }
+        let age = time - received
+        if age < 0 {
+            return [Condition(reason: .invalidTime, message: "the state was received at \(received) s, after the tick time \(time) s",
+                              values: ["received": received, "time": time])]
+        }
+        if age > config.stateTimeout {
+            return [Condition(reason: .stateTimeout, message: "the robot state is \(age) s old (timeout \(config.stateTimeout) s)",
+                              values: ["age": age, "timeout": config.stateTimeout])]
+        }
+        return []
+    }
+
+    /// Tilt, fall, joint position and velocity limits of a valid state. Velocity conditions
+    /// here always stop; `countVelocities` applies the persistence rule during ticks.
+    func limitConditions(_ robot: RobotState) -> [Condition] {
+        var found: [Condition] = []
+        if config.floatingBase, let orientation = robot.baseOrientation {
+            let tilt = Self.tilt(orientation)
+            if tilt > config.tiltLimit {
+                found.append(Condition(reason: .tiltLimit, message: "base tilt \(tilt) rad is beyond the limit \(config.tiltLimit) rad",
+                                       values: ["tilt": tilt, "limit": config.tiltLimit]))
+            }
+            if let maxRate = config.maxTiltRate, let w = robot.baseAngularVelocity {
+                let rate = (w.x * w.x + w.y * w.y).squareRoot()
+                if tilt > config.tiltLimit / 2, rate > maxRate {
+                    found.append(Condition(reason: .fall, message: "the base tilts at \(rate) rad/s while already tilted \(tilt) rad: falling",
+                                           values: ["tilt_rate": rate, "tilt": tilt, "max_tilt_rate": maxRate]))
+                }
+            }
+        }
+        if let minHeight = config.minBaseHeight, let position = robot.basePosition, position.z < minHeight {
+            found.append(Condition(reason: .fall, message: "base height \(position.z) m is below \(minHeight) m: fallen",
+                                   values: ["height": position.z, "min_height": minHeight]))
+        }
+        for k in 0..<config.count {
+            let index = config.stateIndices[k], name = config.jointNames[k]
+            let position = robot.jointPositions[index], limits = config.positionLimits[k]
+            if position < limits.lowerBound - config.positionTolerance || position > limits.upperBound + config.positionTolerance {
+                found.append(Condition(reason: .positionLimit, joint: name,
+                                       message: "\(name) is at \(position), beyond its limits \(limits) by more than \(config.positionTolerance)",
+                                       values: ["position": position, "lower": limits.lowerBound, "upper": limits.upperBound]))
+            }
+            let speed = robot.jointVelocities[index], limit = config.velocityLimits[k]
+            if abs(speed) > limit {
+                found.append(Condition(reason: .velocityLimit, joint: name, message: "\(name) moves at \(speed), beyond its velocity limit \(limit)",
+                                       values: ["velocity": speed, "limit": limit]))
+            }
+        }
+        return found
+    }
+
+    /// Applies the persistence rule: a joint over its velocity limit stops the robot once it has
+    /// been over for `velocityLimitTicks` consecutive ticks.
+    private mutating func countVelocities(_ conditions: [Condition]) -> [Condition] {
+        var result: [Condition] = []
+        var over = Set<String>()
+        for var condition in conditions {
+            if condition.reason == .velocityLimit, let joint = condition.joint, let k = config.jointNames.firstIndex(of: joint) {
+                over.insert(joint)
+                state.velocityOverTicks[k] += 1
+                let ticks = state.velocityOverTicks[k]
+                condition.stops = ticks >= config.velocityLimitTicks
+                condition.values["ticks_over"] = Double(ticks)
+            }
+            result.append(condition)
+        }
+        for k in 0..<config.count where !over.contains(config.jointNames[k]) {
+            state.velocityOverTicks[k] = 0
+        }
+        return result
+    }
+
+    /// Angle between the base's up axis and the world's, rad, from a (w, x, y, z) quaternion of
+    /// any non-zero norm.
+    public static func tilt(_ orientation: SIMD4<Double>) -> Double {
+        let normSquared = (orientation * orientation).sum()
+        let x = orientation[1], y = orientation[2]
+        let cosine = 1 - 2 * (x * x + y * y) / normSquared
+        return acos(clamp(cosine, -1, 1))
+    }
+}
+
+extension Condition {
+    /// A condition; whether it stops follows its reason.
+    init(reason: SafetyReason, joint: String? = nil, message: String, values: [String: Double] = [:]) {
+        self.init(reason: reason, joint: joint, message: message, values: values, stops: reason.stops)
+    }
+}
