@@ -97,6 +97,8 @@ public struct Manifest: Sendable, Equatable {
         /// Constant feed-forward torque added to the PD law in position mode, N·m (typically the
         /// gravity load at the default pose, so the robot holds that pose instead of sagging).
         public var feedforward: Double
+        /// Resting position when the robot lies powered off (e.g. legs folded), rad; nil: the default.
+        public var rest: Double?
         /// Creates a joint entry.
         public init(name: String, actuator: String?, defaultPosition: Double,
                     positionLimits: ClosedRange<Double>, velocityLimit: Double,

@@ -194,7 +194,7 @@ struct ManifestReader {
             let path = "joints[\(i)]"
             lines[path] = item.mark?.line
             guard let map = mapping(item, path) else { ok = false; continue }
-            checkKeys(map, path, allowed: ["name", "actuator", "default", "limits", "velocity_limit", "torque_limit", "kp", "kd", "feedforward"], node: item)
+            checkKeys(map, path, allowed: ["name", "actuator", "default", "limits", "velocity_limit", "torque_limit", "kp", "kd", "feedforward", "rest"], node: item)
             let name = requiredString(map, "name", "\(path).name", parent: item)
             let actuator = optionalString(map, "actuator", "\(path).actuator")
             let def = requiredNumber(map, "default", "\(path).default", parent: item)
@@ -204,6 +204,14 @@ struct ManifestReader {
             let kp = optionalNumber(map, "kp", "\(path).kp", nonNegative: true)
             let kd = optionalNumber(map, "kd", "\(path).kd", nonNegative: true)
             let feedforward = optionalNumber(map, "feedforward", "\(path).feedforward") ?? 0
+            let rest = optionalNumber(map, "rest", "\(path).rest")
+            if let rest, let limits = map["limits"].flatMap({ $0.sequence }).flatMap({ s -> ClosedRange<Double>? in
+                guard s.count == 2, let a = Double(s[0].string ?? ""), let b = Double(s[1].string ?? ""), a < b else { return nil }
+                return a...b
+            }), !limits.contains(rest) {
+                report(.invalidValue, "\(path).rest", map["rest"], "rest position \(rest) is outside the joint limits", expected: "a rest pose inside limits")
+                ok = false
+            }
             if let torque, abs(feedforward) > torque {
                 report(.invalidValue, "\(path).feedforward", map["feedforward"], "feed-forward \(feedforward) exceeds the torque limit \(torque)",
                        expected: "|feedforward| <= torque_limit")
@@ -230,6 +238,7 @@ struct ManifestReader {
             guard let name, let def, let limits, let velocity else { ok = false; continue }
             joints.append(Manifest.Joint(name: name, actuator: actuator, defaultPosition: def, positionLimits: limits,
                                          velocityLimit: velocity, torqueLimit: torque, kp: kp, kd: kd, feedforward: feedforward))
+            joints[joints.count - 1].rest = rest
         }
         return ok ? joints : nil
     }

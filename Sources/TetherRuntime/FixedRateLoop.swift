@@ -5,8 +5,8 @@ import TetherCore
 /// errors never accumulate (no drift). It measures every tick and counts deadline misses.
 ///
 /// A tick that starts later than `lateBound` after its deadline is a miss. When a tick overruns
-/// so far that whole periods passed, those deadlines are skipped (and counted as misses) rather
-/// than run back to back. What to do about misses is the caller's policy: each `Tick` carries
+/// so far that whole periods passed, those deadlines are skipped (counted) rather than run back
+/// to back, and the next tick counts as a miss too. What to do about misses is the caller's policy: each `Tick` carries
 /// its lateness and the number of consecutive misses, and the deployment holds the last command,
 /// then stops after `maxConsecutiveMisses`.
 public final class FixedRateLoop {
@@ -72,11 +72,13 @@ public final class FixedRateLoop {
         let t0 = clock.now()
         var k = 0
         var consecutive = 0
+        var overran = false
         while true {
             let deadline = t0 + Double(k) * period
             clock.sleep(until: deadline)
             let start = clock.now()
-            let missed = start - deadline > configuration.lateBound
+            // A miss: this tick started late, or the previous one overran whole periods.
+            let missed = start - deadline > configuration.lateBound || overran
             consecutive = missed ? consecutive + 1 : 0
             let info = Tick(index: k, deadline: deadline, start: start, missed: missed, consecutiveMisses: consecutive)
             let (keepGoing, timing) = try tick(info)
@@ -86,7 +88,8 @@ public final class FixedRateLoop {
             // Next deadline; skip the ones already entirely in the past (counted as misses).
             var next = k + 1
             let behind = Int(((end - t0) / period).rounded(.down))
-            if behind > next {
+            overran = behind > next
+            if overran {
                 statistics.skippedDeadlines += behind - next
                 next = behind
             }

@@ -20,19 +20,22 @@ public protocol Robot: AnyObject {
 public final class SimulatedRobot: Robot {
     /// The simulation.
     public let sim: SimRobot
-    private var simulatedUntil: Double?
+    private var advancedTo: Double
     private let clockOffset: Double
 
     /// Wraps `sim`; the simulation's time zero is the runtime clock's `start`.
     public init(sim: SimRobot, start: Double) {
         self.sim = sim
         clockOffset = start - sim.data.time
+        advancedTo = start
     }
 
     public var manifest: Manifest { sim.robot.manifest }
 
     public func latestState() throws -> (state: RobotState, receivedAt: Double)? {
-        (sim.state(), sim.data.time + clockOffset)
+        // The state of the last advance, received at the time the runtime advanced to (exact,
+        // unlike the simulation time plus an offset, which rounds).
+        (sim.state(), advancedTo)
     }
 
     public func send(_ command: JointCommand) throws {
@@ -41,7 +44,8 @@ public final class SimulatedRobot: Robot {
 
     public func advance(to time: Double) throws {
         let dt = sim.robot.model.timestep
-        let steps = Int(((time - clockOffset - sim.data.time) / dt).rounded(.down) + 1e-9)
+        let steps = Int(((time - clockOffset - sim.data.time) / dt + 1e-6).rounded(.down))
         if steps > 0 { sim.stepPhysics(steps) }
+        advancedTo = max(advancedTo, time)
     }
 }

@@ -138,14 +138,24 @@ public struct SafetyInput: Sendable, Equatable {
     public var action: [Float]?
     /// How late this tick started against its schedule, s (0 when on time).
     public var lateness: Double
+    /// A command from the runtime itself (stand-up, hold, passive) used when `action` is nil. It
+    /// goes through the same checks and bounds as a policy's; the targets of joints with kp = 0
+    /// carry no meaning and are replaced by the measured positions before the limits apply.
+    public var command: JointCommand?
+    /// Whether the robot is meant to be upright now. False while it is passive or standing up
+    /// from the ground, where a low, tilted base is expected: the tilt and fall checks then wait.
+    public var expectUpright: Bool
 
     /// Creates an input.
-    public init(time: Double, state: RobotState?, stateReceivedAt: Double, action: [Float]?, lateness: Double = 0) {
+    public init(time: Double, state: RobotState?, stateReceivedAt: Double, action: [Float]?, lateness: Double = 0,
+                command: JointCommand? = nil, expectUpright: Bool = true) {
+        self.expectUpright = expectUpright
         self.time = time
         self.state = state
         self.stateReceivedAt = stateReceivedAt
         self.action = action
         self.lateness = lateness
+        self.command = command
     }
 }
 

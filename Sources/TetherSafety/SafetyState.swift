@@ -9,6 +9,8 @@ public struct SafetyState: Sendable, Equatable {
     public internal(set) var mode: SafetyMode = .running
     /// Current torque stage (one of `SafetyConfig.stages`).
     public internal(set) var stage: Double
+    /// Whether the last tick expected the robot upright (tilt and fall checks active).
+    public internal(set) var uprightExpected = true
     /// The e-stop input (for example a ROS topic): while true the robot is stopped and resets are refused.
     public internal(set) var eStopInputActive = false
     /// How many ticks (per joint, for joint conditions) each condition held, plus one per

@@ -54,6 +54,7 @@ public struct SafetyWrapper: Sendable {
             conditions.append(Condition(reason: .eStop, message: "the e-stop input is active"))
         }
 
+        state.uprightExpected = input.expectUpright
         if let given = input.state {
             state.latestState = given
             state.latestStateReceivedAt = input.stateReceivedAt
@@ -94,6 +95,23 @@ public struct SafetyWrapper: Sendable {
                     } catch {
                         conditions.append(Condition(reason: .invalidInput, message: "the action could not be mapped: \(error)"))
                     }
+                }
+            } else if let direct = input.command {
+                let values = direct.positions + direct.velocities + direct.torques + direct.kp + direct.kd
+                if direct.count != config.count {
+                    conditions.append(Condition(reason: .invalidInput, message: "the runtime's command has \(direct.count) joints for \(config.count) actuated joints",
+                                                values: ["joints": Double(direct.count)]))
+                } else if let bad = values.first(where: { !$0.isFinite }) {
+                    conditions.append(Condition(reason: .nonFiniteAction, message: "the runtime's command holds \(bad)", values: ["value": bad]))
+                } else {
+                    var command = direct
+                    if let robot = state.latestState {
+                        for k in 0..<config.count where command.kp[k] == 0 {
+                            let soft = config.softPositionLimits[k]
+                            command.positions[k] = min(soft.upperBound, max(soft.lowerBound, robot.jointPositions[config.stateIndices[k]]))
+                        }
+                    }
+                    action = ([Float](repeating: 0, count: config.count), command)
                 }
             } else {
                 conditions.append(Condition(reason: .missingAction, message: "the policy produced no action this tick"))
@@ -501,7 +519,7 @@ public struct SafetyWrapper: Sendable {
     /// here always stop; `countVelocities` applies the persistence rule during ticks.
     func limitConditions(_ robot: RobotState) -> [Condition] {
         var found: [Condition] = []
-        if config.floatingBase, let orientation = robot.baseOrientation {
+        if config.floatingBase, state.uprightExpected, let orientation = robot.baseOrientation {
             let tilt = Self.tilt(orientation)
             if tilt > config.tiltLimit {
                 found.append(Condition(reason: .tiltLimit, message: "base tilt \(tilt) rad is beyond the limit \(config.tiltLimit) rad",
@@ -515,7 +533,7 @@ public struct SafetyWrapper: Sendable {
                 }
             }
         }
-        if let minHeight = config.minBaseHeight, let position = robot.basePosition, position.z < minHeight {
+        if state.uprightExpected, let minHeight = config.minBaseHeight, let position = robot.basePosition, position.z < minHeight {
             found.append(Condition(reason: .fall, message: "base height \(position.z) m is below \(minHeight) m: fallen",
                                    values: ["height": position.z, "min_height": minHeight]))
         }

@@ -40,6 +40,21 @@ public final class SimRobot {
         command = robot.manifest.defaultPoseCommand
     }
 
+    /// Puts a floating-base robot on the ground in its manifest rest pose (`rest` per joint: legs
+    /// folded, as a quadruped lies when powered off) and lets it settle for 1 s with zero torque.
+    /// Fixed-base robots keep their pose.
+    public func layDown() {
+        guard let base = robot.baseSensors else { return }
+        for (i, joint) in robot.manifest.joints.enumerated() {
+            data.qpos[robot.qposAddress[i]] = joint.rest ?? joint.defaultPosition
+        }
+        data.qpos[base.freeJointQposAddress + 2] = 0.15
+        data.forward()
+        command = .zeroTorque(count: robot.actuatorIDs.count)
+        stepPhysics(Int(1 / robot.model.timestep))
+        data.time = 0
+    }
+
     /// Sets the command to apply from now on (actuated-joint order).
     public func apply(_ command: JointCommand) throws {
         guard command.count == robot.actuatorIDs.count else {

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import TetherCore
+import TetherPolicy
+import TetherRuntime
+import TetherSafety
+import TetherSim
+
+struct Deploy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a policy on a robot behind the safety wrapper, in a fixed-rate loop, with the flight recorder.",
+        discussion: """
+        The deployment goes passive → stand-up → policy → stop (damping) → passive on a script \
+        (--stand-up-at, --policy-at, --stop-at), with a live status line and a summary. Ctrl-C \
+        (SIGINT) or SIGTERM engages the e-stop: a controlled software stop, not a safety-rated \
+        function; hardware e-stops remain mandatory. The flight recorder writes the last seconds \
+        to a ROS 2 bag (MCAP) at a stop or at exit (--record), or everything (--continuous).
+
+        Backends: sim (in-process MuJoCo). The virtual robot and ROS 2 come with the ROS 2 issue.
+
+        Examples:
+          tether deploy --robot quadruped --policy policies/quadruped.onnx --backend sim --stage 25
+          tether deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 20 --record walk.mcap --continuous
+          tether deploy --robot cartpole --policy policies/cartpole.onnx --fast --json
+        """
+    )
+
+    @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
+    @Option(help: "ONNX policy.") var policy: String
+    @Option(help: "Backend: sim.") var backend = "sim"
+    @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
+    @Option(help: "Total duration, s.") var seconds = 15.0
+    @Option(help: "Loop rate, Hz (default: the manifest's control rate).") var rate: Double?
+    @Option(help: "When to stand up, s.") var standUpAt = 0.5
+    @Option(help: "Stand-up duration, s.") var standUp = 2.0
+    @Option(help: "When to start the policy, s (default: right after standing up).") var policyAt: Double?
+    @Option(help: "When to stop, s (default: 1.5 s before the end).") var stopAt: Double?
+    @Option(help: "Flight recording (MCAP) path.") var record: String?
+    @Flag(help: "Record everything, not only the last seconds before a stop or the exit.") var continuous = false
+    @Option(help: "Seconds kept by the flight recorder's ring buffer.") var window = 10.0
+    @Flag(help: "Run as fast as possible on a simulated clock instead of real time (sim backend).") var fast = false
+    @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard backend == "sim" else { throw ValidationError("--backend \(backend) is not available yet; use sim") }
+        if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
+        guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
+        if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
+    }
+
+    func run() throws {
+        let robotModel = try report { try BuiltinRobots.load(robot) }
+        let manifest = robotModel.manifest
+        let onnx = try report { try OnnxPolicy(path: policy, manifest: manifest, allowMismatch: allowMismatch) }
+        let config = try report { try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }) }
+        let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
+        let sim = SimRobot(robot: robotModel)
+        sim.layDown()  // a robot starts passive on the ground, as a real one would
+        let robotBackend = SimulatedRobot(sim: sim, start: clock.now())
+        let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now()) }
+        let loopRate = rate ?? manifest.rates.controlHz
+        let deployment = Deployment(robot: robotBackend, policy: onnx, safety: SafetyWrapper(config: config),
+                                    timing: .init(standUpSeconds: standUp), recorder: recorder, clock: clock,
+                                    loop: .init(rateHz: loopRate), velocityCommand: manifest.task?.command ?? .zero)
+        let startPolicy = policyAt ?? (standUpAt + standUp + 0.5)
+        let script: [Deployment.ScriptedCommand] = [
+            .init(time: standUpAt, command: .standUp), .init(time: startPolicy, command: .startPolicy),
+            .init(time: stopAt ?? max(startPolicy, seconds - 1.5), command: .stop),
+        ]
+        // Ctrl-C and SIGTERM engage the e-stop; the loop takes it at its next tick.
+        let request = deployment.eStopRequest
+        var sources: [DispatchSourceSignal] = []
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { request.set(name) }
+            source.resume()
+            sources.append(source)
+        }
+        if !json {
+            emit("tether deploy: \(manifest.name), policy \(policy), backend sim\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
+        }
+        let quiet = json
+        var result = try report {
+            try deployment.run(script: script, seconds: seconds) { s in
+                guard !quiet else { return }
+                var line = String(format: "\r  t %6.2f s  %-11@ safety %-8@ stage %3.0f%%  %6.1f Hz  p99 %7.1f µs  misses %d  events %d",
+                                  s.time, s.phase.rawValue, s.safetyMode, 100 * s.stage, s.tickRate, s.computeP99Microseconds, s.deadlineMisses, s.safetyEvents)
+                if let d = s.distance { line += String(format: "  distance %5.2f m", d) }
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        }
+        result.policy = policy
+        sources.forEach { $0.cancel() }
+        if json { try printJSON(result); return }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print("summary: \(fmt(result.seconds, 2)) s, final phase \(result.finalPhase), \(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "no safety stop"), stage \(Int(result.stage * 100)) %")
+        let l = result.loop
+        if fast { print("  (simulated clock: the loop's timings below are not measured in fast mode)") }
+        print("  loop     \(l.ticks) ticks at \(fmt(l.achievedRateHz, 1)) Hz, \(l.deadlineMisses) deadline misses, compute p50 \(fmt(l.computeMicroseconds.p50, 1)) µs p99 \(fmt(l.computeMicroseconds.p99, 1)) µs, jitter p99 \(fmt(l.jitterMicroseconds.p99, 1)) µs")
+        if let d = result.distance { print("  distance \(fmt(d, 2)) m") }
+        let counters = result.safetyCounters.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        print("  safety   " + (counters.isEmpty ? "no interventions" : counters.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
+        for e in result.events.prefix(10) { print("    \(e)") }
+        if result.events.count > 10 { print("    … \(result.events.count - 10) more") }
+        if let r = result.recording { print("  recording \(r)") }
+    }
+}
