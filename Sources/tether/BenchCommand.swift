@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import TetherCore
 import TetherPolicy
+import TetherRuntime
 import TetherSim
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self, PolicyBench.self]
+        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self]
     )
 
     struct SimBench: ParsableCommand {
@@ -73,6 +74,35 @@ struct Bench: ParsableCommand {
             if let s = result.speedupOverPython { print("  Python session.run / Tether fast path = \(fmt(s, 2))x") }
             if let s = result.nativeSpeedupOverPython { print("  Python session.run / Tether native    = \(fmt(s, 2))x") }
             print("  ARS training / bare simulation        = \(fmt(result.trainingEfficiency, 3))")
+        }
+    }
+
+    struct LoopBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "loop",
+            abstract: "Per-tick cost (policy + safety + recorder) and a sustained 1 kHz loop; vs the same tick in Python.",
+            discussion: """
+            Measures one control tick of the quadruped's default policy (observation, ONNX Runtime, \
+            safety wrapper, flight recorder) median / p99 / p99.9, then a sustained loop against the \
+            in-process simulation with its deadline-miss rate, and in the same run the same tick \
+            written with numpy + onnxruntime in Python. Build with -c release.
+
+            Examples:
+              tether bench loop
+              tether bench loop --ticks 50000 --seconds 5 --json
+            """
+        )
+        @Option(help: "Timed ticks.") var ticks = 20000
+        @Option(help: "Duration of the sustained loop, s.") var seconds = 3.0
+        @Option(help: "Rate of the sustained loop, Hz.") var rate = 1000.0
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        func run() throws {
+            guard ticks >= 100, seconds > 0, rate > 0 else { throw ValidationError("need --ticks >= 100 and positive --seconds and --rate") }
+            if !json { print("tether bench loop: quadruped, policies/quadruped.onnx, stage 100 %") }
+            let result = try report { try LoopBenchmark(ticks: ticks, sustainedSeconds: seconds, sustainedRateHz: rate).run(log: json ? { _ in } : { print($0) }) }
+            if json { try printJSON(result); return }
+            if let s = result.speedupOverPython { print("ratio: Python tick / Tether tick = \(fmt(s, 2))x (median)") }
         }
     }
 }

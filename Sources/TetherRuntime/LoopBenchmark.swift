@@ -1,0 +1,122 @@
+import Foundation
+import TetherCore
+import TetherPolicy
+import TetherSafety
+import TetherSim
+
+/// `tether bench loop`: the cost of one control tick (observation, ONNX policy, safety wrapper,
+/// flight recorder) on the quadruped with its default policy, and a sustained 1 kHz loop against
+/// the in-process simulation with its deadline-miss rate; in the same run, the same tick written
+/// the usual way in Python (numpy + onnxruntime, `benchmarks/loop_tick.py`), and the ratio.
+public struct LoopBenchmark: Sendable {
+    public var ticks: Int
+    public var sustainedSeconds: Double
+    public var sustainedRateHz: Double
+    public var includePeer: Bool
+
+    public init(ticks: Int = 20000, sustainedSeconds: Double = 3, sustainedRateHz: Double = 1000, includePeer: Bool = true) {
+        self.ticks = ticks
+        self.sustainedSeconds = sustainedSeconds
+        self.sustainedRateHz = sustainedRateHz
+        self.includePeer = includePeer
+    }
+
+    public struct Report: Sendable, Codable {
+        public var tickMicroseconds: LoopSummary.Distribution
+        public var pythonTickMicroseconds: LoopSummary.Distribution?
+        /// Python median / Tether median.
+        public var speedupOverPython: Double?
+        public var sustained: LoopSummary
+        public var sustainedMissRate: Double
+    }
+
+    public func run(log: (String) -> Void = { _ in }) throws -> Report {
+        let robot = try BuiltinRobots.load("quadruped")
+        let manifest = robot.manifest
+        guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find the Tether checkout for policies/quadruped.onnx") }
+        let policyPath = "\(root)/policies/quadruped.onnx"
+        let policy = try OnnxPolicy(path: policyPath, manifest: manifest)
+        let sim = SimRobot(robot: robot)
+        for _ in 0..<50 { sim.stepControl() }
+        let state = sim.state()
+        let config = try SafetyConfig(manifest: manifest, stage: 1.0)
+        var safety = SafetyWrapper(config: config)
+        var builder = ObservationBuilder(manifest: manifest)
+        let recorder = FlightRecorder(manifest: manifest, path: NSTemporaryDirectory() + "tether-bench-loop-unused.mcap",
+                                      windowSeconds: 10, clockStart: 0)
+        var random = SeededRandom(seed: 0)
+        var last = [Float](repeating: 0, count: manifest.actionSize)
+        let clock = MonotonicClock()
+        var samples = [Double](repeating: 0, count: ticks)
+        let dt = 1 / manifest.rates.controlHz
+        for i in 0..<(ticks + 1000) {
+            let t = Double(i) * dt
+            let start = clock.now()
+            let obs = try builder.build(state: state, command: manifest.task?.command ?? .zero, lastAction: last, policyTime: t, random: &random)
+            let action = try policy.act(obs)
+            let out = safety.tick(SafetyInput(time: t, state: state, stateReceivedAt: t, action: action))
+            try recorder.record(FlightRecord(time: t, state: state, observation: obs, action: action, command: out.command, events: []))
+            last = action
+            let elapsed = clock.now() - start
+            if i >= 1000 { samples[i - 1000] = elapsed * 1e6 }  // after a warm-up
+        }
+        samples.sort()
+        func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+        let mine = LoopSummary.Distribution(p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), max: samples.last ?? 0)
+        log(String(format: "  tether tick (obs + ONNX policy + safety + recorder)  median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", mine.p50, mine.p99, mine.p999))
+
+        var peer: LoopSummary.Distribution?
+        var speedup: Double?
+        if includePeer {
+            let joints = manifest.actuatedJoints
+            let request: [String: Any] = [
+                "q": state.jointPositions, "qd": state.jointVelocities, "gyro": [state.baseAngularVelocity!.x, state.baseAngularVelocity!.y, state.baseAngularVelocity!.z],
+                "quat": [state.baseOrientation![0], state.baseOrientation![1], state.baseOrientation![2], state.baseOrientation![3]],
+                "default": joints.map(\.defaultPosition), "action_scale": config.mapper.scale, "action_clip": manifest.action.clip,
+                "soft_lower": config.softPositionLimits.map(\.lowerBound), "soft_upper": config.softPositionLimits.map(\.upperBound),
+                "kp": joints.map { $0.kp ?? 0 }, "kd": joints.map { $0.kd ?? 0 }, "ff": joints.map(\.feedforward),
+                "torque_bound": (0..<joints.count).map { config.torqueBound($0, stage: 1.0) }, "tilt_limit": manifest.safety.tiltLimit,
+                "command": [manifest.task?.command.x ?? 0, manifest.task?.command.y ?? 0, manifest.task?.command.z ?? 0],
+            ]
+            let requestPath = NSTemporaryDirectory() + "tether-bench-loop-\(getpid()).json"
+            try JSONSerialization.data(withJSONObject: request).write(to: URL(fileURLWithPath: requestPath))
+            defer { try? FileManager.default.removeItem(atPath: requestPath) }
+            let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/loop_tick.py", "--model", policyPath,
+                                                                     "--request", requestPath, "--ticks", "\(ticks)"])
+            struct Peer: Decodable { var median_us: Double; var p99_us: Double; var p999_us: Double }
+            let p = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
+            peer = .init(p50: p.median_us, p99: p.p99_us, p999: p.p999_us, max: p.p999_us)
+            speedup = p.median_us / mine.p50
+            log(String(format: "  python tick (numpy + onnxruntime, same steps)         median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", p.median_us, p.p99_us, p.p999_us))
+        }
+
+        // Sustained loop against the simulation at the given rate, real time.
+        let loopClock = MonotonicClock()
+        let fresh = SimRobot(robot: robot)
+        let backend = SimulatedRobot(sim: fresh, start: loopClock.now())
+        let loop = FixedRateLoop(configuration: .init(rateHz: sustainedRateHz), clock: loopClock)
+        var wrapper = SafetyWrapper(config: config)
+        var obsBuilder = ObservationBuilder(manifest: manifest)
+        let t0 = loopClock.now()
+        last = [Float](repeating: 0, count: manifest.actionSize)
+        try loop.run { tick in
+            try backend.advance(to: tick.start)
+            let readAt = loopClock.now()
+            guard let (s, received) = try backend.latestState() else { return (false, .init(readAt: nil, wroteAt: nil)) }
+            let obs = try obsBuilder.build(state: s, command: manifest.task?.command ?? .zero, lastAction: last,
+                                           policyTime: tick.start - t0, random: &random)
+            let action = try policy.act(obs)
+            let out = wrapper.tick(SafetyInput(time: tick.start - t0, state: s, stateReceivedAt: received - t0, action: action, lateness: tick.lateness))
+            try backend.send(out.command)
+            let wroteAt = loopClock.now()
+            last = action
+            return (tick.start - t0 < sustainedSeconds, .init(readAt: readAt, wroteAt: wroteAt))
+        }
+        let sustained = loop.statistics.summary
+        let missRate = Double(sustained.deadlineMisses) / Double(max(1, sustained.ticks))
+        log(String(format: "  sustained %.0f Hz loop vs simulation: %d ticks at %.1f Hz, %d misses (%.3f %%), jitter p99 %.1f µs, compute p99 %.1f µs",
+                   sustainedRateHz, sustained.ticks, sustained.achievedRateHz, sustained.deadlineMisses, 100 * missRate,
+                   sustained.jitterMicroseconds.p99, sustained.computeMicroseconds.p99))
+        return Report(tickMicroseconds: mine, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
+    }
+}
