@@ -48,5 +48,18 @@ expect "resume from the checkpoint" 0 "resuming at iteration 2 of 3" -- "$TETHER
 printf 'terms:\n  - {target: friction, low: 1, high: 2}\n' > "$TMP/dr.yaml"
 expect "bad randomization spec" 1 "dr.yaml:2: terms\[0\]\.target: unknown target 'friction'" -- "$TETHER" train --robot cartpole --iterations 1 --randomize "$TMP/dr.yaml" --out "$TMP/x.onnx"
 
+expect "deploy in simulation, fast" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot quadruped --policy policies/quadruped.onnx --fast --stage 100 --seconds 6 --record "$TMP/d.mcap" --continuous
+expect "deploy refuses an unknown stage" 64 "--stage must be 25, 50 or 100" -- "$TETHER" deploy --policy policies/quadruped.onnx --stage 30
+expect "deploy refuses a policy for another robot" 1 "does not match the manifest" -- "$TETHER" deploy --robot quadruped --policy policies/cartpole.onnx --fast
+expect "log info on the recording" 0 "cleanly closed" -- "$TETHER" log info "$TMP/d.mcap"
+head -c 300000 "$TMP/d.mcap" > "$TMP/cut.mcap"
+expect "log info on a truncated recording" 0 "not closed cleanly|recover" -- "$TETHER" log info "$TMP/cut.mcap"
+expect "log recover writes a valid copy" 0 "" -- "$TETHER" log recover "$TMP/cut.mcap" "$TMP/fixed.mcap"
+expect "the recovered copy is clean" 0 "cleanly closed" -- "$TETHER" log info "$TMP/fixed.mcap"
+expect "log info on a non-MCAP file" 1 "error" -- "$TETHER" log info policies/cartpole.onnx
+expect "safety replay of the recording" 0 "replayed [0-9]+ ticks" -- "$TETHER" safety replay "$TMP/d.mcap" --robot quadruped --stage 25 --out "$TMP/replay.jsonl"
+echo '{"time": "x"}' > "$TMP/bad.jsonl"
+expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety replay "$TMP/bad.jsonl" --robot quadruped
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

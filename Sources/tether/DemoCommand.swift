@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import TetherCore
 import TetherPolicy
+import TetherRuntime
+import TetherSafety
 import TetherSim
 
 struct Demo: ParsableCommand {
@@ -77,6 +79,35 @@ struct Demo: ParsableCommand {
             }
             print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval[0], 0))–\(fmt(100 * summary.successInterval[1], 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
         }
-        print("Next stages (safety, virtual robot, calibration, validation, gap report) are not built yet.")
+        // ⑥ Safe deployment rehearsal: passive on the ground → stand up → walk → e-stop → damping stop,
+        //    on a simulated clock, with the flight recorder, then the recording replayed offline.
+        if let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") {
+            let robotModel = try report { try BuiltinRobots.load("quadruped") }
+            let manifest = robotModel.manifest
+            let outDir = "\(root)/out"
+            try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            let recording = "\(outDir)/demo-flight.mcap"
+            let deployed = try report { () throws -> Deployment.Report in
+                let policy = try OnnxPolicy(path: "\(root)/policies/quadruped.onnx", manifest: manifest)
+                let config = try SafetyConfig(manifest: manifest, stage: 1.0)
+                let clock = ManualClock()
+                let sim = SimRobot(robot: robotModel)
+                sim.layDown()
+                let deployment = Deployment(robot: SimulatedRobot(sim: sim, start: clock.now()), policy: policy,
+                                            safety: SafetyWrapper(config: config), timing: .init(standUpSeconds: 2),
+                                            recorder: FlightRecorder(manifest: manifest, path: recording, windowSeconds: 10, clockStart: clock.now()),
+                                            clock: clock, loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
+                var pressed = false
+                return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 12) { status in
+                    if status.time >= 10, !pressed { deployment.eStopRequest.set("demo operator"); pressed = true }
+                }
+            }
+            print("⑥ deployment (stage 100 %): stood up, walked \(fmt(deployed.distance ?? 0, 2)) m, e-stop at 10 s → \(deployed.stopReason ?? "no stop"), damping stop, final phase \(deployed.finalPhase); flight recording \(recording)")
+            let config = try report { try SafetyConfig(manifest: manifest, stage: 0.25) }
+            let replayed = SafetyReplay.run(try report { try SafetyReplay.inputs(path: recording, manifest: manifest) }, config: config)
+            let bounded = replayed.reduce(0) { $0 + $1.events.filter { $0.hasPrefix("torque_bound") }.count }
+            print("⑦ replay of that recording at stage 25 %: \(replayed.count) ticks, \(bounded) torque-bound events, first stop: \(replayed.first { $0.mode.hasPrefix("stopped") }?.mode ?? "none")")
+        }
+        print("Next stages (ROS 2 and the virtual robot, calibration, validation, gap report, vision) are not built yet.")
     }
 }
