@@ -61,5 +61,8 @@ expect "safety replay of the recording" 0 "replayed [0-9]+ ticks" -- "$TETHER" s
 echo '{"time": "x"}' > "$TMP/bad.jsonl"
 expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety replay "$TMP/bad.jsonl" --robot quadruped
 
+# Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the summary.
+expect "SIGINT engages the e-stop" 0 "STOPPED \(estop\)" -- bash -c "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -98,6 +98,7 @@ public final class Deployment {
         var lastX: Double?
         let start = clock.now()
         let statusEvery = max(1, Int(loopConfiguration.rateHz / statusHz))
+        do {
         try loop.run { tick in
             let t = tick.start - start
             try robot.advance(to: tick.start)
@@ -180,6 +181,13 @@ public final class Deployment {
                               distance: lastX.map { $0 - (startX ?? $0) }))
             }
             return (t < seconds, .init(readAt: readAt, wroteAt: wroteAt))
+        }
+        } catch {
+            // Never lose what was recorded: an error ends the run, but the window is written first.
+            if let recorder {
+                do { try recorder.close(reason: "error") } catch {}
+            }
+            throw error
         }
         var recording: String?
         if let recorder {

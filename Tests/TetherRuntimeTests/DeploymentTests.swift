@@ -112,3 +112,36 @@ final class SlowRobot: Robot {
         #expect(report.stopped)
     }
 }
+
+/// A robot whose link breaks after some ticks.
+final class FailingRobot: Robot {
+    let inner: SimulatedRobot
+    var sends = 0
+    init(inner: SimulatedRobot) { self.inner = inner }
+    var manifest: Manifest { inner.manifest }
+    func latestState() throws -> (state: RobotState, receivedAt: Double)? { try inner.latestState() }
+    func send(_ command: JointCommand) throws {
+        sends += 1
+        if sends > 120 { throw TetherError("link lost", at: "test robot") }
+        try inner.send(command)
+    }
+    func advance(to time: Double) throws { try inner.advance(to: time) }
+}
+
+@Suite struct DeploymentErrorTests {
+    @Test func anErrorEndsTheRunButTheRecordingIsWritten() throws {
+        let path = NSTemporaryDirectory() + "tether-deploy-\(UUID().uuidString).mcap"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let sim = SimRobot(robot: robot)
+        let clock = ManualClock()
+        let deployment = Deployment(robot: FailingRobot(inner: SimulatedRobot(sim: sim, start: 0)), policy: nil,
+                                    safety: SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest)),
+                                    timing: .init(), recorder: FlightRecorder(manifest: robot.manifest, path: path, clockStart: 0),
+                                    clock: clock, loop: .init(rateHz: 50), velocityCommand: .zero)
+        #expect(throws: TetherError.self) { try deployment.run(script: [], seconds: 10) }
+        let reader = try MCAPReader(path: path)
+        #expect(reader.isCleanlyClosed)
+        #expect(try reader.messages(SensorMsgs.JointState.self, topic: "/joint_states").count == 120)
+    }
+}
