@@ -39,6 +39,10 @@ func rosPeer(_ request: [String: Any]) throws -> [String: Any] {
         #expect(counts["/tether/safety_events"] == 1)
         #expect((result["linear_messages_read"] as! Int) == (result["messages_read"] as! Int))
         #expect(result["statistics"] is [String: Any])
+        // rosbags (its rosbag2 MCAP storage and its own CDR decoder) reads every message too.
+        let viaRosbags = try rosPeer(["op": "read_rosbags", "path": path,
+                                      "definitions": [TetherMsgs.SafetyEvent.typeName: TetherMsgs.SafetyEvent.messageText]])
+        #expect((viaRosbags["counts"] as! [String: Int]) == counts)
         let reader = try MCAPReader(path: path)
         #expect(reader.isCleanlyClosed)
         let events = try reader.messages(TetherMsgs.SafetyEvent.self, topic: "/tether/safety_events")
