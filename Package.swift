@@ -36,6 +36,9 @@ let package = Package(
         .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo"),
         // ONNX Runtime's C API through dlopen (the wheel ships no headers): a small C binding.
         .target(name: "COnnxRuntime", linkerSettings: [.linkedLibrary("dl")]),
+        // Cyclone DDS (Debian cyclonedds-dev): a raw-CDR sertype so all encoding happens in Swift.
+        // DDS_NDEBUG comes from pkg-config, which SwiftPM drops for C targets: struct layouts depend on it.
+        .target(name: "CCycloneDDS", cSettings: [.define("DDS_NDEBUG")], linkerSettings: [.linkedLibrary("ddsc")]),
 
         // Vocabulary: manifest (policy contract), units, seeded random numbers, errors.
         .target(
@@ -71,7 +74,7 @@ let package = Package(
         ),
         // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
         // the DDS transport (CCycloneDDS) joins it later.
-        .target(name: "TetherROS", dependencies: ["TetherCore"]),
+        .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",

@@ -22,8 +22,9 @@ case "$swift_version" in
 esac
 
 # --- Debian packages -----------------------------------------------------------------------------
-# pkg-config: native library discovery; python3-venv: the venv (Debian's python3 lacks it otherwise).
-DEB_PACKAGES=(pkg-config ca-certificates)
+# pkg-config: native library discovery; cyclonedds-dev: Cyclone DDS 0.10 (ROS 2's DDS) for TetherROS;
+# cyclonedds-tools: ddsperf, the peer of `tether bench ros2`.
+DEB_PACKAGES=(pkg-config ca-certificates cyclonedds-dev cyclonedds-tools)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,49 @@
+// Tether's small C layer over Cyclone DDS: a raw-CDR sertype so that every byte of every message
+// is encoded and decoded in Swift (the approach rmw_cyclonedds takes), and a handful of entity
+// functions. Entities are Cyclone's int32 handles; negative values are DDS return codes.
+#ifndef TETHER_DDS_H
+#define TETHER_DDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Creates domain `domain` from an XML configuration (NULL: Cyclone's defaults / CYCLONEDDS_URI)
+/// and a participant on it. Returns the participant or a negative return code.
+int32_t tdds_participant_create(uint32_t domain, const char *config_xml);
+
+/// Creates a keyless topic whose samples are raw CDR (encapsulation header included).
+int32_t tdds_topic_create(int32_t participant, const char *topic_name, const char *type_name);
+
+/// QoS: reliable (1) or best effort (0), keep-last `depth`, volatile durability, XCDR1.
+int32_t tdds_writer_create(int32_t participant, int32_t topic, int reliable, int32_t depth);
+int32_t tdds_reader_create(int32_t participant, int32_t topic, int reliable, int32_t depth);
+
+/// Writes one serialized sample (4-byte encapsulation header + payload).
+int32_t tdds_write(int32_t writer, const uint8_t *data, size_t size);
+
+/// Takes one valid sample (invalid samples, e.g. disposals, are skipped). Returns 1 with
+/// `*data` malloc'd (free with tdds_free) and `*size` set, 0 when none, or a negative code.
+/// `*source_timestamp` receives the writer's timestamp in ns since the epoch.
+int32_t tdds_take(int32_t reader, uint8_t **data, size_t *size, int64_t *source_timestamp);
+void tdds_free(void *p);
+
+/// Waits until `reader` has data or `timeout_ns` passes: 1 data, 0 timeout, negative error.
+int32_t tdds_wait_for_data(int32_t reader, int64_t timeout_ns);
+
+/// Number of matched readers (for a writer) or writers (for a reader), or a negative code.
+int32_t tdds_matched(int32_t entity, int is_writer);
+
+/// Deletes an entity and its children.
+int32_t tdds_delete(int32_t entity);
+
+/// Cyclone's text for a return code.
+const char *tdds_error_text(int32_t code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

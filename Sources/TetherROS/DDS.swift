@@ -1,0 +1,154 @@
+import CCycloneDDS
+import Foundation
+import TetherCore
+
+/// ROS 2 over Cyclone DDS: participants, publishers and subscribers of `ROSMessage` types, with
+/// ROS 2's conventions (rmw_cyclonedds): topic `rt/NAME`, type `pkg::msg::dds_::Name_`, keyless
+/// XCDR1 samples whose bytes are encoded and decoded in Swift (a raw-CDR sertype in C).
+public final class DDSParticipant: @unchecked Sendable {
+    /// The participant's entity handle.
+    public let handle: Int32
+    /// The domain id.
+    public let domain: UInt32
+
+    /// A configuration that keeps all traffic on the loopback interface (tests, the virtual
+    /// robot on one machine): no multicast, a unicast peer at 127.0.0.1.
+    public static let loopbackConfiguration = """
+    <CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>\
+    <AllowMulticast>false</AllowMulticast></General><Discovery><Peers><Peer address="127.0.0.1"/></Peers>\
+    <ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>60</MaxAutoParticipantIndex></Discovery></Domain></CycloneDDS>
+    """
+
+    /// Creates a participant on `domain` (default: `$ROS_DOMAIN_ID`, else 0) with a Cyclone XML
+    /// configuration (nil: Cyclone's defaults and `$CYCLONEDDS_URI`).
+    public init(domain: UInt32? = nil, configuration: String? = nil) throws {
+        let id = domain ?? ProcessInfo.processInfo.environment["ROS_DOMAIN_ID"].flatMap { UInt32($0) } ?? 0
+        let h = tdds_participant_create(id, configuration)
+        guard h > 0 else { throw DDSParticipant.error("cannot create a DDS participant on domain \(id)", h) }
+        handle = h
+        self.domain = id
+    }
+
+    deinit { _ = tdds_delete(handle) }
+
+    static func error(_ what: String, _ code: Int32) -> TetherError {
+        TetherError("\(what): \(String(cString: tdds_error_text(code)))", hint: "is another process using the domain with an incompatible configuration? Try ROS_DOMAIN_ID")
+    }
+
+    /// The DDS type name ROS 2 uses for `M`: `pkg/msg/Name` → `pkg::msg::dds_::Name_`.
+    public static func ddsTypeName<M: ROSMessage>(_ type: M.Type) -> String {
+        let parts = M.typeName.split(separator: "/")
+        guard parts.count == 3 else { return M.typeName }
+        return "\(parts[0])::\(parts[1])::dds_::\(parts[2])_"
+    }
+
+    /// The DDS topic name for a ROS 2 topic: `/joint_states` → `rt/joint_states`.
+    public static func ddsTopicName(_ rosTopic: String) -> String {
+        "rt/" + (rosTopic.hasPrefix("/") ? String(rosTopic.dropFirst()) : rosTopic)
+    }
+
+    func topic<M: ROSMessage>(_ name: String, _ type: M.Type) throws -> Int32 {
+        let t = tdds_topic_create(handle, DDSParticipant.ddsTopicName(name), DDSParticipant.ddsTypeName(type))
+        guard t > 0 else { throw DDSParticipant.error("cannot create topic \(name) (\(M.typeName))", t) }
+        return t
+    }
+}
+
+/// ROS 2 QoS profiles.
+public enum QoSProfile: Sendable {
+    /// Reliable, volatile, keep last 10 (ROS 2's default).
+    case `default`
+    /// Best effort, volatile, keep last 5 (ROS 2's sensor-data profile).
+    case sensorData
+    var reliable: Int32 { self == .default ? 1 : 0 }
+    var depth: Int32 { self == .default ? 10 : 5 }
+}
+
+/// Publishes `M` on a ROS 2 topic.
+public final class DDSPublisher<M: ROSMessage>: @unchecked Sendable {
+    public let participant: DDSParticipant
+    public let topic: String
+    let writer: Int32
+
+    public init(_ participant: DDSParticipant, topic: String, qos: QoSProfile = .default) throws {
+        self.participant = participant
+        self.topic = topic
+        let t = try participant.topic(topic, M.self)
+        let w = tdds_writer_create(participant.handle, t, qos.reliable, qos.depth)
+        guard w > 0 else { throw DDSParticipant.error("cannot create a writer on \(topic)", w) }
+        writer = w
+    }
+
+    deinit { _ = tdds_delete(writer) }
+
+    /// Number of matched subscriptions.
+    public var matchedSubscriptions: Int { Int(max(0, tdds_matched(writer, 1))) }
+
+    /// Waits (polling every millisecond) until at least `count` subscribers matched; false on timeout.
+    public func waitForSubscribers(_ count: Int = 1, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while matchedSubscriptions < count {
+            if Date() > deadline { return false }
+            usleep(1000)
+        }
+        return true
+    }
+
+    /// Publishes a message.
+    public func publish(_ message: M) throws {
+        let bytes = message.cdrBytes()
+        let rc = bytes.withUnsafeBufferPointer { tdds_write(writer, $0.baseAddress, $0.count) }
+        guard rc >= 0 else { throw DDSParticipant.error("cannot publish on \(topic)", rc) }
+    }
+}
+
+/// Receives `M` from a ROS 2 topic.
+public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
+    public let participant: DDSParticipant
+    public let topic: String
+    let reader: Int32
+
+    public init(_ participant: DDSParticipant, topic: String, qos: QoSProfile = .default) throws {
+        self.participant = participant
+        self.topic = topic
+        let t = try participant.topic(topic, M.self)
+        let r = tdds_reader_create(participant.handle, t, qos.reliable, qos.depth)
+        guard r > 0 else { throw DDSParticipant.error("cannot create a reader on \(topic)", r) }
+        reader = r
+    }
+
+    deinit { _ = tdds_delete(reader) }
+
+    /// Number of matched publications.
+    public var matchedPublishers: Int { Int(max(0, tdds_matched(reader, 0))) }
+
+    /// Takes the next message, if one is waiting. A sample that is not CDR this build reads (wrong
+    /// encapsulation, truncated) throws a clear error naming the topic; it is consumed either way.
+    public func take() throws -> (message: M, sourceTime: Int64)? {
+        var data: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        var stamp: Int64 = 0
+        let n = tdds_take(reader, &data, &size, &stamp)
+        guard n >= 0 else { throw DDSParticipant.error("cannot take from \(topic)", n) }
+        guard n == 1, let data else { return nil }
+        defer { tdds_free(data) }
+        let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+        do {
+            return (try M(cdrBytes: bytes), stamp)
+        } catch {
+            throw TetherError("a sample on \(topic) could not be decoded as \(M.typeName): \(error)", at: DDSParticipant.ddsTopicName(topic))
+        }
+    }
+
+    /// Waits up to `timeout` seconds for a message.
+    public func next(timeout: Double) throws -> M? {
+        if let m = try take() { return m.message }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let remaining = max(0, deadline.timeIntervalSinceNow)
+            _ = tdds_wait_for_data(reader, Int64(remaining * 1e9))
+            if let m = try take() { return m.message }
+        }
+        return nil
+    }
+}
