@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TetherRuntimeTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime"],
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -148,7 +148,10 @@ public final class Deployment {
             } else {
                 direct = machine.command(time: t, policyCommand: nil)
             }
-            let output = safety.tick(SafetyInput(time: t, state: latest?.state, stateReceivedAt: (latest?.receivedAt ?? tick.start) - start,
+            // The wrapper's time is when the state was in hand: a networked robot's state arrives
+            // during the tick, after its scheduled start.
+            let received = (latest?.receivedAt ?? tick.start) - start
+            let output = safety.tick(SafetyInput(time: max(t, received), state: latest?.state, stateReceivedAt: received,
                                                  action: action, lateness: tick.lateness, command: action == nil ? direct : nil,
                                                  expectUpright: machine.phase == .standing || machine.phase == .policy))
             for e in output.events {

@@ -75,4 +75,59 @@ public enum TetherMsgs {
             values = try reader.readSequence(of: Double.self)
         }
     }
+
+    /// A joint command for torque-controlled joints with on-board PD (Unitree-style motor
+    /// drivers): `tau = kp (position - q) + kd (velocity - qd) + effort`, per named joint.
+    public struct JointCommand: ROSMessage, Hashable {
+        public static let typeName = "tether_msgs/msg/JointCommand"
+        public static let messageText = """
+        std_msgs/Header header
+        string[] name       # joint names, in the order of the arrays below
+        float64[] position  # target positions, rad (m for prismatic joints)
+        float64[] velocity  # target velocities, rad/s
+        float64[] effort    # feed-forward torques, N·m (N)
+        float64[] kp        # proportional gains, N·m/rad
+        float64[] kd        # derivative gains, N·m·s/rad
+        """
+        public static var dependencies: [any ROSMessage.Type] { [StdMsgs.Header.self] }
+
+        public var header: StdMsgs.Header
+        public var name: [String]
+        public var position: [Double]
+        public var velocity: [Double]
+        public var effort: [Double]
+        public var kp: [Double]
+        public var kd: [Double]
+
+        public init(header: StdMsgs.Header = .init(), name: [String], position: [Double], velocity: [Double],
+                    effort: [Double], kp: [Double], kd: [Double]) {
+            self.header = header
+            self.name = name
+            self.position = position
+            self.velocity = velocity
+            self.effort = effort
+            self.kp = kp
+            self.kd = kd
+        }
+
+        public func encode(to writer: inout CDRWriter) {
+            writer.write(header)
+            writer.writeSequence(name)
+            writer.writeSequence(position)
+            writer.writeSequence(velocity)
+            writer.writeSequence(effort)
+            writer.writeSequence(kp)
+            writer.writeSequence(kd)
+        }
+
+        public init(from reader: inout CDRReader) throws {
+            header = try reader.read(StdMsgs.Header.self)
+            name = try reader.readSequence(of: String.self)
+            position = try reader.readSequence(of: Double.self)
+            velocity = try reader.readSequence(of: Double.self)
+            effort = try reader.readSequence(of: Double.self)
+            kp = try reader.readSequence(of: Double.self)
+            kd = try reader.readSequence(of: Double.self)
+        }
+    }
 }

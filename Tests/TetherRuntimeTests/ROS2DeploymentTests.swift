@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import TetherCore
+import TetherPolicy
+import TetherROS
+import TetherSafety
+import TetherSim
+@testable import TetherRuntime
+
+/// End to end over ROS 2 on loopback: the simulated quadruped served as a ROS 2 robot on one
+/// thread, the deployment talking to it through `ROS2Robot` on another, in real time.
+@Suite(.serialized) struct ROS2DeploymentTests {
+    @Test func thePolicyWalksOverROS2AndALostLinkStopsTheRobot() throws {
+        let domain: UInt32 = 73
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let manifest = robot.manifest
+        let sim = SimRobot(robot: robot)
+        sim.layDown()
+        let clock = MonotonicClock()
+        let served = SimulatedRobot(sim: sim, start: clock.now())
+        let serverParticipant = try DDSParticipant(domain: domain, configuration: DDSParticipant.loopbackConfiguration)
+        let server = try ROS2RobotServer(robot: served, participant: serverParticipant, clock: clock)
+        let serverDone = DispatchSemaphore(value: 0)
+        let serverThread = Thread {
+            try? server.run(seconds: 30)
+            serverDone.signal()
+        }
+        serverThread.start()
+        defer { server.stop(); serverDone.wait() }
+
+        let participant = try DDSParticipant(domain: domain, configuration: DDSParticipant.loopbackConfiguration)
+        let remote = try ROS2Robot(manifest: manifest, participant: participant, clock: clock)
+        try remote.waitForRobot(timeout: 10)
+        let policy = try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: manifest)
+        let deployment = Deployment(robot: remote, policy: policy,
+                                    safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 1.0)),
+                                    timing: .init(standUpSeconds: 1.5), recorder: nil, clock: clock, loop: .init(rateHz: 50),
+                                    velocityCommand: SIMD3(0.5, 0, 0))
+        var cut = false
+        let report = try deployment.run(script: [.init(time: 0.2, command: .standUp), .init(time: 2.0, command: .startPolicy)],
+                                        seconds: 6) { status in
+            if status.time > 5, !cut { server.setPaused(true); cut = true }  // the link goes quiet
+        }
+        #expect(server.commandsApplied > 200)
+        #expect((sim.state().basePosition!.x) > 0.8, "walked \(sim.state().basePosition!.x) m over ROS 2")
+        #expect(report.stopped && report.stopReason == "state_timeout", "report: \(report.stopReason ?? "no stop") \(report.events.prefix(5))")
+        #expect(report.events.contains { $0.contains("state_timeout") })
+    }
+}
