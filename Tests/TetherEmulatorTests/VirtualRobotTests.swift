@@ -332,3 +332,79 @@ func torqueCommand(_ torque: Double) -> JointCommand {
         _ = harsh  // reported, not asserted: the harsh gap is meant to hurt
     }
 }
+
+@Suite struct MoreModelTests {
+    @Test func deadTimeAddsToTheLinkLatency() throws {
+        var truth = Truth(name: "dead time", seed: 3)
+        truth.link.latency = 0.004
+        truth.actuators.deadTime = 0.010
+        let bench = try Bench(truth)
+        try bench.run(seconds: 0.1)
+        let sentAt = bench.clock.now()
+        try bench.robot.send(torqueCommand(5))
+        var response: Double?
+        for _ in 0..<50 {
+            if let (state, _) = try bench.step(), response == nil, abs(state.jointTorques[0]) > 1 { response = state.time }
+        }
+        let delay = try #require(response) - sentAt
+        print("emulator: 4 ms latency + 10 ms dead time → torque response after \(delay * 1000) ms")
+        #expect(delay >= 0.014 - 1e-9 && delay <= 0.014 + bench.dt * 1.001)
+    }
+
+    @Test func heatingLowersTheTorqueConstant() throws {
+        var truth = Truth(name: "thermal", seed: 3)
+        truth.actuators.thermal.heating = 0.01      // 10 N·m → about 1 K/s
+        truth.actuators.thermal.coolingTime = 60
+        truth.actuators.thermal.lossPerKelvin = 0.01
+        let bench = try Bench(truth)
+        try bench.robot.send(torqueCommand(10))
+        try bench.run(seconds: 0.1)
+        let early = try #require(try bench.robot.latestState()).state.jointTorques[0]
+        try bench.run(seconds: 5)
+        let late = try #require(try bench.robot.latestState()).state.jointTorques[0]
+        print("emulator: thermal: torque \(early) N·m at 0.1 s, \(late) N·m after 5 s of 10 N·m")
+        // About 4.5 K after 5 s (heating ~0.93 K/s, slow cooling): 4–5 % less torque.
+        #expect(early > 9.98)
+        #expect(late > 9.5 && late < 9.6)
+    }
+
+    @Test func backlashIsADeadBandOnTheMeasuredPosition() throws {
+        var truth = Truth(name: "backlash", seed: 3)
+        truth.actuators.backlash = 0.02
+        let noisy = try Bench(truth), clean = try Bench(Truth(name: "clean", seed: 3))
+        try noisy.robot.send(torqueCommand(3))
+        try clean.robot.send(torqueCommand(3))
+        var largest = 0.0
+        for _ in 0..<250 {
+            let a = try #require(try noisy.step()), b = try #require(try clean.step())
+            let d = a.state.jointPositions[0] - b.state.jointPositions[0]
+            #expect(abs(d) <= 0.01 + 1e-9)
+            largest = max(largest, abs(d))
+        }
+        print("emulator: backlash 0.02 rad → largest position error \(largest) rad")
+        #expect(largest > 0.0099)
+    }
+
+    @Test func dropoutsAndStateLossThinTheStream() throws {
+        var truth = Truth(name: "dropout", seed: 8)
+        truth.sensors.dropout = 0.1
+        truth.link.stateLoss = 0.1
+        let bench = try Bench(truth)
+        var times = Set<Double>()
+        for _ in 0..<2000 { if let (s, _) = try bench.step() { times.insert(s.time) } }
+        let expected = 2000 * 0.9 * 0.9, sd = (2000 * 0.81 * 0.19).squareRoot()
+        print("emulator: 10 % dropout + 10 % loss → \(times.count) of 2000 states delivered (expected \(expected))")
+        #expect(abs(Double(times.count) - expected) < 4 * sd)
+    }
+
+    @Test func driftWalksAway() throws {
+        var truth = Truth(name: "drift", seed: 4)
+        truth.sensors.positionDrift = 0.01  // rad/√s
+        var errors: [Double] = []
+        for (m, c) in try SensorTests().paired(truth, seconds: 4) { errors.append(m.jointPositions[5] - c.jointPositions[5]) }
+        print("emulator: drift 0.01 rad/√s → error \(errors.last!) rad after 4 s")
+        #expect(abs(errors[0]) < 0.002)
+        #expect(errors.allSatisfy { abs($0) < 0.1 })
+        #expect(Set(errors).count > 100)
+    }
+}
