@@ -408,3 +408,24 @@ func torqueCommand(_ torque: Double) -> JointCommand {
         #expect(Set(errors).count > 100)
     }
 }
+
+@Suite struct PhysicsTests {
+    /// Total |torque| holding the default pose for 1 s, from the start pose (not lying down).
+    func holdingTorque(_ truth: Truth) throws -> Double {
+        let model = try RobotModel.load(manifestPath: quadrupedManifest)
+        let clock = ManualClock()
+        let robot = try VirtualRobot(robot: model, truth: truth, clock: clock, layDown: false)
+        try robot.send(model.manifest.defaultPoseCommand)
+        clock.sleep(until: 1)
+        try robot.advance(to: 1)
+        return try #require(try robot.latestState()).state.jointTorques.map { abs($0) }.reduce(0, +)
+    }
+
+    @Test func aPayloadIsFeltInTheHoldingTorque() throws {
+        var heavy = Truth(name: "payload", seed: 1)
+        heavy.physics.payload = 3
+        let nominal = try holdingTorque(Truth(name: "nominal", seed: 1)), loaded = try holdingTorque(heavy)
+        print("emulator: holding torque \(nominal) N·m nominal, \(loaded) N·m with a 3 kg payload")
+        #expect(loaded > nominal * 1.1)
+    }
+}
