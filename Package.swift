@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -72,6 +72,13 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // The virtual robot: hidden truth parameters, actuator / sensor / link models over MuJoCo.
+        .target(
+            name: "TetherEmulator",
+            dependencies: ["TetherCore", "TetherSim", "TetherRuntime"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
         // the DDS transport (CCycloneDDS) joins it later.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
@@ -106,6 +113,12 @@ let package = Package(
         .testTarget(
             name: "TetherPolicyTests",
             dependencies: ["TetherCore", "TetherSim", "TetherPolicy"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        .testTarget(
+            name: "TetherEmulatorTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
