@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,

@@ -64,5 +64,11 @@ expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety re
 # Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the summary.
 expect "SIGINT engages the e-stop" 0 "STOPPED \(estop\)" -- bash -c "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
 
+expect "deploy on the in-process virtual robot" 0 "backend emulator \(truth harsh\)" -- "$TETHER" deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --seconds 6
+expect "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6; wait"
+expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx
+printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
+expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherEmulator
+import TetherROS
 import TetherPolicy
 import TetherRuntime
 import TetherSafety
@@ -16,18 +18,23 @@ struct Deploy: ParsableCommand {
         function; hardware e-stops remain mandatory. The flight recorder writes the last seconds \
         to a ROS 2 bag (MCAP) at a stop or at exit (--record), or everything (--continuous).
 
-        Backends: sim (in-process MuJoCo). The virtual robot and ROS 2 come with the ROS 2 issue.
+        Backends: sim (in-process MuJoCo, nominal), emulator (the virtual robot in-process, with a \
+        hidden --truth), ros2 (any robot on the manifest's ROS 2 topics, e.g. `tether emulate`).
 
         Examples:
           tether deploy --robot quadruped --policy policies/quadruped.onnx --backend sim --stage 25
           tether deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 20 --record walk.mcap --continuous
           tether deploy --robot cartpole --policy policies/cartpole.onnx --fast --json
+          tether deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast
+          tether deploy --backend ros2 --policy policies/quadruped.onnx --stage 25   (with `tether emulate` running)
         """
     )
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
-    @Option(help: "Backend: sim.") var backend = "sim"
+    @Option(help: "Backend: sim, emulator or ros2.") var backend = "sim"
+    @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
+    @Flag(help: "ros2 backend: keep DDS traffic on 127.0.0.1.") var loopback = false
     @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
     @Option(help: "Total duration, s.") var seconds = 15.0
     @Option(help: "Loop rate, Hz (default: the manifest's control rate).") var rate: Double?
@@ -43,7 +50,8 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        guard backend == "sim" else { throw ValidationError("--backend \(backend) is not available yet; use sim") }
+        guard ["sim", "emulator", "ros2"].contains(backend) else { throw ValidationError("--backend must be sim, emulator or ros2") }
+        if backend == "ros2" && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
         guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
@@ -55,9 +63,22 @@ struct Deploy: ParsableCommand {
         let onnx = try report { try OnnxPolicy(path: policy, manifest: manifest, allowMismatch: allowMismatch) }
         let config = try report { try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }) }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
-        let sim = SimRobot(robot: robotModel)
-        sim.layDown()  // a robot starts passive on the ground, as a real one would
-        let robotBackend = SimulatedRobot(sim: sim, start: clock.now())
+        let robotBackend: Robot = try report {
+            switch backend {
+            case "emulator":
+                let t = Truth.presetNames.contains(truth) ? try Truth.preset(truth) : try Truth.load(path: truth)
+                return try VirtualRobot(robot: robotModel, truth: t, clock: clock)
+            case "ros2":
+                let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
+                let remote = try ROS2Robot(manifest: manifest, participant: participant, clock: clock)
+                try remote.waitForRobot(timeout: 10)
+                return remote
+            default:
+                let sim = SimRobot(robot: robotModel)
+                sim.layDown()  // a robot starts passive on the ground, as a real one would
+                return SimulatedRobot(sim: sim, start: clock.now())
+            }
+        }
         let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now()) }
         let loopRate = rate ?? manifest.rates.controlHz
         let deployment = Deployment(robot: robotBackend, policy: onnx, safety: SafetyWrapper(config: config),
@@ -79,7 +100,7 @@ struct Deploy: ParsableCommand {
             sources.append(source)
         }
         if !json {
-            emit("tether deploy: \(manifest.name), policy \(policy), backend sim\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
+            emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == "emulator" ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
         }
         let quiet = json
         var result = try report {
