@@ -109,6 +109,11 @@ public final class Deployment {
                 let e = safety.engageEStop(source: source, time: t)
                 events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
             }
+            // The robot's own e-stop input (its ROS 2 topic) latches like any e-stop.
+            if robot.eStopInputActive != safety.eStopInputActive,
+               let e = safety.setEStopInput(robot.eStopInputActive, time: t) {
+                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
+            }
             let positions = latest?.state.jointPositions ?? []
             while let next = pending.first, next.time <= t {
                 pending.removeFirst()
@@ -176,6 +181,11 @@ public final class Deployment {
             try recorder?.record(FlightRecord(time: tick.start, state: latest?.state, observation: observation, action: action,
                                               command: output.command, events: events))
             if tick.index % statusEvery == 0 {
+                // diagnostic_msgs levels: 0 OK, 1 WARN, 2 ERROR.
+                let level: UInt8 = output.mode.isStopped ? 2 : (output.events.isEmpty ? 0 : 1)
+                try? robot.publishStatus(level: level, message: output.mode.isStopped ? "stopped: \(stopReason ?? "safety stop")" : machine.phase.rawValue,
+                                         values: ["phase": machine.phase.rawValue, "stage": String(safety.state.stage),
+                                                  "events": String(eventLog.count)])
                 let summary = loop.statistics.summary
                 status(Status(time: t, phase: machine.phase, safetyMode: output.mode.isStopped ? "stopped" : "running",
                               stage: safety.state.stage, tickRate: summary.achievedRateHz,

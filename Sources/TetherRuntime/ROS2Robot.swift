@@ -24,7 +24,7 @@ public final class ROS2Robot: Robot {
     private var lastJoints: (SensorMsgs.JointState, Double)?
     private var lastImu: SensorMsgs.Imu?
     /// The e-stop topic's latest value (true: engaged).
-    public private(set) var eStopActive = false
+    public private(set) var eStopInputActive = false
     private var order: [Int]?
 
     /// Subscribes and advertises the manifest's topics.
@@ -56,7 +56,7 @@ public final class ROS2Robot: Robot {
     public func latestState() throws -> (state: RobotState, receivedAt: Double)? {
         while let m = try joints.take() { lastJoints = (m.message, clock.now()) }
         while let m = try imu.take() { lastImu = m.message }
-        while let m = try estop.take() { eStopActive = m.message.data }
+        while let m = try estop.take() { eStopInputActive = m.message.data }
         guard let (msg, received) = lastJoints else { return nil }
         if order == nil {
             var indices: [Int] = []

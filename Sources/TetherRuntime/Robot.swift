@@ -13,6 +13,17 @@ public protocol Robot: AnyObject {
     /// Lets the robot's time pass until `time` on the runtime's clock. Hardware and networked
     /// robots run on their own and ignore this; a simulation steps its physics here.
     func advance(to time: Double) throws
+    /// Whether the robot's own e-stop input (for example its ROS 2 e-stop topic) is engaged.
+    var eStopInputActive: Bool { get }
+    /// Publishes the runtime's safety status where the robot offers a place for it.
+    func publishStatus(level: UInt8, message: String, values: [String: String]) throws
+}
+
+extension Robot {
+    /// Robots without an e-stop input of their own.
+    public var eStopInputActive: Bool { false }
+    /// Robots without a status channel.
+    public func publishStatus(level: UInt8, message: String, values: [String: String]) throws {}
 }
 
 /// `SimRobot` behind the `Robot` protocol: the simulation advances in lock step with the

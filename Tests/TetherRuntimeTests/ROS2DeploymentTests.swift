@@ -46,4 +46,38 @@ import TetherSim
         #expect(report.stopped && report.stopReason == "state_timeout", "report: \(report.stopReason ?? "no stop") \(report.events.prefix(5))")
         #expect(report.events.contains { $0.contains("state_timeout") })
     }
+
+    @Test func theEStopTopicLatchesAStopAndDiagnosticsReportIt() throws {
+        let domain: UInt32 = 74
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let manifest = robot.manifest
+        let sim = SimRobot(robot: robot)
+        sim.layDown()
+        let clock = MonotonicClock()
+        let serverParticipant = try DDSParticipant(domain: domain, configuration: DDSParticipant.loopbackConfiguration)
+        let server = try ROS2RobotServer(robot: SimulatedRobot(sim: sim, start: clock.now()), participant: serverParticipant, clock: clock)
+        let serverDone = DispatchSemaphore(value: 0)
+        Thread { try? server.run(seconds: 30); serverDone.signal() }.start()
+        defer { server.stop(); serverDone.wait() }
+
+        let participant = try DDSParticipant(domain: domain, configuration: DDSParticipant.loopbackConfiguration)
+        let remote = try ROS2Robot(manifest: manifest, participant: participant, clock: clock)
+        try remote.waitForRobot(timeout: 10)
+        let operatorParticipant = try DDSParticipant(domain: domain, configuration: DDSParticipant.loopbackConfiguration)
+        let estop = try DDSPublisher<StdMsgs.Bool>(operatorParticipant, topic: manifest.ros2.estop)
+        let diagnostics = try DDSSubscriber<DiagnosticMsgs.DiagnosticArray>(operatorParticipant, topic: manifest.ros2.safetyStatus)
+        #expect(estop.waitForSubscribers(timeout: 10))
+        let deployment = Deployment(robot: remote, policy: nil,
+                                    safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 1.0)),
+                                    timing: .init(standUpSeconds: 1.0), recorder: nil, clock: clock, loop: .init(rateHz: 50),
+                                    velocityCommand: .zero)
+        var pressed = false
+        let report = try deployment.run(script: [.init(time: 0.2, command: .standUp)], seconds: 3) { status in
+            if status.time > 1.5, !pressed { try? estop.publish(StdMsgs.Bool(data: true)); pressed = true }
+        }
+        #expect(report.stopped && report.stopReason == "estop", "report: \(report.stopReason ?? "no stop")")
+        var levels: [UInt8] = []
+        while let m = try diagnostics.take() { levels += m.message.status.map(\.level) }
+        #expect(levels.contains(0) && levels.last == 2, "diagnostic levels \(levels)")
+    }
 }
