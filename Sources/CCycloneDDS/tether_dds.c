@@ -268,6 +268,21 @@ int32_t tdds_wait_for_data(int32_t reader, int64_t timeout_ns) {
     return n < 0 ? n : (n > 0 ? 1 : 0);
 }
 
+int32_t tdds_waitset_create(int32_t reader) {
+    dds_entity_t ws = dds_create_waitset(dds_get_participant(reader));
+    if (ws < 0) return ws;
+    dds_entity_t cond = dds_create_readcondition(reader, DDS_ANY_STATE);
+    if (cond < 0) { dds_delete(ws); return cond; }
+    int32_t rc = dds_waitset_attach(ws, cond, 0);
+    if (rc < 0) { dds_delete(ws); return rc; }
+    return ws;
+}
+
+int32_t tdds_waitset_wait(int32_t waitset, int64_t timeout_ns) {
+    int32_t n = dds_waitset_wait(waitset, NULL, 0, timeout_ns);
+    return n < 0 ? n : (n > 0 ? 1 : 0);
+}
+
 int32_t tdds_matched(int32_t entity, int is_writer) {
     if (is_writer) {
         dds_publication_matched_status_t st;

@@ -107,6 +107,7 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
     public let participant: DDSParticipant
     public let topic: String
     let reader: Int32
+    let waitset: Int32
 
     public init(_ participant: DDSParticipant, topic: String, qos: QoSProfile = .default) throws {
         self.participant = participant
@@ -114,10 +115,19 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         let t = try participant.topic(topic, M.self)
         let r = tdds_reader_create(participant.handle, t, qos.reliable, qos.depth)
         guard r > 0 else { throw DDSParticipant.error("cannot create a reader on \(topic)", r) }
+        let ws = tdds_waitset_create(r)
+        guard ws > 0 else {
+            _ = tdds_delete(r)
+            throw DDSParticipant.error("cannot create a waitset for \(topic)", ws)
+        }
         reader = r
+        waitset = ws
     }
 
-    deinit { _ = tdds_delete(reader) }
+    deinit {
+        _ = tdds_delete(waitset)
+        _ = tdds_delete(reader)
+    }
 
     /// Number of matched publications.
     public var matchedPublishers: Int { Int(max(0, tdds_matched(reader, 0))) }
@@ -146,7 +156,7 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let remaining = max(0, deadline.timeIntervalSinceNow)
-            _ = tdds_wait_for_data(reader, Int64(remaining * 1e9))
+            _ = tdds_waitset_wait(waitset, Int64(remaining * 1e9))
             if let m = try take() { return m.message }
         }
         return nil

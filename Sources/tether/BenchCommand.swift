@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import TetherCore
 import TetherPolicy
+import TetherROS
 import TetherRuntime
 import TetherSim
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self]
+        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self]
     )
 
     struct SimBench: ParsableCommand {
@@ -103,6 +104,95 @@ struct Bench: ParsableCommand {
             let result = try report { try LoopBenchmark(ticks: ticks, sustainedSeconds: seconds, sustainedRateHz: rate).run(log: json ? { _ in } : { print($0) }) }
             if json { try printJSON(result); return }
             if let s = result.speedupOverPython { print("ratio: Python tick / Tether tick = \(fmt(s, 2))x (median)") }
+        }
+    }
+}
+
+extension Bench {
+    struct ROS2Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ros2",
+            abstract: "Round-trip latency of sensor_msgs/JointState over DDS on loopback vs Cyclone's ddsperf.",
+            discussion: """
+            Runs a pong process (this binary) and pings it through Tether's DDS layer (12-joint \
+            JointState, one message in flight), then, in the same run, `ddsperf ping` / `ddsperf \
+            pong` (Debian cyclonedds-tools) with a payload of the same size on the same loopback \
+            configuration; prints both and the ratio.
+
+            Examples:
+              tether bench ros2
+              tether bench ros2 --count 20000 --json
+            """
+        )
+        @Option(help: "Timed round trips.") var count = 5000
+        @Option(help: "DDS domain for the benchmark.") var domain: UInt32 = 91
+        @Option(help: "Internal: run as the pong side.") var role = "ping"
+        @Option(help: "Internal: how long the pong side runs, s.") var seconds = 60.0
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        struct Report: Encodable {
+            var tether: RoundTripBenchmark.Result
+            var ddsperfMedianMicroseconds: Double?
+            var ddsperfP99Microseconds: Double?
+            var ratio: Double?
+        }
+
+        func run() throws {
+            if role == "pong" {
+                try report { try RoundTripBenchmark.pong(domain: domain, seconds: seconds) }
+                return
+            }
+            guard count >= 100 else { throw ValidationError("--count must be at least 100") }
+            let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let pong = Process()
+            pong.executableURL = URL(fileURLWithPath: exe)
+            pong.arguments = ["bench", "ros2", "--role", "pong", "--domain", "\(domain)", "--seconds", "120"]
+            try pong.run()
+            defer { if pong.isRunning { pong.terminate() } }
+            if !json { print("tether bench ros2: JointState round trips on loopback, one in flight, \(count) timed") }
+            let mine = try report { try RoundTripBenchmark.ping(domain: domain, count: count) }
+            pong.terminate()
+            if !json { print(String(format: "  tether   median %7.2f µs  p99 %7.2f µs  (%d-byte messages)", mine.medianMicroseconds, mine.p99Microseconds, mine.messageBytes)) }
+            // The peer: ddsperf ping/pong with the same payload size, same loopback configuration.
+            var peer: (Double, Double)?
+            if let ddsperf = ["/usr/bin/ddsperf", "/usr/local/bin/ddsperf"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+                var env = ProcessInfo.processInfo.environment
+                env["CYCLONEDDS_URI"] = DDSParticipant.loopbackConfiguration
+                let peerPong = Process()
+                peerPong.executableURL = URL(fileURLWithPath: ddsperf)
+                peerPong.arguments = ["-i", "\(domain + 1)", "-D", "8", "pong"]
+                peerPong.environment = env
+                peerPong.standardOutput = FileHandle.nullDevice
+                try peerPong.run()
+                defer { if peerPong.isRunning { peerPong.terminate() } }
+                let ping = Process()
+                ping.executableURL = URL(fileURLWithPath: ddsperf)
+                ping.arguments = ["-i", "\(domain + 1)", "-D", "6", "ping", "size", "\(mine.messageBytes)"]
+                ping.environment = env
+                let out = Pipe()
+                ping.standardOutput = out
+                try ping.run()
+                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                ping.waitUntilExit()
+                // Lines like "... size 300 mean 9.6us min 8.4us 50% 8.6us 90% 9.4us 99% 14.4us max ... cnt N"; keep the last.
+                for line in text.split(separator: "\n") where line.contains(" 50% ") && line.contains(" 99% ") {
+                    let words = line.split(separator: " ").map(String.init)
+                    func value(after key: String) -> Double? {
+                        guard let i = words.firstIndex(of: key), i + 1 < words.count else { return nil }
+                        return Double(words[i + 1].replacingOccurrences(of: "us", with: ""))
+                    }
+                    if let m = value(after: "50%"), let p = value(after: "99%") { peer = (m, p) }
+                }
+            } else if !json {
+                print("  ddsperf not found (Debian cyclonedds-tools); the peer is skipped")
+            }
+            let ratio = peer.map { mine.medianMicroseconds / $0.0 }
+            if json {
+                try printJSON(Report(tether: mine, ddsperfMedianMicroseconds: peer?.0, ddsperfP99Microseconds: peer?.1, ratio: ratio))
+                return
+            }
+            if let (m, p) = peer { print(String(format: "  ddsperf  median %7.2f µs  p99 %7.2f µs", m, p)) }
+            if let ratio { print("ratio: Tether median / ddsperf median = \(fmt(ratio, 2))") }
         }
     }
 }

@@ -34,6 +34,11 @@ void tdds_free(void *p);
 /// Waits until `reader` has data or `timeout_ns` passes: 1 data, 0 timeout, negative error.
 int32_t tdds_wait_for_data(int32_t reader, int64_t timeout_ns);
 
+/// A waitset with a read condition on `reader`, created once (for a fast wait path).
+int32_t tdds_waitset_create(int32_t reader);
+/// Waits on a waitset from tdds_waitset_create: 1 triggered, 0 timeout, negative error.
+int32_t tdds_waitset_wait(int32_t waitset, int64_t timeout_ns);
+
 /// Number of matched readers (for a writer) or writers (for a reader), or a negative code.
 int32_t tdds_matched(int32_t entity, int is_writer);
 
