@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherEmulator
 import TetherPolicy
 import TetherRuntime
 import TetherSafety
@@ -108,6 +109,26 @@ struct Demo: ParsableCommand {
             let bounded = replayed.reduce(0) { $0 + $1.events.filter { $0.hasPrefix("torque_bound") }.count }
             print("⑦ replay of that recording at stage 25 %: \(replayed.count) ticks, \(bounded) torque-bound events, first stop: \(replayed.first { $0.mode.hasPrefix("stopped") }?.mode ?? "none")")
         }
-        print("Next stages (ROS 2 and the virtual robot, calibration, validation, gap report, vision) are not built yet.")
+        // ⑧ The same policy on the virtual robot (hidden imperfections, in-process, simulated clock):
+        //    a first look at the sim-to-real gap, before any hardware.
+        if let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") {
+            let robotModel = try report { try BuiltinRobots.load("quadruped") }
+            let manifest = robotModel.manifest
+            var line = "⑧ virtual robot (hidden truth), 8 s of walking at stage 100 %, distance per preset:"
+            for preset in Truth.presetNames {
+                let result = try report { () throws -> Deployment.Report in
+                    let clock = ManualClock()
+                    let virtual = try VirtualRobot(robot: robotModel, truth: try Truth.preset(preset), clock: clock)
+                    let deployment = Deployment(robot: virtual, policy: try OnnxPolicy(path: "\(root)/policies/quadruped.onnx", manifest: manifest),
+                                                safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 1.0)),
+                                                timing: .init(standUpSeconds: 2), recorder: nil, clock: clock,
+                                                loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
+                    return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 11)
+                }
+                line += " \(preset) \(fmt(result.distance ?? 0, 2)) m,\(result.stopped ? " (stopped: \(result.stopReason ?? "?"))" : "")"
+            }
+            print(line)
+        }
+        print("Next stages (experiments and calibration, validation, gap report, vision) are not built yet.")
     }
 }
