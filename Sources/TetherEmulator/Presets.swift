@@ -4,6 +4,11 @@ extension Truth {
     /// Names of the built-in presets, mildest first.
     public static let presetNames = ["mild", "typical", "harsh"]
 
+    /// A preset by name, or else a truth YAML file at that path.
+    public static func named(_ nameOrPath: String) throws -> Truth {
+        presetNames.contains(nameOrPath) ? try preset(nameOrPath) : try load(path: nameOrPath)
+    }
+
     /// A built-in truth: `mild`, `typical` or `harsh` (numbers in `docs/emulator.md`).
     public static func preset(_ name: String, seed: UInt64 = 1) throws -> Truth {
         var t = Truth(name: name, seed: seed)

@@ -66,8 +66,7 @@ struct Deploy: ParsableCommand {
         let robotBackend: Robot = try report {
             switch backend {
             case "emulator":
-                let t = Truth.presetNames.contains(truth) ? try Truth.preset(truth) : try Truth.load(path: truth)
-                return try VirtualRobot(robot: robotModel, truth: t, clock: clock)
+                return try VirtualRobot(robot: robotModel, truth: try Truth.named(truth), clock: clock)
             case "ros2":
                 let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
                 let remote = try ROS2Robot(manifest: manifest, participant: participant, clock: clock)
@@ -91,14 +90,7 @@ struct Deploy: ParsableCommand {
         ]
         // Ctrl-C and SIGTERM engage the e-stop; the loop takes it at its next tick.
         let request = deployment.eStopRequest
-        var sources: [DispatchSourceSignal] = []
-        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { request.set(name) }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = onTerminationSignals { request.set($0) }
         if !json {
             emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == "emulator" ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
         }

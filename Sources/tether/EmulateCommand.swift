@@ -31,28 +31,15 @@ struct Emulate: ParsableCommand {
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
-        let truthValue = try report {
-            TetherEmulatorPresets.isPreset(truth) ? try Truth.preset(truth) : try Truth.load(path: truth)
-        }
+        let truthValue = try report { try Truth.named(truth) }
         let clock = MonotonicClock()
         let virtual = try report { try VirtualRobot(robot: robotModel, truth: truthValue, clock: clock) }
         let participant = try report { try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil) }
         let server = try report { try ROS2RobotServer(robot: virtual, participant: participant, clock: clock, stateRateHz: rate) }
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { server.stop() }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = onTerminationSignals { _ in server.stop() }
         emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 domain \(participant.domain)\(loopback ? " on loopback" : ""), states at \(fmt(rate, 0)) Hz on \(robotModel.manifest.ros2.jointStates) and \(robotModel.manifest.ros2.imu); Ctrl-C to stop")
         try report { try server.run(seconds: seconds ?? .infinity) }
         sources.forEach { $0.cancel() }
         emit("stopped after applying \(server.commandsApplied) commands")
     }
-}
-
-enum TetherEmulatorPresets {
-    static func isPreset(_ name: String) -> Bool { Truth.presetNames.contains(name) }
 }

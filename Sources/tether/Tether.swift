@@ -46,3 +46,15 @@ func fmt(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(dig
 func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
+
+/// Routes SIGINT and SIGTERM to `handler` (with the signal's name) instead of ending the process.
+/// Keep the returned sources alive for as long as the handler should run.
+func onTerminationSignals(_ handler: @escaping @Sendable (String) -> Void) -> [DispatchSourceSignal] {
+    [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")].map { sig, name in
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { handler(name) }
+        source.resume()
+        return source
+    }
+}
