@@ -114,7 +114,7 @@ struct Demo: ParsableCommand {
         if let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") {
             let robotModel = try report { try BuiltinRobots.load("quadruped") }
             let manifest = robotModel.manifest
-            var line = "⑧ virtual robot (hidden truth), 8 s of walking at stage 100 %, distance per preset:"
+            var parts: [String] = []
             for preset in Truth.presetNames {
                 let result = try report { () throws -> Deployment.Report in
                     let clock = ManualClock()
@@ -125,9 +125,9 @@ struct Demo: ParsableCommand {
                                                 loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
                     return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 11)
                 }
-                line += " \(preset) \(fmt(result.distance ?? 0, 2)) m,\(result.stopped ? " (stopped: \(result.stopReason ?? "?"))" : "")"
+                parts.append("\(preset) \(fmt(result.distance ?? 0, 2)) m\(result.stopped ? " (stopped: \(result.stopReason ?? "?"))" : "")")
             }
-            print(line)
+            print("⑧ virtual robot (hidden truth), 8 s of walking at stage 100 %: " + parts.joined(separator: ", "))
         }
         print("Next stages (experiments and calibration, validation, gap report, vision) are not built yet.")
     }
