@@ -58,6 +58,7 @@ public final class FlightRecorder {
     private var writer: MCAPWriter?
     private var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)?
     private let epochOffset: Double
+    private let jointNames: [String]
     private let clockStart: Double
     /// Records written to the file so far.
     public private(set) var recordsWritten = 0
@@ -74,6 +75,7 @@ public final class FlightRecorder {
         self.continuous = continuous
         self.clockStart = clockStart
         epochOffset = Date().timeIntervalSince1970
+        jointNames = manifest.joints.map(\.name)
     }
 
     /// Adds a tick. Continuous: written at once (buffered into chunks). Otherwise kept in the ring
@@ -132,20 +134,11 @@ public final class FlightRecorder {
         let stamp = UInt64(max(0, seconds) * 1e9)
         let header = StdMsgs.Header(stamp: .init(nanoseconds: Int64(stamp)), frameID: "base")
         if let s = r.state {
-            try w.write(SensorMsgs.JointState(header: header, name: manifest.joints.map(\.name), position: s.jointPositions,
-                                              velocity: s.jointVelocities, effort: s.jointTorques), channel: c.joints, logTime: stamp)
-            if let q = s.baseOrientation {
-                let gyro = s.baseAngularVelocity ?? .zero, acc = s.baseAcceleration ?? .zero
-                try w.write(SensorMsgs.Imu(header: header, orientation: .init(x: q[1], y: q[2], z: q[3], w: q[0]),
-                                           angularVelocity: .init(gyro), linearAcceleration: .init(acc)), channel: c.imu, logTime: stamp)
-            }
+            try w.write(SensorMsgs.JointState(state: s, names: jointNames, header: header), channel: c.joints, logTime: stamp)
+            if let imu = SensorMsgs.Imu(state: s, header: header) { try w.write(imu, channel: c.imu, logTime: stamp) }
         }
         if let cmd = r.command {
-            let n = cmd.count
-            let layout = StdMsgs.MultiArrayLayout(dim: [.init(label: "fields", size: 5, stride: UInt32(5 * n)),
-                                                        .init(label: "joints", size: UInt32(n), stride: UInt32(n))])
-            try w.write(StdMsgs.Float64MultiArray(layout: layout, data: cmd.positions + cmd.velocities + cmd.torques + cmd.kp + cmd.kd),
-                        channel: c.command, logTime: stamp)
+            try w.write(StdMsgs.Float64MultiArray(jointCommand: cmd), channel: c.command, logTime: stamp)
         }
         if let o = r.observation {
             try w.write(StdMsgs.Float64MultiArray(vector: o.map(Double.init), label: "observation"), channel: c.observation, logTime: stamp)

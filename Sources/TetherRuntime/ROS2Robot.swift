@@ -26,12 +26,14 @@ public final class ROS2Robot: Robot {
     /// The e-stop topic's latest value (true: engaged).
     public private(set) var eStopInputActive = false
     private var order: [Int]?
+    private let actuatedNames: [String]
 
     /// Subscribes and advertises the manifest's topics.
     public init(manifest: Manifest, participant: DDSParticipant, clock: ControlClock) throws {
         self.manifest = manifest
         self.participant = participant
         self.clock = clock
+        actuatedNames = manifest.actuatedJoints.map(\.name)
         let t = manifest.ros2
         joints = try DDSSubscriber(participant, topic: t.jointStates, qos: .sensorData)
         imu = try DDSSubscriber(participant, topic: t.imu, qos: .sensorData)
@@ -73,18 +75,13 @@ public final class ROS2Robot: Robot {
         func pick(_ values: [Double]) -> [Double] { idx.map { $0 < values.count ? values[$0] : 0 } }
         var state = RobotState(time: Double(msg.header.stamp.nanoseconds) * 1e-9, jointPositions: pick(msg.position),
                                jointVelocities: pick(msg.velocity), jointTorques: pick(msg.effort))
-        if let i = lastImu {
-            state.baseOrientation = SIMD4(i.orientation.w, i.orientation.x, i.orientation.y, i.orientation.z)
-            state.baseAngularVelocity = SIMD3(i.angularVelocity.x, i.angularVelocity.y, i.angularVelocity.z)
-            state.baseAcceleration = SIMD3(i.linearAcceleration.x, i.linearAcceleration.y, i.linearAcceleration.z)
-        }
+        if let i = lastImu { state.apply(imu: i) }
         return (state, received)
     }
 
     public func send(_ command: JointCommand) throws {
-        let names = manifest.actuatedJoints.map(\.name)
-        let stamp = StdMsgs.Header(stamp: .init(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)), frameID: "")
-        try commands.publish(TetherMsgs.JointCommand(header: stamp, name: names, position: command.positions, velocity: command.velocities,
+        try commands.publish(TetherMsgs.JointCommand(header: .init(stamp: .now()), name: actuatedNames, position: command.positions,
+                                                     velocity: command.velocities,
                                                      effort: command.torques, kp: command.kp, kd: command.kd))
         try forward.publish(StdMsgs.Float64MultiArray(vector: command.positions, label: "joints"))
     }
@@ -93,7 +90,7 @@ public final class ROS2Robot: Robot {
     public func publishStatus(level: UInt8, message: String, values: [String: String]) throws {
         let status = DiagnosticMsgs.DiagnosticStatus(level: level, name: "tether/safety", message: message, hardwareID: manifest.name,
                                                      values: values.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value) })
-        try diagnostics.publish(DiagnosticMsgs.DiagnosticArray(header: .init(stamp: .init(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))),
+        try diagnostics.publish(DiagnosticMsgs.DiagnosticArray(header: .init(stamp: .now()),
                                                                status: [status]))
     }
 

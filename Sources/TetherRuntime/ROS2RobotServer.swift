@@ -67,14 +67,9 @@ public final class ROS2RobotServer: @unchecked Sendable {
             let done = stopRequested, quiet = paused
             stopFlag.unlock()
             if !quiet, let (s, _) = try robot.latestState() {
-                let stamp = StdMsgs.Header(stamp: .init(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)), frameID: "base")
-                try states.publish(SensorMsgs.JointState(header: stamp, name: names, position: s.jointPositions,
-                                                         velocity: s.jointVelocities, effort: s.jointTorques))
-                if let q = s.baseOrientation {
-                    try imu.publish(SensorMsgs.Imu(header: stamp, orientation: .init(x: q[1], y: q[2], z: q[3], w: q[0]),
-                                                   angularVelocity: .init(s.baseAngularVelocity ?? .zero),
-                                                   linearAcceleration: .init(s.baseAcceleration ?? .zero)))
-                }
+                let header = StdMsgs.Header(stamp: .now(), frameID: "base")
+                try states.publish(SensorMsgs.JointState(state: s, names: names, header: header))
+                if let message = SensorMsgs.Imu(state: s, header: header) { try imu.publish(message) }
             }
             return (!done && tick.start - start < seconds, .init(readAt: nil, wroteAt: nil))
         }

@@ -96,18 +96,9 @@ public enum SafetyReplay {
             let t = Double(entry.logTime - first.logTime) * 1e-9
             let m = entry.message
             var state = RobotState(time: t, jointPositions: m.position, jointVelocities: m.velocity, jointTorques: m.effort)
-            if let i = imu[entry.logTime] {
-                state.baseOrientation = SIMD4(i.orientation.w, i.orientation.x, i.orientation.y, i.orientation.z)
-                state.baseAngularVelocity = SIMD3(i.angularVelocity.x, i.angularVelocity.y, i.angularVelocity.z)
-                state.baseAcceleration = SIMD3(i.linearAcceleration.x, i.linearAcceleration.y, i.linearAcceleration.z)
-            }
+            if let i = imu[entry.logTime] { state.apply(imu: i) }
             let action = actions[entry.logTime].map { $0.data.map(Float.init) }
-            var command: JointCommand?
-            if action == nil, let c = commands[entry.logTime], c.data.count == 5 * n {
-                let d = c.data
-                command = JointCommand(positions: Array(d[0..<n]), velocities: Array(d[n..<(2 * n)]), torques: Array(d[(2 * n)..<(3 * n)]),
-                                       kp: Array(d[(3 * n)..<(4 * n)]), kd: Array(d[(4 * n)..<(5 * n)]))
-            }
+            let command = action == nil ? commands[entry.logTime].flatMap { JointCommand(multiArray: $0, joints: n) } : nil
             return SafetyInput(time: t, state: state, stateReceivedAt: t, action: action, command: command, expectUpright: action != nil)
         }
     }
