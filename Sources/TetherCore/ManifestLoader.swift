@@ -78,10 +78,7 @@ extension Manifest {
     /// Parses and checks a manifest from YAML text. `sourcePath` names the file in messages and
     /// anchors a relative `model:` path.
     public static func parse(yaml: String, sourcePath: String? = nil) throws -> Manifest {
-        var reader = ManifestReader(file: sourcePath)
-        let manifest = reader.read(yaml: yaml)
-        if let manifest, reader.problems.isEmpty { return manifest }
-        throw ManifestError(sorting: reader.problems)
+        try ManifestReader.parse(sourcePath: sourcePath) { $0.read(yaml: yaml) }
     }
 }
 
@@ -405,6 +402,23 @@ struct ManifestReader {
         guard topic.allSatisfy({ allowed.contains($0) }) else { return false }
         for token in topic.split(separator: "/") where token.first?.isNumber ?? false { return false }
         return topic != "/"
+    }
+
+    // MARK: files
+
+    /// The text of a YAML file, or a TetherError naming the file and what it should have been.
+    static func text(of path: String, what: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw TetherError("cannot read the \(what): \(error.localizedDescription)", at: path)
+        }
+    }
+
+    /// Runs `read` over a fresh reader for `sourcePath` and returns its result, or throws every
+    /// problem it found, in file order.
+    static func parse<T>(sourcePath: String?, _ read: (inout ManifestReader) -> T?) throws -> T {
+        var reader = ManifestReader(file: sourcePath)
+        if let value = read(&reader), reader.problems.isEmpty { return value }
+        throw ManifestError(sorting: reader.problems)
     }
 
     // MARK: primitives

@@ -126,23 +126,14 @@ public struct RandomizationSpec: Sendable, Equatable {
 
     /// Loads and checks a spec file; every problem is reported at once with its line.
     public static func load(path: String) throws -> RandomizationSpec {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw TetherError("cannot read the randomization spec: \(error.localizedDescription)", at: path)
-        }
-        return try parse(yaml: text, sourcePath: path)
+        try parse(yaml: ManifestReader.text(of: path, what: "randomization spec"), sourcePath: path)
     }
 
     /// Parses a spec from YAML text.
     public static func parse(yaml: String, sourcePath: String? = nil) throws -> RandomizationSpec {
-        var reader = ManifestReader(file: sourcePath)
-        let spec = reader.readRandomization(yaml: yaml)
-        if let spec, reader.problems.isEmpty {
-            var s = spec
-            s.sourcePath = sourcePath
-            return s
-        }
-        throw ManifestError(sorting: reader.problems)
+        var spec = try ManifestReader.parse(sourcePath: sourcePath) { $0.readRandomization(yaml: yaml) }
+        spec.sourcePath = sourcePath
+        return spec
     }
 }
 

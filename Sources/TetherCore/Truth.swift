@@ -134,23 +134,14 @@ public struct Truth: Sendable, Equatable {
 
     /// Loads and checks a truth file; every problem is reported at once with its line.
     public static func load(path: String) throws -> Truth {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw TetherError("cannot read the truth file: \(error.localizedDescription)", at: path)
-        }
-        return try parse(yaml: text, sourcePath: path)
+        try parse(yaml: ManifestReader.text(of: path, what: "truth file"), sourcePath: path)
     }
 
     /// Parses a truth from YAML text.
     public static func parse(yaml: String, sourcePath: String? = nil) throws -> Truth {
-        var reader = ManifestReader(file: sourcePath)
-        let truth = reader.readTruth(yaml: yaml)
-        if let truth, reader.problems.isEmpty {
-            var t = truth
-            t.sourcePath = sourcePath
-            return t
-        }
-        throw ManifestError(sorting: reader.problems)
+        var truth = try ManifestReader.parse(sourcePath: sourcePath) { $0.readTruth(yaml: yaml) }
+        truth.sourcePath = sourcePath
+        return truth
     }
 }
 
