@@ -9,3 +9,10 @@ public enum Units {
     /// Radians to degrees (for display only).
     @inlinable public static func degrees(radians: Double) -> Double { radians * 180 / .pi }
 }
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
+    }
+}

@@ -191,8 +191,7 @@ public struct ARSTrainer: Sendable {
             }
             state.iteration += 1
             let steps = results.reduce(0) { $0 + $1.1 }
-            let elapsed = clock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = (clock.now - started).seconds
             let all = plus + minus
             var log = ARSIteration(iteration: state.iteration, meanReturn: all.reduce(0, +) / Double(all.count),
                                    bestReturn: all.max() ?? 0, environmentSteps: steps,

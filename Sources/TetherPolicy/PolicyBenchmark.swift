@@ -84,7 +84,7 @@ public struct PolicyBenchmark: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         _ = try trainer.train(from: trainer.initialCheckpoint()) { physicsSteps += $0.environmentSteps * robot.manifest.rates.decimation }
-        let trainingRate = Double(physicsSteps) / seconds(clock.now - t0)
+        let trainingRate = Double(physicsSteps) / (clock.now - t0).seconds
         let episodes = 2 * config.iterations * config.directions
         let stepsPerEpisode = max(1, physicsSteps / episodes)
         let t1 = clock.now
@@ -92,15 +92,13 @@ public struct PolicyBenchmark: Sendable {
             sim.stepPhysics(stepsPerEpisode)
             return 0
         }
-        let bareRate = Double(episodes * stepsPerEpisode) / seconds(clock.now - t1)
+        let bareRate = Double(episodes * stepsPerEpisode) / (clock.now - t1).seconds
         log(String(format: "  ARS training (quadruped)       %9.0f physics steps/s", trainingRate))
         log(String(format: "  bare PD stepping (quadruped)   %9.0f physics steps/s", bareRate))
         return Report(onnxRuntime: OnnxRuntime.version, latencies: latencies, speedupOverPython: speedup, nativeSpeedupOverPython: nativeSpeedup,
                       trainingPhysicsStepsPerSecond: trainingRate, bareSimulationStepsPerSecond: bareRate,
                       trainingEfficiency: trainingRate / bareRate)
     }
-
-    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
     /// Median and 99th percentile of single-call latency, µs, after a warm-up.
     private func measure(_ body: () throws -> Void) throws -> (Double, Double) {
@@ -110,7 +108,7 @@ public struct PolicyBenchmark: Sendable {
         for i in 0..<calls {
             let start = clock.now
             try body()
-            samples[i] = seconds(clock.now - start) * 1e6
+            samples[i] = (clock.now - start).seconds * 1e6
         }
         samples.sort()
         return (samples[calls / 2], samples[min(calls - 1, Int(Double(calls) * 0.99))])

@@ -91,8 +91,7 @@ public struct HoldRollout: Sendable {
             if let tilt = s.tilt { maxTilt = max(maxTilt ?? 0, tilt) }
             if let z = s.basePosition?.z { minZ = min(minZ ?? z, z); maxZ = max(maxZ ?? z, z) }
         }
-        let wall = (clock.now - start)
-        let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18
+        let wallSeconds = (clock.now - start).seconds
         let final = sim.state()
         var held = !sim.data.isDiverged && maxDev < 0.3
         if let maxTilt { held = held && maxTilt < manifest.safety.tiltLimit }

@@ -132,8 +132,7 @@ public struct SimBenchmark: Sendable {
         for _ in 0..<max(1, repeats) {
             let start = clock.now
             body()
-            let d = clock.now - start
-            best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+            best = min(best, (clock.now - start).seconds)
         }
         return best
     }
