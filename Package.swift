@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -79,6 +79,13 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // System identification: closed-form analyses, trajectory fitting, model patching, report.
+        .target(
+            name: "TetherCalibration",
+            dependencies: ["TetherCore", "TetherSim", "TetherROS"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
         // the DDS transport (CCycloneDDS) joins it later.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
@@ -86,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator",
+                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -123,5 +130,11 @@ let package = Package(
             linkerSettings: nativeLink
         ),
         .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
+        .testTarget(
+            name: "TetherCalibrationTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
     ]
 )

@@ -53,8 +53,10 @@ public final class VirtualRobot: Robot {
 
     /// Creates the virtual robot for `robot` with the hidden `truth`. The simulation's time zero is
     /// the clock's current time. `layDown`: start lying on the ground with zero torque (as a real
-    /// quadruped is powered on); otherwise at the initial pose holding it.
-    public init(robot: RobotModel, truth: Truth, clock: ControlClock, layDown: Bool = true) throws {
+    /// quadruped is powered on); otherwise at the initial pose holding it. `hungAt`: hang the
+    /// robot on a gantry at that base height instead (system-identification experiments,
+    /// `SimRobot.hang(height:)`).
+    public init(robot: RobotModel, truth: Truth, clock: ControlClock, layDown: Bool = true, hungAt height: Double? = nil) throws {
         let offsets = truth.sensors.encoderOffsets
         guard offsets.isEmpty || offsets.count == robot.manifest.joints.count else {
             throw TetherError("the truth has \(offsets.count) encoder offsets, the robot has \(robot.manifest.joints.count) joints",
@@ -63,7 +65,7 @@ public final class VirtualRobot: Robot {
         let patched = robot.with(model: robot.model.copy())
         try Self.applyPhysics(truth.physics, to: patched)
         let sim = SimRobot(robot: patched)
-        if layDown { sim.layDown() }
+        if let height { sim.hang(height: height) } else if layDown { sim.layDown() }
         self.sim = sim
         self.truth = truth
         self.clock = clock
@@ -194,6 +196,7 @@ public final class VirtualRobot: Robot {
             ctrl[robot.actuatorIDs[k]] = out
             temperature[k] += dt * (a.thermal.heating * out * out - temperature[k] / a.thermal.coolingTime)
         }
+        sim.holdMount()
         sim.data.step()
         publishIfDue()
     }

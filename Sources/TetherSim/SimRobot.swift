@@ -1,4 +1,5 @@
 import CMuJoCo
+import Foundation
 import TetherCore
 
 /// A robot simulated in-process by MuJoCo: reads state in manifest order, takes joint commands,
@@ -10,6 +11,15 @@ public final class SimRobot {
     public let data: SimData
     /// The command applied at every physics step until the next one arrives.
     public private(set) var command: JointCommand
+    /// Motor-driver dynamics between a command and the joint torque (zero: ideal driver).
+    public var driver = DriverDynamics() {
+        didSet { lagAlpha = driver.lagTimeConstant > 0 ? 1 - exp(-robot.model.timestep / driver.lagTimeConstant) : 1 }
+    }
+    /// The base pose held fixed while hung (`hang(height:)`), nil when free.
+    public private(set) var mount: [Double]?
+    private var lagAlpha = 1.0
+    private var laggedTorque: [Double]
+    private var pendingCommands: [(effective: Double, command: JointCommand)] = []
 
     /// Creates a simulated robot at its initial state (keyframe, or the model's reference pose).
     public convenience init(robot: RobotModel) {
@@ -22,7 +32,34 @@ public final class SimRobot {
         self.robot = robot
         self.data = data
         self.command = robot.manifest.defaultPoseCommand
+        laggedTorque = [Double](repeating: 0, count: robot.actuatorIDs.count)
         reset()
+    }
+
+    /// Hangs a floating-base robot on a gantry, as system-identification experiments do (friction
+    /// sweeps, torque steps and pendulum swings need the legs in the air): the base is held
+    /// upright at `height` metres with zero velocity, and the base's six degrees of freedom get
+    /// a very large armature so that the legs move as on a fixed base (their coupling to the base
+    /// vanishes). **Changes the model**: hang a robot built on a copy
+    /// (`robot.with(model: robot.model.copy())`). Fixed-base robots are left as they are.
+    public func hang(height: Double = 0.8) {
+        guard let base = robot.baseSensors else { return }
+        let m = robot.model.raw
+        for i in 0..<6 { m.pointee.dof_armature[base.freeJointDofAddress + i] = 1e6 }
+        let p = base.freeJointQposAddress
+        let pose = [0, 0, height, 1, 0, 0, 0]
+        for i in 0..<7 { data.qpos[p + i] = pose[i] }
+        for i in 0..<6 { data.qvel[base.freeJointDofAddress + i] = 0 }
+        mount = pose
+        data.forward()
+    }
+
+    /// Puts the base back on its mount (called before every physics step while hung).
+    @inline(__always) public func holdMount() {
+        guard let pose = mount, let base = robot.baseSensors else { return }
+        let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!
+        for i in 0..<7 { qpos[base.freeJointQposAddress + i] = pose[i] }
+        for i in 0..<6 { qvel[base.freeJointDofAddress + i] = 0 }
     }
 
     /// Physics steps per control step.
@@ -36,8 +73,13 @@ public final class SimRobot {
             data.reset()
             for (i, joint) in robot.manifest.joints.enumerated() { data.qpos[robot.qposAddress[i]] = joint.defaultPosition }
         }
+        if let pose = mount, let base = robot.baseSensors {
+            for i in 0..<7 { data.qpos[base.freeJointQposAddress + i] = pose[i] }
+        }
         data.forward()
         command = robot.manifest.defaultPoseCommand
+        pendingCommands.removeAll()
+        for k in laggedTorque.indices { laggedTorque[k] = 0 }
     }
 
     /// Puts a floating-base robot on the ground in its manifest rest pose (`rest` per joint: legs
@@ -61,7 +103,13 @@ public final class SimRobot {
             throw TetherError("command has \(command.count) joints, the robot has \(robot.actuatorIDs.count) actuated joints",
                               at: robot.manifest.name)
         }
-        self.command = command
+        if driver.actionDelay > 0 {
+            let effective = data.time + driver.actionDelay
+            let index = pendingCommands.firstIndex { $0.effective > effective } ?? pendingCommands.endIndex
+            pendingCommands.insert((effective, command), at: index)
+        } else {
+            self.command = command
+        }
     }
 
     /// Runs one control period: `decimation` physics steps, the PD torque recomputed before each.
@@ -74,16 +122,29 @@ public final class SimRobot {
         data.step(count: count) { _ in self.applyPD() }
     }
 
-    /// tau = kp (q* - q) + kd (qd* - qd) + tau_ff, clipped to the torque limit, into ctrl.
+    /// tau = kp (q* - q) + kd (qd* - qd) + tau_ff, clipped to the torque limit, into ctrl; through
+    /// the driver's dead time and first-order lag when it has them; the base held when hung.
     @inline(__always) func applyPD() {
+        if mount != nil { holdMount() }
+        if !pendingCommands.isEmpty {
+            while let first = pendingCommands.first, first.effective <= data.time + 1e-9 {
+                pendingCommands.removeFirst()
+                command = first.command
+            }
+        }
         let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
         let c = command
+        let lagged = lagAlpha < 1
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
             let q = qpos[robot.qposAddress[j]], qd = qvel[robot.dofAddress[j]]
             var tau = c.kp[k] * (c.positions[k] - q) + c.kd[k] * (c.velocities[k] - qd) + c.torques[k]
             let limit = robot.torqueLimits[k]
             tau = tau.isNaN ? 0 : min(limit, max(-limit, tau))
+            if lagged {
+                laggedTorque[k] += lagAlpha * (tau - laggedTorque[k])
+                tau = laggedTorque[k]
+            }
             ctrl[robot.actuatorIDs[k]] = tau
         }
     }
@@ -110,5 +171,19 @@ public final class SimRobot {
             state.baseLinearVelocity = Rotation.worldToBody(worldVelocity, orientation: SIMD4(qpos[p + 3], qpos[p + 4], qpos[p + 5], qpos[p + 6]))
         }
         return state
+    }
+}
+
+/// What a motor driver adds between a command and the joint torque: a dead time before a command
+/// takes effect and a first-order lag of the torque. Calibration fits both; the ideal driver
+/// (both zero) is what training used unless told otherwise.
+public struct DriverDynamics: Sendable, Equatable, Codable {
+    /// First-order time constant of the torque, s.
+    public var lagTimeConstant: Double
+    /// Dead time from a command's arrival to its use, s.
+    public var actionDelay: Double
+    public init(lagTimeConstant: Double = 0, actionDelay: Double = 0) {
+        self.lagTimeConstant = lagTimeConstant
+        self.actionDelay = actionDelay
     }
 }
