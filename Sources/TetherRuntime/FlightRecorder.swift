@@ -54,6 +54,7 @@ public final class FlightRecorder {
     public let path: String
     public let windowSeconds: Double
     public let continuous: Bool
+    public let metadata: [String: String]
     private var buffer: [FlightRecord] = []
     private var writer: MCAPWriter?
     private var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)?
@@ -68,7 +69,11 @@ public final class FlightRecorder {
     /// Creates a recorder; nothing is written until a flush (or the first record when continuous).
     /// - Parameter clockStart: the runtime clock's reading that corresponds to now, to stamp
     ///   messages with wall time.
-    public init(manifest: Manifest, path: String, windowSeconds: Double = 10, continuous: Bool = false, clockStart: Double) {
+    /// - Parameter metadata: written on the joint-commands channel (MCAP channel metadata), e.g.
+    ///   the experiment's kind and parameters.
+    public init(manifest: Manifest, path: String, windowSeconds: Double = 10, continuous: Bool = false, clockStart: Double,
+                metadata: [String: String] = [:]) {
+        self.metadata = metadata
         self.manifest = manifest
         self.path = path
         self.windowSeconds = windowSeconds
@@ -119,7 +124,7 @@ public final class FlightRecorder {
         let topics = manifest.ros2
         channels = (joints: try w.addTopic(topics.jointStates, type: SensorMsgs.JointState.self),
                     imu: try w.addTopic(topics.imu, type: SensorMsgs.Imu.self),
-                    command: try w.addTopic(topics.jointCommands, type: StdMsgs.Float64MultiArray.self),
+                    command: try w.addTopic(topics.jointCommands, type: StdMsgs.Float64MultiArray.self, metadata: metadata),
                     observation: try w.addTopic("/tether/observation", type: StdMsgs.Float64MultiArray.self),
                     action: try w.addTopic("/tether/action", type: StdMsgs.Float64MultiArray.self),
                     events: try w.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self))

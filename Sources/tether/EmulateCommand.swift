@@ -28,12 +28,13 @@ struct Emulate: ParsableCommand {
     @Option(help: "State publishing rate, Hz.") var rate = 500.0
     @Option(help: "Run for this many seconds (default: until Ctrl-C).") var seconds: Double?
     @Flag(help: "Keep all DDS traffic on 127.0.0.1 (no multicast).") var loopback = false
+    @Option(help: "Hang the robot on a gantry at this base height, m (for `tether experiment`).") var hung: Double?
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let truthValue = try report { try Truth.named(truth) }
         let clock = MonotonicClock()
-        let virtual = try report { try VirtualRobot(robot: robotModel, truth: truthValue, clock: clock) }
+        let virtual = try report { try VirtualRobot(robot: robotModel, truth: truthValue, clock: clock, hungAt: hung) }
         let participant = try report { try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil) }
         let server = try report { try ROS2RobotServer(robot: virtual, participant: participant, clock: clock, stateRateHz: rate) }
         let sources = onTerminationSignals { _ in server.stop() }
