@@ -70,5 +70,12 @@ expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_st
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
 expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
 
+expect "experiment plan says its duration" 0 "duration .* the robot must be HUNG" -- "$TETHER" experiment sweep --joints FR_calf_joint --dry-run
+expect "experiment, unknown kind" 64 "unknown experiment 'swing'" -- "$TETHER" experiment swing
+expect "experiment, unknown joint" 1 "did you mean FR_calf_joint" -- "$TETHER" experiment sweep --joints FR_calf --dry-run
+expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" -- "$TETHER" experiment torque-step --joints FR_hip_joint --fast --out "$TMP/steps.mcap"
+expect "the experiment recording reads back" 0 "/joint_commands" -- "$TETHER" log info "$TMP/steps.mcap"
+expect "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
