@@ -31,6 +31,12 @@ public struct CDRWriter: Sendable {
         bytes.append(contentsOf: [0x00, 0x01, 0x00, 0x00])
     }
 
+    /// Makes room for `additional` more bytes at once, so that a large payload (an image) is
+    /// appended without the buffer growing and copying itself several times on the way.
+    public mutating func reserveCapacity(additional: Int) {
+        bytes.reserveCapacity(bytes.count + max(0, additional))
+    }
+
     /// Bytes of payload written so far (without the header).
     public var payloadCount: Int { bytes.count - Self.origin }
 
@@ -101,23 +107,35 @@ public struct CDRWriter: Sendable {
 
     // MARK: fixed arrays (the elements only; the length is part of the type)
 
-    /// Writes a fixed array of integers.
+    /// Writes a fixed array of integers: one copy of the whole array on a little-endian host.
     public mutating func writeArray<T: FixedWidthInteger>(_ values: [T]) {
         if values.isEmpty { return }
         align(MemoryLayout<T>.size)
-        for value in values { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        if hostIsLittleEndian || MemoryLayout<T>.size == 1 {
+            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        } else {
+            for value in values { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        }
     }
     /// Writes a fixed `float64[N]`.
     public mutating func writeArray(_ values: [Double]) {
         if values.isEmpty { return }
         align(8)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        if hostIsLittleEndian {
+            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        } else {
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        }
     }
     /// Writes a fixed `float32[N]`.
     public mutating func writeArray(_ values: [Float]) {
         if values.isEmpty { return }
         align(4)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        if hostIsLittleEndian {
+            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        } else {
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        }
     }
     /// Writes a fixed `bool[N]`.
     public mutating func writeArray(_ values: [Bool]) {
@@ -283,23 +301,48 @@ public struct CDRReader: Sendable {
 
     // MARK: fixed arrays
 
-    /// Reads a fixed array of `count` integers.
-    public mutating func readArray<T: FixedWidthInteger>(of type: T.Type, count: Int) throws -> [T] {
-        if count == 0 { return [] }
-        align(MemoryLayout<T>.size)
-        try need(count * MemoryLayout<T>.size, for: "an array of \(count) \(MemoryLayout<T>.size)-byte integers")
-        var values: [T] = []
-        values.reserveCapacity(count)
-        for _ in 0..<count { values.append(load(T.self)) }
+    /// Copies `count` elements of `size` bytes each into a new array in one pass (a `memcpy`);
+    /// the caller has aligned and checked the bounds.
+    private mutating func copyElements<T>(_ type: T.Type, count: Int, size: Int) -> [T] {
+        let start = position
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * size]))
+            }
+            initialized = count
+        }
+        position += count * size
         return values
+    }
+
+    /// Whether the bytes are in this machine's byte order, so arrays can be copied as they are.
+    private var nativeOrder: Bool { littleEndian == hostIsLittleEndian }
+
+    /// Reads a fixed array of `count` integers: one copy when the byte order is the host's.
+    public mutating func readArray<T: FixedWidthInteger>(of type: T.Type, count: Int) throws -> [T] {
+        if count <= 0 { return [] }
+        let size = MemoryLayout<T>.size
+        align(size)
+        try need(count * size, for: "an array of \(count) \(size)-byte integers")
+        let values = copyElements(T.self, count: count, size: size)
+        return nativeOrder || size == 1 ? values : values.map(\.byteSwapped)
     }
     /// Reads a fixed `float64[count]`.
     public mutating func readArray(of type: Double.Type, count: Int) throws -> [Double] {
-        try readArray(of: UInt64.self, count: count).map(Double.init(bitPattern:))
+        if count <= 0 { return [] }
+        guard nativeOrder else { return try readArray(of: UInt64.self, count: count).map(Double.init(bitPattern:)) }
+        align(8)
+        try need(count * 8, for: "an array of \(count) float64 values")
+        return copyElements(Double.self, count: count, size: 8)
     }
     /// Reads a fixed `float32[count]`.
     public mutating func readArray(of type: Float.Type, count: Int) throws -> [Float] {
-        try readArray(of: UInt32.self, count: count).map(Float.init(bitPattern:))
+        if count <= 0 { return [] }
+        guard nativeOrder else { return try readArray(of: UInt32.self, count: count).map(Float.init(bitPattern:)) }
+        align(4)
+        try need(count * 4, for: "an array of \(count) float32 values")
+        return copyElements(Float.self, count: count, size: 4)
     }
     /// Reads a fixed `bool[count]`.
     public mutating func readArray(of type: Bool.Type, count: Int) throws -> [Bool] {
@@ -315,6 +358,10 @@ public struct CDRReader: Sendable {
         return values
     }
 }
+
+/// Whether this machine stores integers little end first (every platform ROS 2 supports does),
+/// in which case CDR little-endian arrays are the in-memory arrays, byte for byte.
+let hostIsLittleEndian = 1.littleEndian == 1
 
 /// `0x0001`-style text for a 16-bit identifier.
 func hex16(_ value: UInt16) -> String {

@@ -96,7 +96,12 @@ public final class DDSPublisher<M: ROSMessage>: @unchecked Sendable {
 
     /// Publishes a message.
     public func publish(_ message: M) throws {
-        let bytes = message.cdrBytes()
+        try publish(serialized: message.cdrBytes())
+    }
+
+    /// Publishes a message that is already serialized: the 4-byte encapsulation header and the
+    /// CDR payload, e.g. as read raw from a bag. The bytes are sent as they are, unchecked.
+    public func publish(serialized bytes: [UInt8]) throws {
         let rc = bytes.withUnsafeBufferPointer { tdds_write(writer, $0.baseAddress, $0.count) }
         guard rc >= 0 else { throw DDSParticipant.error("cannot publish on \(topic)", rc) }
     }
@@ -108,6 +113,8 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
     public let topic: String
     let reader: Int32
     let waitset: Int32
+    /// Streams whose reading thread is still running (tests check that cancellation ends them).
+    let runningStreams = Locked(0)
 
     public init(_ participant: DDSParticipant, topic: String, qos: QoSProfile = .default) throws {
         self.participant = participant
@@ -145,6 +152,9 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         let bytes = Array(UnsafeBufferPointer(start: data, count: size))
         do {
             return (try M(cdrBytes: bytes), stamp)
+        } catch let error as TetherError {
+            throw TetherError("a sample on \(topic) could not be decoded as \(M.typeName): \(error.what)",
+                              at: DDSParticipant.ddsTopicName(topic), hint: error.hint)
         } catch {
             throw TetherError("a sample on \(topic) could not be decoded as \(M.typeName): \(error)", at: DDSParticipant.ddsTopicName(topic))
         }
@@ -160,5 +170,95 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
             if let m = try take() { return m.message }
         }
         return nil
+    }
+}
+
+/// One message as a subscriber received it, with the time its writer stamped it.
+public struct DDSSample<M: ROSMessage>: Sendable {
+    /// The decoded message.
+    public var message: M
+    /// The writer's source timestamp, nanoseconds since the Unix epoch.
+    public var sourceTime: Int64
+}
+
+extension DDSSubscriber {
+    /// The messages arriving on the topic, as an asynchronous sequence:
+    /// `for try await joints in subscriber.messages() { ... }`.
+    ///
+    /// A thread of the stream's own waits on the reader (a Cyclone waitset: no spinning, woken by
+    /// each arrival) and hands each message over as it comes. Invalid samples (disposals, a
+    /// writer going away) are skipped. A sample that cannot be decoded (another encapsulation
+    /// than plain CDR, truncated bytes) ends the stream with a `TetherError` naming the topic; the
+    /// sample is consumed, so a new stream continues after it.
+    ///
+    /// The stream ends when the task iterating it is cancelled or the stream is dropped; its
+    /// thread then stops within `pollInterval`. One stream per subscriber: two streams, or a
+    /// stream and `next(timeout:)`, would share the messages between them.
+    ///
+    /// - Parameters:
+    ///   - pollInterval: the longest the thread waits before checking whether the stream ended.
+    ///     It does not delay messages, which wake the thread at once.
+    ///   - limit: messages held for a consumer that falls behind; past it the oldest are dropped,
+    ///     as a keep-last QoS history drops them.
+    public func messages(pollInterval: Duration = .milliseconds(100), bufferingNewest limit: Int = 64)
+        -> AsyncThrowingStream<M, any Error> {
+        stream(pollInterval: pollInterval, limit: limit) { message, _ in message }
+    }
+
+    /// The messages arriving on the topic with their writers' timestamps; see `messages`.
+    public func samples(pollInterval: Duration = .milliseconds(100), bufferingNewest limit: Int = 64)
+        -> AsyncThrowingStream<DDSSample<M>, any Error> {
+        stream(pollInterval: pollInterval, limit: limit) { DDSSample(message: $0, sourceTime: $1) }
+    }
+
+    private func stream<Element: Sendable>(pollInterval: Duration, limit: Int,
+                                           _ element: @escaping @Sendable (M, Int64) -> Element)
+        -> AsyncThrowingStream<Element, any Error> {
+        precondition(pollInterval > .zero, "pollInterval must be positive")
+        precondition(limit > 0, "a stream must buffer at least one message")
+        let (stream, continuation) = AsyncThrowingStream.makeStream(
+            of: Element.self, throwing: (any Error).self, bufferingPolicy: .bufferingNewest(limit))
+        let ended = Locked(false)
+        continuation.onTermination = { _ in ended.withLock { $0 = true } }
+        let timeoutNanoseconds = Int64(min(max(pollInterval.seconds, 1e-9), 3600) * 1e9)  // at most an hour: no overflow
+        runningStreams.withLock { $0 += 1 }
+        // The thread holds the subscriber, so the reader and its waitset outlive every wait. It
+        // shares the waitset with `next(timeout:)`: Cyclone lets several threads wait on one.
+        let thread = Thread { [self] in
+            defer { runningStreams.withLock { $0 -= 1 } }
+            while !ended.withLock({ $0 }) {
+                do {
+                    while let sample = try take() {
+                        if case .terminated = continuation.yield(element(sample.message, sample.sourceTime)) { return }
+                    }
+                } catch {
+                    continuation.finish(throwing: error)
+                    return
+                }
+                let rc = tdds_waitset_wait(waitset, timeoutNanoseconds)
+                if rc < 0 {
+                    continuation.finish(throwing: DDSParticipant.error("cannot wait for messages on \(topic)", rc))
+                    return
+                }
+            }
+        }
+        thread.name = "tether.dds \(topic)"
+        thread.start()
+        return stream
+    }
+}
+
+/// A value behind a lock, for the little state a stream's thread shares with its consumer.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    /// Runs `body` with the value, under the lock.
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }

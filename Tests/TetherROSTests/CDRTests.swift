@@ -28,6 +28,10 @@ let allMessageTypes: [any ROSMessage.Type] = [
     StdMsgs.MultiArrayLayout.self, StdMsgs.Float64MultiArray.self, SensorMsgs.JointState.self, GeometryMsgs.Vector3.self,
     GeometryMsgs.Quaternion.self, SensorMsgs.Imu.self, GeometryMsgs.Twist.self, DiagnosticMsgs.KeyValue.self,
     DiagnosticMsgs.DiagnosticStatus.self, DiagnosticMsgs.DiagnosticArray.self, TetherMsgs.SafetyEvent.self,
+    TetherMsgs.JointCommand.self, GeometryMsgs.Point.self, GeometryMsgs.Pose.self, GeometryMsgs.PoseWithCovariance.self,
+    SensorMsgs.Image.self, VisionMsgs.Point2D.self, VisionMsgs.Pose2D.self, VisionMsgs.BoundingBox2D.self,
+    VisionMsgs.ObjectHypothesis.self, VisionMsgs.ObjectHypothesisWithPose.self, VisionMsgs.Detection2D.self,
+    VisionMsgs.Detection2DArray.self,
 ]
 
 @Suite("CDR codec and message types")

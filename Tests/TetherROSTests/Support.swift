@@ -103,6 +103,51 @@ extension DiagnosticMsgs.DiagnosticStatus: PeerValue {
 extension DiagnosticMsgs.DiagnosticArray: PeerValue {
     var peer: JSON { .object([("header", header.peer), ("status", .array(status.map(\.peer)))]) }
 }
+extension TetherMsgs.JointCommand: PeerValue {
+    var peer: JSON {
+        .object([("header", header.peer), ("name", .strings(name)), ("position", .doubles(position)),
+                 ("velocity", .doubles(velocity)), ("effort", .doubles(effort)), ("kp", .doubles(kp)), ("kd", .doubles(kd))])
+    }
+}
+extension GeometryMsgs.Point: PeerValue {
+    var peer: JSON { .object([("x", .double(x)), ("y", .double(y)), ("z", .double(z))]) }
+}
+extension GeometryMsgs.Pose: PeerValue {
+    var peer: JSON { .object([("position", position.peer), ("orientation", orientation.peer)]) }
+}
+extension GeometryMsgs.PoseWithCovariance: PeerValue {
+    var peer: JSON { .object([("pose", pose.peer), ("covariance", .doubles(covariance))]) }
+}
+extension SensorMsgs.Image: PeerValue {
+    var peer: JSON {
+        .object([("header", header.peer), ("height", .int(Int(height))), ("width", .int(Int(width))),
+                 ("encoding", .string(encoding)), ("is_bigendian", .int(Int(isBigEndian))), ("step", .int(Int(step))),
+                 ("data", .array(data.map { .int(Int($0)) }))])
+    }
+}
+extension VisionMsgs.Point2D: PeerValue {
+    var peer: JSON { .object([("x", .double(x)), ("y", .double(y))]) }
+}
+extension VisionMsgs.Pose2D: PeerValue {
+    var peer: JSON { .object([("position", position.peer), ("theta", .double(theta))]) }
+}
+extension VisionMsgs.BoundingBox2D: PeerValue {
+    var peer: JSON { .object([("center", center.peer), ("size_x", .double(sizeX)), ("size_y", .double(sizeY))]) }
+}
+extension VisionMsgs.ObjectHypothesis: PeerValue {
+    var peer: JSON { .object([("class_id", .string(classID)), ("score", .double(score))]) }
+}
+extension VisionMsgs.ObjectHypothesisWithPose: PeerValue {
+    var peer: JSON { .object([("hypothesis", hypothesis.peer), ("pose", pose.peer)]) }
+}
+extension VisionMsgs.Detection2D: PeerValue {
+    var peer: JSON {
+        .object([("header", header.peer), ("results", .array(results.map(\.peer))), ("bbox", bbox.peer), ("id", .string(id))])
+    }
+}
+extension VisionMsgs.Detection2DArray: PeerValue {
+    var peer: JSON { .object([("header", header.peer), ("detections", .array(detections.map(\.peer)))]) }
+}
 extension TetherMsgs.SafetyEvent: PeerValue {
     var peer: JSON {
         .object([("header", header.peer), ("reason", .string(reason)), ("message", .string(message)),
@@ -188,6 +233,38 @@ struct Values {
             layout: .init(dim: [.init(label: string(), size: UInt32(rows), stride: UInt32(rows * cols)),
                                 .init(label: string(), size: UInt32(cols), stride: UInt32(cols))], dataOffset: UInt32(int(0...2))),
             data: doubles(rows * cols))
+    }
+    mutating func jointCommand() -> TetherMsgs.JointCommand {
+        let n = int(0...12)
+        return TetherMsgs.JointCommand(header: header(), name: (0..<n).map { _ in string() }, position: doubles(n),
+                                       velocity: doubles(n), effort: doubles(int(0...1) * n), kp: doubles(n), kd: doubles(n))
+    }
+    /// An image of random size and pixel layout, rows padded to a multiple of 4 bytes half the time.
+    mutating func image() -> SensorMsgs.Image {
+        let (encoding, bytesPerPixel) = [("rgb8", 3), ("mono8", 1), ("mono16", 2), ("bgra8", 4), ("32FC1", 4)][int(0...4)]
+        let width = int(0...13), height = int(0...7)
+        var step = width * bytesPerPixel
+        if int(0...1) == 1 { step = (step + 3) / 4 * 4 }
+        return SensorMsgs.Image(header: header(), height: UInt32(height), width: UInt32(width), encoding: encoding,
+                                isBigEndian: UInt8(int(0...1)), step: UInt32(step),
+                                data: (0..<(step * height)).map { _ in UInt8(int(0...255)) })
+    }
+    mutating func poseWithCovariance() -> GeometryMsgs.PoseWithCovariance {
+        GeometryMsgs.PoseWithCovariance(
+            pose: .init(position: .init(x: double(), y: double(), z: double()),
+                        orientation: .init(x: double(), y: double(), z: double(), w: double())),
+            covariance: doubles(36))
+    }
+    mutating func detections() -> VisionMsgs.Detection2DArray {
+        VisionMsgs.Detection2DArray(header: header(), detections: (0..<int(0...4)).map { _ in
+            VisionMsgs.Detection2D(
+                header: header(),
+                results: (0..<int(0...3)).map { _ in
+                    VisionMsgs.ObjectHypothesisWithPose(hypothesis: .init(classID: string(), score: double()), pose: poseWithCovariance())
+                },
+                bbox: .init(center: .init(position: .init(x: double(), y: double()), theta: double()), sizeX: double(), sizeY: double()),
+                id: string())
+        })
     }
     mutating func twist() -> GeometryMsgs.Twist {
         GeometryMsgs.Twist(linear: .init(x: double(), y: double(), z: double()), angular: .init(x: double(), y: double(), z: double()))

@@ -8,9 +8,17 @@ Message values are JSON objects with the ROS field names (snake_case), nested as
   {"op": "serialize", "items": [{"type": "sensor_msgs/msg/JointState", "value": {...}}, ...],
    "definitions": {"tether_msgs/msg/SafetyEvent": "<msg text>"}}
       -> {"hex": ["0001...", ...]}            rosbags' serialize_cdr, little endian
+  {"op": "deserialize", "items": [{"type": ..., "hex": "0001...", "value": {...}}, ...],
+   "definitions": {...}}
+      -> {"problems": [...]}                  rosbags' deserialize_cdr of each item's bytes,
+                                              compared with its value
   {"op": "check_definitions", "items": [{"type": ..., "definition": "<concatenated msg text>"}]}
       -> {"problems": [...]}                  each section parsed by rosbags and mcap_ros2 and
                                               its fields compared with the Humble store
+
+The store is rosbags' ROS 2 Humble store plus vision_msgs 4 (Humble / Jazzy), which rosbags does
+not ship: VISION_MSGS below declares the vision_msgs types Tether uses from the field lists of the
+vision_msgs 4.x .msg files, independently of Tether's own definitions.
   {"op": "read_mcap", "path": ..., "expect": [{"topic", "log_time", "value"}...] | null}
       -> {"header", "statistics", "chunk_indexes", "counts", "mismatches", "messages_read"}
   {"op": "write_mcap", "path": ..., "chunk_size": N,
@@ -27,6 +35,21 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_typestore, get_types_from_msg
 
 STORE = get_typestore(Stores.ROS2_HUMBLE)
+
+# vision_msgs 4.x (ros-perception/vision_msgs, branch ros2, tags 4.0.0-4.1.1): field lists only.
+VISION_MSGS = {
+    "vision_msgs/msg/Point2D": "float64 x\nfloat64 y\n",
+    "vision_msgs/msg/Pose2D": "Point2D position\nfloat64 theta\n",
+    "vision_msgs/msg/BoundingBox2D": "Pose2D center\nfloat64 size_x\nfloat64 size_y\n",
+    "vision_msgs/msg/ObjectHypothesis": "string class_id\nfloat64 score\n",
+    "vision_msgs/msg/ObjectHypothesisWithPose": "ObjectHypothesis hypothesis\ngeometry_msgs/PoseWithCovariance pose\n",
+    "vision_msgs/msg/Detection2D": "std_msgs/Header header\nObjectHypothesisWithPose[] results\nBoundingBox2D bbox\nstring id\n",
+    "vision_msgs/msg/Detection2DArray": "std_msgs/Header header\nDetection2D[] detections\n",
+}
+_vision = {}
+for _name, _text in VISION_MSGS.items():
+    _vision.update(get_types_from_msg(_text, _name))
+STORE.register(_vision)
 
 NUMPY_TYPES = {
     "float64": np.float64, "float32": np.float32, "int8": np.int8, "uint8": np.uint8, "byte": np.uint8,
@@ -64,6 +87,36 @@ def build(typename, value):
             else:
                 kwargs[name] = np.array(v, dtype=NUMPY_TYPES[sub_detail[0]])
     return STORE.types[typename](**kwargs)
+
+
+def to_json(value):
+    """A rosbags message object (or part of one) as plain JSON data, ROS field names."""
+    msgtype = getattr(value, "__msgtype__", None)
+    if msgtype is not None:  # the message's fields only, not its constants
+        return {name: to_json(getattr(value, name)) for name, _ in STORE.fielddefs[msgtype][1]}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def deserialize(items):
+    """rosbags decodes each item's bytes; any difference from its value is a problem."""
+    problems = []
+    for i, item in enumerate(items):
+        typename = item["type"]
+        try:
+            got = to_json(STORE.deserialize_cdr(bytes.fromhex(item["hex"]), typename))
+        except Exception as e:  # noqa: BLE001 - report every failure by item
+            problems.append(f"[{i}] {typename}: rosbags cannot deserialize the bytes: {e}")
+            continue
+        if not same(got, item["value"]):
+            problems.append(f"[{i}] {typename}: rosbags read {json.dumps(got)[:2000]}, "
+                            f"expected {json.dumps(item['value'])[:2000]}")
+    return {"problems": problems}
 
 
 def field_type_text(kind, detail):
@@ -318,6 +371,9 @@ def main():
         register(req.get("definitions"))
         out = [bytes(STORE.serialize_cdr(build(i["type"], i["value"]), i["type"])).hex() for i in req["items"]]
         print(json.dumps({"hex": out}))
+    elif op == "deserialize":
+        register(req.get("definitions"))
+        print(json.dumps(deserialize(req["items"])))
     elif op == "check_definitions":
         print(json.dumps(check_definitions(req["items"])))
     elif op == "read_mcap":

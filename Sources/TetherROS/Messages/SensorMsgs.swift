@@ -1,6 +1,6 @@
 import TetherCore
 
-/// `sensor_msgs`: joint states and IMU readings.
+/// `sensor_msgs`: joint states, IMU readings and camera images.
 public enum SensorMsgs {
     /// `sensor_msgs/msg/JointState`: per-joint position (rad or m), velocity and effort (N·m or N).
     ///
@@ -123,6 +123,75 @@ public enum SensorMsgs {
             angularVelocityCovariance = try reader.readArray(of: Double.self, count: 9)
             linearAcceleration = try reader.read(GeometryMsgs.Vector3.self)
             linearAccelerationCovariance = try reader.readArray(of: Double.self, count: 9)
+        }
+    }
+
+    /// `sensor_msgs/msg/Image`: an uncompressed image, rows top to bottom, `step` bytes per row.
+    ///
+    /// `encoding` names the pixel layout as ROS does (`rgb8`, `bgr8`, `mono8`, `mono16`, `32FC1`,
+    /// ...). Encoding and decoding copy `data` in one piece, so a full-HD frame costs a `memcpy`,
+    /// not a loop over its six million bytes.
+    public struct Image: ROSMessage, Hashable {
+        public static let typeName = "sensor_msgs/msg/Image"
+        public static let messageText = """
+            std_msgs/Header header
+            uint32 height
+            uint32 width
+            string encoding
+            uint8 is_bigendian
+            uint32 step
+            uint8[] data
+
+            """
+        public static var dependencies: [any ROSMessage.Type] { [StdMsgs.Header.self] }
+
+        /// When the image was taken and the camera's optical frame.
+        public var header: StdMsgs.Header
+        /// Rows, pixels.
+        public var height: UInt32
+        /// Columns, pixels.
+        public var width: UInt32
+        /// The pixel layout (`rgb8`, `bgr8`, `mono8`, ...).
+        public var encoding: String
+        /// 1 when multi-byte pixel values are big endian (`is_bigendian`), else 0.
+        public var isBigEndian: UInt8
+        /// Bytes per row, padding included.
+        public var step: UInt32
+        /// The pixels, `step × height` bytes.
+        public var data: [UInt8]
+
+        /// An image from its fields.
+        public init(header: StdMsgs.Header = .init(), height: UInt32 = 0, width: UInt32 = 0, encoding: String = "",
+                    isBigEndian: UInt8 = 0, step: UInt32 = 0, data: [UInt8] = []) {
+            self.header = header
+            self.height = height
+            self.width = width
+            self.encoding = encoding
+            self.isBigEndian = isBigEndian
+            self.step = step
+            self.data = data
+        }
+
+        public func encode(to writer: inout CDRWriter) {
+            // The header, four numbers, two strings' lengths and NULs, and alignment fit in 64 bytes.
+            writer.reserveCapacity(additional: data.count + header.frameID.utf8.count + encoding.utf8.count + 64)
+            writer.write(header)
+            writer.write(height)
+            writer.write(width)
+            writer.write(encoding)
+            writer.write(isBigEndian)
+            writer.write(step)
+            writer.writeSequence(data)
+        }
+
+        public init(from reader: inout CDRReader) throws {
+            header = try reader.read(StdMsgs.Header.self)
+            height = try reader.read(UInt32.self)
+            width = try reader.read(UInt32.self)
+            encoding = try reader.read(String.self)
+            isBigEndian = try reader.read(UInt8.self)
+            step = try reader.read(UInt32.self)
+            data = try reader.readSequence(of: UInt8.self)
         }
     }
 }
