@@ -82,7 +82,7 @@ let package = Package(
         // System identification: closed-form analyses, trajectory fitting, model patching, report.
         .target(
             name: "TetherCalibration",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS"],
+            dependencies: ["TetherCore", "TetherSim", "TetherROS", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -16,7 +16,8 @@ public struct ExperimentRecording: Sendable {
     public var jointNames: [String]
     /// Measured joint states.
     public var states: [StateSample]
-    /// Commands as sent (after the safety wrapper), each in force until the next.
+    /// Commands as sent (after the safety wrapper), each in force until the next; in the
+    /// manifest's actuated-joint order (the order of `JointCommand`).
     public var commands: [CommandSample]
     /// Measured IMU samples (empty for a fixed-base robot or when not recorded).
     public var imu: [IMUSample]

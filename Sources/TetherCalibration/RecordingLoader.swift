@@ -14,6 +14,8 @@ import TetherROS
 public struct RecordingLoader: Sendable {
     /// Joint names in manifest order (the recording's joints are mapped by name).
     public var jointNames: [String]
+    /// Actuated joints in manifest order: the order of commands.
+    public var actuatedJointNames: [String]
     /// Topics (defaults: the manifest's).
     public var jointStatesTopic: String
     public var commandsTopic: String
@@ -23,6 +25,7 @@ public struct RecordingLoader: Sendable {
 
     public init(manifest: Manifest) {
         jointNames = manifest.joints.map(\.name)
+        actuatedJointNames = manifest.actuatedJoints.map(\.name)
         jointStatesTopic = manifest.ros2.jointStates
         commandsTopic = manifest.ros2.jointCommands
         imuTopic = manifest.ros2.imu
@@ -87,7 +90,7 @@ public struct RecordingLoader: Sendable {
 
         var commands: [ExperimentRecording.CommandSample] = []
         if topics.contains(commandsTopic) {
-            let actuated = jointNames.count
+            let actuated = actuatedJointNames.count
             for (logTime, m) in try reader.messages(StdMsgs.Float64MultiArray.self, topic: commandsTopic) {
                 // The flight recorder's 5 × n layout (position, velocity, effort, kp, kd), or
                 // ros2_control's forward position controller (n positions).
@@ -215,7 +218,7 @@ public struct RecordingLoader: Sendable {
         var states: [ExperimentRecording.StateSample] = []
         var commands: [ExperimentRecording.CommandSample] = []
         var imu: [ExperimentRecording.IMUSample] = []
-        let hasCommand = jointNames.allSatisfy { column("\($0).cmd_position") != nil || column("\($0).cmd_effort") != nil }
+        let hasCommand = actuatedJointNames.allSatisfy { column("\($0).cmd_position") != nil || column("\($0).cmd_effort") != nil }
         let hasIMU = column("gyro.x") != nil
         for row in rows {
             guard let t = try value(row, timeColumn) else {
@@ -230,7 +233,7 @@ public struct RecordingLoader: Sendable {
             states.append(.init(time: t, positions: q, velocities: qd.count == q.count ? qd : [], efforts: tau.count == q.count ? tau : []))
             if hasCommand {
                 func f(_ field: String, _ fallback: Double) throws -> [Double] {
-                    try jointNames.map { try value(row, column("\($0).\(field)")) ?? fallback }
+                    try actuatedJointNames.map { try value(row, column("\($0).\(field)")) ?? fallback }
                 }
                 commands.append(.init(time: t, command: JointCommand(positions: try f("cmd_position", .nan), velocities: try f("cmd_velocity", 0),
                                                                       torques: try f("cmd_effort", 0), kp: try f("cmd_kp", 0), kd: try f("cmd_kd", 0))))

@@ -1,0 +1,217 @@
+import Foundation
+import TetherCore
+import Yams
+
+/// One calibrated parameter: what the model said, what the data says, how sure, and how it was
+/// measured. Vector parameters (a centre of mass, an inertia) carry one value per component.
+public struct CalibratedParameter: Sendable, Codable, Equatable {
+    /// A `SimParameter` path (`joint[FR_thigh_joint].damping`) or a pseudo-parameter of the
+    /// driver and sensors (`driver.lag`, `driver.delay`, `sensor.gyro_noise`, …).
+    public var name: String
+    public var unit: String
+    /// The nominal model's value (nil where the model has none, e.g. sensor noise).
+    public var nominal: [Double]?
+    public var estimate: [Double]
+    public var standardError: [Double]
+    /// 95 % interval per component: [low, high].
+    public var interval: [[Double]]
+    /// How it was measured: "friction sweep (Coulomb + viscous)", "trajectory fit (LM)", ….
+    public var method: String
+    /// The recordings it came from.
+    public var recordings: [String]
+    /// Fit quality figures (r2, rms, …).
+    public var quality: [String: Double]
+    /// Problems: "not identifiable: …", "ended on a bound", ….
+    public var flags: [String]
+    /// Whether it is written into the patched model (a SimParameter path the patcher supports).
+    public var patched: Bool
+
+    public init(name: String, unit: String, nominal: [Double]?, estimate: [Double], standardError: [Double],
+                interval: [[Double]]? = nil, method: String, recordings: [String], quality: [String: Double] = [:],
+                flags: [String] = [], patched: Bool = false) {
+        self.name = name
+        self.unit = unit
+        self.nominal = nominal
+        self.estimate = estimate
+        self.standardError = standardError
+        self.interval = interval ?? zip(estimate, standardError).map { [$0 - 1.96 * $1, $0 + 1.96 * $1] }
+        self.method = method
+        self.recordings = recordings
+        self.quality = quality
+        self.flags = flags
+        self.patched = patched
+    }
+
+    /// Relative change from nominal of the first component (nil without a nominal).
+    public var relativeChange: Double? {
+        guard let n = nominal?.first, n != 0, let e = estimate.first else { return nil }
+        return (e - n) / abs(n)
+    }
+}
+
+/// The calibration file `tether calibrate` writes (YAML and JSON, same content).
+public struct CalibrationFile: Sendable, Codable {
+    public var tetherCalibration = 1
+    public var robot: String
+    public var model: String
+    public var created: String
+    public var recordings: [String]
+    public var parameters: [CalibratedParameter]
+    /// Problems with the data, naming the recording.
+    public var warnings: [String]
+    /// Error of the nominal and calibrated models on held-out recordings (normalized RMS).
+    public var heldOut: [HeldOutError]
+
+    public struct HeldOutError: Sendable, Codable, Equatable {
+        public var recording: String
+        public var nominal: Double
+        public var calibrated: Double
+        public init(recording: String, nominal: Double, calibrated: Double) {
+            self.recording = recording
+            self.nominal = nominal
+            self.calibrated = calibrated
+        }
+    }
+
+    public init(robot: String, model: String, recordings: [String], parameters: [CalibratedParameter],
+                warnings: [String], heldOut: [HeldOutError]) {
+        self.robot = robot
+        self.model = model
+        self.created = ISO8601DateFormatter().string(from: Date())
+        self.recordings = recordings
+        self.parameters = parameters
+        self.warnings = warnings
+        self.heldOut = heldOut
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tetherCalibration = "tether_calibration", robot, model, created, recordings, parameters, warnings
+        case heldOut = "held_out"
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public func yaml() throws -> String {
+        "# Tether calibration: nominal, estimate, standard error and 95 % interval per parameter (SI units).\n"
+            + (try YAMLEncoder().encode(self))
+    }
+
+    /// Writes `<base>.yaml` and `<base>.json`.
+    public func write(base: String) throws {
+        for (ext, text) in [("yaml", try yaml()), ("json", try json())] {
+            let path = "\(base).\(ext)"
+            do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+                throw TetherError("cannot write the calibration file: \(error.localizedDescription)", at: path, hint: "check the output directory")
+            }
+        }
+    }
+
+    /// Reads a calibration file (JSON or YAML).
+    public static func load(path: String) throws -> CalibrationFile {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw TetherError("cannot read the calibration file: \(error.localizedDescription)", at: path, hint: "written by `tether calibrate`")
+        }
+        do {
+            if path.hasSuffix(".json") { return try JSONDecoder().decode(CalibrationFile.self, from: Data(text.utf8)) }
+            return try YAMLDecoder().decode(CalibrationFile.self, from: text)
+        } catch {
+            throw TetherError("not a calibration file: \(error)", at: path, hint: "written by `tether calibrate` (tether_calibration: 1)")
+        }
+    }
+}
+
+/// Randomization ranges from calibration intervals, for training and validation.
+///
+/// Each patched parameter becomes a `parameter` term (absolute, uniform) over its 95 % interval
+/// widened on each side by half its half-width and by at least `relativeFloor` of the estimate:
+/// the policy must cover what calibration could not pin down plus what varies between units and
+/// days (a measured value is one robot on one day). Delays become `action_latency` over
+/// [0, delay upper bound × 1.5]. Parameters flagged not identifiable keep a wide range of ±50 %
+/// of the estimate instead. The reason is written as a comment per term.
+public enum RandomizationDerivation {
+    public static func spec(from calibration: CalibrationFile, relativeFloor: Double = 0.1,
+                            base: RandomizationSpec? = nil) -> (spec: RandomizationSpec, yaml: String) {
+        var terms: [RandomizationSpec.Term] = []
+        var lines = ["# Randomization derived by `tether calibrate` from \(calibration.robot)'s calibration (\(calibration.created)).",
+                     "# Each calibrated parameter: uniform over its 95 % interval widened by half its half-width and at",
+                     "# least ±\(Int(relativeFloor * 100)) % of the estimate; parameters the data could not identify: ±50 %.",
+                     "tether_randomization: 1", "terms:"]
+        let covered = Set(calibration.parameters.filter(\.patched).map { targetOf($0.name) }.compactMap { $0 })
+        for p in calibration.parameters where p.patched && p.estimate.count == 1 {
+            let e = p.estimate[0]
+            let identifiable = !p.flags.contains { $0.hasPrefix("not identifiable") }
+            var lo: Double, hi: Double
+            if identifiable, let iv = p.interval.first, iv.count == 2 {
+                let half = (iv[1] - iv[0]) / 2
+                lo = min(iv[0] - half / 2, e - relativeFloor * abs(e))
+                hi = max(iv[1] + half / 2, e + relativeFloor * abs(e))
+            } else {
+                lo = e - 0.5 * abs(e)
+                hi = e + 0.5 * abs(e)
+            }
+            if nonNegative(p.name) { lo = max(0, lo) }
+            // The spec holds exactly what the YAML says.
+            lo = Double(ModelPatcher.number(lo)) ?? lo
+            hi = Double(ModelPatcher.number(hi)) ?? hi
+            guard hi > lo else { continue }
+            terms.append(.init(name: p.name, target: .parameter, distribution: .uniform(low: lo, high: hi), mode: .absolute, path: p.name))
+            lines.append("  - {target: parameter, path: \"\(p.name)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi)), mode: absolute}"
+                         + "   # \(identifiable ? "estimate \(ModelPatcher.number(e)) \(p.unit)" : "not identifiable")")
+        }
+        if let delay = calibration.parameters.first(where: { $0.name == "driver.delay" }) {
+            let raw = (delay.interval.first?.last ?? delay.estimate[0]) * 1.5
+            let upper = Double(ModelPatcher.number(raw)) ?? raw
+            terms.append(.init(target: .actionLatency, distribution: .uniform(low: 0, high: upper), mode: .absolute))
+            lines.append("  - {target: action_latency, distribution: uniform, low: 0, high: \(ModelPatcher.number(upper))}   # s, measured delay \(ModelPatcher.number(delay.estimate[0])) s")
+        }
+        // Terms of the base spec that calibration did not measure stay as they were.
+        if let base {
+            for t in base.terms where !covered.contains(t.target) && t.target != .parameter && !(t.target == .actionLatency && terms.contains { $0.target == .actionLatency }) {
+                terms.append(t)
+                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (not calibrated)")
+            }
+        }
+        var spec = RandomizationSpec(terms: terms, pushes: base?.pushes)
+        if let p = base?.pushes {
+            lines.append("pushes: {interval: [\(ModelPatcher.number(p.interval.lowerBound)), \(ModelPatcher.number(p.interval.upperBound))], force: [\(ModelPatcher.number(p.force.lowerBound)), \(ModelPatcher.number(p.force.upperBound))], duration: \(ModelPatcher.number(p.duration))}")
+        }
+        spec.sourcePath = nil
+        return (spec, lines.joined(separator: "\n") + "\n")
+    }
+
+    /// The randomization target a calibrated parameter replaces (so the base spec's term for it is dropped).
+    static func targetOf(_ name: String) -> RandomizationSpec.Target? {
+        if name.hasSuffix("].damping") { return .jointDamping }
+        if name.hasSuffix("].frictionloss") { return .jointFrictionLoss }
+        if name.hasSuffix("].armature") { return .jointArmature }
+        if name.hasPrefix("body[") && name.hasSuffix("].mass") { return .bodyMass }
+        return nil
+    }
+
+    static func nonNegative(_ name: String) -> Bool {
+        !(name.hasSuffix("].com"))
+    }
+
+    static func flow(_ t: RandomizationSpec.Term) -> String {
+        var parts = ["target: \(t.target.rawValue)"]
+        if let path = t.path { parts.append("path: \"\(path)\"") }
+        switch t.distribution {
+        case .uniform(let lo, let hi): parts += ["distribution: uniform", "low: \(ModelPatcher.number(lo))", "high: \(ModelPatcher.number(hi))"]
+        case .logUniform(let lo, let hi): parts += ["distribution: log_uniform", "low: \(ModelPatcher.number(lo))", "high: \(ModelPatcher.number(hi))"]
+        case .normal(let m, let sd, let lo, let hi):
+            parts += ["distribution: normal", "mean: \(ModelPatcher.number(m))", "std: \(ModelPatcher.number(sd))"]
+            if let lo { parts.append("low: \(ModelPatcher.number(lo))") }
+            if let hi { parts.append("high: \(ModelPatcher.number(hi))") }
+        case .constant(let v): parts += ["distribution: constant", "value: \(ModelPatcher.number(v))"]
+        }
+        parts.append("mode: \(t.mode.rawValue)")
+        if !t.items.isEmpty { parts.append("items: [\(t.items.joined(separator: ", "))]") }
+        if t.independent { parts.append("independent: true") }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+}
