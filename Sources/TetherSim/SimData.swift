@@ -138,3 +138,14 @@ public struct SimState: Sendable, Equatable {
     /// The flat state vector.
     public var values: [Double]
 }
+
+extension SimData {
+    /// The diagonal element of the joint-space mass matrix for a degree of freedom (the inertia
+    /// about that joint's axis, armature included), as of the last `forward()` or step.
+    public func massMatrixDiagonal(dof: Int) -> Double {
+        let nv = Int(model.raw.pointee.nv)
+        var full = [Double](repeating: 0, count: nv * nv)
+        mj_fullM(model.raw, raw, &full)
+        return full[dof * nv + dof]
+    }
+}
