@@ -178,7 +178,7 @@ public final class Deployment {
                 if startX == nil { startX = x }
                 lastX = x
             }
-            try recorder?.record(FlightRecord(time: tick.start, state: latest?.state, observation: observation, action: action,
+            try recorder?.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation, action: action,
                                               command: output.command, events: events))
             if tick.index % statusEvery == 0 {
                 // diagnostic_msgs levels: 0 OK, 1 WARN, 2 ERROR.

@@ -10,7 +10,7 @@ import TetherCore
 ///
 /// | kind | robot | segments | calibration |
 /// |---|---|---|---|
-/// | `stationary` | as it is (lying, zero torque, for a floating base) | still for `seconds` | IMU and encoder noise, bias, Allan deviation |
+/// | `stationary` | as it is (a floating base lying; the pose it lies in held) | 2 s settle, then still for `seconds` | IMU and encoder noise, bias, Allan deviation |
 /// | `sweep` | hung | per joint, per speed: constant-velocity sweeps over the same range up and down | Coulomb + viscous (+ Stribeck) friction |
 /// | `torque-step` | hung | per joint: feed-forward steps +Δ, 0, −Δ, 0 on top of the PD hold | motor time constant and dead time |
 /// | `pendulum` | hung | per joint: settle with the joint free (damped), hold at equilibrium + amplitude, release | link inertia about the joint (damped sinusoid) and damping |
@@ -74,6 +74,9 @@ public struct ExperimentPlan: Sendable {
             case passive
             /// PD hold of the default pose.
             case hold
+            /// PD hold of the pose measured when the first such segment began (a robot lying or
+            /// standing still with its motors on).
+            case holdCurrent
             /// Cosine move of one joint from where it was to a target, the others held.
             case move(joint: Int, to: Target)
             /// Constant-velocity sweep of one joint, `from` → `to` (rad) at `speed` rad/s.
@@ -158,7 +161,14 @@ public struct ExperimentPlan: Sendable {
         switch kind {
         case .stationary:
             let seconds = options.seconds ?? 60
-            if floating { add("still, zero torque", seconds, .passive) } else { add("still, holding the default pose", seconds, .hold) }
+            if floating {
+                // Powered off, a lying quadruped slowly rolls on its hips: hold the pose it lies in.
+                add("settle, holding the pose it lies in", 2, .holdCurrent)
+                add("still", seconds, .holdCurrent)
+            } else {
+                add("settle", 2, .hold)
+                add("still", seconds, .hold)
+            }
         case .sweep:
             add("hold", 1, .hold)
             for j in chosen {
@@ -269,6 +279,8 @@ public struct ExperimentController: Sendable {
     private var settleSamples: [Double] = []
     /// The last command (held between segments).
     private var holdPositions: [Double]
+    /// The pose `holdCurrent` holds.
+    private var captured: [Double]?
 
     public init(plan: ExperimentPlan) {
         self.plan = plan
@@ -308,6 +320,10 @@ public struct ExperimentController: Sendable {
             return .zeroTorque(count: actuated.count)
         case .hold:
             break
+        case .holdCurrent:
+            if captured == nil, let m = measured, m.allSatisfy(\.isFinite) { captured = m }
+            guard let pose = captured else { return .zeroTorque(count: actuated.count) }
+            c.positions = pose
         case .move(let j, let target):
             let goal: Double
             switch target {

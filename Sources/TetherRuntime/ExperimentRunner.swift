@@ -86,7 +86,7 @@ public enum ExperimentRunner {
                 }
                 try robot.send(output.command)
                 let wroteAt = clock.now()
-                try recorder?.record(FlightRecord(time: tick.start, state: latest?.state, observation: nil, action: nil,
+                try recorder?.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: nil, action: nil,
                                                   command: output.command, events: events))
                 if tick.index % progressEvery == 0 {
                     let label = plan.segment(at: t).map { plan.segments[$0].label } ?? ""

@@ -23,15 +23,20 @@ public struct FlightRecord: Sendable {
     /// Tick time on the runtime's clock, s.
     public var time: Double
     public var state: RobotState?
+    /// When the state was received, on the runtime's clock (nil: at `time`). The recorder writes
+    /// a state once, stamped with its receive time, and skips the ticks that saw no new state.
+    public var stateReceivedAt: Double?
     public var observation: [Float]?
     /// The policy's raw action.
     public var action: [Float]?
     /// The command sent, after the safety wrapper.
     public var command: JointCommand?
     public var events: [RecordedEvent]
-    public init(time: Double, state: RobotState?, observation: [Float]?, action: [Float]?, command: JointCommand?, events: [RecordedEvent]) {
+    public init(time: Double, state: RobotState?, stateReceivedAt: Double? = nil, observation: [Float]?, action: [Float]?,
+                command: JointCommand?, events: [RecordedEvent]) {
         self.time = time
         self.state = state
+        self.stateReceivedAt = stateReceivedAt
         self.observation = observation
         self.action = action
         self.command = command
@@ -39,6 +44,10 @@ public struct FlightRecord: Sendable {
     }
 }
 
+/// States are written once each (a tick that saw no new state writes none), stamped with the
+/// time the runtime received them: the clock commands are stamped with too, so that the delay
+/// from a command to its response reads directly off the recording.
+///
 /// The flight recorder: a bounded ring buffer of the last `windowSeconds` of ticks, written to a
 /// ROS 2 bag (MCAP, CDR, ros2msg schemas) when something goes wrong (e-stop, fall, safety stop,
 /// error) or at a normal exit, or continuously when asked.
@@ -61,6 +70,8 @@ public final class FlightRecorder {
     private let epochOffset: Double
     private let jointNames: [String]
     private let clockStart: Double
+    /// The measurement time of the last state written (a state is written once).
+    private var lastStateTime: Double?
     /// Records written to the file so far.
     public private(set) var recordsWritten = 0
     /// Why the buffer was last flushed.
@@ -135,12 +146,15 @@ public final class FlightRecorder {
     private func write(_ r: FlightRecord) throws {
         let w = try openIfNeeded()
         guard let c = channels else { return }
-        let seconds = epochOffset + (r.time - clockStart)
-        let stamp = UInt64(max(0, seconds) * 1e9)
+        func stampOf(_ t: Double) -> UInt64 { UInt64(max(0, epochOffset + (t - clockStart)) * 1e9) }
+        let stamp = stampOf(r.time)
         let header = StdMsgs.Header(stamp: .init(nanoseconds: Int64(stamp)), frameID: "base")
-        if let s = r.state {
-            try w.write(SensorMsgs.JointState(state: s, names: jointNames, header: header), channel: c.joints, logTime: stamp)
-            if let imu = SensorMsgs.Imu(state: s, header: header) { try w.write(imu, channel: c.imu, logTime: stamp) }
+        if let s = r.state, s.time != lastStateTime {
+            lastStateTime = s.time
+            let received = stampOf(r.stateReceivedAt ?? r.time)
+            let stateHeader = StdMsgs.Header(stamp: .init(nanoseconds: Int64(received)), frameID: "base")
+            try w.write(SensorMsgs.JointState(state: s, names: jointNames, header: stateHeader), channel: c.joints, logTime: received)
+            if let imu = SensorMsgs.Imu(state: s, header: stateHeader) { try w.write(imu, channel: c.imu, logTime: received) }
         }
         if let cmd = r.command {
             try w.write(StdMsgs.Float64MultiArray(jointCommand: cmd), channel: c.command, logTime: stamp)

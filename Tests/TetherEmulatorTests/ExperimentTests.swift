@@ -46,7 +46,7 @@ import TetherSim
         o.speeds = [-1]
         #expect(throws: TetherError.self) { try ExperimentPlan(kind: .sweep, manifest: manifest, options: o) }
         let still = try ExperimentPlan(kind: .stationary, manifest: manifest)
-        #expect(!still.hung && still.duration == 60)
+        #expect(!still.hung && still.duration == 62)
     }
 
     @Test func aSweepMovesTheJointAtTheCommandedSpeedBothWays() throws {
@@ -124,7 +124,7 @@ import TetherSim
         truth.sensors.gyroNoise = 0.01
         let (report, _, path) = try run(.stationary, o, truth: truth)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(!report.stopped && report.ticks == 1001)
+        #expect(!report.stopped && report.ticks == 2001)
         let imu = try MCAPReader(path: path).messages(SensorMsgs.Imu.self, topic: "/imu").map(\.message)
         #expect(imu.count == report.ticks)
         let gx = imu.map(\.angularVelocity.x)

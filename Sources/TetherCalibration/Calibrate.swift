@@ -1,0 +1,114 @@
+import Foundation
+import TetherCore
+import TetherSim
+
+/// `tether calibrate` as a library call: recordings in, a calibration out (file, patched model
+/// texts, randomization, figures for the report).
+public struct Calibration {
+    /// What it produced.
+    public struct Outcome: Sendable {
+        public var file: CalibrationFile
+        public var figures: [CalibrationFigure]
+        /// Patched MJCF, and its changed lines.
+        public var mjcf: ModelPatcher.Result?
+        /// Patched URDF (when the robot has one next to its MJCF), and its changed lines.
+        public var urdf: ModelPatcher.Result?
+        public var urdfPath: String?
+        /// The derived randomization spec (YAML text).
+        public var randomizationYAML: String
+        /// The recordings by kind, for the report's overview.
+        public var recordingKinds: [String: String]
+    }
+
+    public let robot: RobotModel
+    /// Randomization spec whose uncalibrated terms are kept (nil: none).
+    public var baseRandomization: RandomizationSpec?
+    /// Runs the trajectory fit on chirp recordings (when the fitter is available).
+    public var trajectoryFit: ((RobotModel, [ExperimentRecording], [ExperimentRecording], [CalibratedParameter], (String) -> Void) throws
+                               -> (parameters: [CalibratedParameter], figures: [CalibrationFigure], heldOut: [CalibrationFile.HeldOutError], warnings: [String]))?
+
+    public init(robot: RobotModel, baseRandomization: RandomizationSpec? = nil) {
+        self.robot = robot
+        self.baseRandomization = baseRandomization
+    }
+
+    /// Loads the recordings, runs every analysis that applies, and patches the model.
+    /// - Parameters:
+    ///   - paths: recordings (MCAP or CSV); each one's kind comes from its metadata.
+    ///   - heldOut: recordings kept out of every fit, to compare nominal and calibrated models.
+    ///   - progress: one line per step.
+    public func run(paths: [String], heldOut: [String] = [], progress: (String) -> Void = { _ in }) throws -> Outcome {
+        guard !paths.isEmpty else {
+            throw TetherError("no recordings given", at: "tether calibrate", hint: "record them with `tether experiment KIND --out FILE.mcap`")
+        }
+        var loader = RecordingLoader(manifest: robot.manifest)
+        var recordings: [ExperimentRecording] = []
+        var kinds: [String: String] = [:]
+        for path in paths {
+            progress("reading \(path)")
+            let r = try loader.load(path)
+            recordings.append(r)
+            kinds[path] = r.kind ?? "unknown"
+        }
+        var held: [ExperimentRecording] = []
+        for path in heldOut {
+            progress("reading \(path) (held out)")
+            held.append(try loader.load(path))
+            kinds[path] = "held out"
+        }
+        var warnings = loader.warnings
+        for r in recordings where r.kind == nil {
+            warnings.append("\(r.source): no experiment kind in its metadata (not a `tether experiment` recording); used only for trajectory fitting")
+        }
+        progress("closed-form analyses")
+        var closed = ClosedFormCalibration(robot: robot)
+        closed.analyze(recordings)
+        var parameters = closed.parameters
+        var figures = closed.figures
+        warnings += closed.warnings
+        var heldOutErrors: [CalibrationFile.HeldOutError] = []
+        let trajectories = recordings.filter { $0.kind == "chirp" || $0.kind == nil }
+        if let fit = trajectoryFit, !trajectories.isEmpty {
+            progress("trajectory fitting on \(trajectories.count) recording\(trajectories.count == 1 ? "" : "s")")
+            let result = try fit(robot, trajectories, held, parameters, progress)
+            // A trajectory estimate replaces a closed-form one of the same name only when the
+            // closed-form analysis had none; both are kept in the file otherwise (the closed
+            // form, measured directly, is the one patched).
+            for p in result.parameters {
+                if let i = parameters.firstIndex(where: { $0.name == p.name }) {
+                    var q = p
+                    q.name = p.name
+                    q.patched = false
+                    q.flags.append("closed-form estimate \(ModelPatcher.number(parameters[i].estimate[0])) \(p.unit) (\(parameters[i].method)) is the one patched")
+                    parameters.append(q)
+                } else {
+                    parameters.append(p)
+                }
+            }
+            figures += result.figures
+            heldOutErrors = result.heldOut
+            warnings += result.warnings
+        } else if !trajectories.isEmpty {
+            warnings.append("trajectory fitting is not available in this build; chirp recordings were not used")
+        }
+        let file = CalibrationFile(robot: robot.manifest.name, model: robot.model.source, recordings: paths + heldOut, parameters: parameters,
+                                   warnings: warnings, heldOut: heldOutErrors)
+        // Patch what maps onto the model.
+        var changes: [ModelPatcher.Change] = []
+        for p in parameters where p.patched {
+            if let sp = try? SimParameter(path: p.name) { changes.append(.init(parameter: sp, values: p.estimate)) }
+        }
+        progress("patching the model (\(changes.count) values)")
+        let patcher = ModelPatcher()
+        let mjcfText = try String(contentsOfFile: robot.model.source, encoding: .utf8)
+        let mjcf = try patcher.patch(mjcfText, format: .mjcf, changes: changes, source: robot.model.source)
+        let urdfPath = (robot.model.source as NSString).deletingPathExtension + ".urdf"
+        var urdf: ModelPatcher.Result?
+        if FileManager.default.fileExists(atPath: urdfPath), let text = try? String(contentsOfFile: urdfPath, encoding: .utf8) {
+            urdf = try patcher.patch(text, format: .urdf, changes: changes, source: urdfPath)
+        }
+        let randomization = RandomizationDerivation.spec(from: file, base: baseRandomization).yaml
+        return Outcome(file: file, figures: figures, mjcf: mjcf, urdf: urdf, urdfPath: urdf == nil ? nil : urdfPath,
+                       randomizationYAML: randomization, recordingKinds: kinds)
+    }
+}

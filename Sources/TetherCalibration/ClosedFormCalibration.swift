@@ -1,0 +1,391 @@
+import Foundation
+import TetherCore
+import TetherSim
+
+/// A segment of an experiment, read back from the recording's metadata
+/// (`tether.experiment.segments`: `label@start+duration;…`).
+public struct RecordedSegment: Sendable, Equatable {
+    public var label: String
+    public var start: Double
+    public var duration: Double
+    public var end: Double { start + duration }
+
+    /// The segments of a recording of `tether experiment` (empty for other recordings).
+    public static func segments(of recording: ExperimentRecording) -> [RecordedSegment] {
+        guard let text = recording.metadata["segments"] else { return [] }
+        return text.split(separator: ";").compactMap { part in
+            guard let at = part.lastIndex(of: "@"), let plus = part[at...].firstIndex(of: "+"),
+                  let start = Double(part[part.index(after: at)..<plus]), let duration = Double(part[part.index(after: plus)...]) else { return nil }
+            return RecordedSegment(label: String(part[..<at]), start: start, duration: duration)
+        }
+    }
+}
+
+/// Plot-ready data of one analysis, for the report.
+public struct CalibrationFigure: Sendable, Codable {
+    public enum Kind: String, Sendable, Codable { case friction, gravity, step, swing, allan, trajectory, latency }
+    public struct Series: Sendable, Codable {
+        public var label: String
+        public var x: [Double]
+        public var y: [Double]
+        /// Measured points (true) or a model curve (false).
+        public var measured: Bool
+    }
+    public var kind: Kind
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+    public var caption: String
+    public var logLog: Bool = false
+}
+
+/// The closed-form analyses of `tether calibrate`, one per experiment kind, turned into
+/// calibrated parameters (with their method and recording) and report figures. Failures of one
+/// analysis become warnings naming the recording and the joint; the others go on.
+public struct ClosedFormCalibration {
+    public let robot: RobotModel
+    public private(set) var parameters: [CalibratedParameter] = []
+    public private(set) var figures: [CalibrationFigure] = []
+    public private(set) var warnings: [String] = []
+    /// Gravity torque amplitude m·g·d per joint from the sweeps (N·m), for the pendulum.
+    public private(set) var gravityAmplitude: [String: ParameterEstimate] = [:]
+
+    public init(robot: RobotModel) { self.robot = robot }
+
+    /// Runs the analyses that apply to each recording's kind (sweeps first: the pendulum uses
+    /// their gravity curves).
+    public mutating func analyze(_ recordings: [ExperimentRecording]) {
+        let order = ["sweep", "stationary", "torque-step", "pendulum"]
+        for kind in order {
+            for r in recordings where r.kind == kind {
+                switch kind {
+                case "sweep": sweep(r)
+                case "stationary": stationary(r)
+                case "torque-step": torqueSteps(r)
+                default: pendulum(r)
+                }
+            }
+        }
+    }
+
+    func joints(of r: ExperimentRecording) -> [String] {
+        (r.metadata["joints"] ?? "").split(separator: ",").map(String.init).filter { r.jointNames.contains($0) }
+    }
+
+    func nominal(_ path: String) -> [Double]? {
+        guard let p = try? SimParameter(path: path) else { return nil }
+        return try? robot.model.get(p)
+    }
+
+    // MARK: friction sweeps
+
+    /// Per joint and speed: the half difference of the up and down torques at the same positions
+    /// (gravity and any position-dependent load cancel), then Coulomb + viscous (+ Stribeck); the
+    /// half sum gives the gravity curve m·g·d·sin(q − q0) + c.
+    mutating func sweep(_ r: ExperimentRecording) {
+        let segments = RecordedSegment.segments(of: r)
+        for joint in joints(of: r) {
+            guard let j = try? r.jointIndex(joint) else { continue }
+            var points: [FrictionPoint] = []
+            var gravityQ: [Double] = [], gravityTau: [Double] = []
+            var upCurves: [CalibrationFigure.Series] = []
+            for up in segments where up.label.hasPrefix("\(joint) up at ") {
+                let speedText = up.label.dropFirst("\(joint) up at ".count).prefix { $0 != " " }
+                guard let speed = Double(speedText),
+                      let down = segments.first(where: { $0.label == "\(joint) down at \(speedText) rad/s" }) else { continue }
+                func window(_ s: RecordedSegment) -> [(q: Double, tau: Double)] {
+                    r.states.filter { $0.time > s.start + 0.25 && $0.time < s.end - 0.1 && j < $0.efforts.count }
+                        .map { ($0.positions[j], $0.efforts[j]) }
+                }
+                let a = window(up), b = window(down)
+                guard a.count > 10, b.count > 10 else { continue }
+                let lo = max(a.map(\.q).min()!, b.map(\.q).min()!), hi = min(a.map(\.q).max()!, b.map(\.q).max()!)
+                guard hi > lo else { continue }
+                let bins = 16
+                var halfDifferences: [Double] = []
+                for k in 0..<bins {
+                    let b0 = lo + (hi - lo) * Double(k) / Double(bins), b1 = lo + (hi - lo) * Double(k + 1) / Double(bins)
+                    let ua = a.filter { $0.q >= b0 && $0.q < b1 }.map(\.tau), ub = b.filter { $0.q >= b0 && $0.q < b1 }.map(\.tau)
+                    guard ua.count >= 2, ub.count >= 2 else { continue }
+                    let mu = ua.reduce(0, +) / Double(ua.count), md = ub.reduce(0, +) / Double(ub.count)
+                    halfDifferences.append((mu - md) / 2)
+                    gravityQ.append((b0 + b1) / 2)
+                    gravityTau.append((mu + md) / 2)
+                }
+                guard halfDifferences.count >= 3 else { continue }
+                let f = halfDifferences.reduce(0, +) / Double(halfDifferences.count)
+                points.append(FrictionPoint(velocity: speed, torque: f))
+                points.append(FrictionPoint(velocity: -speed, torque: -f))
+                upCurves.append(.init(label: "up \(speed) rad/s", x: a.map(\.q), y: a.map(\.tau), measured: true))
+                upCurves.append(.init(label: "down \(speed) rad/s", x: b.map(\.q), y: b.map(\.tau), measured: true))
+            }
+            guard points.count >= 4 else {
+                warnings.append("\(r.source): friction of '\(joint)': fewer than two speeds swept both ways (needs up and down at ≥ 2 speeds)")
+                continue
+            }
+            do {
+                let fit = try FrictionAnalysis.fit(points, joint: joint, source: r.source)
+                let coulomb = fit.coulomb ?? fit.coulombPositive!
+                let quality = ["rms": fit.linear.quality.rmsResidual, "r2": fit.linear.quality.rSquared ?? .nan]
+                parameters.append(CalibratedParameter(name: "joint[\(joint)].frictionloss", unit: "N·m", nominal: nominal("joint[\(joint)].frictionloss"),
+                                                      estimate: [coulomb.value], standardError: [coulomb.standardError],
+                                                      interval: [[coulomb.lower95, coulomb.upper95]], method: "constant-velocity sweeps: Coulomb + viscous (half difference up/down)",
+                                                      recordings: [r.source], quality: quality, flags: fit.notes, patched: true))
+                let b = fit.viscous
+                parameters.append(CalibratedParameter(name: "joint[\(joint)].damping", unit: "N·m·s/rad", nominal: nominal("joint[\(joint)].damping"),
+                                                      estimate: [b.value], standardError: [b.standardError], interval: [[b.lower95, b.upper95]],
+                                                      method: "constant-velocity sweeps: Coulomb + viscous (half difference up/down)",
+                                                      recordings: [r.source], quality: quality, flags: [], patched: true))
+                if let s = fit.stribeck {
+                    warnings.append("\(r.source): '\(joint)' shows a Stribeck effect (\(fit.stribeckDecision)); MuJoCo models Coulomb + viscous only: static friction \(String(format: "%.3g", s.staticFriction.value)) N·m is in the report, not in the model")
+                }
+                let vmax = points.map { abs($0.velocity) }.max()!
+                let vs = stride(from: -vmax, through: vmax, by: vmax / 50).filter { $0 != 0 }
+                figures.append(CalibrationFigure(kind: .friction, title: "Friction of \(joint)", xLabel: "velocity (rad/s)", yLabel: "friction torque (N·m)",
+                                                 series: [.init(label: "measured (half difference)", x: points.map(\.velocity), y: points.map(\.torque), measured: true),
+                                                          .init(label: "Coulomb + viscous", x: vs, y: vs.map { fit.torque(at: $0) }, measured: false)],
+                                                 caption: String(format: "Fc = %@ N·m, b = %@ N·m·s/rad; %@", "\(coulomb)", "\(b)", fit.stribeckDecision)))
+            } catch {
+                warnings.append("\(error)")
+            }
+            // Gravity curve: τ_g(q) = a sin q + b cos q + c → m g d = √(a² + b²).
+            if gravityQ.count >= 6 {
+                let design = DenseMatrix(rows: gravityQ.map { [sin($0), cos($0), 1] })
+                if let g = try? LeastSquares.linear(design, gravityTau, parameterNames: ["a", "b", "c"], analysis: "gravity curve of '\(joint)'", source: r.source) {
+                    let a = g.values[0], b = g.values[1]
+                    let amplitude = (a * a + b * b).squareRoot()
+                    let gradient = [a / amplitude, b / amplitude, 0]
+                    let variance = LeastSquares.propagatedVariance(gradient: gradient, covariance: DenseMatrix(rows: g.covariance))
+                    gravityAmplitude[joint] = ParameterEstimate(value: amplitude, standardError: variance.squareRoot())
+                    let qs = stride(from: gravityQ.min()!, through: gravityQ.max()!, by: (gravityQ.max()! - gravityQ.min()!) / 60)
+                    figures.append(CalibrationFigure(kind: .gravity, title: "Gravity load of \(joint) (hung)", xLabel: "position (rad)", yLabel: "torque (N·m)",
+                                                     series: upCurves + [.init(label: "half sum (gravity)", x: gravityQ, y: gravityTau, measured: true),
+                                                                         .init(label: "m g d sin(q − q0) + c", x: Array(qs), y: qs.map { a * sin($0) + b * cos($0) + g.values[2] }, measured: false)],
+                                                     caption: String(format: "m·g·d = %.4g ± %.2g N·m (the pendulum uses it)", amplitude, variance.squareRoot())))
+                }
+            }
+        }
+    }
+
+    // MARK: torque steps
+
+    /// The driver's first-order lag and dead time: the torque the driver was asked for (PD on the
+    /// measured state plus the feed-forward steps) against the measured torque. The dead time
+    /// includes the link's round trip as the runtime sees it.
+    mutating func torqueSteps(_ r: ExperimentRecording) {
+        var lags: [ParameterEstimate] = [], delays: [ParameterEstimate] = []
+        for joint in joints(of: r) {
+            guard let j = try? r.jointIndex(joint), let k = robot.manifest.actuatedJoints.firstIndex(where: { $0.name == joint }) else { continue }
+            var u: [Double] = [], t: [Double] = [], y: [Double] = []
+            var c = 0
+            for s in r.states where j < s.efforts.count {
+                while c + 1 < r.commands.count, r.commands[c + 1].time <= s.time { c += 1 }
+                guard c < r.commands.count, r.commands[c].time <= s.time else { continue }
+                let cmd = r.commands[c].command
+                u.append(cmd.kp[k] * (cmd.positions[k] - s.positions[j]) + cmd.kd[k] * (cmd.velocities[k] - (j < s.velocities.count ? s.velocities[j] : 0)) + cmd.torques[k])
+                t.append(s.time)
+                y.append(s.efforts[j])
+            }
+            do {
+                let fit = try MotorDynamicsAnalysis.fitFirstOrderDeadTime(commandTimes: t, commands: u, responseTimes: t, responses: y,
+                                                                          joint: joint, source: r.source)
+                lags.append(fit.timeConstant)
+                delays.append(fit.deadTime)
+                // One figure: the first step of the joint.
+                if let step = RecordedSegment.segments(of: r).first(where: { $0.label.hasPrefix("\(joint) +") }) {
+                    let idx = t.indices.filter { t[$0] > step.start - 0.02 && t[$0] < step.start + 0.15 }
+                    let model = FirstOrderSimulation.simulate(times: t, inputs: u, timeConstant: fit.timeConstant.value, deadTime: fit.deadTime.value,
+                                                              gain: fit.gain.value, initial: y.first ?? 0)
+                    figures.append(CalibrationFigure(kind: .step, title: "Torque step of \(joint)", xLabel: "time (s)", yLabel: "torque (N·m)",
+                                                     series: [.init(label: "asked (PD + feed-forward)", x: idx.map { t[$0] }, y: idx.map { u[$0] }, measured: true),
+                                                              .init(label: "measured", x: idx.map { t[$0] }, y: idx.map { y[$0] }, measured: true),
+                                                              .init(label: "first order + dead time", x: idx.map { t[$0] }, y: idx.map { model[$0] }, measured: false)],
+                                                     caption: "T = \(fit.timeConstant) s, d = \(fit.deadTime) s"))
+                }
+            } catch {
+                warnings.append("\(error)")
+            }
+        }
+        if let lag = Self.pooled(lags) {
+            parameters.append(CalibratedParameter(name: "driver.lag", unit: "s", nominal: [0], estimate: [lag.value], standardError: [lag.standardError],
+                                                  interval: [[lag.lower95, lag.upper95]], method: "torque steps: first order + dead time (\(lags.count) joints pooled)",
+                                                  recordings: [r.source], quality: ["joints": Double(lags.count)]))
+        }
+        if let delay = Self.pooled(delays) {
+            parameters.append(CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [delay.value], standardError: [delay.standardError],
+                                                  interval: [[delay.lower95, delay.upper95]], method: "torque steps: dead time incl. the link round trip (\(delays.count) joints pooled)",
+                                                  recordings: [r.source], quality: ["joints": Double(delays.count)]))
+        }
+    }
+
+    /// Inverse-variance pooled estimate of several joints' estimates of one shared quantity.
+    static func pooled(_ estimates: [ParameterEstimate]) -> ParameterEstimate? {
+        let usable = estimates.filter { $0.standardError > 0 && $0.standardError.isFinite }
+        guard !usable.isEmpty else { return estimates.first }
+        let w = usable.map { 1 / ($0.standardError * $0.standardError) }
+        let mean = zip(usable, w).map { $0.value * $1 }.reduce(0, +) / w.reduce(0, +)
+        var se = (1 / w.reduce(0, +)).squareRoot()
+        // The joints' spread, when larger than the formal errors say, widens the interval.
+        if usable.count > 1 {
+            let spread = usable.map { ($0.value - mean) * ($0.value - mean) }.reduce(0, +) / Double(usable.count - 1)
+            se = max(se, (spread / Double(usable.count)).squareRoot())
+        }
+        return ParameterEstimate(value: mean, standardError: se)
+    }
+
+    // MARK: pendulum
+
+    /// The free swing: damped sinusoid, then the inertia about the joint from m·g·d (the sweep's
+    /// gravity curve, or the nominal model's when no sweep of that joint was given).
+    mutating func pendulum(_ r: ExperimentRecording) {
+        let segments = RecordedSegment.segments(of: r)
+        for joint in joints(of: r) {
+            guard let j = try? r.jointIndex(joint), let release = segments.first(where: { $0.label == "\(joint) released" }) else { continue }
+            let swing = r.states.filter { $0.time >= release.start + 0.05 && $0.time < release.end }
+            do {
+                let fit = try PendulumAnalysis.fitDampedSinusoid(times: swing.map(\.time), angles: swing.map { $0.positions[j] }, joint: joint, source: r.source)
+                let mgd: ParameterEstimate
+                var flags: [String] = []
+                if let g = gravityAmplitude[joint] { mgd = g } else {
+                    guard let m = modelGravityAmplitude(joint: joint) else { continue }
+                    mgd = ParameterEstimate(value: m, standardError: 0.05 * m)
+                    flags.append("m·g·d from the nominal model (±5 %): sweep this joint too to measure it")
+                }
+                let g = 9.80665
+                // compoundPendulum takes m and d; only their product enters I_pivot.
+                let inertia = try PendulumAnalysis.compoundPendulum(swing: fit, mass: ParameterEstimate(value: mgd.value / g, standardError: mgd.standardError / g),
+                                                                    pivotToCenterOfMass: ParameterEstimate(value: 1, standardError: 0), gravity: g, source: r.source)
+                let i = inertia.inertiaAboutPivot
+                let model = modelInertia(joint: joint, at: fit.offset.value)
+                parameters.append(CalibratedParameter(name: "inertia_about[\(joint)]", unit: "kg·m²", nominal: model.map { [$0] }, estimate: [i.value],
+                                                      standardError: [i.standardError], interval: [[i.lower95, i.upper95]],
+                                                      method: "pendulum swing: damped sinusoid, compound pendulum (incl. rotor inertia)", recordings: [r.source],
+                                                      quality: ["rms": fit.quality.rmsResidual, "r2": fit.quality.rSquared ?? .nan, "damping_ratio": fit.dampingRatio.value],
+                                                      flags: flags + ["reported, not patched: one inertia about an axis does not fix a body's mass, centre of mass and inertia"]))
+                let ts = swing.map(\.time)
+                figures.append(CalibrationFigure(kind: .swing, title: "Pendulum swing of \(joint)", xLabel: "time (s)", yLabel: "position (rad)",
+                                                 series: [.init(label: "measured", x: ts, y: swing.map { $0.positions[j] }, measured: true),
+                                                          .init(label: "damped sinusoid", x: ts, y: ts.map { fit.angle(at: $0) }, measured: false)],
+                                                 caption: "period \(fit.period) s, ζ = \(fit.dampingRatio); I = \(i) kg·m² about the joint (model \(model.map { String(format: "%.4g", $0) } ?? "?"))"))
+            } catch {
+                warnings.append("\(error)")
+            }
+        }
+    }
+
+    /// m·g·d of everything the joint carries, from the nominal model: the largest gravity torque
+    /// at the joint over a turn with the robot hung.
+    func modelGravityAmplitude(joint: String) -> Double? {
+        guard let k = robot.manifest.joints.firstIndex(where: { $0.name == joint }) else { return nil }
+        let hung = robot.with(model: robot.model.copy())
+        let sim = SimRobot(robot: hung)
+        sim.hang()
+        var peak = 0.0
+        for step in 0..<36 {
+            sim.data.qpos[hung.qposAddress[k]] = Double(step) * .pi / 18
+            for v in 0..<hung.model.nv { sim.data.qvel[v] = 0 }
+            sim.data.forward()
+            peak = max(peak, abs(sim.data.raw.pointee.qfrc_bias[hung.dofAddress[k]]))
+        }
+        return peak
+    }
+
+    /// The model's inertia about a joint axis at a pose (the diagonal of the joint-space mass
+    /// matrix, including armature), robot hung, the joint at `position`, the others at default.
+    func modelInertia(joint: String, at position: Double) -> Double? {
+        guard let k = robot.manifest.joints.firstIndex(where: { $0.name == joint }) else { return nil }
+        let hung = robot.with(model: robot.model.copy())
+        let sim = SimRobot(robot: hung)
+        sim.hang()
+        sim.data.qpos[hung.qposAddress[k]] = position
+        sim.data.forward()
+        return sim.data.massMatrixDiagonal(dof: hung.dofAddress[k])
+    }
+
+    // MARK: stationary
+
+    /// IMU noise, bias and Allan deviation; encoder noise. Only the "still" segment of a
+    /// `tether experiment` recording (the settling before it is not stationary).
+    mutating func stationary(_ recording: ExperimentRecording) {
+        var r = recording
+        if let still = RecordedSegment.segments(of: recording).first(where: { $0.label == "still" }) {
+            r.states = r.states.filter { $0.time >= still.start && $0.time <= still.end }
+            r.imu = r.imu.filter { $0.time >= still.start && $0.time <= still.end }
+        }
+        if !r.imu.isEmpty {
+            do {
+                let analyses = try SensorNoiseAnalysis.imu(r)
+                let names = ["gyro.x", "gyro.y", "gyro.z", "accel.x", "accel.y", "accel.z"]
+                for (n, a) in zip(names, analyses) {
+                    let isGyro = n.hasPrefix("gyro")
+                    let unit = isGyro ? "rad/s" : "m/s²"
+                    parameters.append(CalibratedParameter(name: "sensor.\(n).noise", unit: unit, nominal: nil, estimate: [a.standardDeviation.value],
+                                                          standardError: [a.standardDeviation.standardError],
+                                                          interval: [[a.standardDeviation.lower95, a.standardDeviation.upper95]],
+                                                          method: "stationary recording: standard deviation", recordings: [r.source],
+                                                          quality: ["samples": Double(a.sampleCount)]))
+                    if isGyro {
+                        parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [a.mean.value], standardError: [a.mean.standardError],
+                                                              interval: [[a.mean.lower95, a.mean.upper95]], method: "stationary recording: mean", recordings: [r.source]))
+                    }
+                    if let rw = a.randomWalk {
+                        parameters.append(CalibratedParameter(name: "sensor.\(n).random_walk", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
+                                                              estimate: [rw.value], standardError: [rw.standardError], interval: [[rw.lower95, rw.upper95]],
+                                                              method: "Allan deviation: −1/2 slope at τ = 1 s", recordings: [r.source], flags: [a.randomWalkNote]))
+                    }
+                    if let bi = a.biasInstability {
+                        parameters.append(CalibratedParameter(name: "sensor.\(n).bias_instability", unit: unit, nominal: nil, estimate: [bi.value],
+                                                              standardError: [bi.standardError], interval: [[bi.lower95, bi.upper95]],
+                                                              method: "Allan deviation: minimum / 0.664", recordings: [r.source], flags: [a.biasInstabilityNote]))
+                    }
+                }
+                figures.append(CalibrationFigure(kind: .allan, title: "Allan deviation (stationary IMU)", xLabel: "cluster time τ (s)", yLabel: "Allan deviation",
+                                                 series: zip(names, analyses).map { .init(label: $0, x: $1.points.map(\.clusterTime), y: $1.points.map(\.deviation.value), measured: true) },
+                                                 caption: "Gyro in rad/s, accelerometer in m/s². White noise falls at −1/2; the flat bottom is the bias instability.", logLog: true))
+            } catch {
+                warnings.append("\(error)")
+            }
+        }
+        // Encoder white noise from first differences, σ = sd(Δq)/√2: slow drift and the small
+        // motions of a held pose barely change consecutive samples, so they do not inflate it.
+        var variances: [Double] = [], count = 0
+        for j in r.jointNames.indices {
+            let q = r.states.compactMap { j < $0.positions.count ? $0.positions[j] : nil }
+            guard q.count > 10 else { continue }
+            let d = zip(q.dropFirst(), q).map { $0 - $1 }
+            let mean = d.reduce(0, +) / Double(d.count)
+            variances.append(d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d.count - 1) / 2)
+            count += d.count
+        }
+        if !variances.isEmpty {
+            let sigma = (variances.reduce(0, +) / Double(variances.count)).squareRoot()
+            let se = sigma / (2 * Double(max(1, count))).squareRoot()
+            parameters.append(CalibratedParameter(name: "sensor.joint_position.noise", unit: "rad", nominal: nil, estimate: [sigma], standardError: [se],
+                                                  method: "stationary recording: sd of first differences / √2, pooled over \(variances.count) joints",
+                                                  recordings: [r.source]))
+        } else {
+            warnings.append("\(r.source): too few joint samples for the encoder noise")
+        }
+    }
+}
+
+/// Simulates y' = K u(t − d) − y) / T on sampled inputs (held between samples), for plots.
+enum FirstOrderSimulation {
+    static func simulate(times: [Double], inputs: [Double], timeConstant T: Double, deadTime d: Double, gain K: Double, initial: Double) -> [Double] {
+        var y = initial
+        var out: [Double] = []
+        out.reserveCapacity(times.count)
+        var c = 0
+        for (i, t) in times.enumerated() {
+            if i > 0 {
+                let dt = t - times[i - 1]
+                while c + 1 < times.count, times[c + 1] <= t - d { c += 1 }
+                let u = times[c] <= t - d ? inputs[c] : inputs[0]
+                y += (1 - exp(-dt / max(T, 1e-9))) * (K * u - y)
+            }
+            out.append(y)
+        }
+        return out
+    }
+}
