@@ -107,7 +107,7 @@ public struct Calibration {
         if FileManager.default.fileExists(atPath: urdfPath), let text = try? String(contentsOfFile: urdfPath, encoding: .utf8) {
             urdf = try patcher.patch(text, format: .urdf, changes: changes, source: urdfPath)
         }
-        let randomization = RandomizationDerivation.spec(from: file, base: baseRandomization).yaml
+        let randomization = RandomizationDerivation.spec(from: file, base: baseRandomization, joints: robot.manifest.joints.map(\.name)).yaml
         return Outcome(file: file, figures: figures, mjcf: mjcf, urdf: urdf, urdfPath: urdf == nil ? nil : urdfPath,
                        randomizationYAML: randomization, recordingKinds: kinds)
     }

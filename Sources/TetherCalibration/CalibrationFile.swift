@@ -134,8 +134,10 @@ public struct CalibrationFile: Sendable, Codable {
 /// [0, delay upper bound × 1.5]. Parameters flagged not identifiable keep a wide range of ±50 %
 /// of the estimate instead. The reason is written as a comment per term.
 public enum RandomizationDerivation {
+    /// - Parameter joints: the robot's joints; a base term on joints (damping, friction loss,
+    ///   armature) is kept for the joints that were not calibrated.
     public static func spec(from calibration: CalibrationFile, relativeFloor: Double = 0.1,
-                            base: RandomizationSpec? = nil) -> (spec: RandomizationSpec, yaml: String) {
+                            base: RandomizationSpec? = nil, joints: [String] = []) -> (spec: RandomizationSpec, yaml: String) {
         var terms: [RandomizationSpec.Term] = []
         var lines = ["# Randomization derived by `tether calibrate` from \(calibration.robot)'s calibration (\(calibration.created)).",
                      "# Each calibrated parameter: uniform over its 95 % interval widened by half its half-width and at",
@@ -171,7 +173,21 @@ public enum RandomizationDerivation {
         }
         // Terms of the base spec that calibration did not measure stay as they were.
         if let base {
-            for t in base.terms where !covered.contains(t.target) && t.target != .parameter && !(t.target == .actionLatency && terms.contains { $0.target == .actionLatency }) {
+            let jointTargets: Set<RandomizationSpec.Target> = [.jointDamping, .jointFrictionLoss, .jointArmature]
+            for var t in base.terms where t.target != .parameter && !(t.target == .actionLatency && terms.contains { $0.target == .actionLatency }) {
+                if covered.contains(t.target) {
+                    // Joint terms stay for the joints calibration did not measure.
+                    guard jointTargets.contains(t.target), !joints.isEmpty else { continue }
+                    let field = t.target == .jointDamping ? "damping" : t.target == .jointFrictionLoss ? "frictionloss" : "armature"
+                    let measured = Set(calibration.parameters.filter(\.patched).map(\.name))
+                    let scope = t.items.isEmpty ? joints : t.items
+                    let rest = scope.filter { !measured.contains("joint[\($0)].\(field)") }
+                    guard !rest.isEmpty else { continue }
+                    t.items = rest
+                    terms.append(t)
+                    lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") for the joints not calibrated")
+                    continue
+                }
                 terms.append(t)
                 lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (not calibrated)")
             }

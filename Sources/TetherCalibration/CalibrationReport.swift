@@ -2,9 +2,111 @@ import Foundation
 import TetherCore
 import TetherSim
 
-/// The calibration's HTML report (written with the report library once it lands).
+/// The calibration's HTML report: the verdict and key figures at the top, the parameters as a
+/// forest plot (estimate and 95 % interval against nominal) and a table, every fit over its data,
+/// the held-out error before and after, the model diff and the warnings.
 public enum CalibrationReport {
-    public static func html(_ outcome: Calibration.Outcome, robot: RobotModel) -> String {
-        "<html><body><pre>\(CalibrationOutput.table(outcome.file))</pre></body></html>"
+    public static func html(_ outcome: Calibration.Outcome, robot: RobotModel, generatedAt: Date = Date()) -> String {
+        document(outcome, robot: robot, generatedAt: generatedAt).render()
+    }
+
+    static func document(_ outcome: Calibration.Outcome, robot: RobotModel, generatedAt: Date) -> HTMLReport {
+        let file = outcome.file
+        let patched = file.parameters.filter(\.patched)
+        let flagged = file.parameters.filter { p in p.flags.contains { $0.hasPrefix("not identifiable") || $0.contains("bound") } }
+        let improved = file.heldOut.filter { $0.calibrated < $0.nominal }
+        let status: ReportStatus
+        let headline: String
+        if file.parameters.isEmpty {
+            status = .fail
+            headline = "no parameter could be identified"
+        } else if !flagged.isEmpty || (!file.heldOut.isEmpty && improved.count < file.heldOut.count) {
+            status = .warn
+            headline = "\(file.parameters.count) parameters, \(flagged.count) flagged" + (file.heldOut.isEmpty ? "" : ", held-out error lower in \(improved.count)/\(file.heldOut.count)")
+        } else {
+            status = .pass
+            headline = "\(file.parameters.count) parameters identified" + (file.heldOut.isEmpty ? "" : ", held-out error lower in every recording")
+        }
+        var cards = [SummaryCard("parameters", value: "\(file.parameters.count)", status: .info, detail: "\(patched.count) written into the model"),
+                     SummaryCard("recordings", value: "\(file.recordings.count)", status: .info,
+                                 detail: Set(outcome.recordingKinds.values).sorted().joined(separator: ", "))]
+        if let h = file.heldOut.first {
+            let change = h.nominal > 0 ? 100 * (h.calibrated - h.nominal) / h.nominal : 0
+            cards.append(SummaryCard("held-out error", value: String(format: "%+.0f", change), unit: "%",
+                                     status: h.calibrated < h.nominal ? .pass : .fail,
+                                     detail: String(format: "%.3g → %.3g (normalized RMS)", h.nominal, h.calibrated)))
+        }
+        cards.append(SummaryCard("warnings", value: "\(file.warnings.count)", status: file.warnings.isEmpty ? .pass : .warn))
+
+        var overview = ReportSection("Parameters")
+        overview.paragraph("Each estimate with its 95 % interval. Parameters written into the patched model are marked; the others (sensor noise, driver dynamics, inertia about a joint) live in the calibration file and the randomization spec.")
+        let scalar = file.parameters.filter { $0.estimate.count == 1 && $0.nominal?.first.map { $0 != 0 } == true }
+        if !scalar.isEmpty {
+            overview.figure(SVGPlot.interval(title: "Estimates relative to nominal (95 % intervals)", axis: PlotAxis("estimate / nominal"),
+                                             estimates: scalar.map { p in
+                                                 let n = p.nominal![0]
+                                                 return IntervalEstimate(p.name, estimate: p.estimate[0] / n, lower: p.interval[0][0] / n, upper: p.interval[0][1] / n, nominal: 1)
+                                             }, referenceLine: 1),
+                            caption: "1 is the nominal model. An interval that misses 1 is a measured difference between the robot and its model.")
+        }
+        func number(_ v: Double) -> String { String(format: "%.4g", v) }
+        overview.table(ReportTable(header: ["parameter", "unit", "nominal", "estimate", "SE", "95 % interval", "method", "model"],
+                                   rows: file.parameters.map { p in
+                                       [ReportCell(p.name), ReportCell(p.unit), ReportCell(p.nominal.map { $0.map(number).joined(separator: " ") } ?? "—"),
+                                        ReportCell(p.estimate.map(number).joined(separator: " ")), ReportCell(p.standardError.map { String(format: "%.2g", $0) }.joined(separator: " ")),
+                                        ReportCell(p.interval.map { "[\(number($0[0])), \(number($0[1]))]" }.joined(separator: " ")),
+                                        ReportCell(p.method),
+                                        ReportCell(p.patched ? "patched" : "file only", status: p.flags.isEmpty ? (p.patched ? .pass : .info) : .warn)]
+                                   }, caption: "SE: standard error. Flags: " + (flagged.isEmpty ? "none." : flagged.map(\.name).joined(separator: ", "))))
+        let flaggedNotes = file.parameters.flatMap { p in p.flags.map { "\(p.name): \($0)" } }
+        if !flaggedNotes.isEmpty {
+            overview.details("Notes on individual parameters (\(flaggedNotes.count))", [.paragraph(flaggedNotes.joined(separator: "\n\n"))])
+        }
+
+        var fits = ReportSection("Fits over their data")
+        for f in outcome.figures {
+            let plot: SVGPlot
+            let colors = PlotColor.palette
+            let series = f.series.enumerated().map { i, s in
+                PlotSeries(s.label, x: s.x, y: s.y, color: colors[i % colors.count], dashed: !s.measured, markers: s.measured && s.x.count < 60)
+            }
+            switch f.kind {
+            case .friction:
+                plot = SVGPlot.scatter(title: f.title, x: PlotAxis(f.xLabel), y: PlotAxis(f.yLabel), series: series)
+            default:
+                if f.logLog {
+                    plot = SVGPlot.line(title: f.title, x: PlotAxis.log(f.xLabel), y: PlotAxis.log(f.yLabel), series: series)
+                } else {
+                    plot = SVGPlot.line(title: f.title, x: PlotAxis(f.xLabel), y: PlotAxis(f.yLabel), series: series)
+                }
+            }
+            fits.figure(plot, caption: f.caption)
+        }
+        if outcome.figures.isEmpty { fits.paragraph("No analysis produced a fit.") }
+
+        var sections = [overview, fits]
+        if !file.heldOut.isEmpty {
+            var held = ReportSection("Held-out recordings")
+            held.paragraph("Recordings kept out of every fit, replayed on the nominal and on the calibrated model: the error (RMS of the residuals, each signal normalized by its noise) should drop.")
+            held.figure(SVGPlot.bar(title: "Error on held-out recordings", categories: file.heldOut.map { URL(fileURLWithPath: $0.recording).lastPathComponent },
+                                    groups: [BarGroup("nominal model", values: file.heldOut.map(\.nominal)),
+                                             BarGroup("calibrated model", values: file.heldOut.map(\.calibrated))],
+                                    y: PlotAxis("normalized RMS error")))
+            sections.append(held)
+        }
+        var model = ReportSection("The patched model")
+        let diff = (outcome.mjcf?.diff ?? []) + (outcome.urdf.map { ["", "URDF (\(outcome.urdfPath ?? "")):"] + $0.diff } ?? [])
+        model.paragraph("Only the calibrated attributes were touched; every other byte of the description is as it was.")
+        model.code(diff.isEmpty ? "(no change)" : diff.joined(separator: "\n"))
+        model.details("Derived randomization (randomization.yaml)", [.code(outcome.randomizationYAML)])
+        sections.append(model)
+        if !file.warnings.isEmpty {
+            var w = ReportSection("Warnings")
+            for line in file.warnings { w.callout(.warn, line) }
+            sections.append(w)
+        }
+        return HTMLReport(title: "Calibration: \(file.robot)", subtitle: "model \(URL(fileURLWithPath: file.model).lastPathComponent) · \(file.recordings.count) recordings",
+                          generatedAt: generatedAt, generatedBy: "tether calibrate", verdict: ReportVerdict(status, headline), cards: cards,
+                          sections: sections, footer: "Tether calibration report. Intervals are 95 %; SI units and radians.")
     }
 }

@@ -130,12 +130,12 @@ public struct ClosedFormCalibration {
                 let quality = ["rms": fit.linear.quality.rmsResidual, "r2": fit.linear.quality.rSquared ?? .nan]
                 parameters.append(CalibratedParameter(name: "joint[\(joint)].frictionloss", unit: "N·m", nominal: nominal("joint[\(joint)].frictionloss"),
                                                       estimate: [coulomb.value], standardError: [coulomb.standardError],
-                                                      interval: [[coulomb.lower95, coulomb.upper95]], method: "constant-velocity sweeps: Coulomb + viscous (half difference up/down)",
+                                                      interval: [[coulomb.lower95, coulomb.upper95]], method: "sweeps: Coulomb + viscous",
                                                       recordings: [r.source], quality: quality, flags: fit.notes, patched: true))
                 let b = fit.viscous
                 parameters.append(CalibratedParameter(name: "joint[\(joint)].damping", unit: "N·m·s/rad", nominal: nominal("joint[\(joint)].damping"),
                                                       estimate: [b.value], standardError: [b.standardError], interval: [[b.lower95, b.upper95]],
-                                                      method: "constant-velocity sweeps: Coulomb + viscous (half difference up/down)",
+                                                      method: "sweeps: Coulomb + viscous",
                                                       recordings: [r.source], quality: quality, flags: [], patched: true))
                 if let s = fit.stribeck {
                     warnings.append("\(r.source): '\(joint)' shows a Stribeck effect (\(fit.stribeckDecision)); MuJoCo models Coulomb + viscous only: static friction \(String(format: "%.3g", s.staticFriction.value)) N·m is in the report, not in the model")
@@ -170,52 +170,61 @@ public struct ClosedFormCalibration {
 
     // MARK: torque steps
 
-    /// The driver's first-order lag and dead time: the torque the driver was asked for (PD on the
-    /// measured state plus the feed-forward steps) against the measured torque. The dead time
-    /// includes the link's round trip as the runtime sees it.
+    /// The driver's first-order lag and dead time from the torque doublets: in each window (30 ms
+    /// of hold before the doublet, then its two 50 ms halves) the command is the torque asked
+    /// for (the hold's measured torque before, the pure torque during) against the measured
+    /// torque. The dead time includes the link's round trip as the runtime sees it (commands
+    /// stamped when sent, states when received).
     mutating func torqueSteps(_ r: ExperimentRecording) {
         var lags: [ParameterEstimate] = [], delays: [ParameterEstimate] = []
+        let segments = RecordedSegment.segments(of: r)
         for joint in joints(of: r) {
             guard let j = try? r.jointIndex(joint), let k = robot.manifest.actuatedJoints.firstIndex(where: { $0.name == joint }) else { continue }
-            var u: [Double] = [], t: [Double] = [], y: [Double] = []
-            var c = 0
-            for s in r.states where j < s.efforts.count {
-                while c + 1 < r.commands.count, r.commands[c + 1].time <= s.time { c += 1 }
-                guard c < r.commands.count, r.commands[c].time <= s.time else { continue }
-                let cmd = r.commands[c].command
-                u.append(cmd.kp[k] * (cmd.positions[k] - s.positions[j]) + cmd.kd[k] * (cmd.velocities[k] - (j < s.velocities.count ? s.velocities[j] : 0)) + cmd.torques[k])
-                t.append(s.time)
-                y.append(s.efforts[j])
-            }
-            do {
-                let fit = try MotorDynamicsAnalysis.fitFirstOrderDeadTime(commandTimes: t, commands: u, responseTimes: t, responses: y,
-                                                                          joint: joint, source: r.source)
-                lags.append(fit.timeConstant)
-                delays.append(fit.deadTime)
-                // One figure: the first step of the joint.
-                if let step = RecordedSegment.segments(of: r).first(where: { $0.label.hasPrefix("\(joint) +") }) {
-                    let idx = t.indices.filter { t[$0] > step.start - 0.02 && t[$0] < step.start + 0.15 }
-                    let model = FirstOrderSimulation.simulate(times: t, inputs: u, timeConstant: fit.timeConstant.value, deadTime: fit.deadTime.value,
-                                                              gain: fit.gain.value, initial: y.first ?? 0)
-                    figures.append(CalibrationFigure(kind: .step, title: "Torque step of \(joint)", xLabel: "time (s)", yLabel: "torque (N·m)",
-                                                     series: [.init(label: "asked (PD + feed-forward)", x: idx.map { t[$0] }, y: idx.map { u[$0] }, measured: true),
-                                                              .init(label: "measured", x: idx.map { t[$0] }, y: idx.map { y[$0] }, measured: true),
-                                                              .init(label: "first order + dead time", x: idx.map { t[$0] }, y: idx.map { model[$0] }, measured: false)],
-                                                     caption: "T = \(fit.timeConstant) s, d = \(fit.deadTime) s"))
+            let steps = segments.indices.filter { segments[$0].label.hasPrefix("\(joint) step ") }
+            var first = true
+            for i in steps where i + 1 < segments.count && segments[i + 1].label.hasPrefix("\(joint) step ") && (i == 0 || !segments[i - 1].label.hasPrefix("\(joint) step ")) {
+                let a = segments[i], b = segments[i + 1]
+                let window = r.states.filter { $0.time >= a.start - 0.03 && $0.time <= b.end && j < $0.efforts.count }
+                let pre = window.filter { $0.time < a.start - 0.005 }.map { $0.efforts[j] }
+                guard pre.count >= 3, window.count > 20 else { continue }
+                let level = pre.reduce(0, +) / Double(pre.count)
+                // The commands of the doublet as sent (pure torque), after the hold level.
+                let sent = r.commands.filter { $0.time >= a.start - 0.001 && $0.time <= b.end }
+                let commandTimes = [a.start - 0.03] + sent.map(\.time)
+                let commands = [level] + sent.map { $0.command.kp[k] == 0 ? $0.command.torques[k] : level }
+                let t = window.map(\.time), y = window.map { $0.efforts[j] }
+                do {
+                    var options = MotorDynamicsOptions()
+                    options.maximumDeadTime = 0.045   // a round trip plus the driver's dead time: tens of ms at most
+                    let fit = try MotorDynamicsAnalysis.fitFirstOrderDeadTime(commandTimes: commandTimes, commands: commands, responseTimes: t,
+                                                                              responses: y, joint: joint, source: r.source, options: options)
+                    lags.append(fit.timeConstant)
+                    delays.append(fit.deadTime)
+                    if first {
+                        first = false
+                        let model = FirstOrderSimulation.simulate(commandTimes: commandTimes, commands: commands, times: t, timeConstant: fit.timeConstant.value,
+                                                                  deadTime: fit.deadTime.value, gain: fit.gain.value, initial: level)
+                        let held = t.map { time in commands[max(0, (commandTimes.lastIndex { $0 <= time } ?? 0))] }
+                        figures.append(CalibrationFigure(kind: .step, title: "Torque doublet of \(joint)", xLabel: "time (s)", yLabel: "torque (N·m)",
+                                                         series: [.init(label: "commanded", x: t, y: held, measured: true),
+                                                                  .init(label: "measured", x: t, y: y, measured: true),
+                                                                  .init(label: "first order + dead time", x: t, y: model, measured: false)],
+                                                         caption: "T = \(fit.timeConstant) s, d = \(fit.deadTime) s (d includes the link's round trip)"))
+                    }
+                } catch {
+                    warnings.append("\(error)")
                 }
-            } catch {
-                warnings.append("\(error)")
             }
         }
         if let lag = Self.pooled(lags) {
             parameters.append(CalibratedParameter(name: "driver.lag", unit: "s", nominal: [0], estimate: [lag.value], standardError: [lag.standardError],
-                                                  interval: [[lag.lower95, lag.upper95]], method: "torque steps: first order + dead time (\(lags.count) joints pooled)",
-                                                  recordings: [r.source], quality: ["joints": Double(lags.count)]))
+                                                  interval: [[lag.lower95, lag.upper95]], method: "torque doublets: first order + dead time (\(lags.count) doublets pooled)",
+                                                  recordings: [r.source], quality: ["doublets": Double(lags.count)]))
         }
         if let delay = Self.pooled(delays) {
             parameters.append(CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [delay.value], standardError: [delay.standardError],
-                                                  interval: [[delay.lower95, delay.upper95]], method: "torque steps: dead time incl. the link round trip (\(delays.count) joints pooled)",
-                                                  recordings: [r.source], quality: ["joints": Double(delays.count)]))
+                                                  interval: [[delay.lower95, delay.upper95]], method: "torque doublets: dead time incl. the link round trip (\(delays.count) doublets pooled)",
+                                                  recordings: [r.source], quality: ["doublets": Double(delays.count)]))
         }
     }
 
@@ -370,19 +379,18 @@ public struct ClosedFormCalibration {
     }
 }
 
-/// Simulates y' = K u(t − d) − y) / T on sampled inputs (held between samples), for plots.
+/// Simulates y' = (K u(t − d) − y) / T with u held between its samples, for plots.
 enum FirstOrderSimulation {
-    static func simulate(times: [Double], inputs: [Double], timeConstant T: Double, deadTime d: Double, gain K: Double, initial: Double) -> [Double] {
+    static func simulate(commandTimes: [Double], commands: [Double], times: [Double], timeConstant T: Double, deadTime d: Double,
+                         gain K: Double, initial: Double) -> [Double] {
         var y = initial
         var out: [Double] = []
         out.reserveCapacity(times.count)
-        var c = 0
         for (i, t) in times.enumerated() {
             if i > 0 {
                 let dt = t - times[i - 1]
-                while c + 1 < times.count, times[c + 1] <= t - d { c += 1 }
-                let u = times[c] <= t - d ? inputs[c] : inputs[0]
-                y += (1 - exp(-dt / max(T, 1e-9))) * (K * u - y)
+                let c = commandTimes.lastIndex { $0 <= t - d } ?? 0
+                y += (1 - exp(-dt / max(T, 1e-9))) * (K * commands[c] - y)
             }
             out.append(y)
         }

@@ -12,7 +12,7 @@ import TetherCore
 /// |---|---|---|---|
 /// | `stationary` | as it is (a floating base lying; the pose it lies in held) | 2 s settle, then still for `seconds` | IMU and encoder noise, bias, Allan deviation |
 /// | `sweep` | hung | per joint, per speed: constant-velocity sweeps over the same range up and down | Coulomb + viscous (+ Stribeck) friction |
-/// | `torque-step` | hung | per joint: feed-forward steps +Δ, 0, −Δ, 0 on top of the PD hold | motor time constant and dead time |
+/// | `torque-step` | hung | per joint: four doublets of pure torque ±Δ (50 ms each, gains off), PD hold between | motor time constant and dead time |
 /// | `pendulum` | hung | per joint: settle with the joint free (damped), hold at equilibrium + amplitude, release | link inertia about the joint (damped sinusoid) and damping |
 /// | `chirp` | hung | multisine position targets on the joints around the default pose | trajectory fitting, latency |
 ///
@@ -81,7 +81,7 @@ public struct ExperimentPlan: Sendable {
             case move(joint: Int, to: Target)
             /// Constant-velocity sweep of one joint, `from` → `to` (rad) at `speed` rad/s.
             case sweep(joint: Int, from: Double, to: Double, speed: Double)
-            /// The PD hold plus a feed-forward torque on one joint.
+            /// A pure torque on one joint (its gains off), the others held.
             case torque(joint: Int, torque: Double)
             /// One joint free with a damping gain only (the others held); the end of it measures
             /// the joint's hanging equilibrium.
@@ -190,11 +190,14 @@ public struct ExperimentPlan: Sendable {
         case .torqueStep:
             add("hold", 1, .hold)
             for j in chosen {
-                for _ in 0..<2 {
-                    add("\(names[j]) +\(options.stepTorque) N·m", 0.4, .torque(joint: j, torque: options.stepTorque))
-                    add("\(names[j]) 0", 0.4, .hold)
-                    add("\(names[j]) −\(options.stepTorque) N·m", 0.4, .torque(joint: j, torque: -options.stepTorque))
-                    add("\(names[j]) 0", 0.4, .hold)
+                // Doublets of pure torque (the joint's gains off): +Δ then −Δ, 50 ms each, so the
+                // joint moves a few hundredths of a radian and ends nearly at rest; the measured
+                // torque is then the driver's response to a known command, with no PD in the way.
+                for sign in [1.0, -1.0, 1.0, -1.0] {
+                    let first = sign * options.stepTorque
+                    add("\(names[j]) step \(first > 0 ? "+" : "−")\(options.stepTorque) N·m", 0.05, .torque(joint: j, torque: first))
+                    add("\(names[j]) step \(first > 0 ? "−" : "+")\(options.stepTorque) N·m", 0.05, .torque(joint: j, torque: -first))
+                    add("\(names[j]) hold", 0.6, .hold)
                 }
             }
         case .pendulum:
@@ -343,7 +346,10 @@ public struct ExperimentController: Sendable {
             c.velocities[j] = travelled < abs(to - from) ? direction * speed : 0
             holdPositions[j] = to
         case .torque(let j, let torque):
-            c.torques[j] += torque
+            c.kp[j] = 0
+            c.kd[j] = 0
+            c.velocities[j] = 0
+            c.torques[j] = torque
         case .settle(let j, let kd):
             c.kp[j] = 0
             c.kd[j] = kd

@@ -101,7 +101,8 @@ import TetherSim
             CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [0.007], standardError: [0.0005], method: "xcorr", recordings: ["a.mcap"]),
         ], warnings: [], heldOut: [])
         let base = try RandomizationSpec.load(path: "\(repositoryRoot)/robots/quadruped/randomization.yaml")
-        let (spec, yaml) = RandomizationDerivation.spec(from: file, base: base)
+        let joints = try RobotModel.load(manifestPath: "\(repositoryRoot)/robots/quadruped/quadruped.yaml").manifest.joints.map(\.name)
+        let (spec, yaml) = RandomizationDerivation.spec(from: file, base: base, joints: joints)
         let parsed = try RandomizationSpec.parse(yaml: yaml)
         #expect(parsed.terms == spec.terms)
         let damping = try #require(spec.terms.first { $0.path == "joint[FR_thigh_joint].damping" })
@@ -111,8 +112,9 @@ import TetherSim
         let friction = try #require(spec.terms.first { $0.path == "joint[FR_thigh_joint].frictionloss" })
         #expect(friction.distribution == .uniform(low: 0.075, high: 0.225))
         #expect(spec.terms.contains { $0.target == .actionLatency })
-        // The base's joint_damping and joint_frictionloss terms are replaced, the rest kept.
-        #expect(!spec.terms.contains { $0.target == .jointDamping })
+        // The base's joint_damping term stays for the 11 joints not calibrated; the rest is kept.
+        let kept = try #require(spec.terms.first { $0.target == .jointDamping })
+        #expect(kept.items.count == 11 && !kept.items.contains("FR_thigh_joint"))
         #expect(spec.terms.contains { $0.target == .geomFriction })
         // The calibration file round-trips through YAML and JSON.
         let base2 = temp("cal")
