@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TetherEmulatorTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator"],
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator", "TetherROS", "TetherCalibration"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

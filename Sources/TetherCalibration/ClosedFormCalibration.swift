@@ -95,7 +95,9 @@ public struct ClosedFormCalibration {
                 guard let speed = Double(speedText),
                       let down = segments.first(where: { $0.label == "\(joint) down at \(speedText) rad/s" }) else { continue }
                 func window(_ s: RecordedSegment) -> [(q: Double, tau: Double)] {
-                    r.states.filter { $0.time > s.start + 0.25 && $0.time < s.end - 0.1 && j < $0.efforts.count }
+                    // Skip the start (the joint catching up with the ramp) and the end.
+                    let head = min(0.25, 0.2 * s.duration), tail = min(0.1, 0.1 * s.duration)
+                    return r.states.filter { $0.time > s.start + head && $0.time < s.end - tail && j < $0.efforts.count }
                         .map { ($0.positions[j], $0.efforts[j]) }
                 }
                 let a = window(up), b = window(down)

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TetherCalibration
+import TetherCore
+import TetherEmulator
+import TetherRuntime
+import TetherSafety
+import TetherSim
+
+/// Experiments on the virtual robot with a hidden truth, then calibration from the recordings
+/// alone: each identified parameter's 95 % interval holds the truth.
+@Suite struct CalibrationOnVirtualRobotTests {
+    static let truth: Truth = {
+        var t = Truth(name: "calibration test", seed: 3)
+        t.physics.jointDamping = 0.25
+        t.physics.jointFrictionLoss = 0.12
+        t.actuators.lagTimeConstant = 0.005
+        t.actuators.deadTime = 0.002
+        t.link.latency = 0.003
+        t.sensors.positionNoise = 0.002
+        t.sensors.velocityNoise = 0.02
+        t.sensors.gyroNoise = 0.01
+        t.sensors.gyroBias = SIMD3(0.004, -0.002, 0.001)
+        t.sensors.accelerometerNoise = 0.08
+        return t
+    }()
+
+    func record(_ kind: ExperimentKind, _ options: ExperimentOptions, in dir: URL) throws -> String {
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let plan = try ExperimentPlan(kind: kind, manifest: robot.manifest, options: options)
+        let clock = ManualClock()
+        let virtual = try VirtualRobot(robot: robot, truth: Self.truth, clock: clock, hungAt: plan.hung ? 0.8 : nil)
+        let path = dir.appendingPathComponent("\(kind.rawValue).mcap").path
+        let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
+        let report = try ExperimentRunner.run(plan: plan, robot: virtual, safety: SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: 0.5)),
+                                              clock: clock, recorder: recorder)
+        #expect(!report.stopped, "\(kind): \(report.events)")
+        return path
+    }
+
+    @Test func closedFormAnalysesRecoverTheHiddenTruth() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tether-cal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var sweep = ExperimentOptions()
+        sweep.joints = ["FR_calf_joint"]
+        sweep.speeds = [1, 2, 3]
+        var steps = ExperimentOptions()
+        steps.joints = ["FR_hip_joint"]
+        var still = ExperimentOptions()
+        still.seconds = 20
+        let paths = [try record(.sweep, sweep, in: dir), try record(.torqueStep, steps, in: dir), try record(.stationary, still, in: dir)]
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let outcome = try Calibration(robot: robot).run(paths: paths)
+        func parameter(_ name: String) throws -> CalibratedParameter {
+            try #require(outcome.file.parameters.first { $0.name == name }, "\(name) missing; warnings: \(outcome.file.warnings)")
+        }
+        /// Inside the 95 % interval, or within `slack` of it (a known model difference, named at the call).
+        func within(_ name: String, _ truth: Double, slack: Double = 0) throws {
+            let p = try parameter(name)
+            #expect(p.interval[0][0] - slack <= truth && truth <= p.interval[0][1] + slack, "\(name): truth \(truth), estimate \(p.estimate[0]), 95 % \(p.interval[0])")
+        }
+        try within("joint[FR_calf_joint].frictionloss", 0.12)
+        // MuJoCo's friction loss is a soft constraint, not an ideal Coulomb law: read as Coulomb +
+        // viscous, it shifts a few percent of the viscous coefficient (docs/calibration.md).
+        try within("joint[FR_calf_joint].damping", 0.25, slack: 0.05 * 0.25)
+        try within("sensor.gyro.x.noise", 0.01)
+        // The lying robot still settles by a fraction of a milliradian per second: true motion on top of the bias.
+        try within("sensor.gyro.x.bias", 0.004, slack: 0.0003)
+        try within("sensor.gyro.y.bias", -0.002, slack: 0.0003)
+        try within("sensor.accel.z.noise", 0.08)
+        // The driver: a 5 ms lag; a dead time that is the round trip (2 × 3 ms), the driver's 2 ms
+        // and one physics step (a command takes effect at the next step, a state is measured at
+        // the end of one): 10 ms. Discretization blurs lag and dead time by about a step, so
+        // these two are checked to ±1.5 ms rather than by their intervals.
+        let lag = try parameter("driver.lag"), delay = try parameter("driver.delay")
+        #expect(abs(lag.estimate[0] - 0.005) < 0.0015, "lag \(lag.estimate[0])")
+        #expect(abs(delay.estimate[0] - 0.010) < 0.0015, "delay \(delay.estimate[0])")
+        // The patched model carries the calf's friction and damping, and nothing else changed.
+        let diff = try #require(outcome.mjcf).diff
+        #expect(diff.count == 2 && diff[1].contains("FR_calf_joint") && diff[1].contains("damping="))
+    }
+}
