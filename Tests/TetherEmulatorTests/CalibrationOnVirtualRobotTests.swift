@@ -26,14 +26,9 @@ import TetherSim
     }()
 
     func record(_ kind: ExperimentKind, _ options: ExperimentOptions, in dir: URL) throws -> String {
-        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
-        let plan = try ExperimentPlan(kind: kind, manifest: robot.manifest, options: options)
-        let clock = ManualClock()
-        let virtual = try VirtualRobot(robot: robot, truth: Self.truth, clock: clock, hungAt: plan.hung ? 0.8 : nil)
         let path = dir.appendingPathComponent("\(kind.rawValue).mcap").path
-        let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
-        let report = try ExperimentRunner.run(plan: plan, robot: virtual, safety: SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: 0.5)),
-                                              clock: clock, recorder: recorder)
+        let report = try VirtualExperiments.record(kind, options: options, robot: try RobotModel.load(manifestPath: quadrupedManifest),
+                                                   truth: Self.truth, path: path)
         #expect(!report.stopped, "\(kind): \(report.events)")
         return path
     }
