@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+import TetherCore
+import TetherCalibration
+
+@Suite struct CalibrationBenchmarkTests {
+    /// The benchmark problem through both fitters: each finds the truth, and mujoco.sysid (the
+    /// independent peer) lands where Tether does.
+    @Test func tetherAndMujocoSysidAgreeOnTheBenchmarkProblem() throws {
+        var lines: [String] = []
+        let report = try runCalibrationBenchmark(threads: 2) { lines.append($0) }
+        #expect(report.parameters.count == 4 && report.recordings == 2)
+        #expect(lines.contains { $0.contains("tether iteration") })
+        for p in report.parameters {
+            let sd = try #require(p.tetherStandardDeviation)
+            #expect(abs(p.tetherError) < 3 * sd, "\(p.name): Tether off by \(p.tetherError) (σ \(sd))")
+            let peer = try #require(p.peer, "no peer estimate for \(p.name)")
+            #expect(abs(peer - p.tether) < 2 * sd, "\(p.name): mujoco.sysid \(peer), Tether \(p.tether) (σ \(sd))")
+        }
+        #expect(report.peerSeconds != nil && report.speedup != nil)
+        let json = try JSONEncoder().encode(report)
+        #expect(!json.isEmpty)
+    }
+}
