@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
         .testTarget(
             name: "TetherCalibrationTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration"],
+            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -10,10 +10,10 @@ public enum VirtualExperiments {
     /// Runs one experiment and records it to `path` (MCAP); hangs the robot when the plan needs it.
     @discardableResult
     public static func record(_ kind: ExperimentKind, options: ExperimentOptions = ExperimentOptions(), robot: RobotModel, truth: Truth,
-                              path: String, stage: Double = 0.5, hangHeight: Double = 0.8) throws -> ExperimentRunner.Report {
+                              path: String, stage: Double = 0.5) throws -> ExperimentRunner.Report {
         let plan = try ExperimentPlan(kind: kind, manifest: robot.manifest, options: options)
         let clock = ManualClock()
-        let virtual = try VirtualRobot(robot: robot, truth: truth, clock: clock, hungAt: plan.hung ? hangHeight : nil)
+        let virtual = try VirtualRobot(robot: robot, truth: truth, clock: clock, hungAt: plan.hung ? options.hangHeight : nil)
         let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
         let safety = SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: stage))
         return try ExperimentRunner.run(plan: plan, robot: virtual, safety: safety, clock: clock, recorder: recorder)

@@ -175,13 +175,8 @@ public final class VirtualRobot: Robot {
             active = first.command
         }
         let robot = sim.robot
-        let qpos = sim.data.qpos, qvel = sim.data.qvel, ctrl = sim.data.ctrl
-        let half = truth.actuators.backlash / 2
-        for (j, address) in robot.qposAddress.enumerated() {
-            let q = qpos[address]
-            if q - motorPosition[j] > half { motorPosition[j] = q - half }
-            else if q - motorPosition[j] < -half { motorPosition[j] = q + half }
-        }
+        let qvel = sim.data.qvel, ctrl = sim.data.ctrl
+        followBacklash()
         let a = truth.actuators, c = active
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
@@ -199,6 +194,17 @@ public final class VirtualRobot: Robot {
         sim.holdMount()
         sim.data.step()
         publishIfDue()
+    }
+
+    /// Moves each motor-side position to within half the backlash of its joint's position.
+    private func followBacklash() {
+        let qpos = sim.data.qpos
+        let half = truth.actuators.backlash / 2
+        for (j, address) in sim.robot.qposAddress.enumerated() {
+            let q = qpos[address]
+            if q - motorPosition[j] > half { motorPosition[j] = q - half }
+            else if q - motorPosition[j] < -half { motorPosition[j] = q + half }
+        }
     }
 
     /// Measures, corrupts and sends a state if the publish instant has come.
@@ -222,8 +228,10 @@ public final class VirtualRobot: Robot {
         stateQueue.insert((arrival, state), at: index)
     }
 
-    /// The state as the robot's sensors report it.
+    /// The state as the robot's sensors report it (positions, velocities and time of the same
+    /// instant: the motor side follows the joint before it is read).
     private func measure() -> RobotState {
+        followBacklash()
         var state = sim.state()
         let s = truth.sensors
         for j in state.jointPositions.indices {

@@ -49,6 +49,8 @@ public struct ExperimentOptions: Sendable, Equatable {
     public var chirpBand: ClosedRange<Double> = 0.3...4.0
     /// Seed of the multisine phases.
     public var seed: UInt64 = 1
+    /// Base height of a hung robot, m (recorded as `hung_at`; the sim and emulator hang it there).
+    public var hangHeight: Double = 0.8
     public init() {}
 }
 
@@ -237,6 +239,7 @@ public struct ExperimentPlan: Sendable {
                  "tether.experiment.joints": jointNames.joined(separator: ","),
                  "tether.experiment.hung": hung ? "true" : "false",
                  "tether.experiment.robot": manifest.name]
+        if hung { m["tether.experiment.hung_at"] = "\(options.hangHeight)" }
         switch kind {
         case .sweep: m["tether.experiment.speeds"] = options.speeds.map { "\($0)" }.joined(separator: ",")
         case .torqueStep: m["tether.experiment.step_torque"] = "\(options.stepTorque)"

@@ -74,6 +74,7 @@ struct Experiment: ParsableCommand {
             }
         }
         options.stepTorque = stepTorque
+        options.hangHeight = hangHeight
         options.pendulumAmplitude = amplitude
         options.chirpAmplitude = chirpAmplitude
         let plan = try report { try ExperimentPlan(kind: experimentKind, manifest: manifest, options: options) }

@@ -1,8 +1,3 @@
-// Needs TetherEmulator among the dependencies of TetherCalibrationTests (Package.swift), which it
-// is not yet: define TETHER_CALIBRATION_EMULATOR_TESTS (or drop this condition) once it is.
-// It also needs VirtualRobot to report joint positions after the physics step, as it reports
-// velocities; today positions come from before the step, one physics step late.
-#if TETHER_CALIBRATION_EMULATOR_TESTS
 import Foundation
 import Testing
 import TetherCore
@@ -81,4 +76,3 @@ import TetherSim
         #expect(held.after.normalized < 0.5 * (held.before?.normalized ?? 0))
     }
 }
-#endif

@@ -38,7 +38,7 @@ struct FitStatistics {
         let free = parameters.indices.filter { bounds[$0] == nil }
         let f = free.count
         degreesOfFreedom = max(1, n - f)
-        tQuantile = DenseMatrix.studentQuantile975(degreesOfFreedom: degreesOfFreedom)
+        tQuantile = FitMatrix.studentQuantile975(degreesOfFreedom: degreesOfFreedom)
 
         // Σ_g J_gᵀJ_g / σ_g² over the free columns.
         var h = [Double](repeating: 0, count: f * f)
@@ -63,7 +63,7 @@ struct FitStatistics {
         }
         for u in 0..<f { for v in 0..<u { h[u * f + v] = h[v * f + u] } }
 
-        let (mu, vectors) = DenseMatrix.symmetricEigen(h, size: f)
+        let (mu, vectors) = FitMatrix.symmetricEigen(h, size: f)
         let largest = max(mu.first ?? 0, 0)
         let floor = max(largest * 1e-14, 1e-12)
         var c = [Double](repeating: 0, count: f * f)

@@ -60,7 +60,7 @@ struct BoundedLevenbergMarquardt {
         var cost = 0.5 * dot(r, r)
         let initialCost = cost, initialResiduals = r
         var jac = try jacobian(z, r, lower, upper, names, residuals)
-        var h = DenseMatrix.gram(jac, rows: n, columns: p)
+        var h = FitMatrix.gram(jac, rows: n, columns: p)
         var lambda = 1e-3 * max((0..<p).map { h[$0 * p + $0] }.max() ?? 1, 1e-12)
         var nu = 2.0
         var history: [FitProgress] = []
@@ -69,7 +69,7 @@ struct BoundedLevenbergMarquardt {
 
         while iteration < maxIterations {
             iteration += 1
-            let g = DenseMatrix.transposeTimes(jac, rows: n, columns: p, r)
+            let g = FitMatrix.transposeTimes(jac, rows: n, columns: p, r)
             // Active set: on a bound, pushed outward by the descent direction −g.
             let tol = 1e-12
             let free = (0..<p).filter { i in
@@ -92,13 +92,13 @@ struct BoundedLevenbergMarquardt {
             let largestDiagonal = (0..<f).map { a[$0 * f + $0] }.max() ?? 0
             var regularized = a
             for u in 0..<f { regularized[u * f + u] += 1e-12 * max(largestDiagonal, 1e-300) }
-            if let newton = DenseMatrix.solveSPD(regularized, b), 0.5 * dot(newton, b) <= costTolerance * cost {
+            if let newton = FitMatrix.solveSPD(regularized, b), 0.5 * dot(newton, b) <= costTolerance * cost {
                 stop = .costConverged
                 iteration -= 1
                 break
             }
             for u in 0..<f { a[u * f + u] += lambda }
-            guard let solution = DenseMatrix.solveSPD(a, b) else {
+            guard let solution = FitMatrix.solveSPD(a, b) else {
                 lambda *= nu
                 nu *= 2
                 history.append(report(iteration, cost, lambda, 0, false, evaluations(), progress))
@@ -129,7 +129,7 @@ struct BoundedLevenbergMarquardt {
                 nu = 2
                 history.append(report(iteration, cost, lambda, stepNorm, true, evaluations(), progress))
                 jac = try jacobian(z, r, lower, upper, names, residuals)
-                h = DenseMatrix.gram(jac, rows: n, columns: p)
+                h = FitMatrix.gram(jac, rows: n, columns: p)
                 if decrease <= costTolerance * cost {
                     stop = .costConverged
                     break

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Small and exact rather than fast: the matrices are at most a few tens of rows, while each
 /// Jacobian column costs a full simulation of every recording.
-enum DenseMatrix {
+enum FitMatrix {
     /// AᵀA of an n×p row-major matrix, p×p.
     static func gram(_ a: [Double], rows n: Int, columns p: Int) -> [Double] {
         var g = [Double](repeating: 0, count: p * p)
