@@ -30,6 +30,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Recordings kept out of every fit (to compare the nominal and calibrated models).") var heldOut: [String] = []
     @Option(help: "Output directory.") var out = "calibration"
     @Option(help: "Randomization spec whose uncalibrated terms are kept (default: the robot's randomization.yaml if any).") var randomization: String?
+    @Option(help: "Parameters of the trajectory fit, comma-separated (default: each excited joint's damping, frictionloss, armature; driver.lag, driver.delay). Names: docs/trajectory-fitting.md.") var fit: String?
     @Flag(help: "Print the calibration as JSON.") var json = false
 
     func run() throws {
@@ -40,7 +41,7 @@ struct Calibrate: ParsableCommand {
             base = try report { try RandomizationSpec.load(path: path) }
         }
         var calibration = Calibration(robot: robotModel, baseRandomization: base)
-        calibration.trajectoryFit = CalibrationTrajectoryFit.make()
+        calibration.trajectoryFit = TrajectoryCalibration.step(names: fit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
         let quiet = json
         let outcome = try report {
             try calibration.run(paths: recordings, heldOut: heldOut) { line in if !quiet { emit("  \(line)") } }

@@ -165,7 +165,7 @@ struct Demo: ParsableCommand {
         }
         print("⑨ experiments on the virtual robot (typical truth, hidden): sweep, torque steps, 30 s stationary, two chirps: \(fmt(seconds, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to \(directory)/*.mcap")
         var calibration = Calibration(robot: robotModel, baseRandomization: try? RandomizationSpec.load(path: (robotModel.model.source as NSString).deletingLastPathComponent + "/randomization.yaml"))
-        calibration.trajectoryFit = CalibrationTrajectoryFit.make()
+        calibration.trajectoryFit = TrajectoryCalibration.step()
         let calibrationStart = Date()
         let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
         try report { try CalibrationOutput.write(outcome, robot: robotModel, to: directory) }

@@ -282,6 +282,9 @@ struct ParameterWriter: Sendable {
     var lag: Int?
     var delay: Int?
     var sensorDelay: Int?
+    /// Driver lag and delay held fixed (measured elsewhere) when they are not fitted, s.
+    var fixedLag = 0.0
+    var fixedDelay = 0.0
 
     /// Builds the writer and refuses two parameters that write the same slot.
     init(parameters: [ResolvedFitParameter], targets: [FitTarget], model: SimModel) throws {

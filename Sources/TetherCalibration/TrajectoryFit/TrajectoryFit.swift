@@ -59,6 +59,9 @@ public struct TrajectoryFit: Sendable {
         public var joints: [String]?
         /// Compare efforts too, for recordings that have them.
         public var includeEfforts: Bool
+        /// Driver lag and delay used by every replay when `driver.lag` / `driver.delay` are not
+        /// fitted (e.g. measured by torque steps); default the ideal driver.
+        public var fixedDriver = DriverDynamics()
         /// A parameter (or direction) whose standard deviation exceeds this many scales is flagged
         /// as not identifiable.
         public var identifiabilityLimit: Double
@@ -122,7 +125,13 @@ public struct TrajectoryFit: Sendable {
         self.parameters = resolved
         self.options = options
         self.targets = targets
-        writer = try ParameterWriter(parameters: resolved, targets: targets, model: robot.model)
+        var writer = try ParameterWriter(parameters: resolved, targets: targets, model: robot.model)
+        guard options.fixedDriver.lagTimeConstant >= 0, options.fixedDriver.actionDelay >= 0 else {
+            throw TetherError("the fixed driver lag and delay must not be negative", hint: "seconds, e.g. lag 0.004, delay 0.012")
+        }
+        writer.fixedLag = options.fixedDriver.lagTimeConstant
+        writer.fixedDelay = options.fixedDriver.actionDelay
+        self.writer = writer
         if let names = options.joints {
             comparedJoints = try names.map { name in
                 guard let i = robot.manifest.joints.firstIndex(where: { $0.name == name }) else {

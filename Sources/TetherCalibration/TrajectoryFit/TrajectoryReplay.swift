@@ -225,8 +225,8 @@ final class TrajectoryReplayer {
         } catch {
             throw ReplayFailure(reason: "\(error)")
         }
-        let lag = writer.lag.map { values[$0] } ?? 0
-        let delay = writer.delay.map { values[$0] } ?? 0
+        let lag = writer.lag.map { values[$0] } ?? writer.fixedLag
+        let delay = writer.delay.map { values[$0] } ?? writer.fixedDelay
         let sensorDelay = writer.sensorDelay.map { values[$0] } ?? 0
         guard lag >= 0, delay >= 0, sensorDelay >= 0 else { throw ReplayFailure(reason: "a negative lag or delay") }
         sim.driver = DriverDynamics(lagTimeConstant: lag, actionDelay: 0)
