@@ -77,5 +77,11 @@ expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" 
 expect "the experiment recording reads back" 0 "/joint_commands" -- "$TETHER" log info "$TMP/steps.mcap"
 expect "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
 
+expect "calibrate from the torque steps" 0 "driver.delay" -- "$TETHER" calibrate "$TMP/steps.mcap" --out "$TMP/cal"
+expect "calibration writes its files" 0 "report.html" -- ls "$TMP/cal"
+expect "calibrate, missing recording" 1 "recording not found" -- "$TETHER" calibrate "$TMP/none.mcap" --out "$TMP/cal"
+expect "calibrate, unknown fit parameter" 1 "joint\[FR_thigh\]" -- "$TETHER" calibrate "$TMP/chirp.mcap" --fit "joint[FR_thigh].damping" --out "$TMP/cal"
+expect "calibrate, a recording of another robot" 1 "no joint states on /cartpole/joint_states" -- "$TETHER" calibrate "$TMP/steps.mcap" --robot cartpole --out "$TMP/cal"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
