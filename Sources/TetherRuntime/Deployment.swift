@@ -104,16 +104,7 @@ public final class Deployment {
             try robot.advance(to: tick.start)
             let readAt = clock.now()
             let latest = try robot.latestState()
-            var events: [RecordedEvent] = []
-            if let source = eStopRequest.take() {
-                let e = safety.engageEStop(source: source, time: t)
-                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
-            }
-            // The robot's own e-stop input (its ROS 2 topic) latches like any e-stop.
-            if robot.eStopInputActive != safety.eStopInputActive,
-               let e = safety.setEStopInput(robot.eStopInputActive, time: t) {
-                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
-            }
+            var events = safety.takeEStops(request: eStopRequest, robot: robot, time: t)
             let positions = latest?.state.jointPositions ?? []
             while let next = pending.first, next.time <= t {
                 pending.removeFirst()
@@ -216,6 +207,22 @@ public final class Deployment {
 
     /// Deployment never adds observation noise; the builder still needs a stream.
     private var noRandom = SeededRandom(seed: 0)
+}
+
+extension SafetyWrapper {
+    /// Takes a pending e-stop request (a signal, an operator) and follows the robot's own e-stop
+    /// input (its ROS 2 topic), which latches like any e-stop; returns the events to record.
+    mutating func takeEStops(request: EStopRequest, robot: Robot, time t: Double) -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        if let source = request.take() {
+            let e = engageEStop(source: source, time: t)
+            events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
+        }
+        if robot.eStopInputActive != eStopInputActive, let e = setEStopInput(robot.eStopInputActive, time: t) {
+            events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
+        }
+        return events
+    }
 }
 
 /// A one-slot mailbox for an e-stop request from another thread or a signal handler.

@@ -63,14 +63,7 @@ public enum ExperimentRunner {
                 try robot.advance(to: tick.start)
                 let readAt = clock.now()
                 let latest = try robot.latestState()
-                var events: [RecordedEvent] = []
-                if let source = eStop.take() {
-                    let e = safety.engageEStop(source: source, time: t)
-                    events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
-                }
-                if robot.eStopInputActive != safety.eStopInputActive, let e = safety.setEStopInput(robot.eStopInputActive, time: t) {
-                    events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
-                }
+                var events = safety.takeEStops(request: eStop, robot: robot, time: t)
                 let wanted = controller.command(at: t, state: latest?.state)
                 let received = (latest?.receivedAt ?? tick.start) - start
                 let output = safety.tick(SafetyInput(time: max(t, received), state: latest?.state, stateReceivedAt: received,
