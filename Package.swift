@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -86,6 +86,13 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // Validation gate, trials, gap report, improvement loop.
+        .target(
+            name: "TetherValidation",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
         // the DDS transport (CCycloneDDS) joins it later.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
@@ -93,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration",
+                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -130,6 +137,13 @@ let package = Package(
             linkerSettings: nativeLink
         ),
         .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
+        .testTarget(
+            name: "TetherValidationTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator", "TetherCalibration",
+                           "TetherValidation", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         .testTarget(
             name: "TetherCalibrationTests",
             dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
