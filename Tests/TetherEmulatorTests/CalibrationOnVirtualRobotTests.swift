@@ -38,7 +38,7 @@ import TetherSim
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         var sweep = ExperimentOptions()
-        sweep.joints = ["FR_calf_joint"]
+        sweep.joints = ["FR_thigh_joint", "FR_calf_joint"]
         sweep.speeds = [1, 2, 3]
         var steps = ExperimentOptions()
         steps.joints = ["FR_hip_joint"]
@@ -55,10 +55,10 @@ import TetherSim
             let p = try parameter(name)
             #expect(p.interval[0][0] - slack <= truth && truth <= p.interval[0][1] + slack, "\(name): truth \(truth), estimate \(p.estimate[0]), 95 % \(p.interval[0])")
         }
-        try within("joint[FR_calf_joint].frictionloss", 0.12)
-        // MuJoCo's friction loss is a soft constraint, not an ideal Coulomb law: read as Coulomb +
-        // viscous, it shifts a few percent of the viscous coefficient (docs/calibration.md).
-        try within("joint[FR_calf_joint].damping", 0.25, slack: 0.05 * 0.25)
+        for joint in ["FR_thigh_joint", "FR_calf_joint"] {
+            try within("joint[\(joint)].frictionloss", 0.12)
+            try within("joint[\(joint)].damping", 0.25)
+        }
         try within("sensor.gyro.x.noise", 0.01)
         // The lying robot still settles by a fraction of a milliradian per second: true motion on top of the bias.
         try within("sensor.gyro.x.bias", 0.004, slack: 0.0003)
@@ -73,6 +73,6 @@ import TetherSim
         #expect(abs(delay.estimate[0] - 0.010) < 0.0015, "delay \(delay.estimate[0])")
         // The patched model carries the calf's friction and damping, and nothing else changed.
         let diff = try #require(outcome.mjcf).diff
-        #expect(diff.count == 2 && diff[1].contains("FR_calf_joint") && diff[1].contains("damping="))
+        #expect(diff.count == 4 && diff[3].contains("FR_calf_joint") && diff[3].contains("damping="))
     }
 }
