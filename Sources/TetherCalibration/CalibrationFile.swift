@@ -64,12 +64,18 @@ public struct CalibrationFile: Sendable, Codable {
 
     public struct HeldOutError: Sendable, Codable, Equatable {
         public var recording: String
+        /// Normalized RMS error (each signal divided by its spread), nominal and calibrated model.
         public var nominal: Double
         public var calibrated: Double
-        public init(recording: String, nominal: Double, calibrated: Double) {
+        /// RMS joint position error, rad, and velocity error, rad/s (nominal, calibrated).
+        public var positionRMS: [Double]?
+        public var velocityRMS: [Double]?
+        public init(recording: String, nominal: Double, calibrated: Double, positionRMS: [Double]? = nil, velocityRMS: [Double]? = nil) {
             self.recording = recording
             self.nominal = nominal
             self.calibrated = calibrated
+            self.positionRMS = positionRMS
+            self.velocityRMS = velocityRMS
         }
     }
 

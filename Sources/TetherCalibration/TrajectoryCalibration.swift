@@ -39,6 +39,15 @@ public enum TrajectoryCalibration {
                 ?? defaultParameters(robot: robot, recordings: recordings, closedForm: closedForm)
             var options = TrajectoryFit.Options(threads: threads)
             options.initialState = .atRest(window: 0.2)
+            // Compare the joints the experiments moved: a joint held still has a spread of pure
+            // noise, and its normalized residuals would swamp the ones that carry information.
+            var excited: [String] = []
+            for r in recordings + heldOut {
+                for j in (r.metadata["joints"] ?? "").split(separator: ",").map(String.init) where !excited.contains(j) && robot.manifest.joints.contains(where: { $0.name == j }) {
+                    excited.append(j)
+                }
+            }
+            if !excited.isEmpty { options.joints = excited }
             let fitted = Set(parameters.map(\.name))
             let measured = { (name: String) in fitted.contains(name) ? nil : closedForm.first { $0.name == name }?.estimate.first }
             options.fixedDriver = DriverDynamics(lagTimeConstant: measured("driver.lag") ?? 0, actionDelay: measured("driver.delay") ?? 0)
@@ -75,8 +84,10 @@ public enum TrajectoryCalibration {
             nominalOptions.maxIterations = 0
             let nominalErrors = heldOut.isEmpty ? nil : try? TrajectoryFit(robot: robot, parameters: parameters, options: nominalOptions).fit(heldOut)
             let held = result.recordings.filter(\.heldOut).map { r in
-                let nominal = nominalErrors?.recordings.first { $0.source == r.source }?.before?.normalized ?? r.before?.normalized ?? .nan
-                return CalibrationFile.HeldOutError(recording: r.source, nominal: nominal, calibrated: r.after.normalized)
+                let before = nominalErrors?.recordings.first { $0.source == r.source }?.before ?? r.before
+                return CalibrationFile.HeldOutError(recording: r.source, nominal: before?.normalized ?? .nan, calibrated: r.after.normalized,
+                                                    positionRMS: [before?.position ?? .nan, r.after.position],
+                                                    velocityRMS: [before?.velocity ?? .nan, r.after.velocity])
             }
             // Figure: a held-out recording (else the first) replayed on the nominal and the
             // calibrated model, first excited joint.
