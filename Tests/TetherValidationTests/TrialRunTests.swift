@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TetherCore
+import TetherPolicy
+import TetherSim
+@testable import TetherValidation
+
+private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+@Suite struct TrialRunTests {
+    @Test func shortEmulatorTrialsRunTheFullRuntimeAndRecord() throws {
+        let model = try BuiltinRobots.load("quadruped")
+        let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-trials-\(UUID().uuidString)").path
+        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 2, seconds: 6, seed: 7, successDistance: 1,
+                                 recordingFolder: folder, stage: 1)
+        var seen: [Int] = []
+        let records = try plan.run(robot: model, policyName: policyPath,
+                                   makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { seen.append($0.trial) }
+        #expect(seen == [0, 1])
+        #expect(records.count == 2)
+        #expect(records[0].seed != records[1].seed)
+        #expect(records[0].seed == plan.trialSeed(0))
+        for r in records {
+            #expect(r.backend == "emulator" && r.truth == "typical" && r.stage == 1)
+            #expect(r.requiredDistance == 1)
+            #expect(r.success == (r.failureMode == "success"))
+            #expect(r.success == (r.distance >= 1 && r.stopReason == nil && r.failureMode != "fall"))
+            #expect(["success", "fall", "no_progress"].contains(r.failureMode) || r.failureMode.hasPrefix("safety_stop:"))
+            // The policy runs from 3.0 s to 4.5 s unless a stop comes first.
+            #expect(r.episodeSeconds > 0 && r.episodeSeconds <= 1.5 + 0.05)
+            #expect(r.distance.isFinite)
+            #expect(try #require(r.torqueMargin) <= 1)
+            #expect(try #require(r.velocityMargin) <= 1)
+            #expect(r.trackingError != nil)
+            let share = try #require(r.oscillation)
+            #expect(share >= 0 && share <= 1)
+            let recording = try #require(r.recording)
+            #expect(FileManager.default.fileExists(atPath: recording))
+        }
+        // Same seed, same trial: the same record (the run is reproducible).
+        let again = try plan.runOne(trial: 1, robot: model, policyName: policyPath,
+                                    policy: try OnnxPolicy(path: policyPath, manifest: model.manifest))
+        #expect(again.distance == records[1].distance)
+        #expect(again.failureMode == records[1].failureMode)
+    }
+
+    @Test func plansRefuseWhatCannotRun() {
+        #expect(throws: TetherError.self) { try TrialPlan(backend: "ros2", count: 2) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: "sim", count: 0) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: "sim", count: 2, seconds: 3) }
+    }
+
+    @Test func requiredDistanceScalesTheTaskToThePolicyTime() throws {
+        let task = Manifest.Task(kind: .walk, episodeSeconds: 30, command: SIMD3(0.5, 0, 0), successDistance: 10)
+        let plan = try TrialPlan(backend: "sim", count: 1, seconds: 15)
+        // Policy from 3.0 s to 13.5 s: 10.5 s of the task's 30 s.
+        #expect(abs(plan.requiredDistance(task: task) - 3.5) < 1e-12)
+        let long = try TrialPlan(backend: "sim", count: 1, seconds: 60)
+        #expect(long.requiredDistance(task: task) == 10)
+    }
+}
