@@ -108,8 +108,8 @@ public struct GapReport: Sendable, Codable {
                                     welchT: welch?.t, welchDF: welch?.df, p: welch?.p, significant: (welch?.p ?? 1) < 0.05)
         }
         let differing = metrics.filter(\.significant).map(\.name)
-        let gap = String(format: "%.0f %% → %.0f %% success (%+.0f pp, Fisher p = %.3g)", 100 * s.successRate, 100 * r.successRate,
-                         -success.gapPercentagePoints, fisher)
+        let change = 100 * (r.successRate - s.successRate) + 0  // + 0 turns −0 into 0
+        let gap = String(format: "%.0f %% → %.0f %% success (%+.0f pp, Fisher p = %.3g)", 100 * s.successRate, 100 * r.successRate, change, fisher)
         if success.significant {
             verdict = "fail"
             headline = "The success rates differ: \(gap)"
