@@ -70,6 +70,14 @@ public struct GapReport: Sendable, Codable {
     public var headline: String
     /// What this report does not do yet.
     public var missing: [String]
+    /// Gap attribution on the virtual robot, when one is given (see `GapAttribution`).
+    public var attribution: GapAttribution? {
+        didSet {
+            missing = attribution == nil ? Self.notAttributed : ["gap attribution by single parameter, and from calibrated parameters on a real robot"]
+        }
+    }
+
+    static let notAttributed = ["gap attribution (which calibrated parameters, set back to nominal, reproduce the real failures): not given; `tether trials --backend emulator --attribute` makes one for the virtual robot"]
 
     /// The continuous metrics compared: name, unit, how to read it from a record.
     public static let metricDefinitions: [(name: String, unit: String, value: @Sendable (TrialRecord) -> Double?)] = [
@@ -121,7 +129,7 @@ public struct GapReport: Sendable, Codable {
             verdict = "pass"
             headline = "No significant difference: \(gap)"
         }
-        missing = ["gap attribution (which calibrated parameters, set back to nominal, reproduce the real failures) is not implemented"]
+        missing = Self.notAttributed
     }
 
     static func summarize(_ records: [TrialRecord], source: String) -> TrialSet {
@@ -201,11 +209,24 @@ public struct GapReport: Sendable, Codable {
             failures.table(ReportTable(header: ["intervention", "sim (total)", "real (total)"], rows: reasons.map { [ReportCell($0), ReportCell(integerLiteral: sim.interventions[$0] ?? 0), ReportCell(integerLiteral: real.interventions[$0] ?? 0)] },
                                        caption: "Safety wrapper events by reason, summed over the trials."))
         }
+        var sections = [successSection, metricSection, failures]
+        if let attribution {
+            var a = ReportSection("Gap attribution (virtual robot)")
+            a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
+            a.table(ReportTable(header: ["set to nominal", "success", "95 % interval", "change", "Fisher p", "mean distance"], rows: attribution.entries.map { e in
+                [ReportCell(e.nominal), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
+                 ReportCell(String(format: "%+.0f pp", e.changePercentagePoints)), ReportCell(e.fisherP, digits: 3),
+                 ReportCell(e.meanDistance, digits: 3, unit: "m")]
+            }))
+            a.callout(attribution.explaining.isEmpty ? .info : .warn,
+                      attribution.explaining.isEmpty ? "No single group explains the failures." : "Explained by: \(attribution.explaining.joined(separator: ", ")).")
+            sections.append(a)
+        }
         var notes = ReportSection("Not covered")
         for m in missing { notes.callout(.info, m) }
         return HTMLReport(title: "Gap report: \(robot)", subtitle: "policy \(policy) · sim \(label(sim)), \(sim.trials) trials · real \(label(real)), \(real.trials) trials",
                           generatedAt: generatedAt, generatedBy: "tether report", verdict: ReportVerdict(status, headline), cards: cards,
-                          sections: [successSection, metricSection, failures, notes],
+                          sections: sections + [notes],
                           footer: "Software stops are controlled stops, not safety-rated functions; hardware e-stops remain mandatory.")
     }
 }

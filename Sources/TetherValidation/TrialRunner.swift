@@ -28,6 +28,8 @@ public struct TrialPlan: Sendable {
     public var recordingFolder: String?
     /// Torque stage, fraction of the torque limits (nil: the manifest's `torque_stage`).
     public var stage: Double?
+    /// Emulator truth groups set back to nominal (`GapAttribution.groups`): physics, actuators, sensors, link.
+    public var nominalGroups: Set<String> = []
     /// When to stand up, s; stand-up duration, s.
     public var standUpAt = 0.5
     public var standUpSeconds = 2.0
@@ -105,7 +107,8 @@ public struct TrialPlan: Sendable {
                 t = try Truth.load(path: truth)
                 t.seed = trialSeed
             }
-            truthName = truth
+            t = GapAttribution.settingNominal(nominalGroups, in: t)
+            truthName = nominalGroups.isEmpty ? truth : "\(truth) with \(nominalGroups.sorted().joined(separator: ", ")) nominal"
             inner = try VirtualRobot(robot: robot, truth: t, clock: clock)
         } else {
             let sim = SimRobot(robot: robot)

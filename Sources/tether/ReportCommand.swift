@@ -20,9 +20,11 @@ struct GapReportCommand: ParsableCommand {
     @Option(help: "Trial records of the real (or emulated) set (JSON Lines).") var real: String
     @Option(help: "HTML report path.") var out = "gap-report.html"
     @Option(help: "JSON twin path.") var json: String?
+    @Option(help: "Gap attribution to include (attribution.json from `tether trials --attribute`).") var attribution: String?
 
     func run() throws {
-        let gap = try report { try GapReport.load(simPath: sim, realPath: real) }
+        var gap = try report { try GapReport.load(simPath: sim, realPath: real) }
+        if let attribution { gap.attribution = try report { try GapAttribution.read(path: attribution) } }
         try report { try gap.html(generatedAt: Date()).write(to: out) }
         if let json {
             try report {

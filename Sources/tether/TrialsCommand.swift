@@ -32,8 +32,10 @@ struct Trials: ParsableCommand {
     @Option(help: "Oscillation cutoff, Hz.") var oscillationHz = 10.0
     @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
     @Flag(help: "Do not write flight recordings.") var noRecord = false
+    @Flag(help: "Emulator: rerun the trials with each truth group (physics, actuators, sensors, link) set back to nominal; writes DIR/attribution.json.") var attribute = false
 
     func validate() throws {
+        if attribute && backend != "emulator" { throw ValidationError("--attribute needs --backend emulator (its truth is what is set back to nominal)") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
     }
 
@@ -60,5 +62,25 @@ struct Trials: ParsableCommand {
         let successes = records.filter(\.success).count
         let wilson = GapStatistics.wilson(successes: successes, trials: records.count)
         emit("success \(successes)/\(records.count) (\(fmt(100 * Double(successes) / Double(records.count), 1)) %, 95 % \(fmt(100 * wilson[0], 1))–\(fmt(100 * wilson[1], 1)) %); records \(file)")
+        guard attribute else { return }
+        emit("gap attribution: the same \(count) trials with each truth group set back to nominal")
+        let attribution = try report {
+            try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, baseline: records,
+                                   makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { group, rs in
+                emit("  \(group) nominal: success \(rs.filter(\.success).count)/\(rs.count)")
+            }
+        }
+        for e in attribution.entries {
+            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", e.nominal.padding(toLength: 10, withPad: " ", startingAt: 0), e.successes, e.trials,
+                        e.changePercentagePoints, e.fisherP, e.meanDistance))
+        }
+        emit(attribution.explaining.isEmpty ? "no single group explains the failures" : "explained by: \(attribution.explaining.joined(separator: ", "))")
+        let attributionFile = (out as NSString).appendingPathComponent("attribution.json")
+        try report {
+            do { try attribution.json().write(to: URL(fileURLWithPath: attributionFile)) } catch {
+                throw TetherError("cannot write the attribution: \(error.localizedDescription)", at: attributionFile)
+            }
+        }
+        emit("attribution \(attributionFile)")
     }
 }

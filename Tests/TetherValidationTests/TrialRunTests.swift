@@ -60,3 +60,34 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         #expect(long.requiredDistance(task: task) == 10)
     }
 }
+
+@Suite struct GapAttributionTests {
+    @Test func settingAGroupNominalLeavesTheOthers() throws {
+        let truth = try Truth.preset("typical", seed: 3)
+        let physics = GapAttribution.settingNominal(["physics"], in: truth)
+        #expect(physics.physics == Truth.Physics())
+        #expect(physics.actuators == truth.actuators && physics.sensors == truth.sensors && physics.link == truth.link)
+        let all = GapAttribution.settingNominal(Set(GapAttribution.groups), in: truth)
+        #expect(all.physics == .init() && all.actuators == .init() && all.sensors == .init() && all.link == .init())
+        #expect(all.seed == 3)
+    }
+
+    @Test func attributionRunsEachGroupAndRoundTrips() throws {
+        let model = try BuiltinRobots.load("quadruped")
+        let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
+        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 1, seconds: 6, seed: 2, successDistance: 1, stage: 1)
+        var groups: [String] = []
+        let attribution = try GapAttribution.run(plan: plan, robot: model, policyName: policyPath,
+                                                 makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { g, _ in groups.append(g) }
+        #expect(groups == GapAttribution.groups)
+        #expect(attribution.entries.map(\.nominal) == ["none"] + GapAttribution.groups)
+        #expect(attribution.entries[0].changePercentagePoints == 0 && attribution.entries[0].fisherP == 1)
+        for e in attribution.entries { #expect(e.trials == 1 && e.fisherP >= 0 && e.fisherP <= 1) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attribution-\(UUID().uuidString).json").path
+        try attribution.json().write(to: URL(fileURLWithPath: path))
+        let back = try GapAttribution.read(path: path)
+        #expect(back.entries.map(\.successes) == attribution.entries.map(\.successes))
+        #expect(throws: TetherError.self) { try GapAttribution.run(plan: try TrialPlan(backend: "sim", count: 1), robot: model, policyName: policyPath,
+                                                                   makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) }
+    }
+}
