@@ -55,6 +55,9 @@ public struct GapReport: Sendable, Codable {
         public var p: Double?
         /// Whether p is below 0.05.
         public var significant: Bool
+        /// Mann–Whitney U of the real set and its two-sided p (a rank test: robust to outliers and skew).
+        public var mannWhitneyU: Double?
+        public var mannWhitneyP: Double?
     }
 
     public var format: Int
@@ -83,11 +86,11 @@ public struct GapReport: Sendable, Codable {
     public static let metricDefinitions: [(name: String, unit: String, value: @Sendable (TrialRecord) -> Double?)] = [
         ("distance", "m", { $0.distance }),
         ("episode length", "s", { $0.episodeSeconds }),
-        ("score (distance per policy second)", "m/s", { $0.score }),
-        ("tracking error (forward velocity)", "m/s", { $0.trackingError }),
+        ("score", "m/s", { $0.score }),
+        ("tracking error", "m/s", { $0.trackingError }),
         ("torque margin", "", { $0.torqueMargin }),
         ("velocity margin", "", { $0.velocityMargin }),
-        ("oscillation (power share above cutoff)", "", { $0.oscillation }),
+        ("oscillation", "", { $0.oscillation }),
     ]
 
     /// Compares two sets of records; errors if either is empty.
@@ -109,11 +112,13 @@ public struct GapReport: Sendable, Codable {
             let b = real.compactMap(definition.value).filter(\.isFinite)
             let ma = GapStatistics.meanInterval(a), mb = GapStatistics.meanInterval(b)
             let welch = GapStatistics.welch(b, a)
+            let ranks = GapStatistics.mannWhitney(b, a)
             return MetricComparison(name: definition.name, unit: definition.unit, simValues: a, realValues: b,
                                     simMean: a.isEmpty ? nil : ma.mean, simInterval: ma.interval,
                                     realMean: b.isEmpty ? nil : mb.mean, realInterval: mb.interval,
                                     difference: a.isEmpty || b.isEmpty ? nil : mb.mean - ma.mean,
-                                    welchT: welch?.t, welchDF: welch?.df, p: welch?.p, significant: (welch?.p ?? 1) < 0.05)
+                                    welchT: welch?.t, welchDF: welch?.df, p: welch?.p, significant: (welch?.p ?? 1) < 0.05,
+                                    mannWhitneyU: ranks?.u, mannWhitneyP: ranks?.p)
         }
         let differing = metrics.filter(\.significant).map(\.name)
         let change = 100 * (r.successRate - s.successRate) + 0  // + 0 turns −0 into 0
@@ -182,16 +187,17 @@ public struct GapReport: Sendable, Codable {
              ReportCell((success.twoProportionP ?? 1) < 0.05 ? "differ" : "no evidence", status: (success.twoProportionP ?? 1) < 0.05 ? .fail : .pass)],
         ]))
         var metricSection = ReportSection("Metrics")
-        metricSection.paragraph("Mean ± Student t 95 % interval per set; Welch's unequal-variance t test (two-sided) for the difference real − sim.")
+        metricSection.paragraph("Mean [Student t 95 % interval] per set; Welch's unequal-variance t test (two-sided) for the difference real − sim. Score: distance per second of policy time. Tracking error: mean |achieved − commanded| forward velocity. Margins: minimum over the run of 1 − |value|/limit. Oscillation: share of the actions' spectral power above the cutoff frequency.")
         func interval(_ mean: Double?, _ i: [Double]?) -> ReportCell {
             guard let mean else { return "—" }
             guard let i else { return ReportCell(mean, digits: 4) }
-            return ReportCell(String(format: "%.4g [%.4g, %.4g]", mean, i[0], i[1]))
+            return ReportCell(String(format: "%.3g [%.3g, %.3g]", mean, i[0], i[1]))
         }
-        metricSection.table(ReportTable(header: ["metric", "unit", "sim", "real", "real − sim", "Welch t", "df", "p", "verdict"], rows: metrics.map { m in
+        metricSection.table(ReportTable(header: ["metric", "unit", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"], rows: metrics.map { m in
             [ReportCell(m.name), ReportCell(m.unit.isEmpty ? "—" : m.unit), interval(m.simMean, m.simInterval), interval(m.realMean, m.realInterval),
              m.difference.map { ReportCell($0, digits: 4) } ?? "—", m.welchT.map { ReportCell($0, digits: 3) } ?? "—",
              m.welchDF.map { ReportCell($0, digits: 3) } ?? "—", m.p.map { ReportCell($0, digits: 3) } ?? "—",
+             m.mannWhitneyP.map { ReportCell($0, digits: 3) } ?? "—",
              ReportCell(m.p == nil ? "n/a" : m.significant ? "differ" : "no evidence", status: m.p == nil ? .info : m.significant ? .warn : .pass)]
         }))
         for m in metrics where !m.simValues.isEmpty || !m.realValues.isEmpty {

@@ -57,6 +57,32 @@ public enum GapStatistics {
         return (t, df, studentTwoSidedP(t: t, df: df))
     }
 
+    /// Mann–Whitney U test, two-sided, normal approximation with tie and continuity corrections:
+    /// (U of `a`, p); nil when a set is empty or every value is tied.
+    public static func mannWhitney(_ a: [Double], _ b: [Double]) -> (u: Double, p: Double)? {
+        guard !a.isEmpty, !b.isEmpty else { return nil }
+        // Mid-ranks of the pooled values; ties share the mean of their ranks.
+        let pooled = (a.map { ($0, true) } + b.map { ($0, false) }).sorted { $0.0 < $1.0 }
+        let n = Double(pooled.count), nA = Double(a.count), nB = Double(b.count)
+        var rankSumA = 0.0, tieTerm = 0.0
+        var i = 0
+        while i < pooled.count {
+            var j = i
+            while j + 1 < pooled.count && pooled[j + 1].0 == pooled[i].0 { j += 1 }
+            let rank = Double(i + j + 2) / 2
+            let tied = Double(j - i + 1)
+            tieTerm += tied * tied * tied - tied
+            for k in i...j where pooled[k].1 { rankSumA += rank }
+            i = j + 1
+        }
+        let u = rankSumA - nA * (nA + 1) / 2
+        let meanU = nA * nB / 2
+        let varianceU = nA * nB / 12 * ((n + 1) - tieTerm / (n * (n - 1)))
+        guard varianceU > 0 else { return nil }
+        let z = max(0, abs(u - meanU) - 0.5) / varianceU.squareRoot()
+        return (u, erfc(z / 2.0.squareRoot()))
+    }
+
     /// Mean and its 95 % Student t interval [lower, upper] (nil interval for fewer than 2 values).
     public static func meanInterval(_ x: [Double]) -> (mean: Double, interval: [Double]?) {
         guard !x.isEmpty else { return (.nan, nil) }

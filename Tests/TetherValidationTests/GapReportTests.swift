@@ -97,6 +97,20 @@ private func temporaryFile(_ name: String, _ text: String) throws -> String {
         #expect(GapStatistics.welch([1, 1], [2, 2]) == nil)
     }
 
+    @Test func mannWhitneyMatchesReferenceValues() throws {
+        // scipy.stats.mannwhitneyu(x, y, method="asymptotic"): U of x, two-sided p.
+        let a = [20.1, 22.3, 19.8, 21.5, 23.0, 20.7], b = [18.2, 17.9, 19.5, 18.8, 17.1, 19.9, 18.4, 16.8]
+        let r = try #require(GapStatistics.mannWhitney(b, a))
+        #expect(r.u == 1)
+        #expect(abs(r.p - 0.003675612117741231) < 1e-12)
+        // With ties.
+        let t = try #require(GapStatistics.mannWhitney([1, 2, 2, 3, 3, 3, 4], [2, 3, 4, 4, 5, 5]))
+        #expect(t.u == 8.5)
+        #expect(abs(t.p - 0.07826242947714618) < 1e-12)
+        #expect(GapStatistics.mannWhitney([], [1]) == nil)
+        #expect(GapStatistics.mannWhitney([1, 1], [1]) == nil)
+    }
+
     @Test func studentQuantilesMatchTables() {
         #expect(abs(GapStatistics.studentQuantile975(df: 10) - 2.228138851986274) < 1e-9)
         #expect(abs(GapStatistics.studentQuantile975(df: 4) - 2.7764451051977934) < 1e-9)
