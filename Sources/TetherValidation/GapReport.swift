@@ -193,8 +193,8 @@ public struct GapReport: Sendable, Codable {
             guard let i else { return ReportCell(mean, digits: 4) }
             return ReportCell(String(format: "%.3g [%.3g, %.3g]", mean, i[0], i[1]))
         }
-        metricSection.table(ReportTable(header: ["metric", "unit", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"], rows: metrics.map { m in
-            [ReportCell(m.name), ReportCell(m.unit.isEmpty ? "—" : m.unit), interval(m.simMean, m.simInterval), interval(m.realMean, m.realInterval),
+        metricSection.table(ReportTable(header: ["metric", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"], rows: metrics.map { m in
+            [ReportCell(m.unit.isEmpty ? m.name : "\(m.name), \(m.unit)"), interval(m.simMean, m.simInterval), interval(m.realMean, m.realInterval),
              m.difference.map { ReportCell($0, digits: 4) } ?? "—", m.welchT.map { ReportCell($0, digits: 3) } ?? "—",
              m.welchDF.map { ReportCell($0, digits: 3) } ?? "—", m.p.map { ReportCell($0, digits: 3) } ?? "—",
              m.mannWhitneyP.map { ReportCell($0, digits: 3) } ?? "—",
