@@ -87,6 +87,16 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         try attribution.json().write(to: URL(fileURLWithPath: path))
         let back = try GapAttribution.read(path: path)
         #expect(back.entries.map(\.successes) == attribution.entries.map(\.successes))
+        // The report shows it, and its JSON twin decodes back with it.
+        let record = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: "sim", seed: 1, success: true, failureMode: "success",
+                                 distance: 2, requiredDistance: 1, episodeSeconds: 1.5, score: 1.3)
+        var gap = try GapReport(sim: [record], real: [record], simSource: "a", realSource: "b")
+        #expect(gap.missing.first?.contains("not given") == true)
+        gap.attribution = back
+        #expect(gap.html().render().contains("Gap attribution (virtual robot)"))
+        let decoded = try JSONDecoder().decode(GapReport.self, from: gap.json())
+        #expect(decoded.attribution?.entries.count == 5)
+        #expect(decoded.success.fisherP == 1)
         #expect(throws: TetherError.self) { try GapAttribution.run(plan: try TrialPlan(backend: "sim", count: 1), robot: model, policyName: policyPath,
                                                                    makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) }
     }
