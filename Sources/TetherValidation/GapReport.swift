@@ -1,0 +1,238 @@
+import Foundation
+import TetherCore
+
+/// The sim-vs-real gap: two sets of trial records compared metric by metric, with intervals and
+/// tests (see `GapStatistics` and docs/gap-report.md). "Real" is whichever set is the target:
+/// the real robot, or the virtual robot standing in for it.
+public struct GapReport: Sendable, Codable {
+    /// One set of trials, summarized.
+    public struct TrialSet: Sendable, Codable {
+        /// Where the records came from.
+        public var source: String
+        public var backend: String
+        public var truth: String?
+        public var trials: Int
+        public var successes: Int
+        public var successRate: Double
+        /// Wilson score 95 % interval of the success rate, [lower, upper].
+        public var successInterval: [Double]
+        /// Trials by failure mode (`success` included).
+        public var failureModes: [String: Int]
+        /// Safety interventions by reason, summed over the trials.
+        public var interventions: [String: Int]
+    }
+
+    /// The success rates compared.
+    public struct SuccessComparison: Sendable, Codable {
+        /// Sim minus real success rate, percentage points (the chapter's 95 % → 75 % is 20).
+        public var gapPercentagePoints: Double
+        /// Two-proportion z test (pooled): z and two-sided p.
+        public var z: Double?
+        public var twoProportionP: Double?
+        /// Fisher's exact test, two-sided p.
+        public var fisherP: Double
+        /// Whether Fisher's p is below 0.05.
+        public var significant: Bool
+    }
+
+    /// One continuous metric compared.
+    public struct MetricComparison: Sendable, Codable {
+        public var name: String
+        public var unit: String
+        /// Values per set (trials that measured the metric).
+        public var simValues: [Double]
+        public var realValues: [Double]
+        public var simMean: Double?
+        /// Mean ± Student t 95 % interval, [lower, upper] (nil: fewer than 2 values).
+        public var simInterval: [Double]?
+        public var realMean: Double?
+        public var realInterval: [Double]?
+        /// Real minus sim mean.
+        public var difference: Double?
+        /// Welch's t test: t, degrees of freedom, two-sided p (nil: too few values or no variance).
+        public var welchT: Double?
+        public var welchDF: Double?
+        public var p: Double?
+        /// Whether p is below 0.05.
+        public var significant: Bool
+        /// Mann–Whitney U of the real set and its two-sided p (a rank test: robust to outliers and skew).
+        public var mannWhitneyU: Double?
+        public var mannWhitneyP: Double?
+    }
+
+    public var format: Int
+    public var robot: String
+    public var policy: String
+    public var sim: TrialSet
+    public var real: TrialSet
+    public var success: SuccessComparison
+    public var metrics: [MetricComparison]
+    /// pass (no significant difference), warn (a metric differs or the success gap is large but
+    /// not significant) or fail (the success rates differ significantly).
+    public var verdict: String
+    public var headline: String
+    /// What this report does not do yet.
+    public var missing: [String]
+    /// Gap attribution on the virtual robot, when one is given (see `GapAttribution`).
+    public var attribution: GapAttribution? {
+        didSet {
+            missing = attribution == nil ? Self.notAttributed : ["gap attribution by single parameter, and from calibrated parameters on a real robot"]
+        }
+    }
+
+    static let notAttributed = ["gap attribution (which calibrated parameters, set back to nominal, reproduce the real failures): not given; `tether trials --backend emulator --attribute` makes one for the virtual robot"]
+
+    /// The continuous metrics compared: name, unit, how to read it from a record.
+    public static let metricDefinitions: [(name: String, unit: String, value: @Sendable (TrialRecord) -> Double?)] = [
+        ("distance", "m", { $0.distance }),
+        ("episode length", "s", { $0.episodeSeconds }),
+        ("score", "m/s", { $0.score }),
+        ("tracking error", "m/s", { $0.trackingError }),
+        ("torque margin", "", { $0.torqueMargin }),
+        ("velocity margin", "", { $0.velocityMargin }),
+        ("oscillation", "", { $0.oscillation }),
+    ]
+
+    /// Compares two sets of records; errors if either is empty.
+    public init(sim: [TrialRecord], real: [TrialRecord], simSource: String, realSource: String) throws {
+        guard !sim.isEmpty else { throw TetherError("the sim set has no trial records", at: simSource, hint: "run `tether trials --backend sim … --out DIR` and pass DIR/trials.jsonl") }
+        guard !real.isEmpty else { throw TetherError("the real set has no trial records", at: realSource, hint: "run `tether trials --backend emulator … --out DIR` (or record real trials) and pass DIR/trials.jsonl") }
+        format = TetherValidationModule.formatVersion
+        robot = sim[0].robot
+        policy = sim[0].policy
+        self.sim = Self.summarize(sim, source: simSource)
+        self.real = Self.summarize(real, source: realSource)
+        let s = self.sim, r = self.real
+        let test = GapStatistics.twoProportion(successesA: s.successes, trialsA: s.trials, successesB: r.successes, trialsB: r.trials)
+        let fisher = GapStatistics.fisherExact(s.successes, s.trials - s.successes, r.successes, r.trials - r.successes)
+        success = SuccessComparison(gapPercentagePoints: 100 * (s.successRate - r.successRate), z: test?.z, twoProportionP: test?.p,
+                                    fisherP: fisher, significant: fisher < 0.05)
+        metrics = Self.metricDefinitions.map { definition in
+            let a = sim.compactMap(definition.value).filter(\.isFinite)
+            let b = real.compactMap(definition.value).filter(\.isFinite)
+            let ma = GapStatistics.meanInterval(a), mb = GapStatistics.meanInterval(b)
+            let welch = GapStatistics.welch(b, a)
+            let ranks = GapStatistics.mannWhitney(b, a)
+            return MetricComparison(name: definition.name, unit: definition.unit, simValues: a, realValues: b,
+                                    simMean: a.isEmpty ? nil : ma.mean, simInterval: ma.interval,
+                                    realMean: b.isEmpty ? nil : mb.mean, realInterval: mb.interval,
+                                    difference: a.isEmpty || b.isEmpty ? nil : mb.mean - ma.mean,
+                                    welchT: welch?.t, welchDF: welch?.df, p: welch?.p, significant: (welch?.p ?? 1) < 0.05,
+                                    mannWhitneyU: ranks?.u, mannWhitneyP: ranks?.p)
+        }
+        let differing = metrics.filter(\.significant).map(\.name)
+        let change = 100 * (r.successRate - s.successRate) + 0  // + 0 turns −0 into 0
+        let gap = String(format: "%.0f %% → %.0f %% success (%+.0f pp, Fisher p = %.3g)", 100 * s.successRate, 100 * r.successRate, change, fisher)
+        if success.significant {
+            verdict = "fail"
+            headline = "The success rates differ: \(gap)"
+        } else if !differing.isEmpty || abs(success.gapPercentagePoints) >= 10 {
+            verdict = "warn"
+            headline = differing.isEmpty ? "A large success gap that these trials cannot confirm: \(gap); run more trials"
+                : "\(gap); differing metrics: \(differing.joined(separator: ", "))"
+        } else {
+            verdict = "pass"
+            headline = "No significant difference: \(gap)"
+        }
+        missing = Self.notAttributed
+    }
+
+    static func summarize(_ records: [TrialRecord], source: String) -> TrialSet {
+        let successes = records.filter(\.success).count
+        var modes: [String: Int] = [:]
+        var interventions: [String: Int] = [:]
+        for r in records {
+            modes[r.failureMode, default: 0] += 1
+            for (k, v) in r.interventions { interventions[k, default: 0] += v }
+        }
+        return TrialSet(source: source, backend: records[0].backend, truth: records[0].truth, trials: records.count, successes: successes,
+                        successRate: Double(successes) / Double(records.count),
+                        successInterval: GapStatistics.wilson(successes: successes, trials: records.count),
+                        failureModes: modes, interventions: interventions)
+    }
+
+    /// Reads both files and compares them.
+    public static func load(simPath: String, realPath: String) throws -> GapReport {
+        try GapReport(sim: TrialRecords.read(path: simPath), real: TrialRecords.read(path: realPath), simSource: simPath, realSource: realPath)
+    }
+
+    /// The JSON twin of the HTML report (sorted keys).
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    /// The HTML report: verdict, cards, success rates with intervals, metric table and distributions, failure modes.
+    public func html(generatedAt: Date? = nil) -> HTMLReport {
+        let status: ReportStatus = verdict == "fail" ? .fail : verdict == "warn" ? .warn : .pass
+        func label(_ set: TrialSet) -> String { set.backend + (set.truth.map { " (\($0))" } ?? "") }
+        func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
+        let cards = [
+            SummaryCard("success, sim", value: pct(sim.successRate), unit: "%", detail: "\(sim.successes)/\(sim.trials), 95 % \(pct(sim.successInterval[0]))–\(pct(sim.successInterval[1])) %"),
+            SummaryCard("success, real", value: pct(real.successRate), unit: "%", detail: "\(real.successes)/\(real.trials), 95 % \(pct(real.successInterval[0]))–\(pct(real.successInterval[1])) %"),
+            SummaryCard("gap", value: String(format: "%.1f", success.gapPercentagePoints), unit: "pp", status: status,
+                        detail: String(format: "Fisher p = %.3g", success.fisherP)),
+            SummaryCard("metrics differing", value: "\(metrics.filter(\.significant).count) of \(metrics.count)", detail: "Welch p < 0.05"),
+        ]
+        var successSection = ReportSection("Success rate")
+        successSection.paragraph("Success: the base walks the required distance with no fall and no safety stop. Intervals are Wilson score 95 % intervals; the tests are Fisher's exact test and the pooled two-proportion z test (two-sided).")
+        successSection.figure(SVGPlot.interval(title: "Success rate (95 % Wilson intervals)", axis: PlotAxis("success rate", unit: "%", range: 0...100),
+                                               estimates: [IntervalEstimate("sim: \(label(sim))", estimate: 100 * sim.successRate, lower: 100 * sim.successInterval[0], upper: 100 * sim.successInterval[1]),
+                                                           IntervalEstimate("real: \(label(real))", estimate: 100 * real.successRate, lower: 100 * real.successInterval[0], upper: 100 * real.successInterval[1])]))
+        successSection.table(ReportTable(header: ["test", "statistic", "p", "verdict"], rows: [
+            ["Fisher exact (two-sided)", "—", ReportCell(success.fisherP, digits: 3), ReportCell(success.significant ? "differ" : "no evidence", status: success.significant ? .fail : .pass)],
+            ["two-proportion z (pooled)", success.z.map { ReportCell($0, digits: 3) } ?? "—", success.twoProportionP.map { ReportCell($0, digits: 3) } ?? "—",
+             ReportCell((success.twoProportionP ?? 1) < 0.05 ? "differ" : "no evidence", status: (success.twoProportionP ?? 1) < 0.05 ? .fail : .pass)],
+        ]))
+        var metricSection = ReportSection("Metrics")
+        metricSection.paragraph("Mean [Student t 95 % interval] per set; Welch's unequal-variance t test (two-sided) for the difference real − sim. Score: distance per second of policy time. Tracking error: mean |achieved − commanded| forward velocity. Margins: minimum over the run of 1 − |value|/limit. Oscillation: share of the actions' spectral power above the cutoff frequency.")
+        func interval(_ mean: Double?, _ i: [Double]?) -> ReportCell {
+            guard let mean else { return "—" }
+            guard let i else { return ReportCell(mean, digits: 4) }
+            return ReportCell(String(format: "%.3g [%.3g, %.3g]", mean, i[0], i[1]))
+        }
+        metricSection.table(ReportTable(header: ["metric", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"], rows: metrics.map { m in
+            [ReportCell(m.unit.isEmpty ? m.name : "\(m.name), \(m.unit)"), interval(m.simMean, m.simInterval), interval(m.realMean, m.realInterval),
+             m.difference.map { ReportCell($0, digits: 4) } ?? "—", m.welchT.map { ReportCell($0, digits: 3) } ?? "—",
+             m.welchDF.map { ReportCell($0, digits: 3) } ?? "—", m.p.map { ReportCell($0, digits: 3) } ?? "—",
+             m.mannWhitneyP.map { ReportCell($0, digits: 3) } ?? "—",
+             ReportCell(m.p == nil ? "n/a" : m.significant ? "differ" : "no evidence", status: m.p == nil ? .info : m.significant ? .warn : .pass)]
+        }))
+        for m in metrics where !m.simValues.isEmpty || !m.realValues.isEmpty {
+            metricSection.figure(SVGPlot.histogram(title: m.name, x: PlotAxis(m.name, unit: m.unit.isEmpty ? nil : m.unit),
+                                                   data: [HistogramData("sim", values: m.simValues), HistogramData("real", values: m.realValues)],
+                                                   density: sim.trials != real.trials))
+        }
+        var failures = ReportSection("Failure modes and safety interventions")
+        let modes = Set(sim.failureModes.keys).union(real.failureModes.keys).sorted()
+        failures.table(ReportTable(header: ["outcome", "sim", "real"], rows: modes.map { [ReportCell($0), ReportCell(integerLiteral: sim.failureModes[$0] ?? 0), ReportCell(integerLiteral: real.failureModes[$0] ?? 0)] }))
+        let reasons = Set(sim.interventions.keys).union(real.interventions.keys).sorted()
+        if reasons.isEmpty {
+            failures.paragraph("No safety interventions in either set.")
+        } else {
+            failures.table(ReportTable(header: ["intervention", "sim (total)", "real (total)"], rows: reasons.map { [ReportCell($0), ReportCell(integerLiteral: sim.interventions[$0] ?? 0), ReportCell(integerLiteral: real.interventions[$0] ?? 0)] },
+                                       caption: "Safety wrapper events by reason, summed over the trials."))
+        }
+        var sections = [successSection, metricSection, failures]
+        if let attribution {
+            var a = ReportSection("Gap attribution (virtual robot)")
+            a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
+            a.table(ReportTable(header: ["set to nominal", "success", "95 % interval", "change", "Fisher p", "mean distance"], rows: attribution.entries.map { e in
+                [ReportCell(e.nominal), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
+                 ReportCell(String(format: "%+.0f pp", e.changePercentagePoints)), ReportCell(e.fisherP, digits: 3),
+                 ReportCell(e.meanDistance, digits: 3, unit: "m")]
+            }))
+            a.callout(attribution.explaining.isEmpty ? .info : .warn,
+                      attribution.explaining.isEmpty ? "No single group explains the failures." : "Explained by: \(attribution.explaining.joined(separator: ", ")).")
+            sections.append(a)
+        }
+        var notes = ReportSection("Not covered")
+        for m in missing { notes.callout(.info, m) }
+        return HTMLReport(title: "Gap report: \(robot)", subtitle: "policy \(policy) · sim \(label(sim)), \(sim.trials) trials · real \(label(real)), \(real.trials) trials",
+                          generatedAt: generatedAt, generatedBy: "tether report", verdict: ReportVerdict(status, headline), cards: cards,
+                          sections: sections + [notes],
+                          footer: "Software stops are controlled stops, not safety-rated functions; hardware e-stops remain mandatory.")
+    }
+}

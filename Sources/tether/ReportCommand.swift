@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import TetherCore
+import TetherValidation
+
+struct GapReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Compare sim and real trial records: success rates and metrics with intervals and tests, as HTML and JSON.",
+        discussion: """
+        Success: Wilson 95 % intervals, Fisher's exact and two-proportion z tests, the gap in \
+        percentage points. Continuous metrics: mean ± t interval, Welch's t test. See docs/gap-report.md.
+
+        Example:
+          tether report --sim runs/sim/trials.jsonl --real runs/typical/trials.jsonl --out gap.html --json gap.json
+        """
+    )
+
+    @Option(help: "Trial records of the sim set (JSON Lines).") var sim: String
+    @Option(help: "Trial records of the real (or emulated) set (JSON Lines).") var real: String
+    @Option(help: "HTML report path.") var out = "gap-report.html"
+    @Option(help: "JSON twin path.") var json: String?
+    @Option(help: "Gap attribution to include (attribution.json from `tether trials --attribute`).") var attribution: String?
+
+    func run() throws {
+        var gap = try report { try GapReport.load(simPath: sim, realPath: real) }
+        if let attribution { gap.attribution = try report { try GapAttribution.read(path: attribution) } }
+        try report { try gap.html(generatedAt: Date()).write(to: out) }
+        if let json {
+            try report {
+                do { try gap.json().write(to: URL(fileURLWithPath: json)) } catch {
+                    throw TetherError("cannot write the JSON report: \(error.localizedDescription)", at: json)
+                }
+            }
+        }
+        print("\(gap.verdict.uppercased()): \(gap.headline)")
+        for (name, set) in [("sim ", gap.sim), ("real", gap.real)] {
+            print("  \(name) \(set.successes)/\(set.trials) success, 95 % [\(fmt(100 * set.successInterval[0], 1)), \(fmt(100 * set.successInterval[1], 1))] %; " +
+                  set.failureModes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+        }
+        for m in gap.metrics {
+            let p = m.p.map { fmt($0, 3) } ?? "n/a"
+            print("  \(m.name): sim \(m.simMean.map { fmt($0, 3) } ?? "—"), real \(m.realMean.map { fmt($0, 3) } ?? "—") \(m.unit), p \(p)\(m.significant ? "  DIFFER" : "")")
+        }
+        print("  report \(out)" + (json.map { ", JSON \($0)" } ?? ""))
+    }
+}

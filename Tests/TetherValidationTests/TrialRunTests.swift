@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import TetherCore
+import TetherPolicy
+import TetherSim
+@testable import TetherValidation
+
+private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+@Suite struct TrialRunTests {
+    @Test func shortEmulatorTrialsRunTheFullRuntimeAndRecord() throws {
+        let model = try BuiltinRobots.load("quadruped")
+        let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-trials-\(UUID().uuidString)").path
+        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 2, seconds: 6, seed: 7, successDistance: 1,
+                                 recordingFolder: folder, stage: 1)
+        var seen: [Int] = []
+        let records = try plan.run(robot: model, policyName: policyPath,
+                                   makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { seen.append($0.trial) }
+        #expect(seen == [0, 1])
+        #expect(records.count == 2)
+        #expect(records[0].seed != records[1].seed)
+        #expect(records[0].seed == plan.trialSeed(0))
+        for r in records {
+            #expect(r.backend == "emulator" && r.truth == "typical" && r.stage == 1)
+            #expect(r.requiredDistance == 1)
+            #expect(r.success == (r.failureMode == "success"))
+            #expect(r.success == (r.distance >= 1 && r.stopReason == nil && r.failureMode != "fall"))
+            #expect(["success", "fall", "no_progress"].contains(r.failureMode) || r.failureMode.hasPrefix("safety_stop:"))
+            // The policy runs from 3.0 s to 4.5 s unless a stop comes first.
+            #expect(r.episodeSeconds > 0 && r.episodeSeconds <= 1.5 + 0.05)
+            #expect(r.distance.isFinite)
+            #expect(try #require(r.torqueMargin) <= 1)
+            #expect(try #require(r.velocityMargin) <= 1)
+            #expect(r.trackingError != nil)
+            let share = try #require(r.oscillation)
+            #expect(share >= 0 && share <= 1)
+            let recording = try #require(r.recording)
+            #expect(FileManager.default.fileExists(atPath: recording))
+        }
+        // Same seed, same trial: the same record (the run is reproducible).
+        let again = try plan.runOne(trial: 1, robot: model, policyName: policyPath,
+                                    policy: try OnnxPolicy(path: policyPath, manifest: model.manifest))
+        #expect(again.distance == records[1].distance)
+        #expect(again.failureMode == records[1].failureMode)
+    }
+
+    @Test func plansRefuseWhatCannotRun() {
+        #expect(throws: TetherError.self) { try TrialPlan(backend: "ros2", count: 2) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: "sim", count: 0) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: "sim", count: 2, seconds: 3) }
+    }
+
+    @Test func requiredDistanceScalesTheTaskToThePolicyTime() throws {
+        let task = Manifest.Task(kind: .walk, episodeSeconds: 30, command: SIMD3(0.5, 0, 0), successDistance: 10)
+        let plan = try TrialPlan(backend: "sim", count: 1, seconds: 15)
+        // Policy from 3.0 s to 13.5 s: 10.5 s of the task's 30 s.
+        #expect(abs(plan.requiredDistance(task: task) - 3.5) < 1e-12)
+        let long = try TrialPlan(backend: "sim", count: 1, seconds: 60)
+        #expect(long.requiredDistance(task: task) == 10)
+    }
+}
+
+@Suite struct GapAttributionTests {
+    @Test func settingAGroupNominalLeavesTheOthers() throws {
+        let truth = try Truth.preset("typical", seed: 3)
+        let physics = GapAttribution.settingNominal(["physics"], in: truth)
+        #expect(physics.physics == Truth.Physics())
+        #expect(physics.actuators == truth.actuators && physics.sensors == truth.sensors && physics.link == truth.link)
+        let all = GapAttribution.settingNominal(Set(GapAttribution.groups), in: truth)
+        #expect(all.physics == .init() && all.actuators == .init() && all.sensors == .init() && all.link == .init())
+        #expect(all.seed == 3)
+    }
+
+    @Test func attributionRunsEachGroupAndRoundTrips() throws {
+        let model = try BuiltinRobots.load("quadruped")
+        let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
+        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 1, seconds: 6, seed: 2, successDistance: 1, stage: 1)
+        var groups: [String] = []
+        let attribution = try GapAttribution.run(plan: plan, robot: model, policyName: policyPath,
+                                                 makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { g, _ in groups.append(g) }
+        #expect(groups == GapAttribution.groups)
+        #expect(attribution.entries.map(\.nominal) == ["none"] + GapAttribution.groups)
+        #expect(attribution.entries[0].changePercentagePoints == 0 && attribution.entries[0].fisherP == 1)
+        for e in attribution.entries { #expect(e.trials == 1 && e.fisherP >= 0 && e.fisherP <= 1) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attribution-\(UUID().uuidString).json").path
+        try attribution.json().write(to: URL(fileURLWithPath: path))
+        let back = try GapAttribution.read(path: path)
+        #expect(back.entries.map(\.successes) == attribution.entries.map(\.successes))
+        // The report shows it, and its JSON twin decodes back with it.
+        let record = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: "sim", seed: 1, success: true, failureMode: "success",
+                                 distance: 2, requiredDistance: 1, episodeSeconds: 1.5, score: 1.3)
+        var gap = try GapReport(sim: [record], real: [record], simSource: "a", realSource: "b")
+        #expect(gap.missing.first?.contains("not given") == true)
+        gap.attribution = back
+        #expect(gap.html().render().contains("Gap attribution (virtual robot)"))
+        let decoded = try JSONDecoder().decode(GapReport.self, from: gap.json())
+        #expect(decoded.attribution?.entries.count == 5)
+        #expect(decoded.success.fisherP == 1)
+        #expect(throws: TetherError.self) { try GapAttribution.run(plan: try TrialPlan(backend: "sim", count: 1), robot: model, policyName: policyPath,
+                                                                   makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) }
+    }
+}
