@@ -1,0 +1,82 @@
+import Foundation
+import TetherCore
+import TetherPolicy
+import TetherSim
+
+/// The gate's trial function in simulation: the manifest's task with a policy, under a
+/// randomization spec, over all cores. Trial i draws its parameters, initial state, noise and
+/// pushes from `SeededRandom(seed:, stream: i)` (as `PolicyTrials` does), so its record depends
+/// only on (seed, i): not on the thread count, the shard, or the batch it ran in.
+public struct GateSimulation: Sendable {
+    /// The robot (its model is copied per worker).
+    public var robot: RobotModel
+    /// The task (the manifest's, or a shortened one in tests).
+    public var task: Manifest.Task
+    /// Randomization (nil: nominal model with the task's initial perturbations).
+    public var randomization: RandomizationSpec?
+    /// Observation noise multiplier (1 with randomization: the manifest's noise times the sample's).
+    public var noiseScale: Double
+    /// Worker threads.
+    public var threads: Int
+
+    /// Creates a trial function for `robot`'s task; throws if the manifest declares none.
+    public init(robot: RobotModel, task: Manifest.Task? = nil, randomization: RandomizationSpec?, noiseScale: Double? = nil,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        guard let task = task ?? robot.manifest.task else {
+            throw TetherError("the manifest declares no task to validate", at: robot.manifest.sourcePath,
+                              hint: "add a task: section (walk or balance) to the manifest")
+        }
+        self.robot = robot
+        self.task = task
+        self.randomization = randomization
+        self.noiseScale = noiseScale ?? (randomization == nil ? 0 : 1)
+        self.threads = max(1, threads)
+    }
+
+    /// The task in words, e.g. "walk 10 m in 20 s without falling".
+    public var taskDescription: String {
+        switch task.kind {
+        case .walk: String(format: "walk %.3g m in %.3g s without falling", task.successDistance, task.episodeSeconds)
+        case .balance: String(format: "keep the pole up for %.3g s", task.episodeSeconds)
+        }
+    }
+
+    /// Names of the terms whose one drawn value is the value used (terms drawn per item or per
+    /// axis have no single value and are left out of the records and the sensitivity analysis).
+    public var recordedParameters: [String] {
+        (randomization?.terms ?? []).filter { !$0.independent && $0.target != .baseCenterOfMass }.map(\.name)
+    }
+
+    /// Runs the trials `indices` and returns their records in order.
+    public func run<P: PolicyRuntime>(indices: [Int], seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil,
+                                      makePolicy: @Sendable @escaping () throws -> P) throws -> [GateTrial] {
+        let runner = EpisodeRunner(task: task, noiseScale: noiseScale, pushes: randomization?.pushes)
+        let spec = randomization, kind = task.kind
+        let recorded = Set(recordedParameters)
+        return try robot.rollouts(BatchRollout(trials: indices.count, seed: seed, threads: threads), progress: progress) { sim, _, local -> GateTrial in
+            let index = indices[local]
+            var random = SeededRandom(seed: seed, stream: UInt64(index))
+            let sample = try spec?.sample(for: sim.robot, random: &random) ?? .nominal
+            try sample.apply(to: sim.robot.model)
+            var policy = try makePolicy()
+            let e = runner.run(sim: sim, policy: &policy, sample: sample, random: &random)
+            return GateTrial(index: index, success: e.success, failureMode: Self.failureMode(e, kind: kind),
+                             distance: e.distance, seconds: e.seconds, totalReward: e.totalReward,
+                             parameters: sample.values.filter { recorded.contains($0.key) })
+        }
+    }
+
+    /// The failure mode of an episode in the gate's words.
+    public static func failureMode(_ e: EpisodeResult, kind: Manifest.Task.Kind) -> String {
+        if e.success { return "success" }
+        switch e.outcome {
+        case "fall": return "fall"
+        case "pole": return "pole fell"
+        case "limit": return "track limit"
+        case "diverged": return "non-finite"
+        case "error": return "policy error"
+        case "timeout": return kind == .walk ? "no progress" : "timeout"
+        default: return e.outcome
+        }
+    }
+}

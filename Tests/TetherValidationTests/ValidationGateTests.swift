@@ -1,0 +1,256 @@
+import Foundation
+import PropertyBased
+import Testing
+import TetherCore
+import TetherPolicy
+import TetherSim
+@testable import TetherValidation
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A synthetic trial: success with probability `rate` raised by a drawn "friction", from the
+/// stream (seed, index) only, as the simulation's trials are.
+func syntheticTrials(seed: UInt64, rate: Double) -> ([Int]) -> [GateTrial] {
+    { indices in
+        indices.map { i in
+            var random = SeededRandom(seed: seed, stream: UInt64(i))
+            let friction = random.uniform(0.5, 1.5), mass = random.uniform(0.9, 1.1)
+            let success = random.uniform() < min(1, rate * (0.6 + 0.4 * friction))
+            return GateTrial(index: i, success: success, failureMode: success ? "success" : (friction < 0.8 ? "slip" : "fall"),
+                             distance: success ? 10 + friction : 3 * friction, seconds: success ? 20 : 5, totalReward: friction * 100,
+                             parameters: ["friction": friction, "mass": mass])
+        }
+    }
+}
+
+func identity(trials: Int, seed: UInt64 = 7, threshold: Double = 0.9, policy: String = "p.onnx") -> GateIdentity {
+    GateIdentity(robot: "synthetic", task: "coin", policy: policy, policyDigest: "fnv1a64:\(policy.count)", randomization: "r.yaml",
+                 randomizationDigest: "fnv1a64:1", seed: seed, trials: trials, threshold: threshold)
+}
+
+/// Decodes what was encoded, as shards travel between machines.
+func roundTrip(_ r: GateResult) throws -> GateResult {
+    try JSONDecoder().decode(GateResult.self, from: JSONEncoder().encode(r))
+}
+
+func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds = 0; return r }
+
+@Suite struct ShardTests {
+    @Test func shardMergeEqualsUnshardedRun() async {
+        await propertyCheck(count: 60, input: Gen.int(in: 1...80), Gen.int(in: 1...9), Gen.int(in: 0...1000)) { trials, shards, seed in
+            let id = identity(trials: trials, seed: UInt64(seed))
+            let body = syntheticTrials(seed: UInt64(seed), rate: 0.9)
+            let whole = try! ValidationGate(identity: id).run(runTrials: body)
+            let parts = try! (0..<shards).map { k in
+                try roundTrip(ValidationGate(identity: id, shard: GateShard(index: k, count: shards)).run(runTrials: body))
+            }
+            let merged = try! GateResult.merge(parts.shuffled())
+            #expect(withoutWallTime(merged) == withoutWallTime(whole))
+        }
+    }
+
+    @Test func shardsPartitionTheIndices() async {
+        await propertyCheck(input: Gen.int(in: 0...500), Gen.int(in: 1...40)) { trials, count in
+            let all = (0..<count).flatMap { try! GateShard(index: $0, count: count).indices(of: trials) }
+            #expect(all == Array(0..<trials))
+        }
+    }
+
+    @Test func shardSyntax() throws {
+        #expect(try GateShard(parsing: "2/8") == GateShard(index: 2, count: 8))
+        #expect(try GateShard(parsing: " 0 / 1 ") == GateShard(index: 0, count: 1))
+        for bad in ["", "3", "a/b", "1/2/3", "8/8", "-1/4", "0/0", "1/-2", "1.5/4"] {
+            #expect(throws: TetherError.self, "\(bad)") { try GateShard(parsing: bad) }
+        }
+    }
+
+    @Test func mergeRejectsMismatchedMissingAndDuplicateShards() throws {
+        let id = identity(trials: 30)
+        let body = syntheticTrials(seed: 7, rate: 0.9)
+        let a = try ValidationGate(identity: id, shard: GateShard(index: 0, count: 3)).run(runTrials: body)
+        let b = try ValidationGate(identity: id, shard: GateShard(index: 1, count: 3)).run(runTrials: body)
+        let c = try ValidationGate(identity: id, shard: GateShard(index: 2, count: 3)).run(runTrials: body)
+        #expect(throws: Never.self) { try GateResult.merge([c, a, b]) }
+        func message(_ shards: [GateResult]) -> String {
+            do { _ = try GateResult.merge(shards, sources: shards.indices.map { "s\($0).json" }); return "" } catch { return "\(error)" }
+        }
+        #expect(message([a, c]).contains("10 of 30 trials are missing (10, 11"))
+        #expect(message([a, b, b, c]).contains("appears twice, in s1.json and s2.json"))
+        #expect(message([]).contains("nothing to merge"))
+        var otherSeed = c; otherSeed.identity.seed = 8
+        #expect(message([a, b, otherSeed]).contains("seed 7 vs 8"))
+        var otherPolicy = c; otherPolicy.identity = identity(trials: 30, policy: "other.onnx")
+        #expect(message([a, b, otherPolicy]).contains("policy"))
+        let sequential = try ValidationGate(identity: id, sequentialBatch: 10).run(runTrials: body)
+        #expect(message([sequential]).contains("sequential"))
+    }
+
+    @Test func shardedSequentialGateIsRejected() throws {
+        #expect(throws: TetherError.self) { try ValidationGate(identity: identity(trials: 10), shard: GateShard(index: 0, count: 2), sequentialBatch: 5) }
+        #expect(throws: TetherError.self) { try ValidationGate(identity: identity(trials: 10, threshold: 1)) }
+        #expect(throws: TetherError.self) { try ValidationGate(identity: identity(trials: 0)) }
+    }
+
+    @Test func shardJSONRoundTripsThroughFiles() throws {
+        let id = identity(trials: 12)
+        let r = try ValidationGate(identity: id, shard: GateShard(index: 1, count: 2)).run(runTrials: syntheticTrials(seed: 7, rate: 0.9))
+        let path = NSTemporaryDirectory() + "gate-shard-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try r.write(to: path)
+        #expect(try GateResult.load(path: path) == r)
+        #expect(r.summary.decision == .partial)
+        #expect(r.trialRecords.map(\.index) == Array(6..<12))
+        #expect(throws: TetherError.self) { try GateResult.load(path: "/nonexistent/shard.json") }
+    }
+}
+
+@Suite struct IntervalTests {
+    @Test func clopperPearsonMatchesKnownValues() {
+        let ci = GateStatistics.clopperPearson(successes: 5, trials: 10)
+        #expect(abs(ci[0] - 0.187086) < 1e-5 && abs(ci[1] - 0.812914) < 1e-5)
+        // All successes: the lower bound is (α/2)^(1/n); no successes: the upper is 1 − (α/2)^(1/n).
+        let all = GateStatistics.clopperPearson(successes: 20, trials: 20)
+        #expect(abs(all[0] - pow(0.025, 1.0 / 20)) < 1e-9 && all[1] == 1)
+        let none = GateStatistics.clopperPearson(successes: 0, trials: 20)
+        #expect(none[0] == 0 && abs(none[1] - (1 - pow(0.025, 1.0 / 20))) < 1e-9)
+    }
+
+    @Test func wilsonAgreesWithPolicyTrials() {
+        for (s, n) in [(0, 5), (3, 7), (90, 100), (100, 100)] {
+            let a = GateStatistics.wilson(successes: s, trials: n), b = PolicyTrials.wilson(successes: s, trials: n)
+            #expect(abs(a[0] - b[0]) < 1e-6 && abs(a[1] - b[1]) < 1e-6)
+        }
+        #expect(abs(GateStatistics.normalQuantile(0.975) - 1.959964) < 1e-6)
+    }
+
+    /// Coverage by simulation: draw binomial counts at known rates and count how often each
+    /// interval holds the true rate.
+    @Test func intervalsCoverTheTrueRate() {
+        var random = SeededRandom(seed: 42)
+        var wilsonTotal = 0.0, cases = 0.0
+        for n in [15, 40, 120] {
+            let exact = (0...n).map { GateStatistics.clopperPearson(successes: $0, trials: n) }
+            for p in [0.5, 0.8, 0.9, 0.97] {
+                let draws = 2000
+                var cp = 0, wilson = 0
+                for _ in 0..<draws {
+                    var s = 0
+                    for _ in 0..<n where random.uniform() < p { s += 1 }
+                    let c = exact[s], w = GateStatistics.wilson(successes: s, trials: n)
+                    if c[0] <= p && p <= c[1] { cp += 1 }
+                    if w[0] <= p && p <= w[1] { wilson += 1 }
+                }
+                // Clopper–Pearson is conservative: at least 95 % (less 3.5 standard errors of the simulation).
+                #expect(Double(cp) / Double(draws) >= 0.95 - 3.5 * (0.05 * 0.95 / Double(draws)).squareRoot(), "n \(n) p \(p)")
+                #expect(Double(wilson) / Double(draws) >= 0.88, "n \(n) p \(p)")
+                wilsonTotal += Double(wilson) / Double(draws); cases += 1
+            }
+        }
+        // Wilson is close to nominal on average.
+        #expect(abs(wilsonTotal / cases - 0.95) < 0.02)
+    }
+}
+
+@Suite struct SequentialTests {
+    @Test func stopsEarlyWhenTheDecisionIsCertain() throws {
+        let good = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: true, failureMode: "success", distance: 10, seconds: 20, totalReward: 1) } }
+        #expect(good.summary.decision == .go)
+        #expect(good.sequential?.stoppedEarly == true && good.summary.trials < 1000)
+        let bad = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: false, failureMode: "fall", distance: 1, seconds: 2, totalReward: 0) } }
+        #expect(bad.summary.decision == .noGo && bad.summary.trials == 50)
+    }
+
+    @Test func curtailmentStopsWhenGoIsOutOfReach() throws {
+        let rule = try SequentialRule(batch: 10, trials: 100)
+        // 10 failures in the first 20: even 80 more successes give 90/100, whose lower bound is below 0.9.
+        #expect(rule.decide(successes: 10, done: 20, threshold: 0.9) == .noGo)
+        #expect(rule.decide(successes: 20, done: 20, threshold: 0.9) == nil)
+        #expect(rule.looks == 10 && abs(rule.lookConfidence - 0.995) < 1e-12)
+    }
+
+    /// Error control: at a true rate below the threshold, GO must stay rare (≤ α/2 = 2.5 %, plus
+    /// the simulation's own noise).
+    @Test func falseGoRateIsControlled() throws {
+        var goes = 0
+        let runs = 200
+        for run in 0..<runs {
+            let r = try ValidationGate(identity: identity(trials: 200, seed: UInt64(run)), sequentialBatch: 25).run { indices in
+                indices.map { i in
+                    var random = SeededRandom(seed: UInt64(run), stream: UInt64(i))
+                    let ok = random.uniform() < 0.9
+                    return GateTrial(index: i, success: ok, failureMode: ok ? "success" : "fall", distance: 0, seconds: 0, totalReward: 0)
+                }
+            }
+            if r.summary.decision == .go { goes += 1 }
+        }
+        #expect(Double(goes) / Double(runs) <= 0.025 + 3 * (0.025 * 0.975 / Double(runs)).squareRoot())
+    }
+
+    @Test func fixedGateDecidesOnTheLowerBound() throws {
+        let r = try ValidationGate(identity: identity(trials: 100, threshold: 0.9)).run { $0.map { GateTrial(index: $0, success: $0 >= 2, failureMode: $0 >= 2 ? "success" : "fall", distance: 0, seconds: 0, totalReward: 0) } }
+        // 98/100: Clopper–Pearson lower bound 0.9296.
+        #expect(r.summary.decision == .go && r.summary.clopperPearson[0] > 0.92)
+        #expect(r.summary.outcomes == ["success": 98, "fall": 2])
+    }
+}
+
+@Suite struct SensitivityTests {
+    @Test func ranksTheParameterThatDrivesFailures() throws {
+        let r = try ValidationGate(identity: identity(trials: 400)).run(runTrials: syntheticTrials(seed: 3, rate: 0.85))
+        let top = try #require(r.summary.sensitivity.first)
+        #expect(top.parameter == "friction" && top.correlation < -0.1)
+        #expect(top.sentence.contains("low values"))
+        #expect(abs(r.summary.sensitivity.last!.correlation) < abs(top.correlation))
+    }
+
+    @Test func nothingToRankWithoutFailures() throws {
+        let r = try ValidationGate(identity: identity(trials: 20)).run(runTrials: syntheticTrials(seed: 3, rate: 2))
+        #expect(r.summary.sensitivity.isEmpty)
+        let html = r.htmlReport().render()
+        #expect(html.contains("GO") && html.contains("nothing to rank"))
+    }
+}
+
+@Suite struct SimulationGateTests {
+    /// The cart-pole with short episodes: same records whatever the thread count and the shards.
+    @Test func simulatedShardsEqualTheWholeRun() throws {
+        let robot = try BuiltinRobots.load("cartpole")
+        var task = try #require(robot.manifest.task)
+        task.episodeSeconds = 1
+        let path = "\(repositoryRoot)/policies/cartpole.onnx"
+        let manifest = robot.manifest
+        let spec = try RandomizationSpec.parse(yaml: """
+            tether_randomization: 1
+            terms:
+              - {target: joint_damping, distribution: uniform, low: 0.5, high: 1.5}
+              - {target: action_latency, distribution: uniform, low: 0.0, high: 0.02}
+            """)
+        let id = GateIdentity(robot: "cartpole", task: "short", policy: path, policyDigest: try GateIdentity.digest(ofFile: path),
+                              seed: 5, trials: 7, threshold: 0.5)
+        func body(threads: Int) throws -> ([Int]) throws -> [GateTrial] {
+            let sim = try GateSimulation(robot: robot, task: task, randomization: spec, threads: threads)
+            return { indices in try sim.run(indices: indices, seed: 5) { try OnnxPolicy(path: path, manifest: manifest) } }
+        }
+        let whole = try ValidationGate(identity: id).run(runTrials: body(threads: 2))
+        let parts = try (0..<3).map { try ValidationGate(identity: id, shard: GateShard(index: $0, count: 3)).run(runTrials: body(threads: 1)) }
+        #expect(withoutWallTime(try GateResult.merge(parts)) == withoutWallTime(whole))
+        #expect(whole.trialRecords.allSatisfy { $0.parameters.keys.sorted() == ["action_latency", "joint_damping"] })
+        #expect(whole.trialRecords.allSatisfy { abs($0.seconds - 1) < 0.05 || !$0.success })
+    }
+}
+
+@Suite struct GateBenchmarkTests {
+    /// Both runs step the same physics steps; only counts are checked, never wall time.
+    @Test func benchmarkStepsTheSameEpisodes() throws {
+        let robot = try BuiltinRobots.load("cartpole")
+        var task = try #require(robot.manifest.task)
+        task.episodeSeconds = 0.5
+        let path = "\(repositoryRoot)/policies/cartpole.onnx"
+        let manifest = robot.manifest
+        let sim = try GateSimulation(robot: robot, task: task, randomization: nil, threads: 2)
+        let r = try runGateBenchmark(simulation: sim, trials: 3, seed: 1) { try OnnxPolicy(path: path, manifest: manifest) }
+        #expect(r.trials == 3 && r.physicsSteps == 3 * Int((0.5 * manifest.rates.controlHz).rounded()) * manifest.rates.decimation)
+        #expect(r.ratio.isFinite && r.ratio > 0)
+        #expect(throws: TetherError.self) { try runGateBenchmark(simulation: sim, trials: 0, seed: 1) { try OnnxPolicy(path: path, manifest: manifest) } }
+    }
+}
