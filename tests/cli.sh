@@ -83,5 +83,15 @@ expect "calibrate, missing recording" 1 "recording not found" -- "$TETHER" calib
 expect "calibrate, unknown fit parameter" 1 "joint\[FR_thigh\]" -- "$TETHER" calibrate "$TMP/chirp.mcap" --fit "joint[FR_thigh].damping" --out "$TMP/cal"
 expect "calibrate, a recording of another robot" 1 "no joint states on /cartpole/joint_states" -- "$TETHER" calibrate "$TMP/steps.mcap" --robot cartpole --out "$TMP/cal"
 
+expect "validation gate on the cart-pole, in shards" 0 "cartpole" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 0/2 --out "$TMP/s0.json"
+expect "the second shard" 0 "cartpole" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 1/2 --out "$TMP/s1.json"
+expect "shards merge into the whole run" 0 "12" -- "$TETHER" validate merge "$TMP/s0.json" "$TMP/s1.json" --out "$TMP/merged.json" --report "$TMP/gate.html"
+expect "merge refuses a missing shard" 1 "missing" -- "$TETHER" validate merge "$TMP/s0.json" --out "$TMP/bad.json"
+expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --shard 3of2
+expect "trials on the virtual robot" 0 "trials.jsonl" -- "$TETHER" trials --backend emulator --truth typical --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/real"
+expect "trials in simulation" 0 "trials.jsonl" -- "$TETHER" trials --backend sim --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/sim"
+expect "gap report from the two sets" 0 "report" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html" --json "$TMP/gap.json"
+expect "gap report, missing file" 1 "no trial records at" -- "$TETHER" report --sim "$TMP/none.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,7 @@ import TetherPolicy
 import TetherRuntime
 import TetherSafety
 import TetherSim
+import TetherValidation
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -133,7 +134,44 @@ struct Demo: ParsableCommand {
             print("⑧ virtual robot (hidden truth), 8 s of walking at stage 100 %: " + parts.joined(separator: ", "))
         }
         try experimentsAndCalibration()
-        print("Next stages (validation, gap report, improvement loop, vision) are not built yet.")
+        try validationAndGap()
+        print("Next stages (improvement loop, history, vision) are not built yet.")
+    }
+
+    /// ⑪ The validation gate on the randomization calibration derived; ⑫ trials in simulation
+    /// and on the virtual robot, and the gap report between them.
+    func validationAndGap() throws {
+        guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
+        let policy = "\(root)/policies/quadruped.onnx"
+        let directory = "out/demo-gap"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        print("⑪ validation gate: the quadruped policy under the randomization calibration derived (out/demo-calibration/randomization.yaml)")
+        let gate = try Validate.RunGate.parse(["--robot", "quadruped", "--policy", policy, "--randomize", "out/demo-calibration/randomization.yaml",
+                                           "--trials", "100", "--sequential", "--batch", "25", "--report", "\(directory)/validation.html",
+                                           "--out", "\(directory)/validation.json"])
+        try gate.run()
+        if let result = try? GateResult.load(path: "\(directory)/validation.json"), result.summary.decision != .go {
+            print("   NO-GO is the finding here: the measured round-trip delay (out/demo-calibration) reaches past the 0–10 ms the")
+            print("   shipped policy was trained under; retraining under the calibrated randomization is the improvement loop's job.")
+        }
+        let robotModel = try report { try BuiltinRobots.load("quadruped") }
+        let manifest = robotModel.manifest
+        var sets: [[TrialRecord]] = []
+        for backend in ["sim", "emulator"] {
+            let plan = try report { try TrialPlan(backend: backend, truth: "typical", count: 6, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: 1.0) }
+            let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) }) { _ in } }
+            try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
+            sets.append(records)
+        }
+        let gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
+        try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
+        func rate(_ r: [TrialRecord]) -> String { "\(r.filter(\.success).count)/\(r.count)" }
+        func mean(_ r: [TrialRecord], _ f: (TrialRecord) -> Double?) -> String {
+            let v = r.compactMap(f)
+            return v.isEmpty ? "—" : fmt(v.reduce(0, +) / Double(v.count), 3)
+        }
+        print("⑫ trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (typical) \(rate(sets[1])); tracking error \(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s, torque margin \(mean(sets[0], { $0.torqueMargin })) → \(mean(sets[1], { $0.torqueMargin }))")
+        print("   gap report \(directory)/gap-report.html (JSON twin via `tether report --json`); validation report \(directory)/validation.html")
     }
 
     /// ⑨ The system-identification experiments on the virtual robot ("typical" truth, hidden),
