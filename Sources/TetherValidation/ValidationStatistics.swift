@@ -1,4 +1,5 @@
 import Foundation
+import TetherPolicy
 import TetherCore
 
 /// Binomial confidence intervals and the go / no-go rule of the validation gate.
@@ -9,13 +10,7 @@ import TetherCore
 public enum GateStatistics {
     /// Two-sided Wilson score interval `[lower, upper]` of a success rate at `confidence`.
     public static func wilson(successes: Int, trials: Int, confidence: Double = 0.95) -> [Double] {
-        guard trials > 0 else { return [0, 1] }
-        let z = normalQuantile(1 - (1 - confidence) / 2)
-        let n = Double(trials), p = Double(successes) / n
-        let denominator = 1 + z * z / n
-        let centre = (p + z * z / (2 * n)) / denominator
-        let half = z * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot() / denominator
-        return [max(0, centre - half), min(1, centre + half)]
+        PolicyTrials.wilson(successes: successes, trials: trials, z: normalQuantile(1 - (1 - confidence) / 2))
     }
 
     /// Two-sided Clopper–Pearson ("exact") interval `[lower, upper]` at `confidence`: each bound

@@ -64,19 +64,7 @@ struct Deploy: ParsableCommand {
         let config = try report { try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }) }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let robotBackend: Robot = try report {
-            switch backend {
-            case "emulator":
-                return try VirtualRobot(robot: robotModel, truth: try Truth.named(truth), clock: clock)
-            case "ros2":
-                let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
-                let remote = try ROS2Robot(manifest: manifest, participant: participant, clock: clock)
-                try remote.waitForRobot(timeout: 10)
-                return remote
-            default:
-                let sim = SimRobot(robot: robotModel)
-                sim.layDown()  // a robot starts passive on the ground, as a real one would
-                return SimulatedRobot(sim: sim, start: clock.now())
-            }
+            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock)
         }
         let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now()) }
         let loopRate = rate ?? manifest.rates.controlHz

@@ -87,19 +87,7 @@ struct Experiment: ParsableCommand {
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let hang: Double? = plan.hung ? hangHeight : nil
         let robotBackend: Robot = try report {
-            switch backend {
-            case "emulator":
-                return try VirtualRobot(robot: robotModel, truth: try Truth.named(truth), clock: clock, hungAt: hang)
-            case "ros2":
-                let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
-                let remote = try ROS2Robot(manifest: manifest, participant: participant, clock: clock)
-                try remote.waitForRobot(timeout: 10)
-                return remote
-            default:
-                let sim = SimRobot(robot: robotModel.with(model: robotModel.model.copy()))
-                if let hang { sim.hang(height: hang) } else { sim.layDown() }
-                return SimulatedRobot(sim: sim, start: clock.now())
-            }
+            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, hungAt: hang)
         }
         let config = try report { try SafetyConfig(manifest: manifest, stage: Double(stage) / 100) }
         let path = out ?? "\(kind).mcap"

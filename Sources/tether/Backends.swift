@@ -1,0 +1,27 @@
+import Foundation
+import TetherCore
+import TetherEmulator
+import TetherROS
+import TetherRuntime
+import TetherSim
+
+/// The robot behind `--backend`: the in-process simulation (nominal), the virtual robot with a
+/// hidden truth (in-process), or any robot on the manifest's ROS 2 topics. `hungAt`: hang a
+/// simulated or virtual robot on a gantry at that base height (experiments); otherwise it starts
+/// lying passive on the ground, as a real one would.
+func makeRobotBackend(_ backend: String, robot robotModel: RobotModel, truth: String, loopback: Bool, clock: ControlClock,
+                      hungAt height: Double? = nil) throws -> Robot {
+    switch backend {
+    case "emulator":
+        return try VirtualRobot(robot: robotModel, truth: try Truth.named(truth), clock: clock, hungAt: height)
+    case "ros2":
+        let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
+        let remote = try ROS2Robot(manifest: robotModel.manifest, participant: participant, clock: clock)
+        try remote.waitForRobot(timeout: 10)
+        return remote
+    default:
+        let sim = SimRobot(robot: height == nil ? robotModel : robotModel.with(model: robotModel.model.copy()))
+        if let height { sim.hang(height: height) } else { sim.layDown() }
+        return SimulatedRobot(sim: sim, start: clock.now())
+    }
+}
