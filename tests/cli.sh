@@ -92,6 +92,16 @@ expect "trials on the virtual robot" 0 "trials.jsonl" -- "$TETHER" trials --back
 expect "trials in simulation" 0 "trials.jsonl" -- "$TETHER" trials --backend sim --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/sim"
 expect "gap report from the two sets" 0 "report" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html" --json "$TMP/gap.json"
 expect "gap report, missing file" 1 "no trial records at" -- "$TETHER" report --sim "$TMP/none.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html"
+python3 -c "
+import json, random
+random.seed(1)
+for _ in range(200):
+    o = [random.uniform(-0.2, 0.2) for _ in range(4)]
+    print(json.dumps({'observation': o, 'action': [2.0 * o[1] + 0.5 * o[3]]}))" > "$TMP/demos.jsonl"
+expect "fine-tuning on demonstrations, exported as ONNX" 0 "tuned.onnx" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/demos.jsonl" --out "$TMP/tuned.onnx" --epochs 5
+expect "the fine-tuned policy keeps its contract" 0 "contract: matches cartpole" -- "$TETHER" policy inspect "$TMP/tuned.onnx" --robot cartpole
+for _ in 1 2 3; do echo '{"observation": [0.1, 0.2], "action": [0.0]}'; done > "$TMP/short.jsonl"
+expect "demonstrations of the wrong size" 1 "short.jsonl:1" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/short.jsonl" --out "$TMP/bad.onnx"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
