@@ -86,9 +86,17 @@ public final class SimRobot {
     /// folded, as a quadruped lies when powered off) and lets it settle for 1 s with zero torque.
     /// Fixed-base robots keep their pose.
     public func layDown() {
+        var none = SeededRandom(seed: 0)
+        layDown(jointNoise: 0, random: &none)
+    }
+
+    /// `layDown()` with each joint's rest angle moved by a uniform draw in ±`jointNoise` rad: trials
+    /// on the simulated robot then start, like real ones, from slightly different poses.
+    public func layDown(jointNoise: Double, random: inout SeededRandom) {
         guard let base = robot.baseSensors else { return }
         for (i, joint) in robot.manifest.joints.enumerated() {
-            data.qpos[robot.qposAddress[i]] = joint.rest ?? joint.defaultPosition
+            let noise = jointNoise > 0 ? random.uniform(-jointNoise, jointNoise) : 0
+            data.qpos[robot.qposAddress[i]] = (joint.rest ?? joint.defaultPosition) + noise
         }
         data.qpos[base.freeJointQposAddress + 2] = 0.15
         data.forward()

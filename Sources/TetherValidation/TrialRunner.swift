@@ -111,8 +111,11 @@ public struct TrialPlan: Sendable {
             truthName = nominalGroups.isEmpty ? truth : "\(truth) with \(nominalGroups.sorted().joined(separator: ", ")) nominal"
             inner = try VirtualRobot(robot: robot, truth: t, clock: clock)
         } else {
+            // Trial-to-trial variation on the simulated robot: the lying pose moved by the task's
+            // initial noise (from the trial's seed), as a real robot never lies exactly alike.
             let sim = SimRobot(robot: robot)
-            sim.layDown()
+            var random = SeededRandom(seed: trialSeed, stream: 11)
+            sim.layDown(jointNoise: manifest.task?.initialNoise ?? 0, random: &random)
             inner = SimulatedRobot(sim: sim, start: clock.now())
         }
         let probe = TrialProbe(manifest: manifest, start: clock.now())
