@@ -15,7 +15,7 @@ struct Tether: ParsableCommand {
         Built-in robots: \(BuiltinRobots.names.joined(separator: ", ")) (or pass a manifest path).
         """,
         version: "0.1.0",
-        subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self, GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self, FineTune.self, Bench.self]
+        subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self, GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self, FineTune.self, Improve.self, Bench.self]
     )
 }
 
