@@ -135,7 +135,35 @@ struct Demo: ParsableCommand {
         }
         try experimentsAndCalibration()
         try validationAndGap()
-        print("Next stages (improvement loop, history, vision) are not built yet.")
+        try improveAndRedeploy()
+        print("Next stages (history, vision) are not built yet.")
+    }
+
+    /// ⑬ One iteration of the improvement loop under the calibrated randomization; ⑭ the new
+    /// policy redeployed on the virtual robot.
+    func improveAndRedeploy() throws {
+        guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
+        print("⑬ improvement loop: failures → scenarios → warm-started retraining under the calibrated randomization → the same trials again")
+        let improve = try Improve.parse(["--robot", "quadruped", "--policy", "\(root)/policies/quadruped.onnx",
+                                         "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve"])
+        try improve.run()
+        let robotModel = try report { try BuiltinRobots.load("quadruped") }
+        let manifest = robotModel.manifest
+        let result = try report { () throws -> Deployment.Report in
+            let clock = ManualClock()
+            let virtual = try VirtualRobot(robot: robotModel, truth: try Truth.preset("typical", seed: 9), clock: clock)
+            let deployment = Deployment(robot: virtual, policy: try OnnxPolicy(path: "out/demo-improve/improved.onnx", manifest: manifest),
+                                        safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 0.25)),
+                                        timing: .init(standUpSeconds: 2), recorder: nil, clock: clock,
+                                        loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
+            // Staged: 25 % torque to stand, 50 % when the policy starts, 100 % a few seconds later.
+            var raised = 0
+            return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 15) { s in
+                if s.time >= 3, raised == 0 { _ = try? deployment.safety.raiseStage(to: 0.5, time: s.time); raised = 1 }
+                if s.time >= 6, raised == 1 { _ = try? deployment.safety.raiseStage(to: 1.0, time: s.time); raised = 2 }
+            }
+        }
+        print("⑭ redeployed out/demo-improve/improved.onnx on the virtual robot (typical), torque stages 25 → 50 → 100 %: walked \(fmt(result.distance ?? 0, 2)) m, final stage \(Int(result.stage * 100)) %, \(result.stopped ? "stopped: \(result.stopReason ?? "?")" : "no safety stop")")
     }
 
     /// ⑪ The validation gate on the randomization calibration derived; ⑫ trials in simulation
