@@ -270,24 +270,9 @@ public enum MuJoCo {
     public static func closest(to name: String, in candidates: [String]) -> String? {
         var best: (String, Int)?
         for c in candidates {
-            let d = editDistance(Array(name.lowercased()), Array(c.lowercased()))
+            let d = NameMatching.editDistance(Array(name.lowercased()), Array(c.lowercased()))
             if d <= max(2, name.count / 3), d < (best?.1 ?? .max) { best = (c, d) }
         }
         return best?.0
-    }
-
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = previous
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 }

@@ -251,22 +251,8 @@ enum FitParameterCatalog {
     static func closeMatches(to name: String, in candidates: [String]) -> [String] {
         let a = Array(name.lowercased())
         let limit = max(3, a.count / 3)
-        let scored = candidates.map { ($0, editDistance(a, Array($0.lowercased()))) }.filter { $0.1 <= limit }
+        let scored = candidates.map { ($0, NameMatching.editDistance(a, Array($0.lowercased()))) }.filter { $0.1 <= limit }
         return scored.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(3).map(\.0)
-    }
-
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count), current = previous
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 }
 
