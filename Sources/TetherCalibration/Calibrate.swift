@@ -24,8 +24,12 @@ public struct Calibration {
     /// Randomization spec whose uncalibrated terms are kept (nil: none).
     public var baseRandomization: RandomizationSpec?
     /// Runs the trajectory fit on chirp recordings (when the fitter is available).
-    public var trajectoryFit: ((RobotModel, [ExperimentRecording], [ExperimentRecording], [CalibratedParameter], (String) -> Void) throws
-                               -> (parameters: [CalibratedParameter], figures: [CalibrationFigure], heldOut: [CalibrationFile.HeldOutError], warnings: [String]))?
+    public var trajectoryFit: TrajectoryStep?
+
+    /// A trajectory-fitting step: (robot, recordings to fit, held-out recordings, closed-form
+    /// estimates, progress) → its parameters, figures, held-out errors and warnings.
+    public typealias TrajectoryStep = (RobotModel, [ExperimentRecording], [ExperimentRecording], [CalibratedParameter], (String) -> Void) throws
+        -> (parameters: [CalibratedParameter], figures: [CalibrationFigure], heldOut: [CalibrationFile.HeldOutError], warnings: [String])
 
     public init(robot: RobotModel, baseRandomization: RandomizationSpec? = nil) {
         self.robot = robot
@@ -77,7 +81,6 @@ public struct Calibration {
             for p in result.parameters {
                 if let i = parameters.firstIndex(where: { $0.name == p.name }) {
                     var q = p
-                    q.name = p.name
                     q.patched = false
                     q.flags.append("closed-form estimate \(ModelPatcher.number(parameters[i].estimate[0])) \(p.unit) (\(parameters[i].method)) is the one patched")
                     parameters.append(q)

@@ -31,9 +31,7 @@ public enum TrajectoryCalibration {
     }
 
     /// A `Calibration.trajectoryFit` closure: fits `names` (nil: the defaults) on the recordings.
-    public static func step(names: [String]? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount)
-        -> (RobotModel, [ExperimentRecording], [ExperimentRecording], [CalibratedParameter], (String) -> Void) throws
-        -> (parameters: [CalibratedParameter], figures: [CalibrationFigure], heldOut: [CalibrationFile.HeldOutError], warnings: [String]) {
+    public static func step(names: [String]? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> Calibration.TrajectoryStep {
         { robot, recordings, heldOut, closedForm, progress in
             let parameters = names.map { $0.map { name in FitParameter(name, initial: closedForm.first { $0.name == name }?.estimate.first) } }
                 ?? defaultParameters(robot: robot, recordings: recordings, closedForm: closedForm)

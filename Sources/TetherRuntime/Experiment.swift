@@ -287,11 +287,16 @@ public struct ExperimentController: Sendable {
     private var holdPositions: [Double]
     /// The pose `holdCurrent` holds.
     private var captured: [Double]?
+    /// The actuated joints, and their indices among all joints (state order), computed once.
+    private let actuated: [Manifest.Joint]
+    private let actuatedIndex: [Int]
 
     public init(plan: ExperimentPlan) {
         self.plan = plan
         let hold = plan.manifest.defaultPoseCommand
         holdPositions = hold.positions
+        actuated = plan.manifest.actuatedJoints
+        actuatedIndex = plan.manifest.joints.indices.filter { plan.manifest.joints[$0].actuator != nil }
     }
 
     /// The equilibrium measured for a joint by its settle segment, if any.
@@ -301,8 +306,6 @@ public struct ExperimentController: Sendable {
     /// derived from the manifest). Past the end: the final hold.
     public mutating func command(at t: Double, state: RobotState?) -> JointCommand {
         let manifest = plan.manifest
-        let actuated = manifest.actuatedJoints
-        let actuatedIndex = manifest.joints.indices.filter { manifest.joints[$0].actuator != nil }
         let measured: [Double]? = state.map { s in actuatedIndex.map { $0 < s.jointPositions.count ? s.jointPositions[$0] : .nan } }
         guard let index = plan.segment(at: t) else { return .zeroTorque(count: actuated.count) }
         let segment = plan.segments[index]
