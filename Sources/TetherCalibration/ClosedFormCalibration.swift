@@ -354,18 +354,8 @@ public struct ClosedFormCalibration {
         }
         if !r.imu.isEmpty {
             do {
-                // The robot samples its IMU on its own clock; the recording's receive times carry
-                // the link's jitter. Samples are taken as evenly spaced at their mean interval (a
-                // lost sample shortens the time axis by one interval in thousands).
-                let span = (r.imu.last!.time - r.imu.first!.time) / Double(max(1, r.imu.count - 1))
-                var analyses: [AllanAnalysis] = []
-                for (name, pick) in [("gyro", { (s: ExperimentRecording.IMUSample) in s.angularVelocity }),
-                                     ("accelerometer", { (s: ExperimentRecording.IMUSample) in s.linearAcceleration })] {
-                    for (axis, k) in [("x", 0), ("y", 1), ("z", 2)] {
-                        analyses.append(try SensorNoiseAnalysis.allanDeviation(values: r.imu.map { pick($0)[k] }, sampleInterval: span,
-                                                                               channel: "\(name) \(axis)", source: r.source))
-                    }
-                }
+                // Receive-time stamps carry the link's jitter, not the sensor's: evenly spaced.
+                let analyses = try SensorNoiseAnalysis.imu(r, evenlySpaced: true)
                 let names = ["gyro.x", "gyro.y", "gyro.z", "accel.x", "accel.y", "accel.z"]
                 for (n, a) in zip(names, analyses) {
                     let isGyro = n.hasPrefix("gyro")

@@ -194,18 +194,25 @@ public enum SensorNoiseAnalysis {
     }
 
     /// Allan analyses of a stationary IMU recording: gyro x, y, z then accelerometer x, y, z.
-    public static func imu(_ recording: ExperimentRecording, options: AllanOptions = .init()) throws -> [AllanAnalysis] {
+    /// - Parameter evenlySpaced: take the samples as evenly spaced at their mean interval instead
+    ///   of requiring uniform time stamps. Right when the stamps are receive times: the robot
+    ///   samples its IMU on its own clock and the link adds the jitter (a lost sample shortens the
+    ///   time axis by one interval in thousands).
+    public static func imu(_ recording: ExperimentRecording, evenlySpaced: Bool = false, options: AllanOptions = .init()) throws -> [AllanAnalysis] {
         guard !recording.imu.isEmpty else {
             throw TetherError("Allan deviation: the recording has no IMU samples", at: recording.source,
                               hint: "record a stationary experiment on a robot with an IMU")
         }
         let times = recording.imu.map(\.time)
+        let meanInterval = (times.last! - times.first!) / Double(max(1, times.count - 1))
         var out: [AllanAnalysis] = []
         for (name, pick) in [("gyro", { (s: ExperimentRecording.IMUSample) in s.angularVelocity }),
                              ("accelerometer", { (s: ExperimentRecording.IMUSample) in s.linearAcceleration })] {
             for (axis, k) in [("x", 0), ("y", 1), ("z", 2)] {
-                out.append(try allanDeviation(times: times, values: recording.imu.map { pick($0)[k] }, channel: "\(name) \(axis)",
-                                              source: recording.source, options: options))
+                let values = recording.imu.map { pick($0)[k] }
+                out.append(evenlySpaced
+                    ? try allanDeviation(values: values, sampleInterval: meanInterval, channel: "\(name) \(axis)", source: recording.source, options: options)
+                    : try allanDeviation(times: times, values: values, channel: "\(name) \(axis)", source: recording.source, options: options))
             }
         }
         return out
