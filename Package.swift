@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation"]),
+        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C layer: module maps over native headers.
@@ -39,6 +40,9 @@ let package = Package(
         // Cyclone DDS (Debian cyclonedds-dev): a raw-CDR sertype so all encoding happens in Swift.
         // DDS_NDEBUG comes from pkg-config, which SwiftPM drops for C targets: struct layouts depend on it.
         .target(name: "CCycloneDDS", cSettings: [.define("DDS_NDEBUG")], linkerSettings: [.linkedLibrary("ddsc")]),
+        // JPEG and PNG decoding and encoding from Debian's libjpeg-turbo (libjpeg62-turbo-dev) and libpng (libpng-dev).
+        // libjpeg's fatal errors need setjmp/longjmp, which Swift cannot call: a small C file.
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
 
         // Vocabulary: manifest (policy contract), units, seeded random numbers, errors.
         .target(
@@ -89,7 +93,20 @@ let package = Package(
         // Validation gate, trials, gap report, improvement loop.
         .target(
             name: "TetherValidation",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator"],
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
+                           .product(name: "Yams", package: "Yams")],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        // History: every validation, trial series, calibration and improvement, in a local SQLite database.
+        .target(
+            name: "TetherHistory",
+            dependencies: ["TetherCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Vision: images (JPEG / PNG), YOLO detectors through ONNX Runtime, NMS, COCO evaluation.
+        .target(
+            name: "TetherVision",
+            dependencies: ["TetherCore", "TetherPolicy", "TetherROS", "CImageCodecs", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
@@ -100,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation",
+                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -147,6 +164,14 @@ let package = Package(
         .testTarget(
             name: "TetherCalibrationTests",
             dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
+        .testTarget(name: "TetherHistoryTests", dependencies: ["TetherCore", "TetherHistory"]),
+        .testTarget(
+            name: "TetherVisionTests",
+            dependencies: ["TetherCore", "TetherPolicy", "TetherROS", "TetherVision",
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -23,8 +23,9 @@ esac
 
 # --- Debian packages -----------------------------------------------------------------------------
 # pkg-config: native library discovery; cyclonedds-dev: Cyclone DDS 0.10 (ROS 2's DDS) for TetherROS;
-# cyclonedds-tools: ddsperf, the peer of `tether bench ros2`.
-DEB_PACKAGES=(pkg-config ca-certificates cyclonedds-dev cyclonedds-tools)
+# cyclonedds-tools: ddsperf, the peer of `tether bench ros2`; libjpeg62-turbo-dev, libpng-dev: image codecs of TetherVision;
+# libsqlite3-dev: SQLite for GRDB (the history database).
+DEB_PACKAGES=(pkg-config ca-certificates cyclonedds-dev cyclonedds-tools libjpeg62-turbo-dev libpng-dev libsqlite3-dev)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,6 +7,8 @@ TETHER=${1:-.build/debug/tether}
 [ -x "$TETHER" ] || { echo "tests/cli.sh: $TETHER is not built (run swift build first)"; exit 2; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# Runs are recorded in a history database; keep the checks' runs out of the checkout's.
+export TETHER_HISTORY="$TMP/history.sqlite"
 passed=0; failed=0
 
 # expect NAME WANT_EXIT PATTERN -- command...   (PATTERN is a grep -E on stdout+stderr)
@@ -75,6 +77,7 @@ expect "experiment, unknown kind" 64 "unknown experiment 'swing'" -- "$TETHER" e
 expect "experiment, unknown joint" 1 "did you mean FR_calf_joint" -- "$TETHER" experiment sweep --joints FR_calf --dry-run
 expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" -- "$TETHER" experiment torque-step --joints FR_hip_joint --fast --out "$TMP/steps.mcap"
 expect "the experiment recording reads back" 0 "/joint_commands" -- "$TETHER" log info "$TMP/steps.mcap"
+expect "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 --out $TMP/ros2-trials; wait"
 expect "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
 
 expect "calibrate from the torque steps" 0 "driver.delay" -- "$TETHER" calibrate "$TMP/steps.mcap" --out "$TMP/cal"
@@ -102,6 +105,31 @@ expect "fine-tuning on demonstrations, exported as ONNX" 0 "tuned.onnx" -- "$TET
 expect "the fine-tuned policy keeps its contract" 0 "contract: matches cartpole" -- "$TETHER" policy inspect "$TMP/tuned.onnx" --robot cartpole
 for _ in 1 2 3; do echo '{"observation": [0.1, 0.2], "action": [0.0]}'; done > "$TMP/short.jsonl"
 expect "demonstrations of the wrong size" 1 "short.jsonl:1" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/short.jsonl" --out "$TMP/bad.onnx"
+
+expect "trials at 25 % torque on the typical virtual robot fail" 0 "success 0/1" -- "$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth typical --stage 25 --count 1 --seconds 7 --out "$TMP/weak"
+expect "recorded failures are extracted and replayed in simulation" 0 "1 recorded failure → .*recorded-scenarios.yaml" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --recordings "$TMP/weak" --replay-only --out "$TMP/improve"
+expect "improve --replay-only needs recordings" 64 "needs --recordings" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --replay-only
+V=fixtures/vision
+expect "detect: fixture images to COCO results with the ground truth's ids" 0 "wrote .*dt-real.json \(COCO results: ids from" -- "$TETHER" detect --model $V/detector.onnx --images $V/real --gt $V/real/annotations.json --conf 0.001 --out "$TMP/dt-real.json"
+expect "detect: the synthetic set" 0 "wrote" -- "$TETHER" detect --model $V/detector.onnx --images $V/synthetic --gt $V/synthetic/annotations.json --conf 0.001 --out "$TMP/dt-syn.json"
+expect "eval coco prints pycocotools' table" 0 "Average Precision  \(AP\) @\[ IoU=0.50:0.95 \| area=   all \| maxDets=100 \] = 0\.2" -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/dt-real.json"
+expect "eval coco --json has the 12 stats" 0 '"stats"' -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/dt-real.json" --json
+expect "vision gap report: synthetic vs real mAP" 0 "mAP@\[.5:.95\] sim 0\.5[0-9]+, real 0\.2" -- "$TETHER" report --vision-sim-gt $V/synthetic/annotations.json --vision-sim-dt "$TMP/dt-syn.json" --vision-real-gt $V/real/annotations.json --vision-real-dt "$TMP/dt-real.json" --out "$TMP/vision.html" --json "$TMP/vision.json"
+echo '[{"image_id": 1, "category_id": 1, "bbox": [1, 2, -3, 4], "score": 0.5}]' > "$TMP/neg.json"
+expect "eval coco: a negative box size is named" 1 "neg.json.*negative" -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/neg.json"
+echo '[{"image_id": 99999, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}]' > "$TMP/unknown.json"
+expect "eval coco: an unknown image id is named" 1 "99999" -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/unknown.json"
+echo '[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3' > "$TMP/broken.json"
+expect "eval coco: malformed JSON says where" 1 "broken.json.*1:" -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/broken.json"
+echo "not an image" > "$TMP/fake.jpg"
+expect "detect: a file that is not an image is named" 1 "fake.jpg" -- "$TETHER" detect --model $V/detector.onnx --images "$TMP/fake.jpg" --out "$TMP/x.json"
+expect "detect: missing model" 1 "detector model not found" -- "$TETHER" detect --model "$TMP/none.onnx" --images $V/real --out "$TMP/x.json"
+expect "bench detect: Tether vs the Python pipeline" 0 "ratio|×" -- "$TETHER" bench detect --frames 20 --warmup 2
+expect "history lists the runs recorded above" 0 "trials +quadruped .*(emulator|sim)" -- "$TETHER" history
+expect "history as JSON" 0 '"kind" : "validation"' -- "$TETHER" history --kind validation --json
+expect "history HTML" 0 "wrote .*history.html" -- "$TETHER" history --html "$TMP/history.html"
+expect "history, unknown kind" 64 "unknown kind 'walks'" -- "$TETHER" history --kind walks
+expect "history, no database" 1 "no history database" -- "$TETHER" history --database "$TMP/none.sqlite"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -239,9 +239,13 @@ public struct Manifest: Sendable, Equatable {
         public var safetyStatus: String
         /// geometry_msgs/Twist velocity command in.
         public var velocityCommand: String
+        /// nav_msgs/Odometry in: the base's pose and velocity from a state estimator or motion
+        /// capture (optional; trials over ROS 2 measure distance with it).
+        public var odometry: String
         /// Creates topic names.
         public init(jointStates: String, imu: String, jointCommands: String, estop: String,
-                    safetyStatus: String, velocityCommand: String) {
+                    safetyStatus: String, velocityCommand: String, odometry: String = "/odom") {
+            self.odometry = odometry
             self.jointStates = jointStates
             self.imu = imu
             self.jointCommands = jointCommands

@@ -377,6 +377,7 @@ struct ManifestReader {
         let keys: [(String, WritableKeyPath<Manifest.ROS2Topics, String>)] = [
             ("joint_states", \.jointStates), ("imu", \.imu), ("joint_commands", \.jointCommands),
             ("estop", \.estop), ("safety_status", \.safetyStatus), ("velocity_command", \.velocityCommand),
+            ("odometry", \.odometry),
         ]
         checkKeys(map, "ros2", allowed: Set(keys.map(\.0)), node: node)
         for (key, path) in keys {

@@ -42,8 +42,42 @@ public struct ARSConfig: Sendable, Codable, Equatable {
     public var evaluationEpisodes = 16
     /// Multiplier on the manifest's observation noise during training.
     public var observationNoise = 1.0
+    /// Episodes to replay during training (failure scenarios): each names the random stream an
+    /// episode was drawn from, so that training faces exactly that episode again. nil: none.
+    public var scenarios: [EpisodeStream]?
+    /// Share of each iteration's directions evaluated on a scenario instead of a fresh draw
+    /// (default 0.125 when there are scenarios).
+    public var scenarioShare: Double?
+
+    /// Directions per iteration that replay a scenario.
+    public var scenarioDirections: Int {
+        guard let scenarios, !scenarios.isEmpty else { return 0 }
+        let share = min(1, max(0, scenarioShare ?? 0.125))
+        return min(directions, max(1, Int((share * Double(directions)).rounded())))
+    }
 
     public init() {}
+
+    /// The random stream of direction `direction`'s episode in iteration `iteration` (both signs
+    /// share it: common random numbers). The first `scenarioDirections` directions replay the
+    /// scenarios, cycling through them across iterations; the others draw fresh episodes.
+    public func episodeRandom(iteration: Int, direction: Int) -> SeededRandom {
+        let replayed = scenarioDirections
+        if direction < replayed, let scenarios {
+            let s = scenarios[(iteration * replayed + direction) % scenarios.count]
+            return SeededRandom(seed: s.seed, stream: s.stream)
+        }
+        return SeededRandom(seed: seed ^ (0xABCD_EF01 &* UInt64(iteration + 1)), stream: UInt64(direction))
+    }
+}
+
+/// The random stream one episode was drawn from: `SeededRandom(seed:, stream:)` yields its
+/// randomization sample, initial state, observation noise and pushes, in that order (as the
+/// validation gate and `PolicyTrials` draw them), so the stream alone reproduces the episode.
+public struct EpisodeStream: Sendable, Codable, Equatable, Hashable {
+    public var seed: UInt64
+    public var stream: UInt64
+    public init(seed: UInt64, stream: UInt64) { self.seed = seed; self.stream = stream }
 }
 
 /// One line of training progress.
@@ -152,10 +186,10 @@ public struct ARSTrainer: Sendable {
             let spec = randomization
             let batch = BatchRollout(trials: 2 * config.directions, seed: config.seed ^ (0x9E37_79B9 &* UInt64(iteration + 1)), threads: config.threads)
             let robotModel = robot
+            let trainerConfig = config
             let results = try robotModel.rollouts(batch) { sim, _, index -> (Double, Int, EpisodeRunner.ObservationStats) in
                 let k = index / 2, sign: Float = index % 2 == 0 ? 1 : -1
-                // Common random numbers: both signs of direction k share one stream.
-                var random = SeededRandom(seed: config.seed ^ (0xABCD_EF01 &* UInt64(iteration + 1)), stream: UInt64(k))
+                var random = trainerConfig.episodeRandom(iteration: iteration, direction: k)
                 let sample = try spec?.sample(for: sim.robot, random: &random) ?? .nominal
                 try sample.apply(to: sim.robot.model)
                 var perturbed = frozen

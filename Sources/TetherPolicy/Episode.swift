@@ -107,6 +107,26 @@ public struct EpisodeResult: Sendable, Codable, Equatable {
     public var meanSpeed: Double
 }
 
+/// A measured state an episode starts from (a moment of a flight recording), manifest order, SI.
+public struct EpisodeStart: Sendable, Codable, Equatable {
+    public var jointPositions: [Double]
+    public var jointVelocities: [Double]
+    /// Base orientation (w, x, y, z), world frame.
+    public var baseOrientation: [Double]?
+    /// Base angular velocity in the base (IMU) frame, rad/s.
+    public var baseAngularVelocity: [Double]?
+    /// Time since the policy started, s (the phase of a gait generator).
+    public var policyTime: Double
+    /// The policy's previous action, if recorded.
+    public var lastAction: [Double]?
+
+    public init(jointPositions: [Double], jointVelocities: [Double], baseOrientation: [Double]? = nil,
+                baseAngularVelocity: [Double]? = nil, policyTime: Double = 0, lastAction: [Double]? = nil) {
+        self.jointPositions = jointPositions; self.jointVelocities = jointVelocities; self.baseOrientation = baseOrientation
+        self.baseAngularVelocity = baseAngularVelocity; self.policyTime = policyTime; self.lastAction = lastAction
+    }
+}
+
 /// Runs one episode of a manifest's task on a `SimRobot` with a policy, as training, validation
 /// and `tether sim --policy` all do.
 public struct EpisodeRunner: Sendable {
@@ -118,6 +138,10 @@ public struct EpisodeRunner: Sendable {
     public var pushes: RandomizationSpec.Pushes?
 
     /// Creates a runner for `task`.
+    /// Start from a measured state instead of the task's initial state (replays of recorded
+    /// failures); nil: the task's start with its initial noise.
+    public var start: EpisodeStart?
+
     public init(task: Manifest.Task, noiseScale: Double = 0, pushes: RandomizationSpec.Pushes? = nil) {
         self.task = task
         self.noiseScale = noiseScale
@@ -149,7 +173,11 @@ public struct EpisodeRunner: Sendable {
                                       random: inout SeededRandom, stats: UnsafeMutablePointer<ObservationStats>? = nil) -> EpisodeResult {
         let manifest = sim.robot.manifest
         sim.reset()
-        if task.initialNoise > 0 {
+        if let start = self.start {
+            sim.place(jointPositions: start.jointPositions, jointVelocities: start.jointVelocities,
+                      baseOrientation: start.baseOrientation.map { SIMD4($0[0], $0[1], $0[2], $0[3]) },
+                      baseAngularVelocity: start.baseAngularVelocity.map { SIMD3($0[0], $0[1], $0[2]) })
+        } else if task.initialNoise > 0 {
             for (i, _) in manifest.joints.enumerated() {
                 sim.data.qpos[sim.robot.qposAddress[i]] += random.uniform(-task.initialNoise, task.initialNoise)
             }
@@ -157,7 +185,9 @@ public struct EpisodeRunner: Sendable {
         }
         var builder = ObservationBuilder(manifest: manifest)
         let mapper = ActionMapper(manifest: manifest)
-        var lastAction = [Float](repeating: 0, count: manifest.actionSize)
+        var lastAction = self.start?.lastAction.map { $0.map(Float.init) } ?? [Float](repeating: 0, count: manifest.actionSize)
+        if lastAction.count != manifest.actionSize { lastAction = [Float](repeating: 0, count: manifest.actionSize) }
+        let policyTimeOffset = self.start?.policyTime ?? 0
         let controlSteps = Int((task.episodeSeconds * manifest.rates.controlHz).rounded())
         let dt = 1 / manifest.rates.controlHz
         let decimation = sim.decimation
@@ -177,7 +207,7 @@ public struct EpisodeRunner: Sendable {
             let observation: [Float]
             do {
                 observation = try builder.build(state: state, command: task.command, lastAction: lastAction,
-                                                policyTime: Double(step) * dt, noiseScale: noiseScale * sample.observationNoise, random: &random)
+                                                policyTime: policyTimeOffset + Double(step) * dt, noiseScale: noiseScale * sample.observationNoise, random: &random)
             } catch { outcome = "error"; break episode }
             stats?.pointee.add(observation)
             guard let action = try? policy.act(observation), var command = try? mapper.command(for: action) else { outcome = "error"; break episode }

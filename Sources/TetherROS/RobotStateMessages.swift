@@ -29,7 +29,26 @@ extension SensorMsgs.Imu {
     }
 }
 
+extension NavMsgs.Odometry {
+    /// The base's pose and velocity of `state` (simulation ground truth, as motion capture would
+    /// give it); nil when the state has no base position.
+    public init?(state: RobotState, header: StdMsgs.Header, childFrameID: String = "base") {
+        guard let p = state.basePosition else { return nil }
+        let q = state.baseOrientation ?? SIMD4(1, 0, 0, 0)
+        self.init(header: header, childFrameID: childFrameID,
+                  pose: .init(pose: .init(position: .init(x: p.x, y: p.y, z: p.z), orientation: .init(x: q[1], y: q[2], z: q[3], w: q[0]))),
+                  twist: .init(twist: .init(linear: .init(state.baseLinearVelocity ?? .zero), angular: .init(state.baseAngularVelocity ?? .zero))))
+    }
+}
+
 extension RobotState {
+    /// Fills the base position and (base-frame) linear velocity from odometry.
+    public mutating func apply(odometry o: NavMsgs.Odometry) {
+        let p = o.pose.pose.position, v = o.twist.twist.linear
+        basePosition = SIMD3(p.x, p.y, p.z)
+        baseLinearVelocity = SIMD3(v.x, v.y, v.z)
+    }
+
     /// Fills the base orientation (w, x, y, z), angular velocity and acceleration from an IMU message.
     public mutating func apply(imu i: SensorMsgs.Imu) {
         baseOrientation = SIMD4(i.orientation.w, i.orientation.x, i.orientation.y, i.orientation.z)

@@ -10,7 +10,10 @@ import TetherROS
 /// robots with on-board PD) on `joint_commands`, and as a `std_msgs/Float64MultiArray` of position
 /// targets on `joint_commands/forward` in the layout ros2_control's forward command controllers
 /// read (one value per joint, manifest order). Incoming joint states are matched to the manifest
-/// by name, so a robot may publish its joints in any order; a missing joint is an error.
+/// by name, so a robot may publish its joints in any order; a missing joint is an error. When the
+/// robot publishes odometry (nav_msgs/Odometry on the manifest's `odometry` topic, default
+/// `/odom`: a state estimator, motion capture, or the virtual robot's ground truth), the state
+/// carries the base position and linear velocity from it; nothing on the control path uses them.
 public final class ROS2Robot: Robot {
     public let manifest: Manifest
     public let participant: DDSParticipant
@@ -18,11 +21,13 @@ public final class ROS2Robot: Robot {
     let joints: DDSSubscriber<SensorMsgs.JointState>
     let imu: DDSSubscriber<SensorMsgs.Imu>
     let estop: DDSSubscriber<StdMsgs.Bool>
+    let odometry: DDSSubscriber<NavMsgs.Odometry>
     let commands: DDSPublisher<TetherMsgs.JointCommand>
     let forward: DDSPublisher<StdMsgs.Float64MultiArray>
     let diagnostics: DDSPublisher<DiagnosticMsgs.DiagnosticArray>
     private var lastJoints: (SensorMsgs.JointState, Double)?
     private var lastImu: SensorMsgs.Imu?
+    private var lastOdometry: NavMsgs.Odometry?
     /// The e-stop topic's latest value (true: engaged).
     public private(set) var eStopInputActive = false
     private var order: [Int]?
@@ -38,6 +43,7 @@ public final class ROS2Robot: Robot {
         joints = try DDSSubscriber(participant, topic: t.jointStates, qos: .sensorData)
         imu = try DDSSubscriber(participant, topic: t.imu, qos: .sensorData)
         estop = try DDSSubscriber(participant, topic: t.estop, qos: .default)
+        odometry = try DDSSubscriber(participant, topic: t.odometry, qos: .sensorData)
         commands = try DDSPublisher(participant, topic: t.jointCommands, qos: .default)
         forward = try DDSPublisher(participant, topic: t.jointCommands + "/forward", qos: .default)
         diagnostics = try DDSPublisher(participant, topic: t.safetyStatus, qos: .default)
@@ -59,6 +65,7 @@ public final class ROS2Robot: Robot {
         while let m = try joints.take() { lastJoints = (m.message, clock.now()) }
         while let m = try imu.take() { lastImu = m.message }
         while let m = try estop.take() { eStopInputActive = m.message.data }
+        while let m = try odometry.take() { lastOdometry = m.message }
         guard let (msg, received) = lastJoints else { return nil }
         if order == nil {
             var indices: [Int] = []
@@ -76,6 +83,7 @@ public final class ROS2Robot: Robot {
         var state = RobotState(time: Double(msg.header.stamp.nanoseconds) * 1e-9, jointPositions: pick(msg.position),
                                jointVelocities: pick(msg.velocity), jointTorques: pick(msg.effort))
         if let i = lastImu { state.apply(imu: i) }
+        if let o = lastOdometry { state.apply(odometry: o) }
         return (state, received)
     }
 

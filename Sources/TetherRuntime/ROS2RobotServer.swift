@@ -13,6 +13,7 @@ public final class ROS2RobotServer: @unchecked Sendable {
     let clock: ControlClock
     let states: DDSPublisher<SensorMsgs.JointState>
     let imu: DDSPublisher<SensorMsgs.Imu>
+    let odometry: DDSPublisher<NavMsgs.Odometry>
     let commands: DDSSubscriber<TetherMsgs.JointCommand>
     let estop: DDSSubscriber<StdMsgs.Bool>
     private let stopFlag = NSLock()
@@ -29,6 +30,7 @@ public final class ROS2RobotServer: @unchecked Sendable {
         let t = robot.manifest.ros2
         states = try DDSPublisher(participant, topic: t.jointStates, qos: .sensorData)
         imu = try DDSPublisher(participant, topic: t.imu, qos: .sensorData)
+        odometry = try DDSPublisher(participant, topic: t.odometry, qos: .sensorData)
         commands = try DDSSubscriber(participant, topic: t.jointCommands, qos: .default)
         estop = try DDSSubscriber(participant, topic: t.estop, qos: .default)
     }
@@ -70,6 +72,8 @@ public final class ROS2RobotServer: @unchecked Sendable {
                 let header = StdMsgs.Header(stamp: .now(), frameID: "base")
                 try states.publish(SensorMsgs.JointState(state: s, names: names, header: header))
                 if let message = SensorMsgs.Imu(state: s, header: header) { try imu.publish(message) }
+                // The simulation's ground truth as odometry (what motion capture gives a lab robot).
+                if let message = NavMsgs.Odometry(state: s, header: StdMsgs.Header(stamp: header.stamp, frameID: "odom")) { try odometry.publish(message) }
             }
             return (!done && tick.start - start < seconds, .init(readAt: nil, wroteAt: nil))
         }

@@ -105,6 +105,41 @@ public final class SimRobot {
         data.time = 0
     }
 
+    /// Puts the robot in a measured state (a moment of a flight recording): joint positions and
+    /// velocities (manifest order), and for a floating base its orientation (w, x, y, z) and
+    /// angular velocity in the base frame. A real robot does not measure where its base is, so
+    /// the base is set over the origin at the height where its lowest collision geometry touches
+    /// the ground (1 mm above), with zero linear velocity. The command is held at the default pose.
+    public func place(jointPositions: [Double], jointVelocities: [Double], baseOrientation: SIMD4<Double>?,
+                      baseAngularVelocity: SIMD3<Double>?) {
+        reset()
+        for i in robot.manifest.joints.indices where i < jointPositions.count {
+            data.qpos[robot.qposAddress[i]] = jointPositions[i]
+            if i < jointVelocities.count { data.qvel[robot.dofAddress[i]] = jointVelocities[i] }
+        }
+        guard let base = robot.baseSensors else { data.forward(); return }
+        let p = base.freeJointQposAddress, v = base.freeJointDofAddress
+        if let q = baseOrientation {
+            let norm = (q * q).sum().squareRoot()
+            if norm > 1e-9 { for k in 0..<4 { data.qpos[p + 3 + k] = q[k] / norm } }
+        }
+        for k in 0..<3 { data.qvel[v + k] = 0 }
+        if let w = baseAngularVelocity { for k in 0..<3 { data.qvel[v + 3 + k] = w[k] } }
+        data.qpos[p] = 0; data.qpos[p + 1] = 0
+        data.forward()
+        // Lowest point of every collision geometry of the robot (spheres exactly, others by their
+        // bounding sphere), then shift the base so that it is 1 mm above the ground.
+        let m = robot.model.raw.pointee, d = data.raw.pointee
+        var lowest = Double.infinity
+        for g in 0..<Int(m.ngeom) where m.geom_bodyid[g] != 0 && (m.geom_contype[g] != 0 || m.geom_conaffinity[g] != 0) {
+            let z = d.geom_xpos[3 * g + 2]
+            let reach = m.geom_type[g] == Int32(mjGEOM_SPHERE.rawValue) ? m.geom_size[3 * g] : m.geom_rbound[g]
+            lowest = min(lowest, z - reach)
+        }
+        if lowest.isFinite { data.qpos[p + 2] += 0.001 - lowest }
+        data.forward()
+    }
+
     /// Sets the command to apply from now on (actuated-joint order).
     public func apply(_ command: JointCommand) throws {
         guard command.count == robot.actuatorIDs.count else {

@@ -1,5 +1,7 @@
 import Foundation
 import TetherCore
+import TetherPolicy
+import Yams
 
 /// The improvement loop's bookkeeping: failure cases out of a validation run, and the before /
 /// after comparison of a retrained policy.
@@ -43,6 +45,45 @@ public enum ImprovementLoop {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Reads a failure-scenarios file written by `scenariosYAML` (or by hand: `seed` and `trial`
+    /// are required per entry, the rest is informative).
+    public static func loadScenarios(path: String) throws -> [Scenario] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw TetherError("cannot read the scenarios file: \(error.localizedDescription)", at: path, hint: "pass the failure-scenarios.yaml that `tether improve` wrote")
+        }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch {
+            throw TetherError("the scenarios file is not valid YAML: \(error)", at: path)
+        }
+        guard let document = root as? [String: Any], let list = document["scenarios"] as? [Any] else {
+            throw TetherError("the scenarios file has no 'scenarios:' list", at: path, hint: "expected the format of failure-scenarios.yaml (docs/validation.md)")
+        }
+        func number(_ v: Any?) -> Double? {
+            switch v {
+            case let d as Double: d
+            case let i as Int: Double(i)
+            case let s as String: Double(s)
+            default: nil
+            }
+        }
+        return try list.enumerated().map { i, item in
+            guard let entry = item as? [String: Any] else { throw TetherError("scenario \(i + 1) is not a mapping", at: path) }
+            guard let seed = number(entry["seed"]), seed >= 0, seed == seed.rounded(), let trial = entry["trial"] as? Int, trial >= 0 else {
+                throw TetherError("scenario \(i + 1) needs a non-negative integer 'seed' and 'trial'", at: path)
+            }
+            var parameters: [String: Double] = [:]
+            for (k, v) in (entry["parameters"] as? [String: Any]) ?? [:] { if let x = number(v) { parameters[k] = x } }
+            return Scenario(seed: UInt64(seed), trial: trial, failureMode: entry["failure"] as? String ?? "unknown",
+                            distance: number(entry["distance"]) ?? 0, parameters: parameters)
+        }
+    }
+
+    /// The random streams that reproduce the scenarios' episodes, for training (ARS replays them).
+    public static func episodeStreams(_ scenarios: [Scenario]) -> [EpisodeStream] {
+        scenarios.map { EpisodeStream(seed: $0.seed, stream: UInt64($0.trial)) }
     }
 
     /// Before / after of one improvement iteration.

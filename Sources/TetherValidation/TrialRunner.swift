@@ -2,15 +2,22 @@ import Foundation
 import TetherCore
 import TetherEmulator
 import TetherPolicy
+import TetherROS
 import TetherRuntime
 import TetherSafety
 import TetherSim
 
-/// Deployment trials of a walking policy on the in-process backends: each trial a fresh robot
-/// taken through the full runtime (stand-up → policy → stop, safety wrapper, flight recorder),
-/// measured and summarized as a `TrialRecord`.
+/// Deployment trials of a walking policy: each trial a robot taken through the full runtime
+/// (stand-up → policy → stop, safety wrapper, flight recorder), measured and summarized as a
+/// `TrialRecord`. In-process backends (`sim`, `emulator`) give each trial a fresh robot on a
+/// simulated clock; `ros2` drives the robot on the manifest's topics in real time, trial after
+/// trial, with `pauseSeconds` between them (a real robot is not reset by software: each trial
+/// stands it up from wherever the previous one left it). Distance over ROS 2 comes from the
+/// robot's odometry (nav_msgs/Odometry, e.g. a state estimator or motion capture; `tether
+/// emulate` publishes its ground truth); without odometry the distance reads 0.
 public struct TrialPlan: Sendable {
-    /// Backend: `sim` (nominal MuJoCo) or `emulator` (the virtual robot with a hidden truth).
+    /// Backend: `sim` (nominal MuJoCo), `emulator` (the virtual robot with a hidden truth), or
+    /// `ros2` (any robot on the manifest's topics, in real time).
     public var backend: String
     /// Emulator truth: a preset name (mild, typical, harsh) or a truth YAML path.
     public var truth: String
@@ -33,13 +40,17 @@ public struct TrialPlan: Sendable {
     /// When to stand up, s; stand-up duration, s.
     public var standUpAt = 0.5
     public var standUpSeconds = 2.0
+    /// ros2: DDS on the loopback interface only (tests, one machine).
+    public var loopback = false
+    /// ros2: seconds between trials (to reposition the robot); the robot holds a damping stop.
+    public var pauseSeconds = 3.0
 
     /// Creates a plan.
     public init(backend: String, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
                 successDistance: Double? = nil, oscillationCutoffHz: Double = 10, recordingFolder: String? = nil,
                 stage: Double? = nil) throws {
-        guard ["sim", "emulator"].contains(backend) else {
-            throw TetherError("backend \"\(backend)\" cannot run trials", at: "--backend", hint: "use sim or emulator (in-process backends)")
+        guard ["sim", "emulator", "ros2"].contains(backend) else {
+            throw TetherError("backend \"\(backend)\" cannot run trials", at: "--backend", hint: "use sim, emulator (in-process) or ros2")
         }
         guard count > 0 else { throw TetherError("the number of trials must be positive, not \(count)", at: "--count") }
         guard seconds > 5 else { throw TetherError("a trial of \(seconds) s leaves no time for the policy", at: "--seconds", hint: "give at least 6 s: stand-up takes 3 s and the stop 1.5 s") }
@@ -84,8 +95,18 @@ public struct TrialPlan: Sendable {
             }
         }
         var records: [TrialRecord] = []
+        var remote: (robot: ROS2Robot, clock: MonotonicClock)?
+        if backend == "ros2" {
+            let clock = MonotonicClock()
+            let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
+            let robot = try ROS2Robot(manifest: robot.manifest, participant: participant, clock: clock)
+            try robot.waitForRobot(timeout: 10)
+            remote = (robot, clock)
+        }
         for trial in 0..<count {
-            let record = try runOne(trial: trial, robot: robot, policyName: policyName, policy: try makePolicy())
+            if let remote, trial > 0, pauseSeconds > 0 { remote.clock.sleep(until: remote.clock.now() + pauseSeconds) }
+            let record = try runOne(trial: trial, robot: robot, policyName: policyName, policy: try makePolicy(),
+                                    remote: remote.map { ($0.robot, $0.clock) })
             progress(record)
             records.append(record)
         }
@@ -93,13 +114,19 @@ public struct TrialPlan: Sendable {
     }
 
     /// Runs one trial on a fresh robot.
-    public func runOne(trial: Int, robot: RobotModel, policyName: String, policy: any PolicyRuntime) throws -> TrialRecord {
+    /// `remote`: the robot and clock of the `ros2` backend (shared by the trials).
+    public func runOne(trial: Int, robot: RobotModel, policyName: String, policy: any PolicyRuntime,
+                       remote: (Robot, ControlClock)? = nil) throws -> TrialRecord {
         let manifest = robot.manifest
-        let clock = ManualClock()
+        let clock: ControlClock = remote?.1 ?? ManualClock()
         let trialSeed = trialSeed(trial)
         let inner: Robot
         var truthName: String?
-        if backend == "emulator" {
+        if let (robot, _) = remote {
+            inner = robot
+        } else if backend == "ros2" {
+            throw TetherError("a ros2 trial needs the robot: run the plan (TrialPlan.run) rather than one trial")
+        } else if backend == "emulator" {
             var t: Truth
             if Truth.presetNames.contains(truth) {
                 t = try Truth.preset(truth, seed: trialSeed)

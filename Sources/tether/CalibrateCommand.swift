@@ -47,6 +47,7 @@ struct Calibrate: ParsableCommand {
             try calibration.run(paths: recordings, heldOut: heldOut) { line in if !quiet { emit("  \(line)") } }
         }
         try report { try CalibrationOutput.write(outcome, robot: robotModel, to: out) }
+        HistoryHooks.calibration(outcome.file, artifact: "\(out)/calibration.json")
         if json { print(try outcome.file.json()); return }
         print("calibration of \(outcome.file.robot) from \(recordings.count) recording\(recordings.count == 1 ? "" : "s"):")
         print(CalibrationOutput.table(outcome.file))

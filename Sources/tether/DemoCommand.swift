@@ -3,11 +3,13 @@ import Foundation
 import TetherCalibration
 import TetherCore
 import TetherEmulator
+import TetherHistory
 import TetherPolicy
 import TetherRuntime
 import TetherSafety
 import TetherSim
 import TetherValidation
+import TetherVision
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +33,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed of the batch stage.") var seed: UInt64 = 1
 
     func run() throws {
+        Self.useDemoHistory()
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let m = robotModel.manifest
         print("① manifest: \(m.name) checked against \(URL(fileURLWithPath: robotModel.model.source).lastPathComponent): \(m.joints.count) joints, obs \(m.observationSize), action \(m.actionSize), \(fmt(robotModel.model.totalMass, 2)) kg")
@@ -136,7 +139,95 @@ struct Demo: ParsableCommand {
         try experimentsAndCalibration()
         try validationAndGap()
         try improveAndRedeploy()
-        print("Next stages (history, vision) are not built yet.")
+        try vision()
+        try historyAndIndex()
+    }
+
+    /// ⑮ The fixture detector (trained on MuJoCo scenes) on the synthetic and the "real" test
+    /// sets: COCO mAP of each, the gap, latency per stage, and the detector gap report.
+    func vision() throws {
+        guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/fixtures/vision/detector.onnx") else { return }
+        let directory = "out/demo-vision"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var options = DetectorOptions()
+        options.decode.confidence = 0.001  // mAP needs the whole precision–recall curve
+        let model = "\(root)/fixtures/vision/detector.onnx"
+        let detector = try report { try Detector(modelPath: model, options: options) }
+        var paths: [String: (gt: String, dt: String)] = [:]
+        var latency: [DetectionTimings] = []
+        for split in ["synthetic", "real"] {
+            let gt = "\(root)/fixtures/vision/\(split)/annotations.json", dt = "\(directory)/\(split)-detections.json"
+            let result = try report { try DetectorEvaluation.run(detector: detector, groundTruthPath: gt) }
+            try report {
+                do { try DetectionResultEntry.encode(result.entries).write(to: URL(fileURLWithPath: dt)) } catch {
+                    throw TetherError("cannot write the detections: \(error.localizedDescription)", at: dt)
+                }
+            }
+            latency += result.timings
+            paths[split] = (gt, dt)
+        }
+        let gap = try report {
+            try DetectionGapReport.load(simGroundTruth: paths["synthetic"]!.gt, simDetections: paths["synthetic"]!.dt,
+                                        realGroundTruth: paths["real"]!.gt, realDetections: paths["real"]!.dt)
+        }
+        try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/report.html") }
+        try report {
+            do { try gap.json().write(to: URL(fileURLWithPath: "\(directory)/report.json")) } catch {
+                throw TetherError("cannot write the vision report: \(error.localizedDescription)", at: directory)
+            }
+        }
+        HistoryHooks.detection(robot: "quadruped", model: model, set: "synthetic images", stats: gap.sim.stats, images: gap.sim.images, artifact: "\(directory)/report.json")
+        HistoryHooks.detection(robot: "quadruped", model: model, set: "real images", stats: gap.real.stats, images: gap.real.images, artifact: "\(directory)/report.json")
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : 1000 * s[s.count / 2] }
+        print("⑮ vision: the fixture detector (\(detector.classNames.joined(separator: ", ")); trained on MuJoCo scenes) on \(gap.sim.images) synthetic and \(gap.real.images) camera-degraded images:")
+        print("   mAP@[.5:.95] \(fmt(gap.sim.mAP, 3)) → \(fmt(gap.real.mAP, 3)) (\(fmt(100 * (gap.real.mAP - gap.sim.mAP), 1)) points), AP50 \(fmt(gap.sim.ap50, 3)) → \(fmt(gap.real.ap50, 3)); per frame \(fmt(median(latency.map(\.preprocess)), 2)) ms letterbox + \(fmt(median(latency.map(\.inference)), 2)) ms inference + \(fmt(median(latency.map(\.postprocess)), 2)) ms decode/NMS (medians)")
+        print("   report \(directory)/report.html (JSON twin report.json)")
+    }
+
+    /// The demo's runs in its own history database (unless TETHER_HISTORY is set), so that a
+    /// demo does not mix into the project's history.
+    static func useDemoHistory() {
+        if ProcessInfo.processInfo.environment["TETHER_HISTORY"] == nil {
+            try? FileManager.default.createDirectory(atPath: "out", withIntermediateDirectories: true)
+            setenv("TETHER_HISTORY", "out/demo-history.sqlite", 1)
+        }
+    }
+
+    /// The history of this demo's runs, and one page that links every report.
+    func historyAndIndex() throws {
+        if let path = History.defaultPath(), FileManager.default.fileExists(atPath: path) {
+            let entries = try report { try History(path: path).entries(.init(robot: "quadruped")) }
+            try report { try HistoryReport.html(entries, database: path).write(to: "out/history.html") }
+            print("⑯ history (\(path)): \(entries.count) runs of the quadruped recorded by this and earlier demos; the last ones:")
+            for e in entries.suffix(6) {
+                print("   \(e.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(((e.policy ?? "—") as NSString).lastPathComponent.padding(toLength: 16, withPad: " ", startingAt: 0)) \(HistoryReport.result(e))")
+            }
+        }
+        let reports: [(String, String)] = [
+            ("Calibration from the virtual robot's experiments", "demo-calibration/report.html"),
+            ("Validation gate under the calibrated randomization", "demo-gap/validation.html"),
+            ("Gap report: simulation vs virtual robot", "demo-gap/gap-report.html"),
+            ("Improvement: validation before", "demo-improve/before.html"),
+            ("Improvement: validation after", "demo-improve/after.html"),
+            ("Vision: detector mAP, synthetic vs real images", "demo-vision/report.html"),
+            ("History: success rate by run", "history.html"),
+        ].filter { FileManager.default.fileExists(atPath: "out/\($0.1)") }
+        let items = reports.map { "<li><a href=\"\(Markup.escape($0.1))\">\(Markup.escape($0.0))</a> <code>out/\(Markup.escape($0.1))</code></li>" }
+        let page = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"/><title>Tether demo</title>
+        <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;line-height:1.5;color:#222}code{color:#666;font-size:.85em}li{margin:.4rem 0}</style></head>
+        <body><h1>Tether demo: the whole loop on the built-in quadruped</h1>
+        <p>Experiments and calibration on the virtual robot, validation under the calibrated randomization, trials and the sim-vs-real gap, the improvement loop, staged redeployment, vision, and the history of every run.</p>
+        <ul>\(items.joined())</ul></body></html>
+        """
+        try report {
+            do { try page.write(toFile: "out/index.html", atomically: true, encoding: .utf8) } catch {
+                throw TetherError("cannot write the demo's index: \(error.localizedDescription)", at: "out/index.html")
+            }
+        }
+        let absolute = URL(fileURLWithPath: "out/index.html").standardizedFileURL.path
+        print("done: every report is linked from \(absolute) (open it in a browser)")
     }
 
     /// ⑬ One iteration of the improvement loop under the calibrated randomization; ⑭ the new
@@ -145,7 +236,8 @@ struct Demo: ParsableCommand {
         guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
         print("⑬ improvement loop: failures → scenarios → warm-started retraining under the calibrated randomization → the same trials again")
         let improve = try Improve.parse(["--robot", "quadruped", "--policy", "\(root)/policies/quadruped.onnx",
-                                         "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve"])
+                                         "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve",
+                                         "--recordings", "out/demo-gap/emulator.jsonl", "--redeploy-truth", "typical", "--redeploy-count", "6"])
         try improve.run()
         let robotModel = try report { try BuiltinRobots.load("quadruped") }
         let manifest = robotModel.manifest
@@ -189,6 +281,7 @@ struct Demo: ParsableCommand {
             let plan = try report { try TrialPlan(backend: backend, truth: "typical", count: 6, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: 1.0) }
             let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) }) { _ in } }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
+            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "typical" : nil, artifact: "\(directory)/\(backend).jsonl")
             sets.append(records)
         }
         let gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
@@ -235,6 +328,7 @@ struct Demo: ParsableCommand {
         let calibrationStart = Date()
         let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
         try report { try CalibrationOutput.write(outcome, robot: robotModel, to: directory) }
+        HistoryHooks.calibration(outcome.file, artifact: "\(directory)/calibration.json")
         func show(_ name: String, _ truth: String) -> String {
             guard let p = outcome.file.parameters.first(where: { $0.name == name }) else { return "\(name) —" }
             let scale = p.unit == "s" ? 1000.0 : 1.0

@@ -11,18 +11,32 @@ struct GapReportCommand: ParsableCommand {
         Success: Wilson 95 % intervals, Fisher's exact and two-proportion z tests, the gap in \
         percentage points. Continuous metrics: mean ± t interval, Welch's t test. See docs/gap-report.md.
 
-        Example:
+        With --vision-sim-gt, --vision-sim-dt, --vision-real-gt and --vision-real-dt instead: a \
+        detector's gap, COCO mAP / AP50 / AR@100 and AP per class on a synthetic and a real test \
+        set (docs/coco.md).
+
+        Examples:
           tether report --sim runs/sim/trials.jsonl --real runs/typical/trials.jsonl --out gap.html --json gap.json
+          tether report --vision-sim-gt sim/gt.json --vision-sim-dt sim/dt.json --vision-real-gt real/gt.json --vision-real-dt real/dt.json --out det-gap.html --json det-gap.json
         """
     )
 
-    @Option(help: "Trial records of the sim set (JSON Lines).") var sim: String
-    @Option(help: "Trial records of the real (or emulated) set (JSON Lines).") var real: String
+    @Option(help: "Trial records of the sim set (JSON Lines).") var sim: String?
+    @Option(help: "Trial records of the real (or emulated) set (JSON Lines).") var real: String?
     @Option(help: "HTML report path.") var out = "gap-report.html"
     @Option(help: "JSON twin path.") var json: String?
     @Option(help: "Gap attribution to include (attribution.json from `tether trials --attribute`).") var attribution: String?
 
+    @OptionGroup var vision: DetectionGapOptions
+
+    func validate() throws {
+        if vision.isSet { try vision.check(); return }
+        guard sim != nil, real != nil else { throw ValidationError("pass --sim and --real (trial records), or the four --vision-… options (a detector's COCO sets)") }
+    }
+
     func run() throws {
+        if vision.isSet { return try vision.run(out: out, json: json) }
+        guard let sim, let real else { return }
         var gap = try report { try GapReport.load(simPath: sim, realPath: real) }
         if let attribution { gap.attribution = try report { try GapAttribution.read(path: attribution) } }
         try report { try gap.html(generatedAt: Date()).write(to: out) }

@@ -15,7 +15,7 @@ struct Tether: ParsableCommand {
         Built-in robots: \(BuiltinRobots.names.joined(separator: ", ")) (or pass a manifest path).
         """,
         version: "0.1.0",
-        subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self, GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self, FineTune.self, Improve.self, Bench.self]
+        subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self, GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self, FineTune.self, Improve.self, HistoryCommand.self, Detect.self, Eval.self, Bench.self]
     )
 }
 
@@ -44,6 +44,7 @@ func fmt(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(dig
 
 /// Writes a line to standard output unbuffered, so progress shows even through a pipe.
 func emit(_ line: String) {
+    fflush(nil)  // what print() buffered comes first (nil: every output stream)
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import TetherCore
 import TetherPolicy
 import TetherSim
+import TetherValidation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,11 +38,14 @@ struct Train: ParsableCommand {
     @Option(help: "Evaluate every this many iterations.") var evaluateEvery = 10
     @Option(help: "Start from an open-loop gait the policy learns residuals around (PMTG): 'trot' for the quadruped.") var gait: String?
     @Option(help: "Fourier harmonics of the gait generator.") var harmonics = 8
+    @Option(help: "Failure scenarios to replay during training (failure-scenarios.yaml from tether improve).") var scenarios: String?
+    @Option(help: "Share of each iteration's directions that replay a scenario.") var scenarioShare = 0.125
 
     func validate() throws {
         guard iterations >= 0, directions > 0, top > 0, top <= directions else { throw ValidationError("need --iterations >= 0 (0 exports the starting policy) and 0 < --top <= --directions") }
         guard stepSize > 0, noise > 0, episodeSeconds > 0 else { throw ValidationError("--step-size, --noise and --episode-seconds must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        guard scenarioShare > 0, scenarioShare <= 1 else { throw ValidationError("--scenario-share must be in (0, 1]") }
         if !hidden.isEmpty, hidden.split(separator: ",").contains(where: { Int($0) == nil || Int($0)! <= 0 }) {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 64,64")
         }
@@ -61,6 +65,14 @@ struct Train: ParsableCommand {
         config.seed = seed
         config.threads = threads
         config.evaluateEvery = evaluateEvery
+        if let scenarios {
+            let loaded = try report { try ImprovementLoop.loadScenarios(path: scenarios) }
+            if !loaded.isEmpty {
+                config.scenarios = ImprovementLoop.episodeStreams(loaded)
+                config.scenarioShare = scenarioShare
+                emit("replaying \(loaded.count) failure scenarios in \(config.scenarioDirections) of \(directions) directions per iteration")
+            }
+        }
         let checkpointPath = out + ".checkpoint.json"
         let commandLine = (["tether"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         try report {

@@ -17,12 +17,15 @@ struct Trials: ParsableCommand {
         Examples:
           tether trials --policy policies/quadruped.onnx --backend sim --count 10 --out runs/sim
           tether trials --policy policies/quadruped.onnx --backend emulator --truth typical --count 10 --out runs/typical
+          tether trials --policy policies/quadruped.onnx --backend ros2 --count 10 --pause 20 --out runs/real   # a robot on ROS 2
         """
     )
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
-    @Option(help: "Backend: sim or emulator (in-process).") var backend = "sim"
+    @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).") var backend = "sim"
+    @Flag(help: "ros2: keep DDS on the loopback interface (one machine).") var loopback = false
+    @Option(help: "ros2: seconds between trials, to reposition the robot.") var pause = 3.0
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
     @Option(help: "Number of trials.") var count = 10
     @Option(help: "Length of each trial, s.") var seconds = 15.0
@@ -36,17 +39,20 @@ struct Trials: ParsableCommand {
 
     func validate() throws {
         if attribute && backend != "emulator" { throw ValidationError("--attribute needs --backend emulator (its truth is what is set back to nominal)") }
+        guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
     }
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let manifest = robotModel.manifest
-        let plan = try report {
+        var plan = try report {
             try TrialPlan(backend: backend, truth: truth, count: count, seconds: seconds, seed: seed, successDistance: successDistance,
                           oscillationCutoffHz: oscillationHz, recordingFolder: noRecord ? nil : out,
                           stage: stage.map { Double($0) / 100 })
         }
+        plan.loopback = loopback
+        plan.pauseSeconds = pause
         _ = try report { try OnnxPolicy(path: policy, manifest: manifest) }  // fail before the first trial
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(backend == "emulator" ? " (truth \(truth))" : ""), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "the manifest's")")
@@ -59,6 +65,7 @@ struct Trials: ParsableCommand {
         }
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
         try report { try TrialRecords.write(records, to: file) }
+        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : nil, artifact: file)
         let successes = records.filter(\.success).count
         let wilson = GapStatistics.wilson(successes: successes, trials: records.count)
         emit("success \(successes)/\(records.count) (\(fmt(100 * Double(successes) / Double(records.count), 1)) %, 95 % \(fmt(100 * wilson[0], 1))–\(fmt(100 * wilson[1], 1)) %); records \(file)")

@@ -103,6 +103,7 @@ extension Validate {
             let result = try report { try gate.run(progress: onLook, runTrials: runTrials) }
             if let out { try report { try result.write(to: out) } }
             if let reportPath { try writeGateReport(result, to: reportPath) }
+            if slice == nil { HistoryHooks.validation(result, artifact: out ?? reportPath) }
             if json { try printJSON(result); return }
             printSummary(result)
             if let out { print("  wrote            \(out)") }
@@ -128,6 +129,7 @@ extension Validate {
             }
             if let out { try report { try merged.write(to: out) } }
             if let reportPath { try writeGateReport(merged, to: reportPath) }
+            HistoryHooks.validation(merged, artifact: out ?? reportPath)
             if json { try printJSON(merged); return }
             print("tether validate merge: \(files.count) shards, \(merged.summary.trials) trials")
             printSummary(merged)

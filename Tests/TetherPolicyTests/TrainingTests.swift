@@ -210,6 +210,36 @@ struct ZeroPolicy: PolicyRuntime {
         #expect(abs(try session.run([x], shapes: [[1, 4]])[0][0] - policy.act(x)[0]) < 1e-5)
     }
 
+    @Test func scenariosAreReplayedInTheFirstDirectionsCyclingAcrossIterations() throws {
+        var c = config(threads: 1)
+        c.directions = 8
+        #expect(c.scenarioDirections == 0)
+        c.scenarios = [EpisodeStream(seed: 7, stream: 3), EpisodeStream(seed: 7, stream: 11), EpisodeStream(seed: 9, stream: 0)]
+        #expect(c.scenarioDirections == 1)  // the default 12.5 % of 8
+        c.scenarioShare = 0.25
+        #expect(c.scenarioDirections == 2)
+        func firstDraws(_ r: SeededRandom) -> [UInt64] { var r = r; return (0..<4).map { _ in r.next() } }
+        // Iteration 0 replays scenarios 0 and 1, iteration 1 scenarios 2 and 0: each exactly the
+        // stream the validation gate drew that trial from.
+        #expect(firstDraws(c.episodeRandom(iteration: 0, direction: 0)) == firstDraws(SeededRandom(seed: 7, stream: 3)))
+        #expect(firstDraws(c.episodeRandom(iteration: 0, direction: 1)) == firstDraws(SeededRandom(seed: 7, stream: 11)))
+        #expect(firstDraws(c.episodeRandom(iteration: 1, direction: 0)) == firstDraws(SeededRandom(seed: 9, stream: 0)))
+        #expect(firstDraws(c.episodeRandom(iteration: 1, direction: 1)) == firstDraws(SeededRandom(seed: 7, stream: 3)))
+        // The other directions draw fresh episodes, as without scenarios.
+        var plain = c
+        plain.scenarios = nil
+        #expect(firstDraws(c.episodeRandom(iteration: 4, direction: 5)) == firstDraws(plain.episodeRandom(iteration: 4, direction: 5)))
+        c.scenarioShare = 1
+        #expect(c.scenarioDirections == 8)
+        // Training with scenarios still runs, and a checkpoint without them (older files) decodes.
+        let robot = try RobotModel.load(manifestPath: cartpoleManifest)
+        let trainer = try ARSTrainer(robot: robot, randomization: nil, config: c)
+        let trained = try trainer.train(from: trainer.initialCheckpoint())
+        #expect(trained.iteration == c.iterations)
+        let data = try JSONEncoder().encode(config(threads: 1))
+        #expect(try JSONDecoder().decode(ARSConfig.self, from: data).scenarios == nil)
+    }
+
     @Test func noTaskNoTraining() throws {
         var manifest = try Manifest.load(path: cartpoleManifest)
         manifest.task = nil

@@ -31,7 +31,7 @@ let allMessageTypes: [any ROSMessage.Type] = [
     TetherMsgs.JointCommand.self, GeometryMsgs.Point.self, GeometryMsgs.Pose.self, GeometryMsgs.PoseWithCovariance.self,
     SensorMsgs.Image.self, VisionMsgs.Point2D.self, VisionMsgs.Pose2D.self, VisionMsgs.BoundingBox2D.self,
     VisionMsgs.ObjectHypothesis.self, VisionMsgs.ObjectHypothesisWithPose.self, VisionMsgs.Detection2D.self,
-    VisionMsgs.Detection2DArray.self,
+    VisionMsgs.Detection2DArray.self, GeometryMsgs.TwistWithCovariance.self, NavMsgs.Odometry.self,
 ]
 
 @Suite("CDR codec and message types")

@@ -65,6 +65,11 @@ struct MessageTypesTests {
             Sample(GeometryMsgs.Point(x: 1, y: 2, z: 3)),
             Sample(GeometryMsgs.Pose()),
             Sample(GeometryMsgs.PoseWithCovariance(covariance: (0..<36).map { Double($0) / 7 })),
+            Sample(GeometryMsgs.TwistWithCovariance(twist: .init(linear: .init(x: 0.5), angular: .init(z: -0.2)), covariance: (0..<36).map { Double($0) / 9 })),
+            Sample(NavMsgs.Odometry()),
+            Sample(NavMsgs.Odometry(header: .init(stamp: .init(sec: 3, nanosec: 9), frameID: "odom"), childFrameID: "base",
+                                    pose: .init(pose: .init(position: .init(x: 1, y: 2, z: 0.3), orientation: .init(x: 0, y: 0, z: 0.1, w: 0.995))),
+                                    twist: .init(twist: .init(linear: .init(x: 0.4, y: 0.01, z: 0), angular: .init(z: 0.05))))),
         ]
         for text in Self.texts {
             let detection = VisionMsgs.Detection2D(

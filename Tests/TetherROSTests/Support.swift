@@ -118,6 +118,12 @@ extension GeometryMsgs.Pose: PeerValue {
 extension GeometryMsgs.PoseWithCovariance: PeerValue {
     var peer: JSON { .object([("pose", pose.peer), ("covariance", .doubles(covariance))]) }
 }
+extension GeometryMsgs.TwistWithCovariance: PeerValue {
+    var peer: JSON { .object([("twist", twist.peer), ("covariance", .doubles(covariance))]) }
+}
+extension NavMsgs.Odometry: PeerValue {
+    var peer: JSON { .object([("header", header.peer), ("child_frame_id", .string(childFrameID)), ("pose", pose.peer), ("twist", twist.peer)]) }
+}
 extension SensorMsgs.Image: PeerValue {
     var peer: JSON {
         .object([("header", header.peer), ("height", .int(Int(height))), ("width", .int(Int(width))),

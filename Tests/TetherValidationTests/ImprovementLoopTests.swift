@@ -13,6 +13,15 @@ import TetherCore
         #expect(zip(scenarios, scenarios.dropFirst()).allSatisfy { $0.distance <= $1.distance })
         let yaml = ImprovementLoop.scenariosYAML(scenarios, policy: "old.onnx", randomization: "r.yaml")
         #expect(yaml.contains("tether_scenarios: 1") && yaml.components(separatedBy: "  - seed: 5").count - 1 == scenarios.count)
+        // The file reads back into the same scenarios, and into the streams training replays.
+        let path = NSTemporaryDirectory() + "scenarios-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try ImprovementLoop.loadScenarios(path: path)
+        #expect(loaded.map(\.trial) == scenarios.map(\.trial) && loaded.map(\.failureMode) == scenarios.map(\.failureMode))
+        #expect(ImprovementLoop.episodeStreams(loaded).map(\.stream) == scenarios.map { UInt64($0.trial) })
+        try "scenarios:\n  - {seed: 5}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try ImprovementLoop.loadScenarios(path: path) } throws: { "\($0)".contains("scenario 1 needs a non-negative integer 'seed' and 'trial'") }
         let c = try ImprovementLoop.compare(before: before, after: after)
         // Recomputed from the raw records.
         let b = before.trialRecords.filter(\.success).count, a = after.trialRecords.filter(\.success).count

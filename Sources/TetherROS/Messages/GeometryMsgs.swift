@@ -180,4 +180,33 @@ public enum GeometryMsgs {
             angular = try reader.read(Vector3.self)
         }
     }
+
+    /// `geometry_msgs/msg/TwistWithCovariance`: a twist with the row-major 6×6 covariance of
+    /// (vx, vy, vz, wx, wy, wz).
+    public struct TwistWithCovariance: ROSMessage, Hashable {
+        public static let typeName = "geometry_msgs/msg/TwistWithCovariance"
+        public static let messageText = "geometry_msgs/Twist twist\nfloat64[36] covariance\n"
+        public static var dependencies: [any ROSMessage.Type] { [Twist.self] }
+
+        public var twist: Twist
+        /// Row-major 6×6, exactly 36 values.
+        public var covariance: [Double]
+
+        /// A twist with its covariance (default: zeros, "unknown").
+        public init(twist: Twist = .init(), covariance: [Double] = Array(repeating: 0, count: 36)) {
+            precondition(covariance.count == 36, "a twist covariance is 6×6: 36 values, not \(covariance.count)")
+            self.twist = twist
+            self.covariance = covariance
+        }
+
+        public func encode(to writer: inout CDRWriter) {
+            writer.write(twist)
+            writer.writeArray(covariance.count == 36 ? covariance : Array((covariance + Array(repeating: 0, count: 36)).prefix(36)))
+        }
+
+        public init(from reader: inout CDRReader) throws {
+            twist = try reader.read(Twist.self)
+            covariance = try reader.readArray(of: Double.self, count: 36)
+        }
+    }
 }
