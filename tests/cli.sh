@@ -19,8 +19,31 @@ expect() {
   if [ "$code" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then
     passed=$((passed + 1)); echo "ok   $name"
   else
-    failed=$((failed + 1)); echo "FAIL $name (exit $code, wanted $want; pattern '$pattern')"; echo "$out" | head -20 | sed 's/^/     /'
+    failed=$((failed + 1)); echo "FAIL $name (exit $code, wanted $want; pattern '$pattern')"
+    # the head says what ran, the tail says how it ended (a summary, a stop reason)
+    if [ "$(wc -l <<<"$out")" -le 40 ]; then echo "$out"; else echo "$out" | head -15; echo "[...]"; echo "$out" | tail -25; fi | sed 's/^/     /'
   fi
+}
+
+# expect_rt: expect, for checks that run in real time across processes. On this 2-core machine a
+# busy moment can delay a control tick past its bound; the safety wrapper then stops the robot,
+# as it must (late_tick / deadline_misses). Such a run says nothing about what the check is for,
+# so it is run again (at most twice more), and said so; any other failure fails at once.
+expect_rt() {
+  local name=$1 want=$2 pattern=$3; shift 4
+  local out code attempt
+  for attempt in 1 2 3; do
+    out=$("$@" 2>&1); code=$?
+    if [ "$code" -eq "$want" ] && grep -Eq -- "$pattern" <<<"$out"; then
+      passed=$((passed + 1))
+      if [ "$attempt" -gt 1 ]; then echo "ok   $name (attempt $attempt; the earlier ones stopped on late ticks)"; else echo "ok   $name"; fi
+      return
+    fi
+    grep -Eq "late_tick|deadline_misses|consecutive deadline misses" <<<"$out" || break
+    echo "     $name: stopped on a late tick under load (attempt $attempt), running it again"
+  done
+  failed=$((failed + 1)); echo "FAIL $name (exit $code, wanted $want; pattern '$pattern')"
+  if [ "$(wc -l <<<"$out")" -le 40 ]; then echo "$out"; else echo "$out" | head -15; echo "[...]"; echo "$out" | tail -25; fi | sed 's/^/     /'
 }
 
 expect "help lists the subcommands" 0 "train.*|sim" -- "$TETHER" --help
@@ -64,10 +87,10 @@ echo '{"time": "x"}' > "$TMP/bad.jsonl"
 expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety replay "$TMP/bad.jsonl" --robot quadruped
 
 # Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the summary.
-expect "SIGINT engages the e-stop" 0 "STOPPED \(estop\)" -- bash -c "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
+expect_rt "SIGINT engages the e-stop" 0 "STOPPED \(estop\)" -- bash -c "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
 
 expect "deploy on the in-process virtual robot" 0 "backend emulator \(truth harsh\)" -- "$TETHER" deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --seconds 6
-expect "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6; wait"
+expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6; wait"
 expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
 expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
@@ -77,8 +100,8 @@ expect "experiment, unknown kind" 64 "unknown experiment 'swing'" -- "$TETHER" e
 expect "experiment, unknown joint" 1 "did you mean FR_calf_joint" -- "$TETHER" experiment sweep --joints FR_calf --dry-run
 expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" -- "$TETHER" experiment torque-step --joints FR_hip_joint --fast --out "$TMP/steps.mcap"
 expect "the experiment recording reads back" 0 "/joint_commands" -- "$TETHER" log info "$TMP/steps.mcap"
-expect "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 --out $TMP/ros2-trials; wait"
-expect "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
+expect_rt "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 --out $TMP/ros2-trials; wait"
+expect_rt "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
 
 expect "calibrate from the torque steps" 0 "driver.delay" -- "$TETHER" calibrate "$TMP/steps.mcap" --out "$TMP/cal"
 expect "calibration writes its files" 0 "report.html" -- ls "$TMP/cal"

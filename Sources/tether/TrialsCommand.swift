@@ -60,7 +60,7 @@ struct Trials: ParsableCommand {
         let records = try report {
             try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { r in
                 emit(String(format: "  trial %3d/%d  %@  distance %5.2f m  policy %5.2f s  %@", r.trial + 1, count, r.success ? "ok  " : "FAIL",
-                            r.distance, r.episodeSeconds, r.failureMode))
+                            r.distance, r.episodeSeconds, r.failureMode + (r.stopReason.map { " (\($0))" } ?? "")))
             }
         }
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
