@@ -49,6 +49,31 @@ public struct ARSConfig: Sendable, Codable, Equatable {
     /// (default 0.125 when there are scenarios).
     public var scenarioShare: Double?
 
+    /// Measured states to start training episodes from (recorded failures: the robot's state a
+    /// window before it failed, `tether improve --recordings`). A share of each iteration's
+    /// directions starts there, cycling through them, with a fresh randomization draw: the
+    /// policy practises recovering from where the robot really was. nil: none.
+    public var starts: [EpisodeStart]?
+    /// Share of each iteration's directions that start from a recorded state (default 0.125
+    /// when there are starts).
+    public var startShare: Double?
+
+    /// Directions per iteration that start from a recorded state (after the scenario directions).
+    public var startDirections: Int {
+        guard let starts, !starts.isEmpty else { return 0 }
+        let share = min(1, max(0, startShare ?? 0.125))
+        return min(directions - scenarioDirections, max(1, Int((share * Double(directions)).rounded())))
+    }
+
+    /// The recorded state direction `direction`'s episode starts from in iteration `iteration`
+    /// (nil: the task's own start). Directions `scenarioDirections ..< scenarioDirections +
+    /// startDirections` take the starts in turn across iterations.
+    public func episodeStart(iteration: Int, direction: Int) -> EpisodeStart? {
+        let first = scenarioDirections, count = startDirections
+        guard count > 0, let starts, direction >= first, direction < first + count else { return nil }
+        return starts[(iteration * count + direction - first) % starts.count]
+    }
+
     /// Directions per iteration that replay a scenario.
     public var scenarioDirections: Int {
         guard let scenarios, !scenarios.isEmpty else { return 0 }
@@ -190,6 +215,8 @@ public struct ARSTrainer: Sendable {
             let results = try robotModel.rollouts(batch) { sim, _, index -> (Double, Int, EpisodeRunner.ObservationStats) in
                 let k = index / 2, sign: Float = index % 2 == 0 ? 1 : -1
                 var random = trainerConfig.episodeRandom(iteration: iteration, direction: k)
+                var episodeRunner = runner
+                episodeRunner.start = trainerConfig.episodeStart(iteration: iteration, direction: k)
                 let sample = try spec?.sample(for: sim.robot, random: &random) ?? .nominal
                 try sample.apply(to: sim.robot.model)
                 var perturbed = frozen
@@ -197,7 +224,7 @@ public struct ARSTrainer: Sendable {
                 var native = NativePolicy(perturbed)
                 var stats = EpisodeRunner.ObservationStats(size: frozen.mlp.inputSize)
                 let result = withUnsafeMutablePointer(to: &stats) { pointer in
-                    runner.run(sim: sim, policy: &native, sample: sample, random: &random, stats: pointer)
+                    episodeRunner.run(sim: sim, policy: &native, sample: sample, random: &random, stats: pointer)
                 }
                 return (result.totalReward, result.steps, stats)
             }

@@ -3,21 +3,33 @@ import TetherCore
 import TetherPolicy
 import TetherSim
 
-/// Gap attribution on the virtual robot: which group of the truth's imperfections, set back to
-/// nominal, gives back the success the full truth lost.
+/// Gap attribution: which group of differences between the simulation and the robot, set back to
+/// nominal, gives back the success the robot lost.
 ///
-/// The same trials (same seeds) are run once per group with that group nominal; a group whose
-/// reset raises the success rate (compared with the full truth by Fisher's exact test) explains
-/// the failures. Groups, not single parameters: with 10 trials per run, a finer split would ask
-/// for more runs than the statistics can tell apart. On a real robot the same idea needs the
-/// calibrated parameters in place of the truth (not implemented).
+/// Two kinds, the same method:
+/// - **calibration** (`tether trials --backend sim --calibration C --attribute`): the trials run
+///   in the calibrated simulation (`CalibratedSimulation`: the patched model, the measured driver
+///   lag and dead time, the measured sensor noise), then again with one group of calibrated
+///   parameters set back to nominal, and once with all of them nominal. A group whose reset raises
+///   the success rate explains the real failures, in so far as the calibrated simulation
+///   reproduces the real success rate (the gap report tests that against the real trials). This
+///   is what works on a real robot.
+/// - **truth** (`tether trials --backend emulator --attribute`): on the virtual robot, the same
+///   with the hidden truth's groups (physics, actuators, sensors, link): the answer the
+///   calibration-based attribution should find.
+///
+/// The same trials (same seeds) are run once per group; each run is compared with the full
+/// (calibrated or true) set by Fisher's exact test. Groups, not single parameters: with tens of
+/// trials per run, a finer split would ask for more runs than the statistics can tell apart.
 public struct GapAttribution: Sendable, Codable {
     /// The groups of the emulator truth, in the order they are tried.
     public static let groups = ["physics", "actuators", "sensors", "link"]
+    /// The entry with every group nominal (calibration kind): the nominal simulation.
+    public static let allNominal = "all"
 
     /// One run with a group set back to nominal.
     public struct Entry: Sendable, Codable {
-        /// The group set to nominal ("none": the full truth).
+        /// The group set to nominal ("none": the full truth or the full calibration; "all": every group).
         public var nominal: String
         public var trials: Int
         public var successes: Int
@@ -25,17 +37,43 @@ public struct GapAttribution: Sendable, Codable {
         public var successInterval: [Double]
         public var meanDistance: Double
         public var failureModes: [String: Int]
-        /// Fisher's exact test (two-sided) against the full truth.
+        /// Fisher's exact test (two-sided) against the full truth / calibration.
         public var fisherP: Double
-        /// Success rate change against the full truth, percentage points.
+        /// Success rate change against the full truth / calibration, percentage points.
         public var changePercentagePoints: Double
     }
 
+    /// How the calibrated simulation's success compares with the real trials' (filled in by the
+    /// gap report, which has the real trials): a calibrated simulation that reproduces the real
+    /// rate (no significant difference) makes its attribution an explanation of the real failures.
+    public struct VersusReal: Sendable, Codable {
+        public var realTrials: Int
+        public var realSuccesses: Int
+        /// Calibrated minus real success rate, percentage points.
+        public var differencePercentagePoints: Double
+        /// Fisher's exact test, two-sided.
+        public var fisherP: Double
+        /// Whether the calibrated simulation's rate is consistent with the real one (p ≥ 0.05).
+        public var reproduces: Bool
+    }
+
     public var format: Int
+    /// "truth" or "calibration" (nil in files written before calibration attribution: truth).
+    public var kind: String?
+    /// The emulator truth (truth kind), or the calibration file (calibration kind).
     public var truth: String
     public var entries: [Entry]
     /// The groups whose reset raises the success rate significantly (Fisher p < 0.05).
     public var explaining: [String]
+    /// Calibration kind: what each group holds (names, nominal and calibrated values).
+    public var groups: [CalibratedSimulation.Group]?
+    /// Calibration kind: calibrated parameters the trials do not simulate, with the reason.
+    public var skipped: [String]?
+    /// Calibration kind: the calibrated simulation against the real trials.
+    public var versusReal: VersusReal?
+
+    /// Whether this is an attribution over calibrated parameters.
+    public var isCalibration: Bool { kind == "calibration" }
 
     /// `truth` with `groups` set to their nominal values.
     public static func settingNominal(_ groups: Set<String>, in truth: Truth) -> Truth {
@@ -47,24 +85,36 @@ public struct GapAttribution: Sendable, Codable {
         return t
     }
 
-    /// Runs the attribution: `baseline` are the full truth's trials (run with `plan` if nil).
+    /// Runs the attribution: `baseline` are the full truth's (or full calibration's) trials (run
+    /// with `plan` if nil). The plan is the emulator backend (truth groups) or the sim backend
+    /// with `calibrated` set (calibrated groups, then all of them).
     public static func run(plan: TrialPlan, robot: RobotModel, policyName: String, baseline: [TrialRecord]? = nil,
                            makePolicy: () throws -> any PolicyRuntime,
                            progress: (String, [TrialRecord]) -> Void = { _, _ in }) throws -> GapAttribution {
-        guard plan.backend == "emulator" else {
-            throw TetherError("gap attribution needs the emulator backend (its truth is what is set back to nominal)", at: "--backend")
+        let calibrated = plan.backend == "sim" ? plan.calibrated : nil
+        guard plan.backend == "emulator" || calibrated != nil else {
+            throw TetherError("gap attribution needs the emulator backend (its truth is set back to nominal) or the sim backend with a calibration (its calibrated parameters are)",
+                              at: "--backend", hint: "add --calibration CALIBRATION.yaml to the sim backend")
         }
         var quiet = plan
         quiet.recordingFolder = nil
         quiet.nominalGroups = []
         let full = try baseline ?? quiet.run(robot: robot, policyName: policyName, makePolicy: makePolicy)
         var runs: [(String, [TrialRecord])] = [("none", full)]
-        for group in groups {
+        var sets: [(String, Set<String>)] = []
+        if let calibrated {
+            let names = calibrated.groups.map(\.name)
+            sets = names.map { ($0, [$0]) }
+            if names.count > 1 { sets.append((allNominal, Set(names))) }
+        } else {
+            sets = groups.map { ($0, [$0]) }
+        }
+        for (name, nominal) in sets {
             var p = quiet
-            p.nominalGroups = [group]
+            p.nominalGroups = nominal
             let records = try p.run(robot: robot, policyName: policyName, makePolicy: makePolicy)
-            progress(group, records)
-            runs.append((group, records))
+            progress(name, records)
+            runs.append((name, records))
         }
         let base = full.filter(\.success).count
         let entries = runs.map { name, records in
@@ -77,8 +127,19 @@ public struct GapAttribution: Sendable, Codable {
                          fisherP: GapStatistics.fisherExact(k, records.count - k, base, full.count - base),
                          changePercentagePoints: 100 * (Double(k) / Double(max(1, records.count)) - Double(base) / Double(max(1, full.count))))
         }
-        let explaining = entries.dropFirst().filter { $0.changePercentagePoints > 0 && $0.fisherP < 0.05 }.map(\.nominal)
-        return GapAttribution(format: TetherValidationModule.formatVersion, truth: plan.truth, entries: entries, explaining: explaining)
+        let explaining = entries.dropFirst().filter { $0.nominal != allNominal && $0.changePercentagePoints > 0 && $0.fisherP < 0.05 }.map(\.nominal)
+        return GapAttribution(format: TetherValidationModule.formatVersion, kind: calibrated == nil ? "truth" : "calibration",
+                              truth: calibrated?.source ?? plan.truth, entries: entries, explaining: explaining,
+                              groups: calibrated?.groups, skipped: calibrated?.skipped)
+    }
+
+    /// Compares the full calibration's trials (entry "none") with the real trials.
+    public mutating func compare(realSuccesses: Int, realTrials: Int) {
+        guard isCalibration, let full = entries.first, realTrials > 0, full.trials > 0 else { return }
+        let p = GapStatistics.fisherExact(full.successes, full.trials - full.successes, realSuccesses, realTrials - realSuccesses)
+        versusReal = VersusReal(realTrials: realTrials, realSuccesses: realSuccesses,
+                                differencePercentagePoints: 100 * (Double(full.successes) / Double(full.trials) - Double(realSuccesses) / Double(realTrials)),
+                                fisherP: p, reproduces: p >= 0.05)
     }
 
     /// JSON (sorted keys).

@@ -73,14 +73,23 @@ public struct GapReport: Sendable, Codable {
     public var headline: String
     /// What this report does not do yet.
     public var missing: [String]
-    /// Gap attribution on the virtual robot, when one is given (see `GapAttribution`).
-    public var attribution: GapAttribution? {
+    /// Gap attributions, when given (see `GapAttribution`): over calibrated parameters (compared
+    /// here with the real trials) and / or over the virtual robot's truth.
+    public var attributions: [GapAttribution] = [] {
         didSet {
-            missing = attribution == nil ? Self.notAttributed : ["gap attribution by single parameter, and from calibrated parameters on a real robot"]
+            for i in attributions.indices { attributions[i].compare(realSuccesses: real.successes, realTrials: real.trials) }
+            missing = Self.missing(attributions)
         }
     }
 
-    static let notAttributed = ["gap attribution (which calibrated parameters, set back to nominal, reproduce the real failures): not given; `tether trials --backend emulator --attribute` makes one for the virtual robot"]
+    static func missing(_ attributions: [GapAttribution]) -> [String] {
+        var notes: [String] = []
+        if !attributions.contains(where: \.isCalibration) {
+            notes.append("gap attribution over calibrated parameters (which of them, set back to nominal, give back the lost success): not given; `tether trials --backend sim --calibration CAL --attribute` makes one")
+        }
+        if !attributions.isEmpty { notes.append("attribution by single parameter: groups of parameters are attributed (tens of trials cannot tell dozens of single-parameter runs apart)") }
+        return notes
+    }
 
     /// The continuous metrics compared: name, unit, how to read it from a record.
     public static let metricDefinitions: [(name: String, unit: String, value: @Sendable (TrialRecord) -> Double?)] = [
@@ -134,7 +143,7 @@ public struct GapReport: Sendable, Codable {
             verdict = "pass"
             headline = "No significant difference: \(gap)"
         }
-        missing = Self.notAttributed
+        missing = Self.missing([])
     }
 
     static func summarize(_ records: [TrialRecord], source: String) -> TrialSet {
@@ -216,23 +225,69 @@ public struct GapReport: Sendable, Codable {
                                        caption: "Safety wrapper events by reason, summed over the trials."))
         }
         var sections = [successSection, metricSection, failures]
-        if let attribution {
-            var a = ReportSection("Gap attribution (virtual robot)")
-            a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
-            a.table(ReportTable(header: ["set to nominal", "success", "95 % interval", "change", "Fisher p", "mean distance"], rows: attribution.entries.map { e in
-                [ReportCell(e.nominal), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
-                 ReportCell(String(format: "%+.0f pp", e.changePercentagePoints)), ReportCell(e.fisherP, digits: 3),
-                 ReportCell(e.meanDistance, digits: 3, unit: "m")]
-            }))
-            a.callout(attribution.explaining.isEmpty ? .info : .warn,
-                      attribution.explaining.isEmpty ? "No single group explains the failures." : "Explained by: \(attribution.explaining.joined(separator: ", ")).")
-            sections.append(a)
-        }
+        for attribution in attributions { sections.append(Self.section(attribution)) }
         var notes = ReportSection("Not covered")
         for m in missing { notes.callout(.info, m) }
         return HTMLReport(title: "Gap report: \(robot)", subtitle: "policy \(policy) · sim \(label(sim)), \(sim.trials) trials · real \(label(real)), \(real.trials) trials",
                           generatedAt: generatedAt, generatedBy: "tether report", verdict: ReportVerdict(status, headline), cards: cards,
                           sections: sections + [notes],
                           footer: "Software stops are controlled stops, not safety-rated functions; hardware e-stops remain mandatory.")
+    }
+}
+
+extension GapReport {
+    /// The report section of one attribution.
+    static func section(_ attribution: GapAttribution) -> ReportSection {
+        let calibration = attribution.isCalibration
+        var a = ReportSection(calibration ? "Gap attribution (calibrated parameters)" : "Gap attribution (virtual robot's truth)")
+        if calibration {
+            a.paragraph("The same trials in the calibrated simulation (\(attribution.truth): the patched model, the measured driver lag and dead time, the measured sensor noise), then with one group of calibrated parameters set back to nominal, then with all of them (the nominal simulation). A group whose reset gives back success explains the failures (Fisher's exact test against the calibrated simulation).")
+            if let v = attribution.versusReal, let full = attribution.entries.first {
+                a.callout(v.reproduces ? .pass : .warn,
+                          String(format: "The calibrated simulation succeeded in %d/%d trials, the real robot in %d/%d (%+.0f points, Fisher p = %.3g): ", full.successes, full.trials, v.realSuccesses, v.realTrials, v.differencePercentagePoints, v.fisherP)
+                          + (v.reproduces ? "consistent, so the groups below account for the real failures as far as these trial counts can tell."
+                                          : "the calibrated simulation does not reproduce the real rate; what it misses is outside the calibrated parameters (unmodelled effects, or parameters not measured)."))
+            }
+        } else {
+            a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
+        }
+        let summaries = Dictionary((attribution.groups ?? []).map { ($0.name, $0.summary) }, uniquingKeysWith: { a, _ in a })
+        func label(_ name: String) -> String {
+            switch name {
+            case "none": calibration ? "none (calibrated)" : "none (full truth)"
+            case GapAttribution.allNominal: "all (nominal simulation)"
+            default: name
+            }
+        }
+        var header = ["set to nominal", "success", "95 % interval", "change", "Fisher p", "mean distance"]
+        if calibration { header.insert("calibrated", at: 1) }
+        a.table(ReportTable(header: header, rows: attribution.entries.map { e in
+            var row = [ReportCell(label(e.nominal)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
+                       ReportCell(String(format: "%+.0f pp", e.changePercentagePoints), status: attribution.explaining.contains(e.nominal) ? .warn : nil),
+                       ReportCell(e.fisherP, digits: 3), ReportCell(e.meanDistance, digits: 3, unit: "m")]
+            if calibration { row.insert(ReportCell(summaries[e.nominal] ?? ""), at: 1) }
+            return row
+        }))
+        var estimates = attribution.entries.map { e in
+            IntervalEstimate(label(e.nominal), estimate: 100 * Double(e.successes) / Double(max(1, e.trials)),
+                             lower: 100 * e.successInterval[0], upper: 100 * e.successInterval[1])
+        }
+        if let v = attribution.versusReal {
+            let w = GapStatistics.wilson(successes: v.realSuccesses, trials: v.realTrials)
+            estimates.append(IntervalEstimate("real trials", estimate: 100 * Double(v.realSuccesses) / Double(v.realTrials), lower: 100 * w[0], upper: 100 * w[1]))
+        }
+        a.figure(SVGPlot.interval(title: "Success with each group set back to nominal (95 % Wilson intervals)",
+                                  axis: PlotAxis("success rate", unit: "%", range: 0...100), estimates: estimates))
+        a.callout(attribution.explaining.isEmpty ? .info : .warn,
+                  attribution.explaining.isEmpty ? "No single group explains the failures." : "Explained by: \(attribution.explaining.joined(separator: ", ")).")
+        if let groups = attribution.groups, !groups.isEmpty {
+            func values(_ v: [Double]) -> String { v.map { String(format: "%.4g", $0) }.joined(separator: ", ") }
+            a.table(ReportTable(header: ["group", "parameter", "nominal", "calibrated", "unit"],
+                                rows: groups.flatMap { g in g.members.map { m in
+                                    [ReportCell(g.name), ReportCell(m.name), ReportCell(values(m.nominal)), ReportCell(values(m.calibrated)), ReportCell(m.unit)]
+                                } }, caption: "What each group sets back."))
+        }
+        for s in attribution.skipped ?? [] { a.callout(.info, "Not simulated: \(s)") }
+        return a
     }
 }

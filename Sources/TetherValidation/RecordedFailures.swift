@@ -181,6 +181,24 @@ public enum RecordedFailures {
         }
     }
 
+    /// Reads the recorded scenarios `tether improve --recordings` wrote (recorded-scenarios.json).
+    public static func load(path: String) throws -> [Scenario] {
+        guard path.hasSuffix(".json") else {
+            throw TetherError("recorded scenarios are read from their JSON twin", at: path, hint: "pass recorded-scenarios.json (written beside the .yaml)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TetherError("no recorded scenarios at \(path)", at: path, hint: "write them with `tether improve --recordings TRIALS_DIR --replay-only --out DIR` (DIR/recorded-scenarios.json)")
+        }
+        do { return try JSONDecoder().decode([Scenario].self, from: data) } catch {
+            throw TetherError("not a recorded-scenarios file: \(TrialRecords.describe(error))", at: path, hint: "pass the recorded-scenarios.json that `tether improve --recordings` wrote")
+        }
+    }
+
+    /// The measured start states of the scenarios that fit `manifest` (joint counts), for training.
+    public static func starts(_ scenarios: [Scenario], manifest: Manifest) -> [EpisodeStart] {
+        scenarios.map(\.start).filter { $0.jointPositions.count == manifest.joints.count && $0.jointVelocities.count == manifest.joints.count }
+    }
+
     /// The scenarios as YAML (the failure-scenarios format with `kind: recorded` entries).
     public static func yaml(_ scenarios: [Scenario], policy: String) -> String {
         func list(_ v: [Double]) -> String { "[" + v.map { String(format: "%.6g", $0) }.joined(separator: ", ") + "]" }

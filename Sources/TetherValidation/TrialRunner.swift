@@ -35,8 +35,13 @@ public struct TrialPlan: Sendable {
     public var recordingFolder: String?
     /// Torque stage, fraction of the torque limits (nil: the manifest's `torque_stage`).
     public var stage: Double?
-    /// Emulator truth groups set back to nominal (`GapAttribution.groups`): physics, actuators, sensors, link.
+    /// Groups set back to nominal: with the emulator, truth groups (`GapAttribution.groups`:
+    /// physics, actuators, sensors, link); with a calibrated simulation, calibrated groups
+    /// (`CalibratedSimulation.groups`).
     public var nominalGroups: Set<String> = []
+    /// sim: run in the calibrated simulation (calibrated model, driver and sensors) instead of
+    /// the nominal one.
+    public var calibrated: CalibratedSimulation?
     /// When to stand up, s; stand-up duration, s.
     public var standUpAt = 0.5
     public var standUpSeconds = 2.0
@@ -140,10 +145,21 @@ public struct TrialPlan: Sendable {
         } else {
             // Trial-to-trial variation on the simulated robot: the lying pose moved by the task's
             // initial noise (from the trial's seed), as a real robot never lies exactly alike.
-            let sim = SimRobot(robot: robot)
+            let configuration = try calibrated?.configuration(robot: robot, nominal: nominalGroups)
+            let sim = SimRobot(robot: configuration?.robot ?? robot)
+            if let configuration { sim.driver = configuration.driver }
             var random = SeededRandom(seed: trialSeed, stream: 11)
             sim.layDown(jointNoise: manifest.task?.initialNoise ?? 0, random: &random)
-            inner = SimulatedRobot(sim: sim, start: clock.now())
+            let simulated = SimulatedRobot(sim: sim, start: clock.now())
+            if let configuration, !configuration.sensors.isZero {
+                inner = NoisySensorsRobot(inner: simulated, errors: configuration.sensors, seed: trialSeed)
+            } else {
+                inner = simulated
+            }
+            if let calibrated {
+                truthName = nominalGroups.isEmpty ? "calibrated (\(calibrated.source))"
+                    : "calibrated (\(calibrated.source)) with \(nominalGroups.sorted().joined(separator: ", ")) nominal"
+            }
         }
         let probe = TrialProbe(manifest: manifest, start: clock.now())
         let probed = ProbedRobot(inner: inner, probe: probe)

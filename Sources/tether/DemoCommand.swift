@@ -284,7 +284,28 @@ struct Demo: ParsableCommand {
             HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "typical" : nil, artifact: "\(directory)/\(backend).jsonl")
             sets.append(records)
         }
-        let gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
+        var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
+        // Attribution over what ⑩ calibrated: the same trials in the calibrated simulation, then
+        // with each group of calibrated parameters set back to nominal.
+        var attributionLine: String?
+        if let calibrated = try? CalibratedSimulation.load(path: "out/demo-calibration", robot: robotModel) {
+            var plan = try report { try TrialPlan(backend: "sim", count: 6, seconds: 15, seed: 1, stage: 1.0) }
+            plan.calibrated = calibrated
+            let attribution = try report {
+                try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) })
+            }
+            gap.attributions = [attribution]
+            try report {
+                do { try gap.attributions[0].json().write(to: URL(fileURLWithPath: "\(directory)/attribution.json")) } catch {
+                    throw TetherError("cannot write the attribution: \(error.localizedDescription)", at: directory)
+                }
+            }
+            let a = gap.attributions[0], full = a.entries[0]
+            attributionLine = "   calibrated simulation (\(calibrated.groups.map(\.name).joined(separator: ", "))): \(full.successes)/\(full.trials)"
+                + (a.versusReal.map { String(format: " vs virtual robot %d/%d (Fisher p %.2g, %@)", $0.realSuccesses, $0.realTrials, $0.fisherP, $0.reproduces ? "consistent" : "not reproduced") } ?? "")
+                + "; " + (a.explaining.isEmpty ? "no calibrated group explains a failure" : "explained by \(a.explaining.joined(separator: ", "))")
+                + " (\(directory)/attribution.json)"
+        }
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
         func rate(_ r: [TrialRecord]) -> String { "\(r.filter(\.success).count)/\(r.count)" }
         func mean(_ r: [TrialRecord], _ f: (TrialRecord) -> Double?) -> String {
@@ -292,6 +313,7 @@ struct Demo: ParsableCommand {
             return v.isEmpty ? "—" : fmt(v.reduce(0, +) / Double(v.count), 3)
         }
         print("⑫ trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (typical) \(rate(sets[1])); tracking error \(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s, torque margin \(mean(sets[0], { $0.torqueMargin })) → \(mean(sets[1], { $0.torqueMargin }))")
+        if let attributionLine { print(attributionLine) }
         print("   gap report \(directory)/gap-report.html (JSON twin via `tether report --json`); validation report \(directory)/validation.html")
     }
 

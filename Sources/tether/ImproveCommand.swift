@@ -32,6 +32,7 @@ struct Improve: ParsableCommand {
     @Option(help: "Trials folder of the deployed policy (tether trials on the virtual or real robot): its failures are extracted from the flight recordings and replayed in simulation.") var recordings: String?
     @Option(help: "Seconds before each recorded failure to extract.") var window = 2.0
     @Option(help: "Share of each training iteration's directions that replay the gate's failure scenarios (0: none).") var scenarioShare = 0.125
+    @Option(help: "Share of each training iteration's directions that start from a recorded failure's state (with --recordings; 0: none).") var startShare = 0.125
     @Flag(help: "Only extract and replay the recorded failures (with --recordings); no retraining.") var replayOnly = false
     @Option(help: "Redeploy on the virtual robot with this truth (preset or YAML): trials of the policy before and after on it, compared.") var redeployTruth: String?
     @Option(help: "Trials per policy when redeploying.") var redeployCount = 10
@@ -43,6 +44,7 @@ struct Improve: ParsableCommand {
         if ![25, 50, 100].contains(redeployStage) { throw ValidationError("--redeploy-stage must be 25, 50 or 100 (percent)") }
         guard redeployCount > 0 else { throw ValidationError("--redeploy-count must be positive") }
         guard scenarioShare >= 0, scenarioShare <= 1 else { throw ValidationError("--scenario-share must be in [0, 1]") }
+        guard startShare >= 0, startShare <= 1 else { throw ValidationError("--start-share must be in [0, 1]") }
         guard window > 0 else { throw ValidationError("--window must be positive (seconds)") }
     }
 
@@ -59,8 +61,9 @@ struct Improve: ParsableCommand {
             try gate.run()
             return try report { try GateResult.load(path: "\(out)/\(name).json") }
         }
+        var recordedStates = 0
         if let recordings {
-            try replayRecorded(recordings, robotModel: robotModel)
+            recordedStates = try replayRecorded(recordings, robotModel: robotModel)
             if replayOnly { return }
         }
         emit("① validate \(policy)")
@@ -73,10 +76,13 @@ struct Improve: ParsableCommand {
             } catch { throw TetherError("cannot write the scenarios: \(error.localizedDescription)", at: out) }
         }
         emit("② \(scenarios.count) failure scenarios → \(out)/failure-scenarios.yaml")
-        emit("③ retrain, warm-started from \(policy), \(iterations) iterations under \(randomize), replaying the failure scenarios")
+        let useStarts = recordedStates > 0 && startShare > 0
+        emit("③ retrain, warm-started from \(policy), \(iterations) iterations under \(randomize), replaying the failure scenarios"
+             + (useStarts ? " and starting from the \(recordedStates) recorded failure states" : ""))
         var arguments = ["--robot", robot, "--warm-start", policy, "--randomize", randomize, "--iterations", "\(iterations)",
                          "--seed", "\(trainingSeed)", "--out", "\(out)/improved.onnx"]
         if !scenarios.isEmpty, scenarioShare > 0 { arguments += ["--scenarios", "\(out)/failure-scenarios.yaml", "--scenario-share", "\(scenarioShare)"] }
+        if useStarts { arguments += ["--starts", "\(out)/recorded-scenarios.json", "--start-share", "\(startShare)"] }
         if robotModel.manifest.task?.kind == .walk { arguments += ["--gait", "trot", "--episode-seconds", "15"] }
         let train = try Train.parse(arguments)
         try train.run()
@@ -100,8 +106,8 @@ struct Improve: ParsableCommand {
     }
 
     /// Failures out of the flight recordings of `folder`, replayed in simulation; writes
-    /// recorded-scenarios.yaml and .json.
-    private func replayRecorded(_ folder: String, robotModel: RobotModel) throws {
+    /// recorded-scenarios.yaml and .json. Returns how many measured start states training can use.
+    private func replayRecorded(_ folder: String, robotModel: RobotModel) throws -> Int {
         emit("⓪ failures in the flight recordings of \(folder) (\(fmt(window, 1)) s before each)")
         let manifest = robotModel.manifest, path = policy
         _ = try report { try OnnxPolicy(path: path, manifest: manifest) }
@@ -126,6 +132,7 @@ struct Improve: ParsableCommand {
             } catch { throw TetherError("cannot write the recorded scenarios: \(error.localizedDescription)", at: out) }
         }
         emit("  \(replayed.count) recorded failure\(replayed.count == 1 ? "" : "s") → \(yamlPath), \(jsonPath)")
+        return RecordedFailures.starts(replayed, manifest: manifest).count
     }
 
     /// Trials of the policy before and after on the virtual robot with the same truth and seeds

@@ -25,7 +25,7 @@ struct GapReportCommand: ParsableCommand {
     @Option(help: "Trial records of the real (or emulated) set (JSON Lines).") var real: String?
     @Option(help: "HTML report path.") var out = "gap-report.html"
     @Option(help: "JSON twin path.") var json: String?
-    @Option(help: "Gap attribution to include (attribution.json from `tether trials --attribute`).") var attribution: String?
+    @Option(help: "Gap attribution to include (attribution.json from `tether trials --attribute`); repeat for several (calibrated parameters, virtual robot's truth).") var attribution: [String] = []
 
     @OptionGroup var vision: DetectionGapOptions
 
@@ -38,7 +38,7 @@ struct GapReportCommand: ParsableCommand {
         if vision.isSet { return try vision.run(out: out, json: json) }
         guard let sim, let real else { return }
         var gap = try report { try GapReport.load(simPath: sim, realPath: real) }
-        if let attribution { gap.attribution = try report { try GapAttribution.read(path: attribution) } }
+        gap.attributions = try attribution.map { path in try report { try GapAttribution.read(path: path) } }
         try report { try gap.html(generatedAt: Date()).write(to: out) }
         if let json {
             try report {
@@ -55,6 +55,12 @@ struct GapReportCommand: ParsableCommand {
         for m in gap.metrics {
             let p = m.p.map { fmt($0, 3) } ?? "n/a"
             print("  \(m.name): sim \(m.simMean.map { fmt($0, 3) } ?? "—"), real \(m.realMean.map { fmt($0, 3) } ?? "—") \(m.unit), p \(p)\(m.significant ? "  DIFFER" : "")")
+        }
+        for a in gap.attributions {
+            let full = a.entries.first.map { "\($0.successes)/\($0.trials)" } ?? "—"
+            var line = "  attribution over \(a.isCalibration ? "calibrated parameters" : "the virtual robot's truth"): \(a.isCalibration ? "calibrated" : "full truth") \(full)"
+            if let v = a.versusReal { line += " vs real \(v.realSuccesses)/\(v.realTrials) (Fisher p \(fmt(v.fisherP, 3)), \(v.reproduces ? "reproduces the real rate" : "does NOT reproduce the real rate"))" }
+            print(line + "; " + (a.explaining.isEmpty ? "no single group explains the failures" : "explained by \(a.explaining.joined(separator: ", "))"))
         }
         print("  report \(out)" + (json.map { ", JSON \($0)" } ?? ""))
     }

@@ -40,12 +40,15 @@ struct Train: ParsableCommand {
     @Option(help: "Fourier harmonics of the gait generator.") var harmonics = 8
     @Option(help: "Failure scenarios to replay during training (failure-scenarios.yaml from tether improve).") var scenarios: String?
     @Option(help: "Share of each iteration's directions that replay a scenario.") var scenarioShare = 0.125
+    @Option(help: "Recorded failures to start training episodes from (recorded-scenarios.json from tether improve --recordings).") var starts: String?
+    @Option(help: "Share of each iteration's directions that start from a recorded state.") var startShare = 0.125
 
     func validate() throws {
         guard iterations >= 0, directions > 0, top > 0, top <= directions else { throw ValidationError("need --iterations >= 0 (0 exports the starting policy) and 0 < --top <= --directions") }
         guard stepSize > 0, noise > 0, episodeSeconds > 0 else { throw ValidationError("--step-size, --noise and --episode-seconds must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         guard scenarioShare > 0, scenarioShare <= 1 else { throw ValidationError("--scenario-share must be in (0, 1]") }
+        guard startShare > 0, startShare <= 1 else { throw ValidationError("--start-share must be in (0, 1]") }
         if !hidden.isEmpty, hidden.split(separator: ",").contains(where: { Int($0) == nil || Int($0)! <= 0 }) {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 64,64")
         }
@@ -71,6 +74,18 @@ struct Train: ParsableCommand {
                 config.scenarios = ImprovementLoop.episodeStreams(loaded)
                 config.scenarioShare = scenarioShare
                 emit("replaying \(loaded.count) failure scenarios in \(config.scenarioDirections) of \(directions) directions per iteration")
+            }
+        }
+        if let starts {
+            let loaded = try report { try RecordedFailures.load(path: starts) }
+            let states = RecordedFailures.starts(loaded, manifest: robotModel.manifest)
+            if states.count < loaded.count {
+                emit("warning: \(starts): \(loaded.count - states.count) of \(loaded.count) recorded states do not fit \(robotModel.manifest.name)'s joints; skipped")
+            }
+            if !states.isEmpty {
+                config.starts = states
+                config.startShare = startShare
+                emit("starting \(config.startDirections) of \(directions) directions per iteration from \(states.count) recorded failure state\(states.count == 1 ? "" : "s")")
             }
         }
         let checkpointPath = out + ".checkpoint.json"

@@ -17,6 +17,7 @@ struct Trials: ParsableCommand {
         Examples:
           tether trials --policy policies/quadruped.onnx --backend sim --count 10 --out runs/sim
           tether trials --policy policies/quadruped.onnx --backend emulator --truth typical --count 10 --out runs/typical
+          tether trials --policy policies/quadruped.onnx --backend sim --calibration cal/ --attribute --real runs/typical/trials.jsonl --count 20 --out runs/calibrated
           tether trials --policy policies/quadruped.onnx --backend ros2 --count 10 --pause 20 --out runs/real   # a robot on ROS 2
         """
     )
@@ -35,10 +36,17 @@ struct Trials: ParsableCommand {
     @Option(help: "Oscillation cutoff, Hz.") var oscillationHz = 10.0
     @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
     @Flag(help: "Do not write flight recordings.") var noRecord = false
-    @Flag(help: "Emulator: rerun the trials with each truth group (physics, actuators, sensors, link) set back to nominal; writes DIR/attribution.json.") var attribute = false
+    @Option(help: "sim: run in the calibrated simulation (calibration.yaml or the folder `tether calibrate` wrote): patched model, measured driver lag and dead time, sensor noise.") var calibration: String?
+    @Flag(help: "Rerun the trials with each group set back to nominal: calibrated parameter groups (sim with --calibration) or truth groups (emulator); writes DIR/attribution.json.") var attribute = false
+    @Option(help: "With --calibration: the real trials (trials.jsonl) the calibrated simulation is compared with.") var real: String?
 
     func validate() throws {
-        if attribute && backend != "emulator" { throw ValidationError("--attribute needs --backend emulator (its truth is what is set back to nominal)") }
+        if calibration != nil && backend != "sim" { throw ValidationError("--calibration runs the calibrated simulation: it needs --backend sim") }
+        if attribute && backend == "sim" && calibration == nil {
+            throw ValidationError("--attribute needs something to set back to nominal: --backend sim with --calibration CAL (calibrated parameters), or --backend emulator (the virtual robot's truth)")
+        }
+        if attribute && backend == "ros2" { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has none to set: run it on the sim backend with --calibration") }
+        if real != nil && calibration == nil { throw ValidationError("--real compares the calibrated simulation with real trials: add --calibration") }
         guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
     }
@@ -53,9 +61,12 @@ struct Trials: ParsableCommand {
         }
         plan.loopback = loopback
         plan.pauseSeconds = pause
+        if let calibration { plan.calibrated = try report { try CalibratedSimulation.load(path: calibration, robot: robotModel) } }
+        let realRecords = try real.map { path in try report { try TrialRecords.read(path: path) } }
         _ = try report { try OnnxPolicy(path: policy, manifest: manifest) }  // fail before the first trial
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
-        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(backend == "emulator" ? " (truth \(truth))" : ""), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "the manifest's")")
+        let setting = backend == "emulator" ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
+        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "the manifest's")")
         let path = policy
         let records = try report {
             try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { r in
@@ -65,21 +76,32 @@ struct Trials: ParsableCommand {
         }
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
         try report { try TrialRecords.write(records, to: file) }
-        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : nil, artifact: file)
+        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file)
         let successes = records.filter(\.success).count
         let wilson = GapStatistics.wilson(successes: successes, trials: records.count)
         emit("success \(successes)/\(records.count) (\(fmt(100 * Double(successes) / Double(records.count), 1)) %, 95 % \(fmt(100 * wilson[0], 1))–\(fmt(100 * wilson[1], 1)) %); records \(file)")
         guard attribute else { return }
-        emit("gap attribution: the same \(count) trials with each truth group set back to nominal")
-        let attribution = try report {
+        if let calibrated = plan.calibrated {
+            emit("calibrated simulation: " + calibrated.groups.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))
+            for s in calibrated.skipped { emit("  not simulated: \(s)") }
+        }
+        emit("gap attribution: the same \(count) trials with each \(plan.calibrated == nil ? "truth group" : "group of calibrated parameters") set back to nominal")
+        var attribution = try report {
             try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, baseline: records,
                                    makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { group, rs in
                 emit("  \(group) nominal: success \(rs.filter(\.success).count)/\(rs.count)")
             }
         }
         for e in attribution.entries {
-            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", e.nominal.padding(toLength: 10, withPad: " ", startingAt: 0), e.successes, e.trials,
+            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", e.nominal.padding(toLength: 18, withPad: " ", startingAt: 0), e.successes, e.trials,
                         e.changePercentagePoints, e.fisherP, e.meanDistance))
+        }
+        if let realRecords {
+            attribution.compare(realSuccesses: realRecords.filter(\.success).count, realTrials: realRecords.count)
+            if let v = attribution.versusReal {
+                emit(String(format: "calibrated simulation %d/%d vs real %d/%d (Fisher p %.3g): %@", attribution.entries[0].successes, attribution.entries[0].trials,
+                            v.realSuccesses, v.realTrials, v.fisherP, v.reproduces ? "consistent" : "the calibrated simulation does NOT reproduce the real rate"))
+            }
         }
         emit(attribution.explaining.isEmpty ? "no single group explains the failures" : "explained by: \(attribution.explaining.joined(separator: ", "))")
         let attributionFile = (out as NSString).appendingPathComponent("attribution.json")

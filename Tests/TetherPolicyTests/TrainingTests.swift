@@ -240,6 +240,46 @@ struct ZeroPolicy: PolicyRuntime {
         #expect(try JSONDecoder().decode(ARSConfig.self, from: data).scenarios == nil)
     }
 
+    @Test func recordedStartsTakeTheDirectionsAfterTheScenarios() throws {
+        var c = config(threads: 1)
+        c.directions = 8
+        #expect(c.startDirections == 0 && c.episodeStart(iteration: 0, direction: 0) == nil)
+        let tilted = EpisodeStart(jointPositions: [0.1, 0.5], jointVelocities: [0, 1], policyTime: 1)
+        let other = EpisodeStart(jointPositions: [-0.2, -0.4], jointVelocities: [0.3, 0])
+        c.starts = [tilted, other]
+        #expect(c.startDirections == 1)  // the default 12.5 % of 8
+        c.scenarios = [EpisodeStream(seed: 7, stream: 3)]
+        c.startShare = 0.25
+        #expect(c.scenarioDirections == 1 && c.startDirections == 2)
+        // Direction 0 replays the scenario, directions 1 and 2 start from the recorded states
+        // (cycling across iterations), the rest start as the task does.
+        #expect(c.episodeStart(iteration: 0, direction: 0) == nil)
+        #expect(c.episodeStart(iteration: 0, direction: 1) == tilted && c.episodeStart(iteration: 0, direction: 2) == other)
+        #expect(c.episodeStart(iteration: 1, direction: 1) == tilted && c.episodeStart(iteration: 0, direction: 3) == nil)
+        c.startShare = 1
+        #expect(c.startDirections == 7, "never more than the directions the scenarios leave")
+        // All directions from a tilted pole: training sees those episodes (lower returns than
+        // from the upright start), and still runs to the end.
+        var fromStarts = config(threads: 1)
+        fromStarts.iterations = 1
+        fromStarts.evaluateEvery = 0
+        fromStarts.starts = [EpisodeStart(jointPositions: [0, 0.35], jointVelocities: [0, 0])]
+        fromStarts.startShare = 1
+        var plain = fromStarts
+        plain.starts = nil
+        let robot = try RobotModel.load(manifestPath: cartpoleManifest)
+        var returns: [Double] = []
+        for cfg in [plain, fromStarts] {
+            let trainer = try ARSTrainer(robot: robot, randomization: nil, config: cfg)
+            var seen: [ARSIteration] = []
+            let trained = try trainer.train(from: trainer.initialCheckpoint(), progress: { seen.append($0) })
+            #expect(trained.iteration == 1)
+            returns.append(try #require(seen.first).meanReturn)
+        }
+        #expect(returns[1] < returns[0], "from a tilted pole the episodes end sooner: \(returns)")
+        #expect(try JSONDecoder().decode(ARSConfig.self, from: JSONEncoder().encode(fromStarts)).starts == fromStarts.starts)
+    }
+
     @Test func noTaskNoTraining() throws {
         var manifest = try Manifest.load(path: cartpoleManifest)
         manifest.task = nil

@@ -93,10 +93,11 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
                                  distance: 2, requiredDistance: 1, episodeSeconds: 1.5, score: 1.3)
         var gap = try GapReport(sim: [record], real: [record], simSource: "a", realSource: "b")
         #expect(gap.missing.first?.contains("not given") == true)
-        gap.attribution = back
-        #expect(gap.html().render().contains("Gap attribution (virtual robot)"))
+        gap.attributions = [back]
+        #expect(gap.html().render().contains("Gap attribution (virtual robot&#39;s truth)"))
         let decoded = try JSONDecoder().decode(GapReport.self, from: gap.json())
-        #expect(decoded.attribution?.entries.count == 5)
+        #expect(decoded.attributions.first?.entries.count == 5)
+        #expect(decoded.attributions.first?.isCalibration == false)
         #expect(decoded.success.fisherP == 1)
         #expect(throws: TetherError.self) { try GapAttribution.run(plan: try TrialPlan(backend: "sim", count: 1), robot: model, policyName: policyPath,
                                                                    makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) }

@@ -1,0 +1,253 @@
+import Foundation
+import TetherCalibration
+import TetherCore
+import TetherRuntime
+import TetherSim
+
+/// The simulation as a calibration describes the robot: the nominal model with the calibrated
+/// values written in (what the patched MJCF holds), the motor driver's measured lag and dead
+/// time, and the sensors' measured noise and gyro bias. Trials in it are the model's prediction
+/// of the real trials; setting one group of calibrated parameters back to nominal and running the
+/// same trials again says which measured differences the real failures come from
+/// (`GapAttribution.run(calibrated:…)`).
+///
+/// Parameters are grouped by kind (`joint.damping`, `joint.frictionloss`, `body.mass`,
+/// `driver.lag`, `driver.delay`, `sensors`, …), not one by one: a quadruped has 12 joints, and a
+/// trial set of tens of trials cannot tell 36 single-parameter runs apart.
+///
+/// What is simulated, and what is not (`skipped`, with the reason):
+/// - model parameters: those the calibration patched into the model (a `SimParameter` path with
+///   a nominal value); parameters it did not patch (not identifiable, or a derived figure such
+///   as `inertia_about[…]`) stay nominal, as in the patched model;
+/// - `driver.lag` and `driver.delay`: the first-order lag and dead time of `SimRobot.driver`.
+///   The delay from torque doublets is the whole command → measured response time, so it
+///   stands for the round trip; `sensor.delay` is then not added a second time;
+/// - `sensor.gyro.*.noise`, `sensor.accel.*.noise`, `sensor.joint_position.noise`: white
+///   noise on what the runtime reads, and `sensor.gyro.*.bias` as a constant offset. The
+///   accelerometer bias is not simulated: a lying robot's accelerometer reads its tilt too, so
+///   the stationary test's "bias" is not the sensor's alone.
+public struct CalibratedSimulation: Sendable {
+    /// One calibrated parameter in a group.
+    public struct Member: Sendable, Codable, Equatable {
+        public var name: String
+        public var unit: String
+        public var nominal: [Double]
+        public var calibrated: [Double]
+    }
+
+    /// Parameters set back to nominal together.
+    public struct Group: Sendable, Codable, Equatable {
+        /// `joint.damping`, `driver.delay`, `sensors`, …
+        public var name: String
+        public var members: [Member]
+        /// "12 parameters, mean change +38 %" or "0 → 12.1 ms".
+        public var summary: String
+    }
+
+    /// Sensor errors added to what the runtime reads.
+    public struct SensorErrors: Sendable, Equatable {
+        public var gyroNoise: SIMD3<Double> = .zero
+        public var gyroBias: SIMD3<Double> = .zero
+        public var accelerometerNoise: SIMD3<Double> = .zero
+        public var jointPositionNoise = 0.0
+        public var isZero: Bool { self == SensorErrors() }
+    }
+
+    /// Where the calibration came from (a path).
+    public let source: String
+    /// The groups, in a fixed order (model, driver, sensors).
+    public let groups: [Group]
+    /// Calibrated parameters that trials do not simulate, with the reason.
+    public let skipped: [String]
+    private let edits: [(group: String, parameter: SimParameter, values: [Double])]
+    private let driverValues: [String: Double]
+    private let sensorValues: [String: Double]
+
+    /// Reads what `calibration` measured for `robot`.
+    public init(calibration: CalibrationFile, source: String, robot: RobotModel) throws {
+        guard calibration.robot == robot.manifest.name else {
+            throw TetherError("the calibration is of \(calibration.robot), the trials run \(robot.manifest.name)", at: source,
+                              hint: "calibrate this robot, or pass --robot \(calibration.robot)")
+        }
+        self.source = source
+        var edits: [(String, SimParameter, [Double])] = []
+        var members: [String: [Member]] = [:]
+        var order: [String] = []
+        var skipped: [String] = []
+        var driver: [String: Double] = [:]
+        var sensors: [String: Double] = [:]
+        func add(_ group: String, _ member: Member) {
+            if members[group] == nil { order.append(group) }
+            members[group, default: []].append(member)
+        }
+        for p in calibration.parameters {
+            if p.name == "driver.lag" || p.name == "driver.delay" {
+                guard let v = p.estimate.first, v.isFinite, v >= 0 else { skipped.append("\(p.name): estimate \(p.estimate) is not a time"); continue }
+                driver[p.name] = v
+                add(p.name, Member(name: p.name, unit: p.unit, nominal: p.nominal ?? [0], calibrated: [v]))
+                continue
+            }
+            if p.name.hasPrefix("sensor.") {
+                if let key = Self.sensorKey(p.name), let v = p.estimate.first, v.isFinite {
+                    sensors[key] = v
+                    add("sensors", Member(name: p.name, unit: p.unit, nominal: p.nominal ?? [0], calibrated: [v]))
+                } else {
+                    skipped.append("\(p.name): \(Self.sensorSkipReason(p.name))")
+                }
+                continue
+            }
+            guard p.patched else {
+                skipped.append("\(p.name): not written into the patched model\(p.flags.isEmpty ? "" : " (\(p.flags.joined(separator: "; ")))"), so it stays nominal")
+                continue
+            }
+            guard let parameter = try? SimParameter(path: p.name), parameter.count == p.estimate.count else {
+                skipped.append("\(p.name): not a model parameter trials can set")
+                continue
+            }
+            let nominal: [Double]
+            do { nominal = try robot.model.get(parameter) } catch {
+                throw TetherError("calibrated parameter \(p.name) is not in \(robot.manifest.name)'s model: \(error)", at: source,
+                                  hint: "the calibration was made on another model; calibrate again")
+            }
+            let group = Self.groupName(p.name)
+            edits.append((group, parameter, p.estimate))
+            add(group, Member(name: p.name, unit: p.unit, nominal: nominal, calibrated: p.estimate))
+        }
+        // Model groups first (in file order), then the driver, then the sensors.
+        let rank: (String) -> Int = { $0.hasPrefix("driver.") ? 1 : $0 == "sensors" ? 2 : 0 }
+        let sorted = order.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+        groups = sorted.map { name in Group(name: name, members: members[name]!, summary: Self.summary(members[name]!)) }
+        self.edits = edits
+        self.skipped = skipped
+        driverValues = driver
+        sensorValues = sensors
+        if groups.isEmpty {
+            throw TetherError("the calibration holds nothing trials can simulate (\(calibration.parameters.count) parameters)", at: source,
+                              hint: "calibrate from torque steps, sweeps or a trajectory fit so that model or driver parameters are measured")
+        }
+    }
+
+    /// Loads `calibration.yaml` / `.json` (or the folder `tether calibrate` wrote).
+    public static func load(path: String, robot: RobotModel) throws -> CalibratedSimulation {
+        var file = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            file = (path as NSString).appendingPathComponent("calibration.yaml")
+        }
+        return try CalibratedSimulation(calibration: try CalibrationFile.load(path: file), source: file, robot: robot)
+    }
+
+    /// What one trial set runs on: the model, driver and sensors with `nominal` groups set back.
+    public struct Configuration: Sendable {
+        public var robot: RobotModel
+        public var driver: DriverDynamics
+        public var sensors: SensorErrors
+    }
+
+    /// The calibrated simulation with the groups in `nominal` set back to their nominal values.
+    /// The robot's model is a copy; `robot` is not changed.
+    public func configuration(robot: RobotModel, nominal: Set<String> = []) throws -> Configuration {
+        let unknown = nominal.subtracting(groups.map(\.name))
+        guard unknown.isEmpty else {
+            throw TetherError("no calibrated group \(unknown.sorted().joined(separator: ", ")) in \(source)",
+                              hint: "the groups are \(groups.map(\.name).joined(separator: ", "))")
+        }
+        let model = robot.model.copy()
+        for e in edits where !nominal.contains(e.group) {
+            do { try model.set(e.parameter, e.values) } catch {
+                throw TetherError("cannot set \(e.parameter) to its calibrated value: \(error)", at: source)
+            }
+        }
+        let driver = DriverDynamics(lagTimeConstant: nominal.contains("driver.lag") ? 0 : driverValues["driver.lag"] ?? 0,
+                                    actionDelay: nominal.contains("driver.delay") ? 0 : driverValues["driver.delay"] ?? 0)
+        var sensors = SensorErrors()
+        if !nominal.contains("sensors") {
+            let s = sensorValues
+            sensors.gyroNoise = SIMD3(s["gyro.x.noise"] ?? 0, s["gyro.y.noise"] ?? 0, s["gyro.z.noise"] ?? 0)
+            sensors.gyroBias = SIMD3(s["gyro.x.bias"] ?? 0, s["gyro.y.bias"] ?? 0, s["gyro.z.bias"] ?? 0)
+            sensors.accelerometerNoise = SIMD3(s["accel.x.noise"] ?? 0, s["accel.y.noise"] ?? 0, s["accel.z.noise"] ?? 0)
+            sensors.jointPositionNoise = s["joint_position.noise"] ?? 0
+        }
+        return Configuration(robot: robot.with(model: model), driver: driver, sensors: sensors)
+    }
+
+    /// `joint[FR_calf_joint].damping` → `joint.damping`; `body[trunk].mass` → `body.mass`.
+    static func groupName(_ path: String) -> String {
+        guard let open = path.firstIndex(of: "["), let close = path.lastIndex(of: "]"), open < close else { return path }
+        let kind = path[..<open]
+        let field = path[path.index(after: close)...].drop { $0 == "." }
+        return field.isEmpty ? String(kind) : "\(kind).\(field)"
+    }
+
+    /// The key of a simulated sensor error (`gyro.x.noise`), nil for what trials do not simulate.
+    static func sensorKey(_ name: String) -> String? {
+        let key = String(name.dropFirst("sensor.".count))
+        let parts = key.split(separator: ".").map(String.init)
+        if parts.count == 3, ["gyro", "accel"].contains(parts[0]), ["x", "y", "z"].contains(parts[1]) {
+            if parts[2] == "noise" { return key }
+            if parts[2] == "bias" && parts[0] == "gyro" { return key }
+        }
+        return key == "joint_position.noise" ? key : nil
+    }
+
+    static func sensorSkipReason(_ name: String) -> String {
+        if name == "sensor.delay" { return "contained in driver.delay (the measured command → response time), not added twice" }
+        if name.hasPrefix("sensor.accel") && name.hasSuffix(".bias") { return "a lying robot's accelerometer reads its tilt too; not the sensor's bias alone" }
+        return "a noise figure (random walk, bias instability) over longer times than a trial"
+    }
+
+    static func summary(_ members: [Member]) -> String {
+        func n(_ v: Double) -> String { String(format: "%.3g", v) }
+        if members.count == 1, let m = members.first, m.nominal.count == 1, m.calibrated.count == 1 {
+            if m.unit == "s" { return "\(n(m.nominal[0] * 1000)) → \(n(m.calibrated[0] * 1000)) ms" }
+            return "\(n(m.nominal[0])) → \(n(m.calibrated[0])) \(m.unit)"
+        }
+        let changes = members.compactMap { m -> Double? in
+            guard let a = m.nominal.first, let b = m.calibrated.first, a != 0 else { return nil }
+            return (b - a) / abs(a)
+        }
+        let count = "\(members.count) parameter\(members.count == 1 ? "" : "s")"
+        guard !changes.isEmpty else { return count }
+        return count + String(format: ", mean change %+.0f %%", 100 * changes.reduce(0, +) / Double(changes.count))
+    }
+}
+
+/// A robot whose state reads with white noise and a gyro bias (the calibrated sensors). Noise is
+/// drawn once per new state (a state read twice reads the same), from the trial's seed.
+final class NoisySensorsRobot: Robot {
+    let inner: Robot
+    let errors: CalibratedSimulation.SensorErrors
+    private var random: SeededRandom
+    private var last: (time: Double, noisy: RobotState)?
+
+    init(inner: Robot, errors: CalibratedSimulation.SensorErrors, seed: UInt64) {
+        self.inner = inner
+        self.errors = errors
+        random = SeededRandom(seed: seed, stream: 23)
+    }
+
+    var manifest: Manifest { inner.manifest }
+
+    func latestState() throws -> (state: RobotState, receivedAt: Double)? {
+        guard let (state, receivedAt) = try inner.latestState() else { return nil }
+        if let last, last.time == state.time { return (last.noisy, receivedAt) }
+        var s = state
+        func noise3(_ sd: SIMD3<Double>) -> SIMD3<Double> {
+            SIMD3(random.gaussian(standardDeviation: sd.x), random.gaussian(standardDeviation: sd.y), random.gaussian(standardDeviation: sd.z))
+        }
+        if let w = s.baseAngularVelocity { s.baseAngularVelocity = w + errors.gyroBias + noise3(errors.gyroNoise) }
+        if let f = s.baseAcceleration { s.baseAcceleration = f + noise3(errors.accelerometerNoise) }
+        if errors.jointPositionNoise > 0 {
+            s.jointPositions = s.jointPositions.map { $0 + random.gaussian(standardDeviation: errors.jointPositionNoise) }
+        }
+        last = (state.time, s)
+        return (s, receivedAt)
+    }
+
+    func send(_ command: JointCommand) throws { try inner.send(command) }
+    func advance(to time: Double) throws { try inner.advance(to: time) }
+    var eStopInputActive: Bool { inner.eStopInputActive }
+    func publishStatus(level: UInt8, message: String, values: [String: String]) throws {
+        try inner.publishStatus(level: level, message: message, values: values)
+    }
+}
