@@ -117,6 +117,13 @@ expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartp
 expect "trials on the virtual robot" 0 "trials.jsonl" -- "$TETHER" trials --backend emulator --truth typical --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/real"
 expect "trials in simulation" 0 "trials.jsonl" -- "$TETHER" trials --backend sim --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/sim"
 expect "gap report from the two sets" 0 "report" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html" --json "$TMP/gap.json"
+expect "trials in the calibrated simulation, with attribution" 0 "explain" -- "$TETHER" trials --backend sim --calibration "$TMP/cal" --attribute --real "$TMP/real/trials.jsonl" --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/calibrated"
+expect "the gap report shows the calibrated attribution" 0 "attribution over calibrated parameters: calibrated [0-9]+/2 vs real [0-9]+/2" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --attribution "$TMP/calibrated/attribution.json" --out "$TMP/gap2.html"
+expect "calibration needs the sim backend" 64 "needs --backend sim" -- "$TETHER" trials --backend emulator --calibration "$TMP/cal" --policy policies/quadruped.onnx
+expect "attribution in sim needs a calibration" 64 "--calibration CAL" -- "$TETHER" trials --backend sim --attribute --policy policies/quadruped.onnx
+expect "calibrated simulation, missing file" 1 "cannot read the calibration file" -- "$TETHER" trials --backend sim --calibration "$TMP/none.yaml" --policy policies/quadruped.onnx
+expect "calibration of another robot" 1 "the calibration is of quadruped" -- "$TETHER" trials --robot cartpole --backend sim --calibration "$TMP/cal" --policy policies/cartpole.onnx
+expect "training starts, not the JSON twin" 1 "JSON twin" -- "$TETHER" train --robot quadruped --iterations 1 --starts "$TMP/scenarios.yaml" --out "$TMP/x.onnx"
 expect "gap report, missing file" 1 "no trial records at" -- "$TETHER" report --sim "$TMP/none.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html"
 python3 -c "
 import json, random

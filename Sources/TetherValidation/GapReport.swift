@@ -242,7 +242,9 @@ extension GapReport {
         var a = ReportSection(calibration ? "Gap attribution (calibrated parameters)" : "Gap attribution (virtual robot's truth)")
         if calibration {
             a.paragraph("The same trials in the calibrated simulation (\(attribution.truth): the patched model, the measured driver lag and dead time, the measured sensor noise), then with one group of calibrated parameters set back to nominal, then with all of them (the nominal simulation). A group whose reset gives back success explains the failures (Fisher's exact test against the calibrated simulation).")
-            if let v = attribution.versusReal, let full = attribution.entries.first {
+            if let v = attribution.versusReal, let full = attribution.entries.first, v.realSuccesses == v.realTrials, full.successes == full.trials {
+                a.callout(.pass, "The calibrated simulation (\(full.successes)/\(full.trials)) and the real robot (\(v.realSuccesses)/\(v.realTrials)) succeeded in every trial: there is no failure to attribute; the runs below show how much margin each group leaves (mean distance).")
+            } else if let v = attribution.versusReal, let full = attribution.entries.first {
                 a.callout(v.reproduces ? .pass : .warn,
                           String(format: "The calibrated simulation succeeded in %d/%d trials, the real robot in %d/%d (%+.0f points, Fisher p = %.3g): ", full.successes, full.trials, v.realSuccesses, v.realTrials, v.differencePercentagePoints, v.fisherP)
                           + (v.reproduces ? "consistent, so the groups below account for the real failures as far as these trial counts can tell."
@@ -287,7 +289,12 @@ extension GapReport {
                                     [ReportCell(g.name), ReportCell(m.name), ReportCell(values(m.nominal)), ReportCell(values(m.calibrated)), ReportCell(m.unit)]
                                 } }, caption: "What each group sets back."))
         }
-        for s in attribution.skipped ?? [] { a.callout(.info, "Not simulated: \(s)") }
+        if let skipped = attribution.skipped, !skipped.isEmpty {
+            a.table(ReportTable(header: ["calibrated parameter", "why the trials do not simulate it"], rows: skipped.map { line in
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                return [ReportCell(parts[0]), ReportCell(parts.count > 1 ? parts[1] : "")]
+            }, caption: "Not simulated: these stay at their nominal values in every run."))
+        }
         return a
     }
 }
