@@ -28,6 +28,16 @@ static void timg_jpeg_error_exit(j_common_ptr info) {
 // quiet instead of printing to stderr.
 static void timg_jpeg_output_message(j_common_ptr info) { (void)info; }
 
+// The error manager both codecs use; the caller still calls setjmp(e->jump) in its own frame
+// (a jump target must outlive the library calls, so it cannot be set up here).
+static struct jpeg_error_mgr *timg_jpeg_error_init(struct timg_jpeg_error *e) {
+    struct jpeg_error_mgr *manager = jpeg_std_error(&e->manager);
+    manager->error_exit = timg_jpeg_error_exit;
+    manager->output_message = timg_jpeg_output_message;
+    e->message[0] = 0;
+    return manager;
+}
+
 static void timg_set_error(char *error, size_t size, const char *text) {
     if (error && size > 0) {
         snprintf(error, size, "%s", text);
@@ -41,10 +51,7 @@ int timg_jpeg_decode(const uint8_t *data, size_t size, int *width, int *height, 
     uint8_t *volatile buffer = NULL;
     *pixels = NULL;
     memset(&info, 0, sizeof info);
-    info.err = jpeg_std_error(&err.manager);
-    err.manager.error_exit = timg_jpeg_error_exit;
-    err.manager.output_message = timg_jpeg_output_message;
-    err.message[0] = 0;
+    info.err = timg_jpeg_error_init(&err);
     if (setjmp(err.jump)) {
         timg_set_error(error, error_size, err.message[0] ? err.message : "JPEG decoding failed");
         jpeg_destroy_decompress(&info);
@@ -93,10 +100,7 @@ int timg_jpeg_encode(const uint8_t *pixels, int width, int height, int channels,
         return 1;
     }
     memset(&info, 0, sizeof info);
-    info.err = jpeg_std_error(&err.manager);
-    err.manager.error_exit = timg_jpeg_error_exit;
-    err.manager.output_message = timg_jpeg_output_message;
-    err.message[0] = 0;
+    info.err = timg_jpeg_error_init(&err);
     if (setjmp(err.jump)) {
         timg_set_error(error, error_size, err.message[0] ? err.message : "JPEG encoding failed");
         jpeg_destroy_compress(&info);

@@ -116,16 +116,11 @@ public struct GapAttribution: Sendable, Codable {
             progress(name, records)
             runs.append((name, records))
         }
-        let base = full.filter(\.success).count
+        let base = TrialTally(full)
         let entries = runs.map { name, records in
-            let k = records.filter(\.success).count
-            var modes: [String: Int] = [:]
-            for r in records { modes[r.failureMode, default: 0] += 1 }
-            return Entry(nominal: name, trials: records.count, successes: k,
-                         successInterval: GapStatistics.wilson(successes: k, trials: records.count),
-                         meanDistance: records.map(\.distance).reduce(0, +) / Double(max(1, records.count)), failureModes: modes,
-                         fisherP: GapStatistics.fisherExact(k, records.count - k, base, full.count - base),
-                         changePercentagePoints: 100 * (Double(k) / Double(max(1, records.count)) - Double(base) / Double(max(1, full.count))))
+            let t = TrialTally(records)
+            return Entry(nominal: name, trials: t.trials, successes: t.successes, successInterval: t.wilson, meanDistance: t.meanDistance,
+                         failureModes: t.outcomes, fisherP: t.fisherP(against: base), changePercentagePoints: t.change(from: base))
         }
         let explaining = entries.dropFirst().filter { $0.nominal != allNominal && $0.changePercentagePoints > 0 && $0.fisherP < 0.05 }.map(\.nominal)
         return GapAttribution(format: TetherValidationModule.formatVersion, kind: calibrated == nil ? "truth" : "calibration",

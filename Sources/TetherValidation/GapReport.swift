@@ -147,17 +147,9 @@ public struct GapReport: Sendable, Codable {
     }
 
     static func summarize(_ records: [TrialRecord], source: String) -> TrialSet {
-        let successes = records.filter(\.success).count
-        var modes: [String: Int] = [:]
-        var interventions: [String: Int] = [:]
-        for r in records {
-            modes[r.failureMode, default: 0] += 1
-            for (k, v) in r.interventions { interventions[k, default: 0] += v }
-        }
-        return TrialSet(source: source, backend: records[0].backend, truth: records[0].truth, trials: records.count, successes: successes,
-                        successRate: Double(successes) / Double(records.count),
-                        successInterval: GapStatistics.wilson(successes: successes, trials: records.count),
-                        failureModes: modes, interventions: interventions)
+        let t = TrialTally(records)
+        return TrialSet(source: source, backend: records[0].backend, truth: records[0].truth, trials: t.trials, successes: t.successes,
+                        successRate: t.rate, successInterval: t.wilson, failureModes: t.outcomes, interventions: t.interventions)
     }
 
     /// Reads both files and compares them.

@@ -83,6 +83,79 @@ public struct TrialRecord: Sendable, Codable, Equatable {
     }
 }
 
+/// What every summary of a set of trials starts from: counts, the success rate with its Wilson
+/// interval, mean distance, outcomes and safety interventions. One place for them, so that the
+/// gap report, the attributions, the redeployment comparison and the history agree.
+public struct TrialTally: Sendable, Equatable {
+    public let trials: Int
+    public let successes: Int
+    /// Success rate (0 for no trials).
+    public let rate: Double
+    /// Wilson score 95 % interval of the success rate, [lower, upper].
+    public let wilson: [Double]
+    public let meanDistance: Double
+    /// Trials by outcome (`success` included).
+    public let outcomes: [String: Int]
+    /// Safety interventions by reason, summed over the trials.
+    public let interventions: [String: Int]
+
+    public init(_ records: [TrialRecord]) {
+        trials = records.count
+        successes = records.filter(\.success).count
+        rate = records.isEmpty ? 0 : Double(successes) / Double(records.count)
+        wilson = GapStatistics.wilson(successes: successes, trials: records.count)
+        meanDistance = records.isEmpty ? 0 : records.map(\.distance).reduce(0, +) / Double(records.count)
+        var outcomes: [String: Int] = [:], interventions: [String: Int] = [:]
+        for r in records {
+            outcomes[r.failureMode, default: 0] += 1
+            for (k, v) in r.interventions { interventions[k, default: 0] += v }
+        }
+        self.outcomes = outcomes
+        self.interventions = interventions
+    }
+
+    /// The failures by mode (outcomes without `success`).
+    public var failureModes: [String: Int] { outcomes.filter { $0.key != "success" } }
+
+    /// Fisher's exact test (two-sided) of this set's successes against `other`'s.
+    public func fisherP(against other: TrialTally) -> Double {
+        GapStatistics.fisherExact(successes, trials - successes, other.successes, other.trials - other.successes)
+    }
+
+    /// This set's success rate minus `other`'s, percentage points.
+    public func change(from other: TrialTally) -> Double { 100 * (rate - other.rate) }
+}
+
+/// Before / after of a redeployment: the old and the new policy on the same robots (same truth
+/// and trial seeds), with Wilson intervals and Fisher's exact test.
+public struct RedeployComparison: Sendable, Codable {
+    public var truth: String
+    public var trials: Int
+    public var beforeSuccesses: Int
+    public var afterSuccesses: Int
+    public var beforeWilson: [Double]
+    public var afterWilson: [Double]
+    /// After minus before, percentage points.
+    public var change: Double
+    public var fisherP: Double
+    public var beforeMeanDistance: Double
+    public var afterMeanDistance: Double
+
+    public init(before: [TrialRecord], after: [TrialRecord], truth: String) {
+        let b = TrialTally(before), a = TrialTally(after)
+        self.truth = truth
+        trials = b.trials
+        beforeSuccesses = b.successes
+        afterSuccesses = a.successes
+        beforeWilson = b.wilson
+        afterWilson = a.wilson
+        change = a.change(from: b)
+        fisherP = b.fisherP(against: a)
+        beforeMeanDistance = b.meanDistance
+        afterMeanDistance = a.meanDistance
+    }
+}
+
 /// Reads and writes trial records as JSON Lines: one JSON object per line.
 public enum TrialRecords {
     /// One record as a single line of JSON (sorted keys, no trailing newline).

@@ -83,15 +83,14 @@ enum HistoryHooks {
 
     static func trials(_ records: [TrialRecord], robot: String, policy: String, backend: String, truth: String?, artifact: String) {
         guard !records.isEmpty else { return }
-        let successes = records.filter(\.success).count
-        let wilson = GapStatistics.wilson(successes: successes, trials: records.count)
-        var metrics: [String: Double] = ["mean_distance_m": records.map(\.distance).reduce(0, +) / Double(records.count)]
+        let tally = TrialTally(records)
+        var metrics: [String: Double] = ["mean_distance_m": tally.meanDistance]
         let tracking = records.compactMap(\.trackingError)
         if !tracking.isEmpty { metrics["mean_tracking_error_m_per_s"] = tracking.reduce(0, +) / Double(tracking.count) }
-        let failures = Dictionary(grouping: records.filter { !$0.success }, by: \.failureMode).mapValues(\.count)
+        let failures = tally.failureModes
         History.recordQuietly(History.Entry(
             kind: .trials, robot: robot, policy: policy, backend: backend + (truth.map { " (truth \($0))" } ?? ""),
-            trials: records.count, successes: successes, rate: Double(successes) / Double(records.count), lower: wilson[0], upper: wilson[1],
+            trials: tally.trials, successes: tally.successes, rate: tally.rate, lower: tally.wilson[0], upper: tally.wilson[1],
             summary: failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
             metrics: metrics, artifact: artifact, command: commandLine), warn: warn)
     }

@@ -169,30 +169,3 @@ struct Improve: ParsableCommand {
                      comparison.fisherP, comparison.beforeMeanDistance, comparison.afterMeanDistance, out))
     }
 }
-
-/// Before / after of a redeployment on the virtual robot.
-struct RedeployComparison: Codable {
-    var truth: String
-    var trials: Int
-    var beforeSuccesses: Int
-    var afterSuccesses: Int
-    var beforeWilson: [Double]
-    var afterWilson: [Double]
-    var change: Double
-    var fisherP: Double
-    var beforeMeanDistance: Double
-    var afterMeanDistance: Double
-
-    init(before: [TrialRecord], after: [TrialRecord], truth: String) {
-        self.truth = truth
-        trials = before.count
-        beforeSuccesses = before.filter(\.success).count
-        afterSuccesses = after.filter(\.success).count
-        beforeWilson = GapStatistics.wilson(successes: beforeSuccesses, trials: before.count)
-        afterWilson = GapStatistics.wilson(successes: afterSuccesses, trials: after.count)
-        change = 100 * Double(afterSuccesses - beforeSuccesses) / Double(max(1, before.count))
-        fisherP = GapStatistics.fisherExact(beforeSuccesses, before.count - beforeSuccesses, afterSuccesses, after.count - afterSuccesses)
-        beforeMeanDistance = before.map(\.distance).reduce(0, +) / Double(max(1, before.count))
-        afterMeanDistance = after.map(\.distance).reduce(0, +) / Double(max(1, after.count))
-    }
-}

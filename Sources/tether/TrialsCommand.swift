@@ -77,9 +77,8 @@ struct Trials: ParsableCommand {
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
         try report { try TrialRecords.write(records, to: file) }
         HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file)
-        let successes = records.filter(\.success).count
-        let wilson = GapStatistics.wilson(successes: successes, trials: records.count)
-        emit("success \(successes)/\(records.count) (\(fmt(100 * Double(successes) / Double(records.count), 1)) %, 95 % \(fmt(100 * wilson[0], 1))–\(fmt(100 * wilson[1], 1)) %); records \(file)")
+        let tally = TrialTally(records)
+        emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson[0], 1))–\(fmt(100 * tally.wilson[1], 1)) %); records \(file)")
         guard attribute else { return }
         if let calibrated = plan.calibrated {
             emit("calibrated simulation: " + calibrated.groups.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))
@@ -97,7 +96,8 @@ struct Trials: ParsableCommand {
                         e.changePercentagePoints, e.fisherP, e.meanDistance))
         }
         if let realRecords {
-            attribution.compare(realSuccesses: realRecords.filter(\.success).count, realTrials: realRecords.count)
+            let real = TrialTally(realRecords)
+            attribution.compare(realSuccesses: real.successes, realTrials: real.trials)
             if let v = attribution.versusReal {
                 emit(String(format: "calibrated simulation %d/%d vs real %d/%d (Fisher p %.3g): %@", attribution.entries[0].successes, attribution.entries[0].trials,
                             v.realSuccesses, v.realTrials, v.fisherP, v.reproduces ? "consistent" : "the calibrated simulation does NOT reproduce the real rate"))
