@@ -62,6 +62,7 @@ public struct ARSConfig: Sendable, Codable, Equatable {
     public var startDirections: Int {
         guard let starts, !starts.isEmpty else { return 0 }
         let share = min(1, max(0, startShare ?? 0.125))
+        guard share > 0 else { return 0 }
         return min(directions - scenarioDirections, max(1, Int((share * Double(directions)).rounded())))
     }
 
@@ -78,6 +79,7 @@ public struct ARSConfig: Sendable, Codable, Equatable {
     public var scenarioDirections: Int {
         guard let scenarios, !scenarios.isEmpty else { return 0 }
         let share = min(1, max(0, scenarioShare ?? 0.125))
+        guard share > 0 else { return 0 }
         return min(directions, max(1, Int((share * Double(directions)).rounded())))
     }
 

@@ -21,7 +21,11 @@ import TetherSim
 ///   as `inertia_about[…]`) stay nominal, as in the patched model;
 /// - `driver.lag` and `driver.delay`: the first-order lag and dead time of `SimRobot.driver`.
 ///   The delay from torque doublets is the whole command → measured response time, so it
-///   stands for the round trip; `sensor.delay` is then not added a second time;
+///   stands for the round trip; `sensor.delay` is then not added a second time — unless a
+///   trajectory fit estimated both, splitting the latency, in which case their sum is the dead
+///   time (and both belong to the `driver.delay` group);
+/// - a parameter estimated twice (a trajectory fit beside the closed form): the first estimate,
+///   the one the calibration patched, is simulated; the second is listed in `skipped`;
 /// - `sensor.gyro.*.noise`, `sensor.accel.*.noise`, `sensor.joint_position.noise`: white
 ///   noise on what the runtime reads, and `sensor.gyro.*.bias` as a constant offset. The
 ///   accelerometer bias is not simulated: a lying robot's accelerometer reads its tilt too, so
@@ -80,14 +84,33 @@ public struct CalibratedSimulation: Sendable {
             if members[group] == nil { order.append(group) }
             members[group, default: []].append(member)
         }
+        var seen: [String: String] = [:]  // name → method of the estimate used
+        // sensor.delay counts separately only when a trajectory fit split the latency into
+        // command and sensor sides (driver.delay then holds the command side alone).
+        let splitDelay = calibration.parameters.contains { $0.name == "sensor.delay" && $0.method.contains("trajectory") }
+            && calibration.parameters.first { $0.name == "driver.delay" }.map { $0.method.contains("trajectory") } == true
         for p in calibration.parameters {
+            // A second estimate of the same parameter (a trajectory fit beside the closed form):
+            // the first, which the calibration patched, is the one simulated.
+            if let method = seen[p.name] {
+                skipped.append("\(p.name) (\(p.method)): a second estimate; the first (\(method)) is the one simulated")
+                continue
+            }
+            if p.name == "sensor.delay" && splitDelay, let v = p.estimate.first, v.isFinite, v >= 0 {
+                seen[p.name] = p.method
+                driver["sensor.delay"] = v
+                add("driver.delay", Member(name: p.name, unit: p.unit, nominal: p.nominal ?? [0], calibrated: [v]))
+                continue
+            }
             if p.name == "driver.lag" || p.name == "driver.delay" {
+                seen[p.name] = p.method
                 guard let v = p.estimate.first, v.isFinite, v >= 0 else { skipped.append("\(p.name): estimate \(p.estimate) is not a time"); continue }
                 driver[p.name] = v
                 add(p.name, Member(name: p.name, unit: p.unit, nominal: p.nominal ?? [0], calibrated: [v]))
                 continue
             }
             if p.name.hasPrefix("sensor.") {
+                seen[p.name] = p.method
                 if let key = Self.sensorKey(p.name), let v = p.estimate.first, v.isFinite {
                     sensors[key] = v
                     add("sensors", Member(name: p.name, unit: p.unit, nominal: p.nominal ?? [0], calibrated: [v]))
@@ -97,6 +120,7 @@ public struct CalibratedSimulation: Sendable {
                 continue
             }
             guard p.patched else {
+                seen[p.name] = p.method
                 skipped.append("\(p.name): not written into the patched model\(p.flags.isEmpty ? "" : " (\(p.flags.joined(separator: "; ")))"), so it stays nominal")
                 continue
             }
@@ -109,6 +133,7 @@ public struct CalibratedSimulation: Sendable {
                 throw TetherError("calibrated parameter \(p.name) is not in \(robot.manifest.name)'s model: \(error)", at: source,
                                   hint: "the calibration was made on another model; calibrate again")
             }
+            seen[p.name] = p.method
             let group = Self.groupName(p.name)
             edits.append((group, parameter, p.estimate))
             add(group, Member(name: p.name, unit: p.unit, nominal: nominal, calibrated: p.estimate))
@@ -158,8 +183,9 @@ public struct CalibratedSimulation: Sendable {
                 throw TetherError("cannot set \(e.parameter) to its calibrated value: \(error)", at: source)
             }
         }
+        let delay = (driverValues["driver.delay"] ?? 0) + (driverValues["sensor.delay"] ?? 0)
         let driver = DriverDynamics(lagTimeConstant: nominal.contains("driver.lag") ? 0 : driverValues["driver.lag"] ?? 0,
-                                    actionDelay: nominal.contains("driver.delay") ? 0 : driverValues["driver.delay"] ?? 0)
+                                    actionDelay: nominal.contains("driver.delay") ? 0 : delay)
         var sensors = SensorErrors()
         if !nominal.contains("sensors") {
             let s = sensorValues
@@ -192,6 +218,7 @@ public struct CalibratedSimulation: Sendable {
 
     static func sensorSkipReason(_ name: String) -> String {
         if name == "sensor.delay" { return "contained in driver.delay (the measured command → response time), not added twice" }
+        if name.hasPrefix("sensor.orientation") { return "the orientation estimate's noise is not simulated (the gyro's is)" }
         if name.hasPrefix("sensor.accel") && name.hasSuffix(".bias") { return "a lying robot's accelerometer reads its tilt too; not the sensor's bias alone" }
         return "a noise figure (random walk, bias instability) over longer times than a trial"
     }
@@ -207,8 +234,10 @@ public struct CalibratedSimulation: Sendable {
             return (b - a) / abs(a)
         }
         let count = "\(members.count) parameter\(members.count == 1 ? "" : "s")"
-        guard !changes.isEmpty else { return count }
-        return count + String(format: ", mean change %+.0f %%", 100 * changes.reduce(0, +) / Double(changes.count))
+        guard let low = changes.min(), let high = changes.max() else { return count }
+        // The range, not a mean: +30 % on one joint and −20 % on another are not "+5 %".
+        if String(format: "%+.0f", 100 * low) == String(format: "%+.0f", 100 * high) { return count + String(format: ", change %+.0f %%", 100 * low) }
+        return count + String(format: ", change %+.0f … %+.0f %%", 100 * low, 100 * high)
     }
 }
 

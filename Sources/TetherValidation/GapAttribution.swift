@@ -45,15 +45,23 @@ public struct GapAttribution: Sendable, Codable {
 
     /// How the calibrated simulation's success compares with the real trials' (filled in by the
     /// gap report, which has the real trials): a calibrated simulation that reproduces the real
-    /// rate (no significant difference) makes its attribution an explanation of the real failures.
+    /// rate makes its attribution an explanation of the real failures.
     public struct VersusReal: Sendable, Codable {
         public var realTrials: Int
         public var realSuccesses: Int
         /// Calibrated minus real success rate, percentage points.
         public var differencePercentagePoints: Double
+        /// Newcombe's 95 % interval of that difference (from the two Wilson intervals), points.
+        public var differenceInterval: [Double]?
         /// Fisher's exact test, two-sided.
         public var fisherP: Double
-        /// Whether the calibrated simulation's rate is consistent with the real one (p ≥ 0.05).
+        /// The smallest p these trial counts can give (every trial of one set succeeding, every
+        /// one of the other failing): at or above 0.05 no difference could ever show.
+        public var smallestPossibleP: Double?
+        /// "consistent" (p ≥ 0.05 with counts that could have shown a difference), "differs"
+        /// (p < 0.05) or "too few trials" (no difference could have shown).
+        public var verdict: String?
+        /// Whether the calibrated simulation's rate is consistent with the real one.
         public var reproduces: Bool
     }
 
@@ -66,7 +74,7 @@ public struct GapAttribution: Sendable, Codable {
     /// The groups whose reset raises the success rate significantly (Fisher p < 0.05).
     public var explaining: [String]
     /// Calibration kind: what each group holds (names, nominal and calibrated values).
-    public var groups: [CalibratedSimulation.Group]?
+    public var calibratedGroups: [CalibratedSimulation.Group]?
     /// Calibration kind: calibrated parameters the trials do not simulate, with the reason.
     public var skipped: [String]?
     /// Calibration kind: the calibrated simulation against the real trials.
@@ -125,16 +133,23 @@ public struct GapAttribution: Sendable, Codable {
         let explaining = entries.dropFirst().filter { $0.nominal != allNominal && $0.changePercentagePoints > 0 && $0.fisherP < 0.05 }.map(\.nominal)
         return GapAttribution(format: TetherValidationModule.formatVersion, kind: calibrated == nil ? "truth" : "calibration",
                               truth: calibrated?.source ?? plan.truth, entries: entries, explaining: explaining,
-                              groups: calibrated?.groups, skipped: calibrated?.skipped)
+                              calibratedGroups: calibrated?.groups, skipped: calibrated?.skipped)
     }
 
     /// Compares the full calibration's trials (entry "none") with the real trials.
     public mutating func compare(realSuccesses: Int, realTrials: Int) {
         guard isCalibration, let full = entries.first, realTrials > 0, full.trials > 0 else { return }
         let p = GapStatistics.fisherExact(full.successes, full.trials - full.successes, realSuccesses, realTrials - realSuccesses)
-        versusReal = VersusReal(realTrials: realTrials, realSuccesses: realSuccesses,
-                                differencePercentagePoints: 100 * (Double(full.successes) / Double(full.trials) - Double(realSuccesses) / Double(realTrials)),
-                                fisherP: p, reproduces: p >= 0.05)
+        let smallest = min(GapStatistics.fisherExact(full.trials, 0, 0, realTrials), GapStatistics.fisherExact(0, full.trials, realTrials, 0))
+        let a = Double(full.successes) / Double(full.trials), b = Double(realSuccesses) / Double(realTrials)
+        let wa = GapStatistics.wilson(successes: full.successes, trials: full.trials), wb = GapStatistics.wilson(successes: realSuccesses, trials: realTrials)
+        // Newcombe's hybrid score interval for a difference of two independent proportions.
+        let low = (a - b) - ((a - wa[0]) * (a - wa[0]) + (wb[1] - b) * (wb[1] - b)).squareRoot()
+        let high = (a - b) + ((wa[1] - a) * (wa[1] - a) + (b - wb[0]) * (b - wb[0])).squareRoot()
+        let verdict = p < 0.05 ? "differs" : smallest >= 0.05 ? "too few trials" : "consistent"
+        versusReal = VersusReal(realTrials: realTrials, realSuccesses: realSuccesses, differencePercentagePoints: 100 * (a - b),
+                                differenceInterval: [100 * low, 100 * high], fisherP: p, smallestPossibleP: smallest,
+                                verdict: verdict, reproduces: verdict == "consistent")
     }
 
     /// JSON (sorted keys).
@@ -147,7 +162,7 @@ public struct GapAttribution: Sendable, Codable {
     /// Reads an attribution written by `tether trials --attribute`.
     public static func read(path: String) throws -> GapAttribution {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TetherError("no gap attribution at \(path)", at: path, hint: "write it with `tether trials --backend emulator --attribute --out DIR` (DIR/attribution.json)")
+            throw TetherError("no gap attribution at \(path)", at: path, hint: "write it with `tether trials --backend sim --calibration CAL --attribute --out DIR` or `tether trials --backend emulator --attribute --out DIR` (DIR/attribution.json)")
         }
         do { return try JSONDecoder().decode(GapAttribution.self, from: data) } catch {
             throw TetherError("not a gap attribution: \(TrialRecords.describe(error))", at: path, hint: "pass the attribution.json that `tether trials --attribute` wrote")

@@ -74,11 +74,18 @@ public struct GapReport: Sendable, Codable {
     /// What this report does not do yet.
     public var missing: [String]
     /// Gap attributions, when given (see `GapAttribution`): over calibrated parameters (compared
-    /// here with the real trials) and / or over the virtual robot's truth.
-    public var attributions: [GapAttribution] = [] {
+    /// here with the real trials) and / or over the virtual robot's truth. Optional in the JSON:
+    /// reports written before there were several read back with none.
+    public var attributions: [GapAttribution]? {
         didSet {
-            for i in attributions.indices { attributions[i].compare(realSuccesses: real.successes, realTrials: real.trials) }
-            missing = Self.missing(attributions)
+            // (An assignment inside its own didSet does not call didSet again.)
+            let real = self.real
+            attributions = attributions?.map { a in
+                var a = a
+                a.compare(realSuccesses: real.successes, realTrials: real.trials)
+                return a
+            }
+            missing = Self.missing(attributions ?? [])
         }
     }
 
@@ -217,7 +224,7 @@ public struct GapReport: Sendable, Codable {
                                        caption: "Safety wrapper events by reason, summed over the trials."))
         }
         var sections = [successSection, metricSection, failures]
-        for attribution in attributions { sections.append(Self.section(attribution)) }
+        for attribution in attributions ?? [] { sections.append(Self.section(attribution)) }
         var notes = ReportSection("Not covered")
         for m in missing { notes.callout(.info, m) }
         return HTMLReport(title: "Gap report: \(robot)", subtitle: "policy \(policy) · sim \(label(sim)), \(sim.trials) trials · real \(label(real)), \(real.trials) trials",
@@ -237,15 +244,22 @@ extension GapReport {
             if let v = attribution.versusReal, let full = attribution.entries.first, v.realSuccesses == v.realTrials, full.successes == full.trials {
                 a.callout(.pass, "The calibrated simulation (\(full.successes)/\(full.trials)) and the real robot (\(v.realSuccesses)/\(v.realTrials)) succeeded in every trial: there is no failure to attribute; the runs below show how much margin each group leaves (mean distance).")
             } else if let v = attribution.versusReal, let full = attribution.entries.first {
-                a.callout(v.reproduces ? .pass : .warn,
-                          String(format: "The calibrated simulation succeeded in %d/%d trials, the real robot in %d/%d (%+.0f points, Fisher p = %.3g): ", full.successes, full.trials, v.realSuccesses, v.realTrials, v.differencePercentagePoints, v.fisherP)
-                          + (v.reproduces ? "consistent, so the groups below account for the real failures as far as these trial counts can tell."
-                                          : "the calibrated simulation does not reproduce the real rate; what it misses is outside the calibrated parameters (unmodelled effects, or parameters not measured)."))
+                let interval = v.differenceInterval.map { String(format: ", 95 %% interval of the difference %+.0f … %+.0f points", $0[0], $0[1]) } ?? ""
+                let counts = String(format: "The calibrated simulation succeeded in %d/%d trials, the real robot in %d/%d (%+.0f points%@, Fisher p = %.3g): ",
+                                    full.successes, full.trials, v.realSuccesses, v.realTrials, v.differencePercentagePoints, interval, v.fisherP)
+                switch v.verdict ?? (v.reproduces ? "consistent" : "differs") {
+                case "consistent":
+                    a.callout(.pass, counts + "consistent, so the groups below account for the real failures as far as these trial counts can tell.")
+                case "too few trials":
+                    a.callout(.warn, counts + "too few trials to tell: even the largest possible difference would not be significant (smallest possible p = \(String(format: "%.2g", v.smallestPossibleP ?? 1))). Run more trials on both sides.")
+                default:
+                    a.callout(.warn, counts + "the calibrated simulation does not reproduce the real rate; what it misses is outside the calibrated parameters (unmodelled effects, or parameters not measured).")
+                }
             }
         } else {
             a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
         }
-        let summaries = Dictionary((attribution.groups ?? []).map { ($0.name, $0.summary) }, uniquingKeysWith: { a, _ in a })
+        let summaries = Dictionary((attribution.calibratedGroups ?? []).map { ($0.name, $0.summary) }, uniquingKeysWith: { a, _ in a })
         func label(_ name: String) -> String {
             switch name {
             case "none": calibration ? "none (calibrated)" : "none (full truth)"
@@ -274,7 +288,7 @@ extension GapReport {
                                   axis: PlotAxis("success rate", unit: "%", range: 0...100), estimates: estimates))
         a.callout(attribution.explaining.isEmpty ? .info : .warn,
                   attribution.explaining.isEmpty ? "No single group explains the failures." : "Explained by: \(attribution.explaining.joined(separator: ", ")).")
-        if let groups = attribution.groups, !groups.isEmpty {
+        if let groups = attribution.calibratedGroups, !groups.isEmpty {
             func values(_ v: [Double]) -> String { v.map { String(format: "%.4g", $0) }.joined(separator: ", ") }
             a.table(ReportTable(header: ["group", "parameter", "nominal", "calibrated", "unit"],
                                 rows: groups.flatMap { g in g.members.map { m in

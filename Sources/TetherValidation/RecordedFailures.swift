@@ -194,9 +194,16 @@ public enum RecordedFailures {
         }
     }
 
-    /// The measured start states of the scenarios that fit `manifest` (joint counts), for training.
+    /// The measured start states of the scenarios that fit `manifest` (joint counts, a 4-element
+    /// orientation, a 3-element rate, a last action of the action size, finite values), for
+    /// training; a hand-edited file's malformed states are left out, never half-used.
     public static func starts(_ scenarios: [Scenario], manifest: Manifest) -> [EpisodeStart] {
-        scenarios.map(\.start).filter { $0.jointPositions.count == manifest.joints.count && $0.jointVelocities.count == manifest.joints.count }
+        scenarios.map(\.start).filter { s in
+            let values = s.jointPositions + s.jointVelocities + (s.baseOrientation ?? []) + (s.baseAngularVelocity ?? []) + (s.lastAction ?? []) + [s.policyTime]
+            return s.jointPositions.count == manifest.joints.count && s.jointVelocities.count == manifest.joints.count
+                && (s.baseOrientation?.count ?? 4) == 4 && (s.baseAngularVelocity?.count ?? 3) == 3
+                && (s.lastAction?.count ?? manifest.actionSize) == manifest.actionSize && values.allSatisfy(\.isFinite)
+        }
     }
 
     /// The scenarios as YAML (the failure-scenarios format with `kind: recorded` entries).

@@ -288,21 +288,26 @@ struct Demo: ParsableCommand {
         // Attribution over what ⑩ calibrated: the same trials in the calibrated simulation, then
         // with each group of calibrated parameters set back to nominal.
         var attributionLine: String?
-        if let calibrated = try? CalibratedSimulation.load(path: "out/demo-calibration", robot: robotModel) {
+        let calibratedSimulation: CalibratedSimulation?
+        do { calibratedSimulation = try CalibratedSimulation.load(path: "out/demo-calibration", robot: robotModel) } catch {
+            print("   no attribution over calibrated parameters: \(error)")
+            calibratedSimulation = nil
+        }
+        if let calibrated = calibratedSimulation {
             var plan = try report { try TrialPlan(backend: "sim", count: 6, seconds: 15, seed: 1, stage: 1.0) }
             plan.calibrated = calibrated
             let attribution = try report {
                 try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) })
             }
             gap.attributions = [attribution]
+            let a = gap.attributions?.first ?? attribution, full = a.entries[0]
             try report {
-                do { try gap.attributions[0].json().write(to: URL(fileURLWithPath: "\(directory)/attribution.json")) } catch {
+                do { try a.json().write(to: URL(fileURLWithPath: "\(directory)/attribution.json")) } catch {
                     throw TetherError("cannot write the attribution: \(error.localizedDescription)", at: directory)
                 }
             }
-            let a = gap.attributions[0], full = a.entries[0]
             attributionLine = "   calibrated simulation (\(calibrated.groups.map(\.name).joined(separator: ", "))): \(full.successes)/\(full.trials)"
-                + (a.versusReal.map { String(format: " vs virtual robot %d/%d (Fisher p %.2g, %@)", $0.realSuccesses, $0.realTrials, $0.fisherP, $0.reproduces ? "consistent" : "not reproduced") } ?? "")
+                + (a.versusReal.map { String(format: " vs virtual robot %d/%d (Fisher p %.2g: %@)", $0.realSuccesses, $0.realTrials, $0.fisherP, $0.verdict ?? "?") } ?? "")
                 + "; " + (a.explaining.isEmpty ? "no calibrated group explains a failure" : "explained by \(a.explaining.joined(separator: ", "))")
                 + " (\(directory)/attribution.json)"
         }

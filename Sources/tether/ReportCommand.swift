@@ -38,7 +38,7 @@ struct GapReportCommand: ParsableCommand {
         if vision.isSet { return try vision.run(out: out, json: json) }
         guard let sim, let real else { return }
         var gap = try report { try GapReport.load(simPath: sim, realPath: real) }
-        gap.attributions = try attribution.map { path in try report { try GapAttribution.read(path: path) } }
+        if !attribution.isEmpty { gap.attributions = try attribution.map { path in try report { try GapAttribution.read(path: path) } } }
         try report { try gap.html(generatedAt: Date()).write(to: out) }
         if let json {
             try report {
@@ -56,10 +56,10 @@ struct GapReportCommand: ParsableCommand {
             let p = m.p.map { fmt($0, 3) } ?? "n/a"
             print("  \(m.name): sim \(m.simMean.map { fmt($0, 3) } ?? "—"), real \(m.realMean.map { fmt($0, 3) } ?? "—") \(m.unit), p \(p)\(m.significant ? "  DIFFER" : "")")
         }
-        for a in gap.attributions {
+        for a in gap.attributions ?? [] {
             let full = a.entries.first.map { "\($0.successes)/\($0.trials)" } ?? "—"
             var line = "  attribution over \(a.isCalibration ? "calibrated parameters" : "the virtual robot's truth"): \(a.isCalibration ? "calibrated" : "full truth") \(full)"
-            if let v = a.versusReal { line += " vs real \(v.realSuccesses)/\(v.realTrials) (Fisher p \(fmt(v.fisherP, 3)), \(v.reproduces ? "reproduces the real rate" : "does NOT reproduce the real rate"))" }
+            if let v = a.versusReal { line += " vs real \(v.realSuccesses)/\(v.realTrials) (Fisher p \(fmt(v.fisherP, 3)): \(v.verdict ?? (v.reproduces ? "consistent" : "differs")))" }
             print(line + "; " + (a.explaining.isEmpty ? "no single group explains the failures" : "explained by \(a.explaining.joined(separator: ", "))"))
         }
         print("  report \(out)" + (json.map { ", JSON \($0)" } ?? ""))

@@ -80,7 +80,7 @@ struct Train: ParsableCommand {
             let loaded = try report { try RecordedFailures.load(path: starts) }
             let states = RecordedFailures.starts(loaded, manifest: robotModel.manifest)
             if states.count < loaded.count {
-                emit("warning: \(starts): \(loaded.count - states.count) of \(loaded.count) recorded states do not fit \(robotModel.manifest.name)'s joints; skipped")
+                emit("warning: \(starts): \(loaded.count - states.count) of \(loaded.count) recorded states do not fit \(robotModel.manifest.name) (joint counts, orientation, action size, finite values); skipped")
             }
             if !states.isEmpty {
                 config.starts = states

@@ -46,7 +46,9 @@ struct Trials: ParsableCommand {
             throw ValidationError("--attribute needs something to set back to nominal: --backend sim with --calibration CAL (calibrated parameters), or --backend emulator (the virtual robot's truth)")
         }
         if attribute && backend == "ros2" { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has none to set: run it on the sim backend with --calibration") }
-        if real != nil && calibration == nil { throw ValidationError("--real compares the calibrated simulation with real trials: add --calibration") }
+        if real != nil && (calibration == nil || !attribute) {
+            throw ValidationError("--real compares the calibrated simulation with real trials in the attribution: add --calibration CAL --attribute")
+        }
         guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
     }
@@ -63,6 +65,9 @@ struct Trials: ParsableCommand {
         plan.pauseSeconds = pause
         if let calibration { plan.calibrated = try report { try CalibratedSimulation.load(path: calibration, robot: robotModel) } }
         let realRecords = try real.map { path in try report { try TrialRecords.read(path: path) } }
+        if let real, realRecords?.isEmpty == true {
+            try report { throw TetherError("no trial records in \(real)", at: real, hint: "pass the trials.jsonl of the real (or emulated) trials") }
+        }
         _ = try report { try OnnxPolicy(path: policy, manifest: manifest) }  // fail before the first trial
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         let setting = backend == "emulator" ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
@@ -99,8 +104,10 @@ struct Trials: ParsableCommand {
             let real = TrialTally(realRecords)
             attribution.compare(realSuccesses: real.successes, realTrials: real.trials)
             if let v = attribution.versusReal {
+                let verdict = v.verdict == "differs" ? "the calibrated simulation does NOT reproduce the real rate"
+                    : v.verdict == "too few trials" ? "too few trials to tell" : "consistent"
                 emit(String(format: "calibrated simulation %d/%d vs real %d/%d (Fisher p %.3g): %@", attribution.entries[0].successes, attribution.entries[0].trials,
-                            v.realSuccesses, v.realTrials, v.fisherP, v.reproduces ? "consistent" : "the calibrated simulation does NOT reproduce the real rate"))
+                            v.realSuccesses, v.realTrials, v.fisherP, verdict))
             }
         }
         emit(attribution.explaining.isEmpty ? "no single group explains the failures" : "explained by: \(attribution.explaining.joined(separator: ", "))")

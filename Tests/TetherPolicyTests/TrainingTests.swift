@@ -246,7 +246,8 @@ struct ZeroPolicy: PolicyRuntime {
         #expect(c.startDirections == 0 && c.episodeStart(iteration: 0, direction: 0) == nil)
         let tilted = EpisodeStart(jointPositions: [0.1, 0.5], jointVelocities: [0, 1], policyTime: 1)
         let other = EpisodeStart(jointPositions: [-0.2, -0.4], jointVelocities: [0.3, 0])
-        c.starts = [tilted, other]
+        let third = EpisodeStart(jointPositions: [0, 0.2], jointVelocities: [0, 0])
+        c.starts = [tilted, other, third]
         #expect(c.startDirections == 1)  // the default 12.5 % of 8
         c.scenarios = [EpisodeStream(seed: 7, stream: 3)]
         c.startShare = 0.25
@@ -255,7 +256,10 @@ struct ZeroPolicy: PolicyRuntime {
         // (cycling across iterations), the rest start as the task does.
         #expect(c.episodeStart(iteration: 0, direction: 0) == nil)
         #expect(c.episodeStart(iteration: 0, direction: 1) == tilted && c.episodeStart(iteration: 0, direction: 2) == other)
-        #expect(c.episodeStart(iteration: 1, direction: 1) == tilted && c.episodeStart(iteration: 0, direction: 3) == nil)
+        #expect(c.episodeStart(iteration: 1, direction: 1) == third && c.episodeStart(iteration: 1, direction: 2) == tilted)
+        #expect(c.episodeStart(iteration: 0, direction: 3) == nil)
+        c.startShare = 0
+        #expect(c.startDirections == 0 && c.episodeStart(iteration: 0, direction: 1) == nil, "a share of 0 starts none")
         c.startShare = 1
         #expect(c.startDirections == 7, "never more than the directions the scenarios leave")
         // All directions from a tilted pole: training sees those episodes (lower returns than
