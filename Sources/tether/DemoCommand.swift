@@ -138,6 +138,7 @@ struct Demo: ParsableCommand {
         }
         try experimentsAndCalibration()
         try validationAndGap()
+        try firstStageGap()
         try improveAndRedeploy()
         try vision()
         try historyAndIndex()
@@ -207,6 +208,7 @@ struct Demo: ParsableCommand {
             ("Calibration from the virtual robot's experiments", "demo-calibration/report.html"),
             ("Validation gate under the calibrated randomization", "demo-gap/validation.html"),
             ("Gap report: simulation vs virtual robot", "demo-gap/gap-report.html"),
+            ("Gap report at the first deployment's 25 % torque stage, with attribution", "demo-gap-25/gap-report.html"),
             ("Improvement: validation before", "demo-improve/before.html"),
             ("Improvement: validation after", "demo-improve/after.html"),
             ("Vision: detector mAP, synthetic vs real images", "demo-vision/report.html"),
@@ -320,6 +322,62 @@ struct Demo: ParsableCommand {
         print("⑫ trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (typical) \(rate(sets[1])); tracking error \(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s, torque margin \(mean(sets[0], { $0.torqueMargin })) → \(mean(sets[1], { $0.torqueMargin }))")
         if let attributionLine { print(attributionLine) }
         print("   gap report \(directory)/gap-report.html (JSON twin via `tether report --json`); validation report \(directory)/validation.html")
+    }
+
+    /// ⑫b The gap at the torque stage a first deployment runs at (the manifest's 25 %), where the
+    /// virtual robot fails and simulation does not, attributed twice: over what ⑩ calibrated
+    /// (does the calibrated simulation reproduce the failures, and which measured group explains
+    /// them) and over the virtual robot's hidden truth (the answer the first should find).
+    func firstStageGap() throws {
+        guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
+        let policy = "\(root)/policies/quadruped.onnx"
+        let directory = "out/demo-gap-25"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let robotModel = try report { try BuiltinRobots.load("quadruped") }
+        let manifest = robotModel.manifest
+        let makePolicy: () throws -> any PolicyRuntime = { try OnnxPolicy(path: policy, manifest: manifest) }
+        var sets: [[TrialRecord]] = []
+        for backend in ["sim", "emulator"] {
+            let plan = try report { try TrialPlan(backend: backend, truth: "typical", count: 8, seconds: 15, seed: 1, stage: 0.25) }
+            let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: makePolicy) }
+            try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
+            sets.append(records)
+        }
+        var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
+        func rate(_ r: [TrialRecord]) -> String { let t = TrialTally(r); return "\(t.successes)/\(t.trials)" }
+        print("⑫b trials at the first deployment's stage (25 %): sim \(rate(sets[0])), virtual robot (typical) \(rate(sets[1])) (Fisher p \(String(format: "%.2g", gap.success.fisherP)))")
+        var attributions: [GapAttribution] = []
+        var calibrated: CalibratedSimulation?
+        do { calibrated = try CalibratedSimulation.load(path: "out/demo-calibration", robot: robotModel) } catch {
+            print("   attribution over calibrated parameters skipped: \(error)")
+        }
+        if let calibrated {
+            var plan = try report { try TrialPlan(backend: "sim", count: 8, seconds: 15, seed: 1, stage: 0.25) }
+            plan.calibrated = calibrated
+            attributions.append(try report { try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: makePolicy) })
+        }
+        let truthPlan = try report { try TrialPlan(backend: "emulator", truth: "typical", count: 8, seconds: 15, seed: 1, stage: 0.25) }
+        attributions.append(try report { try GapAttribution.run(plan: truthPlan, robot: robotModel, policyName: policy, baseline: sets[1], makePolicy: makePolicy) })
+        gap.attributions = attributions
+        for a in gap.attributions ?? [] {
+            let full = a.entries[0]
+            if a.isCalibration, let v = a.versusReal {
+                let verdict = v.verdict == "differs" ? "does not reproduce the failures: their cause is outside what was calibrated" : v.verdict == "consistent" ? "reproduces them" : "too few trials to tell"
+                print("   attribution over calibrated parameters: calibrated simulation \(full.successes)/\(full.trials) vs virtual robot \(v.realSuccesses)/\(v.realTrials): \(verdict)"
+                      + (a.explaining.isEmpty ? "" : "; explained by \(a.explaining.joined(separator: ", "))"))
+            } else if !a.isCalibration {
+                let best = a.entries.dropFirst().max { $0.successes < $1.successes }
+                print("   attribution over the hidden truth: " + (a.explaining.isEmpty ? "no single group explains them" : "explained by \(a.explaining.joined(separator: ", "))")
+                      + (best.map { " (\($0.nominal) nominal: \($0.successes)/\($0.trials))" } ?? ""))
+            }
+        }
+        try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
+        try report {
+            do { try gap.json().write(to: URL(fileURLWithPath: "\(directory)/gap-report.json")) } catch {
+                throw TetherError("cannot write the gap report's JSON: \(error.localizedDescription)", at: directory)
+            }
+        }
+        print("   gap report \(directory)/gap-report.html, JSON \(directory)/gap-report.json")
     }
 
     /// ⑨ The system-identification experiments on the virtual robot ("typical" truth, hidden),
