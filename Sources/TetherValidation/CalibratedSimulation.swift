@@ -13,7 +13,8 @@ import TetherSim
 ///
 /// Parameters are grouped by kind (`joint.damping`, `joint.frictionloss`, `body.mass`,
 /// `driver.lag`, `driver.delay`, `sensors`, …), not one by one: a quadruped has 12 joints, and a
-/// trial set of tens of trials cannot tell 36 single-parameter runs apart.
+/// trial set of tens of trials cannot tell 36 single-parameter runs apart. Only a group that
+/// explains the failures is drilled into, one member at a time (`configuration(nominal:members:)`).
 ///
 /// What is simulated, and what is not (`skipped`, with the reason):
 /// - model parameters: those the calibration patched into the model (a `SimParameter` path with
@@ -63,7 +64,7 @@ public struct CalibratedSimulation: Sendable {
     public let groups: [Group]
     /// Calibrated parameters that trials do not simulate, with the reason.
     public let skipped: [String]
-    private let edits: [(group: String, parameter: SimParameter, values: [Double])]
+    private let edits: [(group: String, name: String, parameter: SimParameter, values: [Double])]
     private let driverValues: [String: Double]
     private let sensorValues: [String: Double]
 
@@ -74,7 +75,7 @@ public struct CalibratedSimulation: Sendable {
                               hint: "calibrate this robot, or pass --robot \(calibration.robot)")
         }
         self.source = source
-        var edits: [(String, SimParameter, [Double])] = []
+        var edits: [(String, String, SimParameter, [Double])] = []
         var members: [String: [Member]] = [:]
         var order: [String] = []
         var skipped: [String] = []
@@ -135,7 +136,7 @@ public struct CalibratedSimulation: Sendable {
             }
             seen[p.name] = p.method
             let group = Self.groupName(p.name)
-            edits.append((group, parameter, p.estimate))
+            edits.append((group, p.name, parameter, p.estimate))
             add(group, Member(name: p.name, unit: p.unit, nominal: nominal, calibrated: p.estimate))
         }
         // Model groups first (in file order), then the driver, then the sensors.
@@ -169,26 +170,34 @@ public struct CalibratedSimulation: Sendable {
         public var sensors: SensorErrors
     }
 
-    /// The calibrated simulation with the groups in `nominal` set back to their nominal values.
-    /// The robot's model is a copy; `robot` is not changed.
-    public func configuration(robot: RobotModel, nominal: Set<String> = []) throws -> Configuration {
+    /// The calibrated simulation with the groups in `nominal`, and the single parameters in
+    /// `members` (a drill-down: `joint[FR_calf_joint].damping`, `sensor.delay`), set back to their
+    /// nominal values. The robot's model is a copy; `robot` is not changed.
+    public func configuration(robot: RobotModel, nominal: Set<String> = [], members: Set<String> = []) throws -> Configuration {
         let unknown = nominal.subtracting(groups.map(\.name))
         guard unknown.isEmpty else {
             throw TetherError("no calibrated group \(unknown.sorted().joined(separator: ", ")) in \(source)",
                               hint: "the groups are \(groups.map(\.name).joined(separator: ", "))")
         }
+        let memberNames = groups.flatMap { $0.members.map(\.name) }
+        let unknownMembers = members.subtracting(memberNames)
+        guard unknownMembers.isEmpty else {
+            throw TetherError("no calibrated parameter \(unknownMembers.sorted().joined(separator: ", ")) simulated from \(source)",
+                              hint: "the simulated parameters are \(memberNames.joined(separator: ", "))")
+        }
         let model = robot.model.copy()
-        for e in edits where !nominal.contains(e.group) {
+        for e in edits where !nominal.contains(e.group) && !members.contains(e.name) {
             do { try model.set(e.parameter, e.values) } catch {
                 throw TetherError("cannot set \(e.parameter) to its calibrated value: \(error)", at: source)
             }
         }
-        let delay = (driverValues["driver.delay"] ?? 0) + (driverValues["sensor.delay"] ?? 0)
-        let driver = DriverDynamics(lagTimeConstant: nominal.contains("driver.lag") ? 0 : driverValues["driver.lag"] ?? 0,
+        func driverValue(_ name: String) -> Double { members.contains(name) ? 0 : driverValues[name] ?? 0 }
+        let delay = driverValue("driver.delay") + driverValue("sensor.delay")
+        let driver = DriverDynamics(lagTimeConstant: nominal.contains("driver.lag") ? 0 : driverValue("driver.lag"),
                                     actionDelay: nominal.contains("driver.delay") ? 0 : delay)
         var sensors = SensorErrors()
         if !nominal.contains("sensors") {
-            let s = sensorValues
+            let s = sensorValues.filter { !members.contains("sensor.\($0.key)") }
             sensors.gyroNoise = SIMD3(s["gyro.x.noise"] ?? 0, s["gyro.y.noise"] ?? 0, s["gyro.z.noise"] ?? 0)
             sensors.gyroBias = SIMD3(s["gyro.x.bias"] ?? 0, s["gyro.y.bias"] ?? 0, s["gyro.z.bias"] ?? 0)
             sensors.accelerometerNoise = SIMD3(s["accel.x.noise"] ?? 0, s["accel.y.noise"] ?? 0, s["accel.z.noise"] ?? 0)

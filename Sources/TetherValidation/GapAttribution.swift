@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherEmulator
 import TetherPolicy
 import TetherSim
 
@@ -19,8 +20,13 @@ import TetherSim
 ///   calibration-based attribution should find.
 ///
 /// The same trials (same seeds) are run once per group; each run is compared with the full
-/// (calibrated or true) set by Fisher's exact test. Groups, not single parameters: with tens of
-/// trials per run, a finer split would ask for more runs than the statistics can tell apart.
+/// (calibrated or true) set by Fisher's exact test. Groups first, not single parameters: with
+/// tens of trials per run, dozens of single-parameter runs could not be told apart, and most of
+/// them would be spent on parameters that do not matter. Then a drill-down (on by default): a
+/// group that explains the failures and holds more than one parameter that differs from nominal
+/// is run again once per member, with that member alone set back, so the report can say
+/// *which* damping or *which* physical difference it is — or that no member does it alone (the
+/// members act together). The cost is one run per member of the explaining groups only.
 public struct GapAttribution: Sendable, Codable {
     /// The groups of the emulator truth, in the order they are tried.
     public static let groups = ["physics", "actuators", "sensors", "link"]
@@ -41,6 +47,8 @@ public struct GapAttribution: Sendable, Codable {
         public var fisherP: Double
         /// Success rate change against the full truth / calibration, percentage points.
         public var changePercentagePoints: Double
+        /// A drill-down run (one member of a group set back alone): the group; nil for a group run.
+        public var within: String?
     }
 
     /// How the calibrated simulation's success compares with the real trials' (filled in by the
@@ -73,6 +81,11 @@ public struct GapAttribution: Sendable, Codable {
     public var entries: [Entry]
     /// The groups whose reset raises the success rate significantly (Fisher p < 0.05).
     public var explaining: [String]
+    /// The explaining groups drilled into (more than one member differing from nominal); nil in
+    /// files written before the drill-down, or when it was turned off.
+    public var drilled: [String]?
+    /// Members of the drilled groups whose reset alone raises the success rate significantly.
+    public var explainingMembers: [String]?
     /// Calibration kind: what each group holds (names, nominal and calibrated values).
     public var calibratedGroups: [CalibratedSimulation.Group]?
     /// Calibration kind: calibrated parameters the trials do not simulate, with the reason.
@@ -93,11 +106,78 @@ public struct GapAttribution: Sendable, Codable {
         return t
     }
 
+    /// The members of a truth group, named by their keys in a truth file (`physics.payload`,
+    /// `actuators.lag`, …), in the file's order.
+    public static func truthMembers(of group: String) -> [String] {
+        let keys: [String]
+        switch group {
+        case "physics": keys = ["friction_scale", "mass_scale", "payload", "base_com_offset", "joint_damping", "joint_frictionloss"]
+        case "actuators": keys = ["lag", "dead_time", "saturation", "backlash", "thermal"]
+        case "sensors": keys = ["publish_hz", "position_noise", "velocity_noise", "position_bias", "velocity_bias", "position_drift", "resolution",
+                                "encoder_offsets", "gyro_noise", "gyro_bias", "accelerometer_noise", "accelerometer_bias", "orientation_noise", "dropout"]
+        case "link": keys = ["latency", "jitter", "command_loss", "state_loss", "stall"]
+        default: keys = []
+        }
+        return keys.map { "\(group).\($0)" }
+    }
+
+    /// `truth` with single members (`physics.payload`, see `truthMembers(of:)`) set to nominal.
+    public static func settingNominal(members: Set<String>, in truth: Truth) throws -> Truth {
+        var t = truth
+        let p = Truth.Physics(), a = Truth.Actuators(), s = Truth.Sensors(), l = Truth.Link()
+        for name in members.sorted() {
+            switch name {
+            case "physics.friction_scale": t.physics.frictionScale = p.frictionScale
+            case "physics.mass_scale": t.physics.massScale = p.massScale
+            case "physics.payload": t.physics.payload = p.payload
+            case "physics.base_com_offset": t.physics.baseCenterOfMassOffset = p.baseCenterOfMassOffset
+            case "physics.joint_damping": t.physics.jointDamping = p.jointDamping
+            case "physics.joint_frictionloss": t.physics.jointFrictionLoss = p.jointFrictionLoss
+            case "actuators.lag": t.actuators.lagTimeConstant = a.lagTimeConstant
+            case "actuators.dead_time": t.actuators.deadTime = a.deadTime
+            case "actuators.saturation": t.actuators.saturation = a.saturation
+            case "actuators.backlash": t.actuators.backlash = a.backlash
+            case "actuators.thermal": t.actuators.thermal = a.thermal
+            case "sensors.publish_hz": t.sensors.publishHz = s.publishHz
+            case "sensors.position_noise": t.sensors.positionNoise = s.positionNoise
+            case "sensors.velocity_noise": t.sensors.velocityNoise = s.velocityNoise
+            case "sensors.position_bias": t.sensors.positionBias = s.positionBias
+            case "sensors.velocity_bias": t.sensors.velocityBias = s.velocityBias
+            case "sensors.position_drift": t.sensors.positionDrift = s.positionDrift
+            case "sensors.resolution": t.sensors.resolution = s.resolution
+            case "sensors.encoder_offsets": t.sensors.encoderOffsets = s.encoderOffsets
+            case "sensors.gyro_noise": t.sensors.gyroNoise = s.gyroNoise
+            case "sensors.gyro_bias": t.sensors.gyroBias = s.gyroBias
+            case "sensors.accelerometer_noise": t.sensors.accelerometerNoise = s.accelerometerNoise
+            case "sensors.accelerometer_bias": t.sensors.accelerometerBias = s.accelerometerBias
+            case "sensors.orientation_noise": t.sensors.orientationNoise = s.orientationNoise
+            case "sensors.dropout": t.sensors.dropout = s.dropout
+            case "link.latency": t.link.latency = l.latency
+            case "link.jitter": t.link.jitter = l.jitter
+            case "link.command_loss": t.link.commandLoss = l.commandLoss
+            case "link.state_loss": t.link.stateLoss = l.stateLoss
+            case "link.stall": t.link.stall = l.stall
+            default:
+                let all = groups.flatMap(truthMembers(of:))
+                let close = all.filter { $0.hasPrefix(name.split(separator: ".").first.map(String.init) ?? name) }
+                throw TetherError("no truth member \(name)", hint: "the members are \((close.isEmpty ? all : close).joined(separator: ", "))")
+            }
+        }
+        return t
+    }
+
+    /// The members of `group` that differ from nominal in `truth` (those a drill-down runs).
+    public static func differingMembers(of group: String, in truth: Truth) throws -> [String] {
+        try truthMembers(of: group).filter { try settingNominal(members: [$0], in: truth) != truth }
+    }
+
     /// Runs the attribution: `baseline` are the full truth's (or full calibration's) trials (run
     /// with `plan` if nil). The plan is the emulator backend (truth groups) or the sim backend
-    /// with `calibrated` set (calibrated groups, then all of them).
+    /// with `calibrated` set (calibrated groups, then all of them). With `drillDown`, each
+    /// explaining group with more than one member differing from nominal is run again once per
+    /// member (that member alone nominal); `progress` names those runs `group › member`.
     public static func run(plan: TrialPlan, robot: RobotModel, policyName: String, baseline: [TrialRecord]? = nil,
-                           makePolicy: () throws -> any PolicyRuntime,
+                           drillDown: Bool = true, makePolicy: () throws -> any PolicyRuntime,
                            progress: (String, [TrialRecord]) -> Void = { _, _ in }) throws -> GapAttribution {
         let calibrated = plan.backend == "sim" ? plan.calibrated : nil
         guard plan.backend == "emulator" || calibrated != nil else {
@@ -107,8 +187,9 @@ public struct GapAttribution: Sendable, Codable {
         var quiet = plan
         quiet.recordingFolder = nil
         quiet.nominalGroups = []
+        quiet.nominalMembers = []
         let full = try baseline ?? quiet.run(robot: robot, policyName: policyName, makePolicy: makePolicy)
-        var runs: [(String, [TrialRecord])] = [("none", full)]
+        var runs: [(name: String, records: [TrialRecord], within: String?)] = [("none", full, nil)]
         var sets: [(String, Set<String>)] = []
         if let calibrated {
             let names = calibrated.groups.map(\.name)
@@ -122,18 +203,62 @@ public struct GapAttribution: Sendable, Codable {
             p.nominalGroups = nominal
             let records = try p.run(robot: robot, policyName: policyName, makePolicy: makePolicy)
             progress(name, records)
-            runs.append((name, records))
+            runs.append((name, records, nil))
         }
         let base = TrialTally(full)
-        let entries = runs.map { name, records in
-            let t = TrialTally(records)
-            return Entry(nominal: name, trials: t.trials, successes: t.successes, successInterval: t.wilson, meanDistance: t.meanDistance,
-                         failureModes: t.outcomes, fisherP: t.fisherP(against: base), changePercentagePoints: t.change(from: base))
+        func entry(_ run: (name: String, records: [TrialRecord], within: String?)) -> Entry {
+            let t = TrialTally(run.records)
+            return Entry(nominal: run.name, trials: t.trials, successes: t.successes, successInterval: t.wilson, meanDistance: t.meanDistance,
+                         failureModes: t.outcomes, fisherP: t.fisherP(against: base), changePercentagePoints: t.change(from: base), within: run.within)
         }
-        let explaining = entries.dropFirst().filter { $0.nominal != allNominal && $0.changePercentagePoints > 0 && $0.fisherP < 0.05 }.map(\.nominal)
+        func explains(_ e: Entry) -> Bool { e.changePercentagePoints > 0 && e.fisherP < 0.05 }
+        var entries = runs.map(entry)
+        let explaining = entries.dropFirst().filter { $0.nominal != allNominal && explains($0) }.map(\.nominal)
+        var drilled: [String]?
+        var explainingMembers: [String]?
+        if drillDown {
+            drilled = []
+            explainingMembers = []
+            let truth = calibrated == nil ? try Truth.named(plan.truth) : nil
+            for group in explaining {
+                let members = try calibrated.map { c in c.groups.first { $0.name == group }?.members.map(\.name) ?? [] }
+                    ?? differingMembers(of: group, in: truth!)
+                guard members.count > 1 else { continue }
+                drilled?.append(group)
+                for member in members {
+                    var p = quiet
+                    p.nominalMembers = [member]
+                    let records = try p.run(robot: robot, policyName: policyName, makePolicy: makePolicy)
+                    progress("\(group) › \(member)", records)
+                    let e = entry((member, records, group))
+                    entries.append(e)
+                    if explains(e) { explainingMembers?.append(member) }
+                }
+            }
+        }
         return GapAttribution(format: TetherValidationModule.formatVersion, kind: calibrated == nil ? "truth" : "calibration",
                               truth: calibrated?.source ?? plan.truth, entries: entries, explaining: explaining,
+                              drilled: drilled, explainingMembers: explainingMembers,
                               calibratedGroups: calibrated?.groups, skipped: calibrated?.skipped)
+    }
+
+    /// One line saying what explains the failures, groups and (drilled) members.
+    public var explanation: String {
+        guard !explaining.isEmpty else { return "no single group explains the failures" }
+        var parts: [String] = []
+        for group in explaining {
+            guard drilled?.contains(group) == true else { parts.append(group); continue }
+            let runs = entries.filter { $0.within == group }
+            let members = runs.filter { explainingMembers?.contains($0.nominal) == true }.map(\.nominal)
+            if members.isEmpty {
+                // The member that gave back the most (success, then distance): where to look first.
+                let closest = runs.max { ($0.successes, $0.meanDistance) < ($1.successes, $1.meanDistance) }
+                parts.append("\(group) (no member alone: they act together" + (closest.map { "; closest \($0.nominal), \($0.successes)/\($0.trials)" } ?? "") + ")")
+            } else {
+                parts.append("\(group), within it \(members.joined(separator: ", "))")
+            }
+        }
+        return "explained by " + parts.joined(separator: "; ")
     }
 
     /// Compares the full calibration's trials (entry "none") with the real trials.

@@ -94,7 +94,9 @@ public struct GapReport: Sendable, Codable {
         if !attributions.contains(where: \.isCalibration) {
             notes.append("gap attribution over calibrated parameters (which of them, set back to nominal, give back the lost success): not given; `tether trials --backend sim --calibration CAL --attribute` makes one")
         }
-        if !attributions.isEmpty { notes.append("attribution by single parameter: groups of parameters are attributed (tens of trials cannot tell dozens of single-parameter runs apart)") }
+        if attributions.contains(where: { $0.drilled == nil }) {
+            notes.append("attribution by single parameter: groups of parameters are attributed (tens of trials cannot tell dozens of single-parameter runs apart); the drill-down into an explaining group's members was not run")
+        }
         return notes
     }
 
@@ -259,25 +261,33 @@ extension GapReport {
         } else {
             a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
         }
-        let summaries = Dictionary((attribution.calibratedGroups ?? []).map { ($0.name, $0.summary) }, uniquingKeysWith: { a, _ in a })
-        func label(_ name: String) -> String {
-            switch name {
-            case "none": calibration ? "none (calibrated)" : "none (full truth)"
-            case GapAttribution.allNominal: "all (nominal simulation)"
-            default: name
+        var summaries = Dictionary((attribution.calibratedGroups ?? []).map { ($0.name, $0.summary) }, uniquingKeysWith: { a, _ in a })
+        for g in attribution.calibratedGroups ?? [] where g.members.count > 1 {
+            for m in g.members where summaries[m.name] == nil { summaries[m.name] = CalibratedSimulation.summary([m]) }
+        }
+        func label(_ entry: GapAttribution.Entry) -> String {
+            if entry.within != nil { return "↳ \(entry.nominal)" }
+            switch entry.nominal {
+            case "none": return calibration ? "none (calibrated)" : "none (full truth)"
+            case GapAttribution.allNominal: return "all (nominal simulation)"
+            default: return entry.nominal
             }
+        }
+        if let drilled = attribution.drilled, !drilled.isEmpty {
+            a.paragraph("Drill-down: \(drilled.joined(separator: ", ")) explained the failures, so the same trials ran again with each of \(drilled.count == 1 ? "its" : "their") members alone set back to nominal (rows marked ↳). A member whose reset alone gives back success explains them by itself; when none does, the members act together.")
         }
         var header = ["set to nominal", "success", "95 % interval", "change", "Fisher p", "mean distance"]
         if calibration { header.insert("calibrated", at: 1) }
         a.table(ReportTable(header: header, rows: attribution.entries.map { e in
-            var row = [ReportCell(label(e.nominal)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
-                       ReportCell(String(format: "%+.0f pp", e.changePercentagePoints), status: attribution.explaining.contains(e.nominal) ? .warn : nil),
+            let explains = e.within == nil ? attribution.explaining.contains(e.nominal) : attribution.explainingMembers?.contains(e.nominal) == true
+            var row = [ReportCell(label(e)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
+                       ReportCell(String(format: "%+.0f pp", e.changePercentagePoints), status: explains ? .warn : nil),
                        ReportCell(e.fisherP, digits: 3), ReportCell(e.meanDistance, digits: 3, unit: "m")]
             if calibration { row.insert(ReportCell(summaries[e.nominal] ?? ""), at: 1) }
             return row
         }))
         var estimates = attribution.entries.map { e in
-            IntervalEstimate(label(e.nominal), estimate: 100 * Double(e.successes) / Double(max(1, e.trials)),
+            IntervalEstimate(label(e), estimate: 100 * Double(e.successes) / Double(max(1, e.trials)),
                              lower: 100 * e.successInterval[0], upper: 100 * e.successInterval[1])
         }
         if let v = attribution.versusReal {
@@ -286,8 +296,8 @@ extension GapReport {
         }
         a.figure(SVGPlot.interval(title: "Success with each group set back to nominal (95 % Wilson intervals)",
                                   axis: PlotAxis("success rate", unit: "%", range: 0...100), estimates: estimates))
-        a.callout(attribution.explaining.isEmpty ? .info : .warn,
-                  attribution.explaining.isEmpty ? "No single group explains the failures." : "Explained by: \(attribution.explaining.joined(separator: ", ")).")
+        let explanation = attribution.explanation
+        a.callout(attribution.explaining.isEmpty ? .info : .warn, explanation.prefix(1).uppercased() + explanation.dropFirst() + ".")
         if let groups = attribution.calibratedGroups, !groups.isEmpty {
             func values(_ v: [Double]) -> String { v.map { String(format: "%.4g", $0) }.joined(separator: ", ") }
             a.table(ReportTable(header: ["group", "parameter", "nominal", "calibrated", "unit"],

@@ -39,6 +39,11 @@ public struct TrialPlan: Sendable {
     /// physics, actuators, sensors, link); with a calibrated simulation, calibrated groups
     /// (`CalibratedSimulation.groups`).
     public var nominalGroups: Set<String> = []
+    /// Single members set back to nominal (a drill-down): truth members (`physics.payload`, see
+    /// `GapAttribution.truthMembers(of:)`) or calibrated parameters (`joint[FR_calf_joint].damping`).
+    public var nominalMembers: Set<String> = []
+    /// What is set back to nominal, for the records: groups, then members.
+    var nominalNames: String { (nominalGroups.sorted() + nominalMembers.sorted()).joined(separator: ", ") }
     /// sim: run in the calibrated simulation (calibrated model, driver and sensors) instead of
     /// the nominal one.
     public var calibrated: CalibratedSimulation?
@@ -139,13 +144,13 @@ public struct TrialPlan: Sendable {
                 t = try Truth.load(path: truth)
                 t.seed = trialSeed
             }
-            t = GapAttribution.settingNominal(nominalGroups, in: t)
-            truthName = nominalGroups.isEmpty ? truth : "\(truth) with \(nominalGroups.sorted().joined(separator: ", ")) nominal"
+            t = try GapAttribution.settingNominal(members: nominalMembers, in: GapAttribution.settingNominal(nominalGroups, in: t))
+            truthName = nominalNames.isEmpty ? truth : "\(truth) with \(nominalNames) nominal"
             inner = try VirtualRobot(robot: robot, truth: t, clock: clock)
         } else {
             // Trial-to-trial variation on the simulated robot: the lying pose moved by the task's
             // initial noise (from the trial's seed), as a real robot never lies exactly alike.
-            let configuration = try calibrated?.configuration(robot: robot, nominal: nominalGroups)
+            let configuration = try calibrated?.configuration(robot: robot, nominal: nominalGroups, members: nominalMembers)
             let sim = SimRobot(robot: configuration?.robot ?? robot)
             if let configuration { sim.driver = configuration.driver }
             var random = SeededRandom(seed: trialSeed, stream: 11)
@@ -157,8 +162,8 @@ public struct TrialPlan: Sendable {
                 inner = simulated
             }
             if let calibrated {
-                truthName = nominalGroups.isEmpty ? "calibrated (\(calibrated.source))"
-                    : "calibrated (\(calibrated.source)) with \(nominalGroups.sorted().joined(separator: ", ")) nominal"
+                truthName = nominalNames.isEmpty ? "calibrated (\(calibrated.source))"
+                    : "calibrated (\(calibrated.source)) with \(nominalNames) nominal"
             }
         }
         let probe = TrialProbe(manifest: manifest, start: clock.now())

@@ -364,11 +364,11 @@ struct Demo: ParsableCommand {
             if a.isCalibration, let v = a.versusReal {
                 let verdict = v.verdict == "differs" ? "does not reproduce the failures: their cause is outside what was calibrated" : v.verdict == "consistent" ? "reproduces them" : "too few trials to tell"
                 print("   attribution over calibrated parameters: calibrated simulation \(full.successes)/\(full.trials) vs virtual robot \(v.realSuccesses)/\(v.realTrials): \(verdict)"
-                      + (a.explaining.isEmpty ? "" : "; explained by \(a.explaining.joined(separator: ", "))"))
+                      + (a.explaining.isEmpty ? "" : "; \(a.explanation)"))
             } else if !a.isCalibration {
-                let best = a.entries.dropFirst().max { $0.successes < $1.successes }
-                print("   attribution over the hidden truth: " + (a.explaining.isEmpty ? "no single group explains them" : "explained by \(a.explaining.joined(separator: ", "))")
-                      + (best.map { " (\($0.nominal) nominal: \($0.successes)/\($0.trials))" } ?? ""))
+                let runs = a.entries.dropFirst().filter { a.explaining.contains($0.nominal) || a.explainingMembers?.contains($0.nominal) == true }
+                print("   attribution over the hidden truth: \(a.explanation)"
+                      + (runs.isEmpty ? "" : " (" + runs.map { "\($0.nominal) nominal: \($0.successes)/\($0.trials)" }.joined(separator: "; ") + ")"))
             }
         }
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }

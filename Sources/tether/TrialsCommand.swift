@@ -38,6 +38,7 @@ struct Trials: ParsableCommand {
     @Flag(help: "Do not write flight recordings.") var noRecord = false
     @Option(help: "sim: run in the calibrated simulation (calibration.yaml or the folder `tether calibrate` wrote): patched model, measured driver lag and dead time, sensor noise.") var calibration: String?
     @Flag(help: "Rerun the trials with each group set back to nominal: calibrated parameter groups (sim with --calibration) or truth groups (emulator); writes DIR/attribution.json.") var attribute = false
+    @Flag(inversion: .prefixedNo, help: "With --attribute: rerun each explaining group once per member (that parameter alone nominal), to name which one it is.") var drillDown = true
     @Option(help: "With --calibration: the real trials (trials.jsonl) the calibrated simulation is compared with.") var real: String?
 
     func validate() throws {
@@ -91,13 +92,14 @@ struct Trials: ParsableCommand {
         }
         emit("gap attribution: the same \(count) trials with each \(plan.calibrated == nil ? "truth group" : "group of calibrated parameters") set back to nominal")
         var attribution = try report {
-            try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, baseline: records,
+            try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, baseline: records, drillDown: drillDown,
                                    makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { group, rs in
                 emit("  \(group) nominal: success \(rs.filter(\.success).count)/\(rs.count)")
             }
         }
         for e in attribution.entries {
-            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", e.nominal.padding(toLength: 18, withPad: " ", startingAt: 0), e.successes, e.trials,
+            let name = e.within == nil ? e.nominal : "  ↳ " + e.nominal
+            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", name.padding(toLength: max(18, name.count), withPad: " ", startingAt: 0), e.successes, e.trials,
                         e.changePercentagePoints, e.fisherP, e.meanDistance))
         }
         if let realRecords {
@@ -110,7 +112,7 @@ struct Trials: ParsableCommand {
                             v.realSuccesses, v.realTrials, v.fisherP, verdict))
             }
         }
-        emit(attribution.explaining.isEmpty ? "no single group explains the failures" : "explained by: \(attribution.explaining.joined(separator: ", "))")
+        emit(attribution.explanation)
         let attributionFile = (out as NSString).appendingPathComponent("attribution.json")
         try report {
             do { try attribution.json().write(to: URL(fileURLWithPath: attributionFile)) } catch {

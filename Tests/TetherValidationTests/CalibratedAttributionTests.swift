@@ -164,4 +164,60 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         #expect(try JSONDecoder().decode(GapReport.self, from: plain.json()).attributions == nil)
         #expect(back.attributions?.first?.calibratedGroups?.map(\.name) == ["joint.damping", "driver.lag", "driver.delay", "sensors"])
     }
+
+    @Test func membersSetBackOneAtATime() throws {
+        let robot = try BuiltinRobots.load("quadruped")
+        let file = try calibration(delay: 0.03, robot: robot)
+        let sim = try CalibratedSimulation(calibration: file, source: "cal.yaml", robot: robot)
+        let nominalCalf = try robot.model.get(.jointDamping("FR_calf_joint"))[0]
+        let calf = try sim.configuration(robot: robot, members: ["joint[FR_calf_joint].damping"])
+        #expect(try calf.robot.model.get(.jointDamping("FR_calf_joint"))[0] == nominalCalf)
+        #expect(try calf.robot.model.get(.jointDamping("FL_thigh_joint"))[0] == file.parameters[1].estimate[0], "the other member keeps its calibrated value")
+        #expect(calf.driver == DriverDynamics(lagTimeConstant: 0.002, actionDelay: 0.03))
+        let gyro = try sim.configuration(robot: robot, members: ["sensor.gyro.x.noise", "driver.lag"])
+        #expect(gyro.sensors.gyroNoise == SIMD3(0, 0.02, 0.03) && gyro.sensors.gyroBias == SIMD3(0, 0, 0.05))
+        #expect(gyro.driver == DriverDynamics(lagTimeConstant: 0, actionDelay: 0.03))
+        #expect(throws: TetherError.self) { try sim.configuration(robot: robot, members: ["joint[RR_calf_joint].frictionloss"]) }
+        #expect(throws: TetherError.self) { try sim.configuration(robot: robot, members: ["sensor.delay"]) }
+        var split = file
+        for i in split.parameters.indices where ["driver.delay", "sensor.delay"].contains(split.parameters[i].name) {
+            split.parameters[i].method = "trajectory fit (LM)"
+        }
+        let splitSim = try CalibratedSimulation(calibration: split, source: "cal.yaml", robot: robot)
+        #expect(try splitSim.configuration(robot: robot, members: ["sensor.delay"]).driver.actionDelay == 0.03)
+        #expect(abs(try splitSim.configuration(robot: robot, members: ["driver.delay"]).driver.actionDelay - 0.004) < 1e-12)
+    }
+
+    /// A latency a trajectory fit split into a long command side and a short sensor side: the
+    /// group explains the failures, and the drill-down names the command side alone.
+    @Test func drillDownNamesTheMemberThatExplains() throws {
+        let robot = try BuiltinRobots.load("quadruped")
+        let policyPath = "\(root)/policies/quadruped.onnx"
+        var file = try calibration(delay: 0.041, robot: robot)
+        for i in file.parameters.indices where ["driver.delay", "sensor.delay"].contains(file.parameters[i].name) {
+            file.parameters[i].method = "trajectory fit (LM)"
+        }
+        var plan = try TrialPlan(backend: "sim", count: 8, seconds: 8, seed: 3, stage: 1)
+        plan.calibrated = try CalibratedSimulation(calibration: file, source: "cal.yaml", robot: robot)
+        var progress: [String] = []
+        let attribution = try GapAttribution.run(plan: plan, robot: robot, policyName: policyPath,
+                                                 makePolicy: { try OnnxPolicy(path: policyPath, manifest: robot.manifest) }) { name, _ in progress.append(name) }
+        let rate = Dictionary(attribution.entries.map { ("\($0.within ?? "")/\($0.nominal)", $0.successes) }, uniquingKeysWith: { a, _ in a })
+        #expect(attribution.explaining.contains("driver.delay"), "\(rate)")
+        #expect(attribution.drilled == ["driver.delay"], "only the explaining group with more than one member: \(rate)")
+        #expect(progress.suffix(2) == ["driver.delay › driver.delay", "driver.delay › sensor.delay"])
+        #expect(attribution.entries.filter { $0.within != nil }.map(\.nominal) == ["driver.delay", "sensor.delay"])
+        #expect(rate["driver.delay/driver.delay"]! >= 6 && rate["driver.delay/sensor.delay"]! <= 2, "\(rate)")
+        #expect(attribution.explainingMembers == ["driver.delay"])
+        #expect(attribution.explanation == "explained by driver.delay, within it driver.delay")
+        let back = try JSONDecoder().decode(GapAttribution.self, from: attribution.json())
+        #expect(back.entries.last?.within == "driver.delay" && back.explainingMembers == ["driver.delay"])
+        let real = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: "emulator", seed: 1, success: false, failureMode: "fall",
+                               distance: 0.2, requiredDistance: 1, episodeSeconds: 1.5, score: 0.1)
+        var gap = try GapReport(sim: [real], real: [real], simSource: "a", realSource: "b")
+        gap.attributions = [attribution]
+        #expect(!gap.missing.contains { $0.contains("single parameter") }, "the drill-down ran")
+        let html = gap.html().render()
+        #expect(html.contains("↳ sensor.delay") && html.contains("Drill-down: driver.delay explained"))
+    }
 }

@@ -73,6 +73,24 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         #expect(all.seed == 3)
     }
 
+    @Test func settingOneTruthMemberNominalLeavesTheRest() throws {
+        let truth = try Truth.preset("typical", seed: 3)
+        let payload = try GapAttribution.settingNominal(members: ["physics.payload"], in: truth)
+        #expect(payload.physics.payload == 0 && payload.physics.massScale == truth.physics.massScale)
+        #expect(payload.actuators == truth.actuators && payload.sensors == truth.sensors && payload.link == truth.link)
+        let two = try GapAttribution.settingNominal(members: ["actuators.lag", "link.latency"], in: truth)
+        #expect(two.actuators.lagTimeConstant == 0 && two.actuators.deadTime == truth.actuators.deadTime && two.link.latency == 0)
+        // Every member, one at a time, together equal the whole group set back.
+        for group in GapAttribution.groups {
+            let all = try GapAttribution.settingNominal(members: Set(GapAttribution.truthMembers(of: group)), in: truth)
+            #expect(all == GapAttribution.settingNominal([group], in: truth), "\(group)'s members cover the group")
+        }
+        #expect(try GapAttribution.differingMembers(of: "physics", in: truth) == GapAttribution.truthMembers(of: "physics"))
+        let mild = try Truth.preset("mild", seed: 3)
+        #expect(try !GapAttribution.differingMembers(of: "physics", in: mild).contains("physics.payload"), "mild carries no payload")
+        #expect(throws: TetherError.self) { try GapAttribution.settingNominal(members: ["physics.gravity"], in: truth) }
+    }
+
     @Test func attributionRunsEachGroupAndRoundTrips() throws {
         let model = try BuiltinRobots.load("quadruped")
         let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
