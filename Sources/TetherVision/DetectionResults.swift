@@ -42,6 +42,8 @@ public struct DetectionResultEntry: Sendable, Equatable, Codable {
 public struct DetectionGroundTruthIDs: Sendable {
     /// Image id by file name, and by base name.
     public let imageIDs: [String: Int]
+    /// Each image's `file_name` as the ground truth writes it, by image id.
+    public let fileNames: [Int: String]
     /// COCO category id by class index.
     public let categoryIDs: [Int]
     public let path: String
@@ -64,7 +66,13 @@ public struct DetectionGroundTruthIDs: Sendable {
             throw TetherError("not a COCO ground-truth file (needs 'images' with id and file_name, 'categories' with id and name): \(error)", at: path)
         }
         var images: [String: Int] = [:]
+        var names: [Int: String] = [:]
         for image in file.images {
+            guard names[image.id] == nil else {
+                throw TetherError("image id \(image.id) appears twice in 'images' (\(names[image.id]!) and \(image.file_name))", at: path,
+                                  hint: "give every image its own id")
+            }
+            names[image.id] = image.file_name
             images[image.file_name] = image.id
             images[(image.file_name as NSString).lastPathComponent] = images[(image.file_name as NSString).lastPathComponent] ?? image.id
         }
@@ -76,6 +84,7 @@ public struct DetectionGroundTruthIDs: Sendable {
                               at: path, hint: "pass --names with the dataset's category names in the model's class order")
         }
         imageIDs = images
+        fileNames = names
         categoryIDs = classNames.map { byName[$0]! }
         self.path = path
     }

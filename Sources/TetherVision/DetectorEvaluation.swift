@@ -23,10 +23,7 @@ public enum DetectorEvaluation {
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let ids = try DetectionGroundTruthIDs(path: groundTruthPath, classNames: detector.classNames)
         let folder = (groundTruthPath as NSString).deletingLastPathComponent
-        // imageIDs holds each image under its file_name and its base name: keep the full name.
-        var nameOfID: [Int: String] = [:]
-        for (name, id) in ids.imageIDs where name.count > (nameOfID[id]?.count ?? -1) { nameOfID[id] = name }
-        let files = nameOfID.sorted { $0.key < $1.key }.map { (folder as NSString).appendingPathComponent($0.value) }
+        let files = ids.fileNames.sorted { $0.key < $1.key }.map { (folder as NSString).appendingPathComponent($0.value) }
         let batch = DetectionBatch(detector: detector, groundTruth: ids)
         let total = files.count
         let (entries, images) = try batch.run(files: files) { k, _ in progress(k + 1, total) }

@@ -94,6 +94,8 @@ func yoloFixture() -> [Float] {
         try #"{"images": [{"id": 7, "file_name": "a.jpg"}, {"id": 9, "file_name": "sub/b.png"}], "categories": [{"id": 3, "name": "ball"}, {"id": 5, "name": "cube"}], "annotations": []}"#
             .write(toFile: gt, atomically: true, encoding: .utf8)
         let ids = try DetectionGroundTruthIDs(path: gt, classNames: detector.classNames)
+        #expect(ids.fileNames == [7: "a.jpg", 9: "sub/b.png"], "each image once, under its file_name as written")
+        #expect(ids.imageID(for: "/elsewhere/b.png") == 9 && ids.imageID(for: "sub/b.png") == 9)
         let files = try ImageCodecs.imageFiles(at: dir)
         #expect(files.map { ($0 as NSString).lastPathComponent } == ["a.jpg", "b.png"])
         let annotations = "\(dir)/annotated"
@@ -111,6 +113,12 @@ func yoloFixture() -> [Float] {
             _ = try DetectionGroundTruthIDs(path: gt, classNames: detector.classNames)
             Issue.record("accepted a ground truth without 'ball'")
         } catch let error as TetherError { #expect(error.what.contains("ball")) }
+        try #"{"images": [{"id": 4, "file_name": "a.jpg"}, {"id": 4, "file_name": "b.png"}], "categories": [{"id": 1, "name": "cube"}, {"id": 2, "name": "ball"}]}"#
+            .write(toFile: gt, atomically: true, encoding: .utf8)
+        do {
+            _ = try DetectionGroundTruthIDs(path: gt, classNames: detector.classNames)
+            Issue.record("accepted two images with one id")
+        } catch let error as TetherError { #expect(error.what.contains("image id 4 appears twice")) }
     }
 
     @Test func rosNodeRoundTrip() throws {
