@@ -159,11 +159,7 @@ struct Demo: ParsableCommand {
         for split in ["synthetic", "real"] {
             let gt = "\(root)/fixtures/vision/\(split)/annotations.json", dt = "\(directory)/\(split)-detections.json"
             let result = try report { try DetectorEvaluation.run(detector: detector, groundTruthPath: gt) }
-            try report {
-                do { try DetectionResultEntry.encode(result.entries).write(to: URL(fileURLWithPath: dt)) } catch {
-                    throw TetherError("cannot write the detections: \(error.localizedDescription)", at: dt)
-                }
-            }
+            try writeOutput(to: dt, what: "the detections") { try DetectionResultEntry.encode(result.entries) }
             latency += result.timings
             paths[split] = (gt, dt)
         }
@@ -172,11 +168,7 @@ struct Demo: ParsableCommand {
                                         realGroundTruth: paths["real"]!.gt, realDetections: paths["real"]!.dt)
         }
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/report.html") }
-        try report {
-            do { try gap.json().write(to: URL(fileURLWithPath: "\(directory)/report.json")) } catch {
-                throw TetherError("cannot write the vision report: \(error.localizedDescription)", at: directory)
-            }
-        }
+        try writeOutput(to: "\(directory)/report.json", what: "the vision report") { try gap.json() }
         HistoryHooks.detection(robot: "quadruped", model: model, set: "synthetic images", stats: gap.sim.stats, images: gap.sim.images, artifact: "\(directory)/report.json")
         HistoryHooks.detection(robot: "quadruped", model: model, set: "real images", stats: gap.real.stats, images: gap.real.images, artifact: "\(directory)/report.json")
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : 1000 * s[s.count / 2] }
@@ -223,11 +215,7 @@ struct Demo: ParsableCommand {
         <p>Experiments and calibration on the virtual robot, validation under the calibrated randomization, trials and the sim-vs-real gap, the improvement loop, staged redeployment, vision, and the history of every run.</p>
         <ul>\(items.joined())</ul></body></html>
         """
-        try report {
-            do { try page.write(toFile: "out/index.html", atomically: true, encoding: .utf8) } catch {
-                throw TetherError("cannot write the demo's index: \(error.localizedDescription)", at: "out/index.html")
-            }
-        }
+        try writeOutput(to: "out/index.html", what: "the demo's index") { Data(page.utf8) }
         let absolute = URL(fileURLWithPath: "out/index.html").standardizedFileURL.path
         print("done: every report is linked from \(absolute) (open it in a browser)")
     }
@@ -303,11 +291,7 @@ struct Demo: ParsableCommand {
             }
             gap.attributions = [attribution]
             let a = gap.attributions?.first ?? attribution, full = a.entries[0]
-            try report {
-                do { try a.json().write(to: URL(fileURLWithPath: "\(directory)/attribution.json")) } catch {
-                    throw TetherError("cannot write the attribution: \(error.localizedDescription)", at: directory)
-                }
-            }
+            try writeOutput(to: "\(directory)/attribution.json", what: "the attribution") { try a.json() }
             attributionLine = "   calibrated simulation (\(calibrated.groups.map(\.name).joined(separator: ", "))): \(full.successes)/\(full.trials)"
                 + (a.versusReal.map { String(format: " vs virtual robot %d/%d (Fisher p %.2g: %@)", $0.realSuccesses, $0.realTrials, $0.fisherP, $0.verdict ?? "?") } ?? "")
                 + "; " + (a.explaining.isEmpty ? "no calibrated group explains a failure" : "explained by \(a.explaining.joined(separator: ", "))")
@@ -372,11 +356,7 @@ struct Demo: ParsableCommand {
             }
         }
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
-        try report {
-            do { try gap.json().write(to: URL(fileURLWithPath: "\(directory)/gap-report.json")) } catch {
-                throw TetherError("cannot write the gap report's JSON: \(error.localizedDescription)", at: directory)
-            }
-        }
+        try writeOutput(to: "\(directory)/gap-report.json", what: "the gap report's JSON") { try gap.json() }
         print("   gap report \(directory)/gap-report.html, JSON \(directory)/gap-report.json")
     }
 

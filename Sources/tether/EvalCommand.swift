@@ -75,11 +75,7 @@ struct DetectionGapOptions: ParsableArguments {
         }
         try report { try gap.html(generatedAt: Date()).write(to: out) }
         if let json {
-            try report {
-                do { try gap.json().write(to: URL(fileURLWithPath: json)) } catch {
-                    throw TetherError("cannot write the JSON report: \(error.localizedDescription)", at: json)
-                }
-            }
+            try writeOutput(to: json, what: "the JSON report") { try gap.json() }
         }
         HistoryHooks.detection(robot: "vision", model: visionSimDt, set: "synthetic: \(visionSimGt)", stats: gap.sim.stats, images: gap.sim.images, artifact: json ?? out)
         HistoryHooks.detection(robot: "vision", model: visionRealDt, set: "real: \(visionRealGt)", stats: gap.real.stats, images: gap.real.images, artifact: json ?? out)

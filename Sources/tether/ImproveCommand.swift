@@ -69,11 +69,8 @@ struct Improve: ParsableCommand {
         emit("① validate \(policy)")
         let before = try validate(policy, "before")
         let scenarios = ImprovementLoop.scenarios(from: before)
-        try report {
-            do {
-                try ImprovementLoop.scenariosYAML(scenarios, policy: policy, randomization: randomize)
-                    .write(toFile: "\(out)/failure-scenarios.yaml", atomically: true, encoding: .utf8)
-            } catch { throw TetherError("cannot write the scenarios: \(error.localizedDescription)", at: out) }
+        try writeOutput(to: "\(out)/failure-scenarios.yaml", what: "the scenarios") {
+            Data(ImprovementLoop.scenariosYAML(scenarios, policy: policy, randomization: randomize).utf8)
         }
         emit("② \(scenarios.count) failure scenarios → \(out)/failure-scenarios.yaml")
         let useStarts = recordedStates > 0 && startShare > 0
@@ -91,11 +88,7 @@ struct Improve: ParsableCommand {
         let comparison = try report { try ImprovementLoop.compare(before: before, after: after) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try report {
-            do { try encoder.encode(comparison).write(to: URL(fileURLWithPath: "\(out)/improve.json")) } catch {
-                throw TetherError("cannot write improve.json: \(error.localizedDescription)", at: out)
-            }
-        }
+        try writeOutput(to: "\(out)/improve.json", what: "improve.json") { try encoder.encode(comparison) }
         HistoryHooks.improvement(comparison, robot: robotModel.manifest.name, artifact: "\(out)/improve.json")
         let b = comparison.before, a = comparison.after
         print(String(format: "improve: success %d/%d (%.1f %%, %@) → %d/%d (%.1f %%, %@), %+.1f points, Fisher p = %.3g; %d of %d failure scenarios now pass",
@@ -123,13 +116,11 @@ struct Improve: ParsableCommand {
             emit("             replay: nominal \(r.nominalOutcome) after \(fmt(r.nominalSeconds, 2)) s, randomized \(r.randomizedReproduced)/\(r.randomizedDraws) reproduce: \(r.verdict)")
         }
         let yamlPath = "\(out)/recorded-scenarios.yaml", jsonPath = "\(out)/recorded-scenarios.json"
-        try report {
-            do {
-                try RecordedFailures.yaml(replayed, policy: path).write(toFile: yamlPath, atomically: true, encoding: .utf8)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(replayed).write(to: URL(fileURLWithPath: jsonPath))
-            } catch { throw TetherError("cannot write the recorded scenarios: \(error.localizedDescription)", at: out) }
+        try writeOutput(to: yamlPath, what: "the recorded scenarios") { Data(RecordedFailures.yaml(replayed, policy: path).utf8) }
+        try writeOutput(to: jsonPath, what: "the recorded scenarios") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return try encoder.encode(replayed)
         }
         emit("  \(replayed.count) recorded failure\(replayed.count == 1 ? "" : "s") → \(yamlPath), \(jsonPath)")
         return RecordedFailures.starts(replayed, manifest: manifest).count
@@ -159,11 +150,7 @@ struct Improve: ParsableCommand {
         let comparison = RedeployComparison(before: before, after: after, truth: truth)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try report {
-            do { try encoder.encode(comparison).write(to: URL(fileURLWithPath: "\(out)/redeploy.json")) } catch {
-                throw TetherError("cannot write redeploy.json: \(error.localizedDescription)", at: out)
-            }
-        }
+        try writeOutput(to: "\(out)/redeploy.json", what: "redeploy.json") { try encoder.encode(comparison) }
         print(String(format: "redeploy on the virtual robot: success %d/%d → %d/%d (%+.1f points, Fisher p = %.3g); mean distance %.2f → %.2f m; %@/redeploy.json",
                      comparison.beforeSuccesses, comparison.trials, comparison.afterSuccesses, comparison.trials, comparison.change,
                      comparison.fisherP, comparison.beforeMeanDistance, comparison.afterMeanDistance, out))

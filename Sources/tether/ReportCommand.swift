@@ -41,11 +41,7 @@ struct GapReportCommand: ParsableCommand {
         if !attribution.isEmpty { gap.attributions = try attribution.map { path in try report { try GapAttribution.read(path: path) } } }
         try report { try gap.html(generatedAt: Date()).write(to: out) }
         if let json {
-            try report {
-                do { try gap.json().write(to: URL(fileURLWithPath: json)) } catch {
-                    throw TetherError("cannot write the JSON report: \(error.localizedDescription)", at: json)
-                }
-            }
+            try writeOutput(to: json, what: "the JSON report") { try gap.json() }
         }
         print("\(gap.verdict.uppercased()): \(gap.headline)")
         for (name, set) in [("sim ", gap.sim), ("real", gap.real)] {

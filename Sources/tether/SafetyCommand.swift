@@ -41,9 +41,7 @@ struct SafetyCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 var data = Data()
                 for t in ticks { data.append(try encoder.encode(t)); data.append(0x0A) }
-                try report {
-                    do { try data.write(to: URL(fileURLWithPath: out)) } catch { throw TetherError("cannot write: \(error.localizedDescription)", at: out) }
-                }
+                try writeOutput(to: out, what: "the ticks") { data }
             }
             var counts: [String: Int] = [:]
             for t in ticks { for e in t.events { counts[String(e.prefix { $0 != ":" }), default: 0] += 1 } }

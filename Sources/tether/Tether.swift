@@ -19,6 +19,16 @@ struct Tether: ParsableCommand {
     )
 }
 
+/// Writes an output file atomically (a failed write leaves no half file), or stops with a clear
+/// message: what could not be written, where, and why. `data` may throw (an encoding error) too.
+func writeOutput(to path: String, what: String, _ data: () throws -> Data) throws {
+    try report {
+        do { try data().write(to: URL(fileURLWithPath: path), options: .atomic) } catch let error as TetherError { throw error } catch {
+            throw TetherError("cannot write \(what): \(error.localizedDescription)", at: path)
+        }
+    }
+}
+
 /// Runs a library call and turns its errors into a clear message and exit code 1.
 func report<T>(_ body: () throws -> T) throws -> T {
     do {

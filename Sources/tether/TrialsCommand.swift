@@ -114,11 +114,7 @@ struct Trials: ParsableCommand {
         }
         emit(attribution.explanation)
         let attributionFile = (out as NSString).appendingPathComponent("attribution.json")
-        try report {
-            do { try attribution.json().write(to: URL(fileURLWithPath: attributionFile)) } catch {
-                throw TetherError("cannot write the attribution: \(error.localizedDescription)", at: attributionFile)
-            }
-        }
+        try writeOutput(to: attributionFile, what: "the attribution") { try attribution.json() }
         emit("attribution \(attributionFile)")
     }
 }
