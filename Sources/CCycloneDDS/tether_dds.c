@@ -210,25 +210,26 @@ int32_t tdds_topic_create(int32_t participant, const char *topic_name, const cha
     return topic;
 }
 
-static dds_qos_t *make_qos(int reliable, int32_t depth) {
+/* flags: bit 0 reliable (else best effort), bit 1 transient local (else volatile). */
+static dds_qos_t *make_qos(int flags, int32_t depth) {
     dds_qos_t *qos = dds_create_qos();
-    dds_qset_reliability(qos, reliable ? DDS_RELIABILITY_RELIABLE : DDS_RELIABILITY_BEST_EFFORT, DDS_SECS(1));
+    dds_qset_reliability(qos, (flags & 1) ? DDS_RELIABILITY_RELIABLE : DDS_RELIABILITY_BEST_EFFORT, DDS_SECS(1));
     dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, depth);
-    dds_qset_durability(qos, DDS_DURABILITY_VOLATILE);
+    dds_qset_durability(qos, (flags & 2) ? DDS_DURABILITY_TRANSIENT_LOCAL : DDS_DURABILITY_VOLATILE);
     dds_data_representation_id_t xcdr1 = DDS_DATA_REPRESENTATION_XCDR1;
     dds_qset_data_representation(qos, 1, &xcdr1);
     return qos;
 }
 
-int32_t tdds_writer_create(int32_t participant, int32_t topic, int reliable, int32_t depth) {
-    dds_qos_t *qos = make_qos(reliable, depth);
+int32_t tdds_writer_create(int32_t participant, int32_t topic, int flags, int32_t depth) {
+    dds_qos_t *qos = make_qos(flags, depth);
     dds_entity_t w = dds_create_writer(participant, topic, qos, NULL);
     dds_delete_qos(qos);
     return w;
 }
 
-int32_t tdds_reader_create(int32_t participant, int32_t topic, int reliable, int32_t depth) {
-    dds_qos_t *qos = make_qos(reliable, depth);
+int32_t tdds_reader_create(int32_t participant, int32_t topic, int flags, int32_t depth) {
+    dds_qos_t *qos = make_qos(flags, depth);
     dds_entity_t r = dds_create_reader(participant, topic, qos, NULL);
     dds_delete_qos(qos);
     return r;

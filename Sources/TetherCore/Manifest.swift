@@ -216,12 +216,25 @@ public struct Manifest: Sendable, Equatable {
         public var stateTimeout: Double
         /// Torque stage at start, a fraction of the torque limits (0.25, 0.5 or 1.0).
         public var torqueStage: Double
+        /// Longest a policy call may take before the robot stops, s (nil: two control periods).
+        public var policyBudget: Double?
+        /// Cutoff of the deployment's low-pass on position targets, Hz (nil: a quarter of the
+        /// control rate; 0: off). On by default, as libfranka's low-pass is.
+        public var smoothingCutoffHz: Double?
+        /// Largest speed of the deployment's position targets, rad/s, one value or one per
+        /// actuated joint (nil: each joint's velocity limit; 0: off). On by default, as
+        /// libfranka's rate limiter is.
+        public var maxTargetVelocity: [Double]?
         /// Creates safety limits.
-        public init(tiltLimit: Double, positionMargin: Double, stateTimeout: Double, torqueStage: Double) {
+        public init(tiltLimit: Double, positionMargin: Double, stateTimeout: Double, torqueStage: Double,
+                    policyBudget: Double? = nil, smoothingCutoffHz: Double? = nil, maxTargetVelocity: [Double]? = nil) {
             self.tiltLimit = tiltLimit
             self.positionMargin = positionMargin
             self.stateTimeout = stateTimeout
             self.torqueStage = torqueStage
+            self.policyBudget = policyBudget
+            self.smoothingCutoffHz = smoothingCutoffHz
+            self.maxTargetVelocity = maxTargetVelocity
         }
     }
 
@@ -242,9 +255,36 @@ public struct Manifest: Sendable, Equatable {
         /// nav_msgs/Odometry in: the base's pose and velocity from a state estimator or motion
         /// capture (optional; trials over ROS 2 measure distance with it).
         public var odometry: String
+        /// The IMU's own timeout, s: an IMU message older than this stops the robot, so a dead
+        /// IMU node cannot freeze the attitude the tilt check reads (nil: the state timeout).
+        public var imuTimeout: Double?
+        /// Odometry older than this is dropped from the state, s (nil: 0.5 s). Nothing on the
+        /// control path uses odometry; trials measure distance with it.
+        public var odometryTimeout: Double?
+        /// When set, the e-stop topic must carry a message at least this often, s: a silent
+        /// e-stop node stops the robot (a dead-man heartbeat). Nil: not required.
+        public var estopHeartbeat: Double?
+        /// What to do with joint states that carry no velocities (legal in sensor_msgs/JointState).
+        public var missingVelocities: MissingVelocities
+        /// How far a header stamp may lie in the future of the local wall clock, or before the
+        /// previous message's, s. Unstamped messages (stamp 0) are not checked.
+        public var stampTolerance: Double
+        /// Joint states without velocities: refused with a clear error, or velocities from
+        /// differencing consecutive positions over their stamps (stated in the report).
+        public enum MissingVelocities: String, Sendable, Equatable, CaseIterable {
+            case refuse
+            case difference
+        }
         /// Creates topic names.
         public init(jointStates: String, imu: String, jointCommands: String, estop: String,
-                    safetyStatus: String, velocityCommand: String, odometry: String = "/odom") {
+                    safetyStatus: String, velocityCommand: String, odometry: String = "/odom",
+                    imuTimeout: Double? = nil, odometryTimeout: Double? = nil, estopHeartbeat: Double? = nil,
+                    missingVelocities: MissingVelocities = .refuse, stampTolerance: Double = 0.5) {
+            self.imuTimeout = imuTimeout
+            self.odometryTimeout = odometryTimeout
+            self.estopHeartbeat = estopHeartbeat
+            self.missingVelocities = missingVelocities
+            self.stampTolerance = stampTolerance
             self.odometry = odometry
             self.jointStates = jointStates
             self.imu = imu

@@ -318,7 +318,17 @@ struct ManifestReader {
     mutating func readSafety(_ top: Node.Mapping) -> Manifest.Safety {
         var safety = Manifest.Safety(tiltLimit: Units.radians(degrees: 45), positionMargin: 0.05, stateTimeout: 0.05, torqueStage: 0.25)
         guard let node = top["safety"], let map = mapping(node, "safety") else { return safety }
-        checkKeys(map, "safety", allowed: ["tilt_limit", "position_margin", "state_timeout", "torque_stage"], node: node)
+        checkKeys(map, "safety", allowed: ["tilt_limit", "position_margin", "state_timeout", "torque_stage",
+                                            "policy_budget", "smoothing_cutoff_hz", "max_target_velocity"], node: node)
+        safety.policyBudget = optionalNumber(map, "policy_budget", "safety.policy_budget", positive: true)
+        safety.smoothingCutoffHz = optionalNumber(map, "smoothing_cutoff_hz", "safety.smoothing_cutoff_hz", nonNegative: true)
+        if let node = map["max_target_velocity"], let v = numberOrList(node, "safety.max_target_velocity") {
+            if v.contains(where: { !($0 >= 0 && $0.isFinite) }) {
+                report(.invalidValue, "safety.max_target_velocity", node, "target speed limits must be non-negative", expected: "rad/s, one value or one per actuated joint; 0 turns the limit off")
+            } else {
+                safety.maxTargetVelocity = v
+            }
+        }
         if let v = optionalNumber(map, "tilt_limit", "safety.tilt_limit", positive: true) {
             if v > .pi { report(.invalidValue, "safety.tilt_limit", map["tilt_limit"], "tilt limit \(v) rad is more than pi; is it in degrees?", expected: "radians in (0, pi], e.g. 0.785 for 45°") }
             safety.tiltLimit = v
@@ -379,7 +389,18 @@ struct ManifestReader {
             ("estop", \.estop), ("safety_status", \.safetyStatus), ("velocity_command", \.velocityCommand),
             ("odometry", \.odometry),
         ]
-        checkKeys(map, "ros2", allowed: Set(keys.map(\.0)), node: node)
+        checkKeys(map, "ros2", allowed: Set(keys.map(\.0)).union(["imu_timeout", "odometry_timeout", "estop_heartbeat",
+                                                                   "missing_velocities", "stamp_tolerance"]), node: node)
+        topics.imuTimeout = optionalNumber(map, "imu_timeout", "ros2.imu_timeout", positive: true)
+        topics.odometryTimeout = optionalNumber(map, "odometry_timeout", "ros2.odometry_timeout", positive: true)
+        topics.estopHeartbeat = optionalNumber(map, "estop_heartbeat", "ros2.estop_heartbeat", positive: true)
+        if let v = optionalNumber(map, "stamp_tolerance", "ros2.stamp_tolerance", nonNegative: true) { topics.stampTolerance = v }
+        if let mode = optionalString(map, "missing_velocities", "ros2.missing_velocities") {
+            if let m = Manifest.ROS2Topics.MissingVelocities(rawValue: mode) { topics.missingVelocities = m } else {
+                report(.invalidValue, "ros2.missing_velocities", map["missing_velocities"], "unknown choice '\(mode)'",
+                       expected: "refuse (joint states must carry velocities) or difference (velocities from consecutive positions)")
+            }
+        }
         for (key, path) in keys {
             guard let topic = optionalString(map, key, "ros2.\(key)") else { continue }
             if ManifestReader.isValidTopic(topic) {

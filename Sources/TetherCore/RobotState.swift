@@ -91,6 +91,31 @@ public struct JointCommand: Sendable, Equatable {
         self.kd = kd
     }
 
+    /// Creates a command from arrays that come from outside (a message off the wire, a file):
+    /// throws a clear error when their lengths differ or a value is not finite, where the
+    /// plain initializer would trap.
+    /// - Parameter source: Where the arrays came from, for the error (e.g. a topic name).
+    public static func validated(positions: [Double], velocities: [Double], torques: [Double], kp: [Double], kd: [Double],
+                                 source: String) throws -> JointCommand {
+        let n = positions.count
+        let fields = [("velocity", velocities), ("effort", torques), ("kp", kp), ("kd", kd)]
+        if let (name, values) = fields.first(where: { $0.1.count != n }) {
+            throw TetherError("a joint command has \(n) positions but \(values.count) \(name) values", at: source,
+                              hint: "every array of a command holds one value per actuated joint")
+        }
+        for (name, values) in [("position", positions)] + fields {
+            if let k = values.firstIndex(where: { !$0.isFinite }) {
+                throw TetherError("a joint command's \(name) for joint \(k) is \(values[k])", at: source,
+                                  hint: "commands must be finite numbers")
+            }
+        }
+        if let k = kp.indices.first(where: { kp[$0] < 0 || kd[$0] < 0 }) {
+            throw TetherError("a joint command's gains for joint \(k) are negative (kp \(kp[k]), kd \(kd[k]))", at: source,
+                              hint: "gains are non-negative")
+        }
+        return JointCommand(positions: positions, velocities: velocities, torques: torques, kp: kp, kd: kd)
+    }
+
     /// A zero-torque command for `count` joints.
     public static func zeroTorque(count: Int) -> JointCommand {
         let z = [Double](repeating: 0, count: count)

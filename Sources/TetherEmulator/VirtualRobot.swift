@@ -15,6 +15,10 @@ import TetherSim
 /// - Sensors, at the publish rate: bias, drift, noise and quantization of the joints, IMU noise
 ///   and bias, orientation noise, dropouts, and a publisher that can stall.
 ///
+/// - Command timeout, like a real driver's (`CommandWatchdog`): when no command has reached the
+///   driver for `commandTimeout` of robot time (default 0.1 s), a damping stop, then zero torque;
+///   a controller that dies never leaves its last targets applied.
+///
 /// The truth is hidden: nothing in the `Robot` API exposes it, so calibration only ever sees what
 /// a real robot would give, recorded states for the commands sent. (Base position and linear
 /// velocity stay in the state as simulation ground truth, like a motion-capture system; nothing on
@@ -50,13 +54,24 @@ public final class VirtualRobot: Robot {
     private var commandRandom: SeededRandom
     private var stateLinkRandom: SeededRandom
     private var sensorRandom: SeededRandom
+    private var watchdog: CommandWatchdog
+    /// The robot-side command watchdog's mode (what a real driver shows on its status LED).
+    public var commandWatchdogMode: CommandWatchdog.Mode { watchdog.mode }
+    /// How many times the robot-side command timeout fired.
+    public var commandTimeouts: Int { watchdog.timeouts }
 
     /// Creates the virtual robot for `robot` with the hidden `truth`. The simulation's time zero is
     /// the clock's current time. `layDown`: start lying on the ground with zero torque (as a real
     /// quadruped is powered on); otherwise at the initial pose holding it. `hungAt`: hang the
     /// robot on a gantry at that base height instead (system-identification experiments,
-    /// `SimRobot.hang(height:)`).
-    public init(robot: RobotModel, truth: Truth, clock: ControlClock, layDown: Bool = true, hungAt height: Double? = nil) throws {
+    /// `SimRobot.hang(height:)`). `commandTimeout`: the driver's own command timeout, s of robot
+    /// time; `dampingSeconds`: its damping stop's duration before zero torque.
+    public init(robot: RobotModel, truth: Truth, clock: ControlClock, layDown: Bool = true, hungAt height: Double? = nil,
+                commandTimeout: Double? = nil, dampingSeconds: Double = 2) throws {
+        guard (commandTimeout ?? 1) > 0, (commandTimeout ?? 1).isFinite, dampingSeconds >= 0, dampingSeconds.isFinite else {
+            throw TetherError("command timeout \(commandTimeout ?? 0.1) s / damping \(dampingSeconds) s are not valid durations", at: robot.manifest.name,
+                              hint: "a positive timeout (default 0.1 s, or three control periods below 30 Hz) and a non-negative damping time")
+        }
         let offsets = truth.sensors.encoderOffsets
         guard offsets.isEmpty || offsets.count == robot.manifest.joints.count else {
             throw TetherError("the truth has \(offsets.count) encoder offsets, the robot has \(robot.manifest.joints.count) joints",
@@ -88,6 +103,7 @@ public final class VirtualRobot: Robot {
         commandRandom = SeededRandom(seed: truth.seed, stream: 1)
         stateLinkRandom = SeededRandom(seed: truth.seed, stream: 2)
         sensorRandom = SeededRandom(seed: truth.seed, stream: 3)
+        watchdog = CommandWatchdog(configuration: .init(manifest: robot.manifest, timeout: commandTimeout, dampingSeconds: dampingSeconds))
         // The driver's torque starts where the simulation's is (zero after lying down).
         for (k, a) in patched.actuatorIDs.enumerated() { laggedTorque[k] = sim.data.ctrl[a] }
         // The robot was publishing before the runtime connected: a first state is already there.
@@ -173,11 +189,13 @@ public final class VirtualRobot: Robot {
         while let first = commandQueue.first, first.effective <= t + 1e-9 {
             commandQueue.removeFirst()
             active = first.command
+            watchdog.commandArrived(at: first.effective)
         }
         let robot = sim.robot
         let qvel = sim.data.qvel, ctrl = sim.data.ctrl
         followBacklash()
-        let a = truth.actuators, c = active
+        let a = truth.actuators
+        let c = watchdog.check(at: t, positions: active.positions) ?? active
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
             let q = motorPosition[j] + offsets[j], qd = qvel[robot.dofAddress[j]]

@@ -60,8 +60,24 @@ public enum QoSProfile: Sendable {
     case `default`
     /// Best effort, volatile, keep last 5 (ROS 2's sensor-data profile).
     case sensorData
-    var reliable: Int32 { self == .default ? 1 : 0 }
-    var depth: Int32 { self == .default ? 10 : 5 }
+    /// Reliable, transient local, keep last 1: a "latched" topic, whose last value a late
+    /// subscriber still receives (ROS 2's pattern for e-stops, maps and robot descriptions).
+    case latched
+    /// The shim's flags: bit 0 reliable, bit 1 transient local.
+    var flags: Int32 {
+        switch self {
+        case .default: return 1
+        case .sensorData: return 0
+        case .latched: return 3
+        }
+    }
+    var depth: Int32 {
+        switch self {
+        case .default: return 10
+        case .sensorData: return 5
+        case .latched: return 1
+        }
+    }
 }
 
 /// Publishes `M` on a ROS 2 topic.
@@ -74,7 +90,7 @@ public final class DDSPublisher<M: ROSMessage>: @unchecked Sendable {
         self.participant = participant
         self.topic = topic
         let t = try participant.topic(topic, M.self)
-        let w = tdds_writer_create(participant.handle, t, qos.reliable, qos.depth)
+        let w = tdds_writer_create(participant.handle, t, qos.flags, qos.depth)
         guard w > 0 else { throw DDSParticipant.error("cannot create a writer on \(topic)", w) }
         writer = w
     }
@@ -120,7 +136,7 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         self.participant = participant
         self.topic = topic
         let t = try participant.topic(topic, M.self)
-        let r = tdds_reader_create(participant.handle, t, qos.reliable, qos.depth)
+        let r = tdds_reader_create(participant.handle, t, qos.flags, qos.depth)
         guard r > 0 else { throw DDSParticipant.error("cannot create a reader on \(topic)", r) }
         let ws = tdds_waitset_create(r)
         guard ws > 0 else {

@@ -9,10 +9,24 @@ import TetherSafety
 /// Each tick: let the robot's time pass (simulation only), read the latest state, apply due
 /// operator commands and time-driven transitions, compute the phase's command (in the policy
 /// phase: observation → policy → raw action), pass it through the safety wrapper, send what the
-/// wrapper returns, record the tick. A deadline miss holds the last command; `maxConsecutiveMisses`
-/// in a row engage a stop. A safety stop moves the phase machine to stopping and flushes the
-/// recorder. Software stops are controlled stops, not safety-rated functions: hardware e-stops
-/// remain mandatory.
+/// wrapper returns, then record the tick. A deadline miss holds the last command;
+/// `maxConsecutiveMisses` in a row engage a stop.
+///
+/// Fail safe on every path out of the loop:
+/// - An error anywhere in a tick (a malformed or silent input, a failed send, a policy error, a
+///   flight recorder that cannot write) becomes a safety stop with its reason: the stop's
+///   commands are sent for the stop's duration (`Timing.stopSeconds`), then the run ends, the
+///   recording is written, and the error is thrown (`lastReport` keeps the report).
+/// - The policy runs on a thread of its own when the clock is real (`PolicyWorker`): the loop
+///   waits for its action until half a period after the tick's deadline; a late action holds the
+///   last safe command, and a call still running after `policyBudget` stops the robot while it
+///   hangs. With a simulated clock (`ManualClock`) the policy runs inline (reproducible).
+/// - `requestEnd` (the first SIGINT or SIGTERM) engages the e-stop, finishes the stop, writes the
+///   recording and returns; a normal end stops the robot first if it is not already passive,
+///   and the last command sent is always a damping stop.
+/// - The first stop command is sent before the recorder writes anything.
+/// Software stops are controlled stops, not safety-rated functions: hardware e-stops remain
+/// mandatory.
 public final class Deployment {
     /// A scripted operator command: `command` at `time` seconds after the start.
     public struct ScriptedCommand: Sendable, Equatable {
@@ -52,6 +66,16 @@ public final class Deployment {
         public var events: [String]
         public var distance: Double?
         public var recording: String?
+        /// The signal (or other source) that ended the run early, if one did.
+        public var interruptedBy: String?
+        /// The error that stopped the robot and ended the run, if one did.
+        public var error: String?
+        /// Events left out of `events` because the log is bounded.
+        public var eventsDropped: Int?
+        /// What the robot backend filled in that the robot does not report.
+        public var inputNotes: [String]?
+        /// Policy calls that returned after their tick's deadline (the last command was held).
+        public var policyLate: Int?
     }
 
     public let robot: Robot
@@ -65,6 +89,17 @@ public final class Deployment {
     public var velocityCommand: SIMD3<Double>
     /// Set from any thread (signal handler, operator, ROS topic) to engage the e-stop at the next tick.
     public let eStopRequest = EStopRequest()
+    /// Set from any thread (the first SIGINT / SIGTERM): e-stop, finish the stop, end the run.
+    public let endRequest = EStopRequest()
+    /// Longest a policy call may run before the robot stops, s (default: the manifest's
+    /// `safety.policy_budget`, or two control periods).
+    public var policyBudget: Double
+    /// Whether the policy runs on its own thread (default: unless the clock is a `ManualClock`).
+    public var policyOnWorker: Bool
+    /// Most events kept in the report's log (older ones are counted, not kept).
+    public var maxEventLog = 1000
+    /// The last run's report, also when the run ended with an error.
+    public private(set) var lastReport: Report?
 
     public init(robot: Robot, policy: (any PolicyRuntime)?, safety: SafetyWrapper, timing: DeploymentStateMachine.Timing,
                 recorder: FlightRecorder?, clock: ControlClock, loop: FixedRateLoop.Configuration,
@@ -77,34 +112,72 @@ public final class Deployment {
         self.clock = clock
         self.loopConfiguration = loop
         self.velocityCommand = velocityCommand
+        policyBudget = robot.manifest.safety.policyBudget ?? 2 * loop.period
+        policyOnWorker = !(clock is ManualClock)
     }
 
     /// Asks for an e-stop from another thread (a signal handler, an operator): taken at the next tick.
     public func requestEStop(source: String) { eStopRequest.set(source) }
 
+    /// Asks the run to end from another thread (the first SIGINT / SIGTERM): the e-stop is
+    /// engaged at the next tick, the stop runs its course, the recording is written, and `run`
+    /// returns with `interruptedBy` set.
+    public func requestEnd(source: String) { endRequest.set(source) }
+
     /// Runs the script for `seconds`, calling `status` about `statusHz` times a second.
+    /// - Throws: the first error of a tick, after the robot was stopped and the recording written.
     public func run(script: [ScriptedCommand], seconds: Double, statusHz: Double = 4,
                     status: (Status) -> Void = { _ in }) throws -> Report {
         let manifest = robot.manifest
         let loop = FixedRateLoop(configuration: loopConfiguration, clock: clock)
+        let period = loopConfiguration.period
+        let stopSeconds = max(machine.timing.stopSeconds, period)
         var builder = ObservationBuilder(manifest: manifest)
         var pending = script.sorted { $0.time < $1.time }
         var lastAction = [Float](repeating: 0, count: manifest.actionSize)
         var lastCommand = JointCommand.zeroTorque(count: manifest.actionSize)
         var policyStart: Double?
         var eventLog: [String] = []
+        var eventsDropped = 0
         var stopReason: String?
         var startX: Double?
         var lastX: Double?
+        var endAt: Double?
+        var fault: Error?
+        var interruptedBy: String?
+        var recorderFailed = false
+        var policyLate = 0
+        var lateReported = false
+        let worker = policyOnWorker ? policy.map { PolicyWorker(policy: $0) } : nil
+        defer { worker?.shutdown() }
         let start = clock.now()
         let statusEvery = max(1, Int(loopConfiguration.rateHz / statusHz))
-        do {
-        try loop.run { tick in
+        func log(_ line: String) {
+            if eventLog.count < maxEventLog { eventLog.append(line) } else { eventsDropped += 1 }
+        }
+        loop.run { tick in
             let t = tick.start - start
-            try robot.advance(to: tick.start)
+            var events: [RecordedEvent] = []
+            // Faults of this tick: each becomes a stop with its reason; the first ends the run.
+            var faults: [(reason: SafetyReason, message: String, error: Error)] = []
+            func fail(_ reason: SafetyReason, _ what: String, _ error: Error) {
+                if let f = error as? RobotFault {
+                    faults.append((f.reason, f.error.description, error))
+                } else {
+                    faults.append((reason, "\(what): \(error)", error))
+                }
+            }
+            do { try robot.advance(to: tick.start) } catch { fail(.runtimeError, "the robot could not advance", error) }
             let readAt = clock.now()
-            let latest = try robot.latestState()
-            var events = safety.takeEStops(request: eStopRequest, robot: robot, time: t)
+            var latest: (state: RobotState, receivedAt: Double)?
+            do { latest = try robot.latestState() } catch { fail(.invalidInput, "the robot's state could not be read", error) }
+            events += safety.takeEStops(request: eStopRequest, robot: robot, time: t)
+            if let source = endRequest.take() {
+                interruptedBy = interruptedBy ?? source
+                let e = safety.engageEStop(source: source, time: t)
+                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
+                endAt = min(endAt ?? .infinity, t + stopSeconds)
+            }
             let positions = latest?.state.jointPositions ?? []
             while let next = pending.first, next.time <= t {
                 pending.removeFirst()
@@ -124,25 +197,69 @@ public final class Deployment {
             var action: [Float]?
             var direct: JointCommand?
             var observation: [Float]?
-            let holding = tick.missed && tick.consecutiveMisses < loopConfiguration.maxConsecutiveMisses
+            var holding = tick.missed && tick.consecutiveMisses < loopConfiguration.maxConsecutiveMisses
             if tick.consecutiveMisses >= loopConfiguration.maxConsecutiveMisses {
                 let e = safety.engageEStop(source: "\(tick.consecutiveMisses) consecutive deadline misses", time: t)
                 events.append(RecordedEvent(time: t, reason: "deadline_misses", message: e.message, values: ["misses": Double(tick.consecutiveMisses)]))
             }
-            if machine.phase == .policy, !holding, var p = policy, let state = latest?.state {
-                do {
-                    let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
-                                                policyTime: t - (policyStart ?? t), random: &noRandom)
-                    observation = obs
-                    action = try p.act(obs)
-                    policy = p
-                } catch {
-                    events.append(RecordedEvent(time: t, reason: "policy_error", message: "\(error)"))
+            if machine.phase == .policy, !holding, !safety.state.mode.isStopped, let state = latest?.state {
+                if let worker {
+                    if !worker.isBusy {
+                        do {
+                            let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
+                                                        policyTime: t - (policyStart ?? t), random: &noRandom)
+                            observation = obs
+                            _ = worker.submit(obs, at: t)
+                            lateReported = false
+                        } catch {
+                            fail(.policyError, "the observation could not be built", error)
+                        }
+                    }
+                    // Wait for the action until half a period after the tick's deadline.
+                    let waitUntil = tick.deadline + 0.5 * period
+                    if let result = worker.waitForResult(seconds: waitUntil - clock.now()) {
+                        switch result {
+                        case .success(let a): action = a
+                        case .failure(let error): fail(.policyError, "the policy failed", error)
+                        }
+                    } else if let submitted = worker.submittedAt {
+                        let running = clock.now() - start - submitted
+                        if running > policyBudget {
+                            let message = String(format: "the policy's call has not returned after %.3f s (budget %.3f s); it may still be running", running, policyBudget)
+                            faults.append((.policyTimeout, message, TetherError(message, at: "policy", hint: "profile the policy (tether bench policy); safety.policy_budget sets the budget")))
+                        } else {
+                            holding = true
+                            policyLate += 1
+                            if !lateReported {
+                                lateReported = true
+                                events.append(RecordedEvent(time: t, reason: "policy_late", message: String(format: "the policy's action is not there %.1f ms after the deadline: holding the last command", 1000 * (clock.now() - tick.deadline)),
+                                                            values: ["running": running]))
+                            }
+                        }
+                    }
+                } else if var p = policy {
+                    do {
+                        let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
+                                                    policyTime: t - (policyStart ?? t), random: &noRandom)
+                        observation = obs
+                        action = try p.act(obs)
+                        policy = p
+                    } catch {
+                        fail(.policyError, "the policy failed", error)
+                    }
                 }
-            } else if holding {
-                direct = lastCommand
-            } else {
-                direct = machine.command(time: t, policyCommand: nil)
+            }
+            if action == nil {
+                direct = holding ? lastCommand : machine.command(time: t, policyCommand: nil)
+            }
+            // Every fault stops the robot now, with its reason; the first ends the run after the stop.
+            for f in faults {
+                let e = safety.engageStop(reason: f.reason, message: f.message, time: t)
+                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
+                if fault == nil {
+                    fault = f.error
+                    endAt = min(endAt ?? .infinity, t + stopSeconds)
+                }
             }
             // The wrapper's time is when the state was in hand: a networked robot's state arrives
             // during the tick, after its scheduled start.
@@ -152,57 +269,109 @@ public final class Deployment {
                                                  expectUpright: machine.phase == .standing || machine.phase == .policy))
             for e in output.events {
                 events.append(RecordedEvent(time: e.time, reason: e.reason.rawValue, message: e.message, joint: e.joint, values: e.values))
-                eventLog.append(String(format: "%8.3f s  %@: %@", e.time, e.reason.rawValue, e.message))
+                log(String(format: "%8.3f s  %@: %@", e.time, e.reason.rawValue, e.message))
             }
+            var newlyStopped = false
             if case .stopped(let reason, _) = output.mode, machine.phase != .stopping && machine.phase != .passive {
                 machine.forceStop(time: t)
                 stopReason = stopReason ?? reason.rawValue
-                do { try recorder?.flush(reason: reason.rawValue) } catch {
-                    eventLog.append("recorder: \(error)")
+                newlyStopped = true
+            } else if case .stopped(let reason, _) = output.mode, stopReason == nil {
+                stopReason = reason.rawValue
+                newlyStopped = true
+            }
+            // The command first: a stop never waits for the recorder.
+            do { try robot.send(output.command) } catch {
+                let message = "the command could not be sent: \(error)"
+                let e = safety.engageStop(reason: .runtimeError, message: message, time: t)
+                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message))
+                log(String(format: "%8.3f s  %@: %@", t, e.reason.rawValue, e.message))
+                if fault == nil {
+                    fault = error
+                    endAt = min(endAt ?? .infinity, t + stopSeconds)
                 }
             }
-            try robot.send(output.command)
             let wroteAt = clock.now()
             lastCommand = output.command
             if let action { lastAction = action }
-            if let x = latest?.state.basePosition?.x {
+            if let x = latest?.state.basePosition?.x, endAt == nil || t < seconds {
                 if startX == nil { startX = x }
                 lastX = x
             }
-            try recorder?.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation, action: action,
-                                              command: output.command, events: events))
+            if let recorder, !recorderFailed {
+                do {
+                    try recorder.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation,
+                                                     action: action, command: output.command, events: events))
+                    if newlyStopped { try recorder.flush(reason: stopReason ?? "stop") }
+                } catch {
+                    // A full disk: stop the robot (it was not stopped for this yet) and end.
+                    recorderFailed = true
+                    let e = safety.engageStop(reason: .runtimeError, message: "the flight recorder cannot write: \(error)", time: t)
+                    log(String(format: "%8.3f s  %@: %@", t, e.reason.rawValue, e.message))
+                    if fault == nil {
+                        fault = error
+                        endAt = min(endAt ?? .infinity, t + stopSeconds)
+                    }
+                }
+            }
             if tick.index % statusEvery == 0 {
                 // diagnostic_msgs levels: 0 OK, 1 WARN, 2 ERROR.
                 let level: UInt8 = output.mode.isStopped ? 2 : (output.events.isEmpty ? 0 : 1)
                 try? robot.publishStatus(level: level, message: output.mode.isStopped ? "stopped: \(stopReason ?? "safety stop")" : machine.phase.rawValue,
                                          values: ["phase": machine.phase.rawValue, "stage": String(safety.state.stage),
-                                                  "events": String(eventLog.count)])
+                                                  "events": String(eventLog.count + eventsDropped)])
                 let summary = loop.statistics.summary
                 status(Status(time: t, phase: machine.phase, safetyMode: output.mode.isStopped ? "stopped" : "running",
                               stage: safety.state.stage, tickRate: summary.achievedRateHz,
                               computeP99Microseconds: summary.computeMicroseconds.p99, deadlineMisses: summary.deadlineMisses,
-                              safetyEvents: eventLog.count, baseHeight: latest?.state.basePosition?.z,
+                              safetyEvents: eventLog.count + eventsDropped, baseHeight: latest?.state.basePosition?.z,
                               distance: lastX.map { $0 - (startX ?? $0) }))
             }
-            return (t < seconds, .init(readAt: readAt, wroteAt: wroteAt))
-        }
-        } catch {
-            // Never lose what was recorded: an error ends the run, but the window is written first.
-            if let recorder {
-                do { try recorder.close(reason: "error") } catch {}
+            // The end: after a requested or faulted stop has run its course; at `seconds`, after
+            // a stop of its own if the robot is not passive yet.
+            if endAt == nil, t >= seconds {
+                if machine.phase == .passive || machine.phase == .stopping && safety.state.mode.isStopped {
+                    endAt = t
+                } else {
+                    machine.forceStop(time: t)
+                    endAt = t + stopSeconds
+                    events = [RecordedEvent(time: t, reason: "operator", message: "the run's time is up: stopping before the end")]
+                    log(String(format: "%8.3f s  end: the run's time is up; damping stop for %.1f s before the end", t, stopSeconds))
+                }
             }
-            throw error
+            return (endAt.map { t < $0 } ?? true, .init(readAt: readAt, wroteAt: wroteAt))
         }
+        // The last command is always a damping stop (the robot's own command timeout takes over).
+        let finalStop = safety.stopCommand(.damping)
+        try? robot.send(finalStop)
+        if let w = worker, let p = w.finishedPolicy { policy = p }
         var recording: String?
-        if let recorder {
-            try recorder.close(reason: stopReason ?? "exit")
-            recording = recorder.path
+        if let recorder, !recorderFailed {
+            do {
+                try recorder.close(reason: fault != nil ? "error" : (interruptedBy != nil ? "interrupted" : (stopReason ?? "exit")))
+                recording = recorder.path
+            } catch {
+                log("recorder: cannot close the recording: \(error)")
+                if fault == nil { fault = error }
+            }
         }
         let counters = Dictionary(uniqueKeysWithValues: safety.state.counters.map { ($0.key.rawValue, $0.value) })
-        return Report(robot: manifest.name, policy: nil, seconds: clock.now() - start, finalPhase: machine.phase.rawValue,
-                      stopped: safety.state.mode.isStopped, stopReason: stopReason, stage: safety.state.stage,
-                      loop: loop.statistics.summary, safetyCounters: counters, events: eventLog,
-                      distance: lastX.map { $0 - (startX ?? $0) }, recording: recording)
+        let report = Report(robot: manifest.name, policy: nil, seconds: clock.now() - start, finalPhase: machine.phase.rawValue,
+                            stopped: safety.state.mode.isStopped, stopReason: stopReason, stage: safety.state.stage,
+                            loop: loop.statistics.summary, safetyCounters: counters, events: eventLog,
+                            distance: lastX.map { $0 - (startX ?? $0) }, recording: recording,
+                            interruptedBy: interruptedBy, error: fault.map { "\($0)" }, eventsDropped: eventsDropped == 0 ? nil : eventsDropped,
+                            inputNotes: robot.inputNotes.isEmpty ? nil : robot.inputNotes, policyLate: policyLate == 0 ? nil : policyLate)
+        lastReport = report
+        if let fault {
+            if let f = fault as? RobotFault { throw f.error }
+            if let e = fault as? TetherError {
+                throw TetherError("the robot was stopped after an error: \(e.what)", at: e.location,
+                                  hint: [e.hint, recording.map { "recording: \($0)" }].compactMap { $0 }.joined(separator: "; "))
+            }
+            throw TetherError("the robot was stopped after an error: \(fault)", hint: recording.map { "recording: \($0)" })
+        }
+        return report
     }
 
     /// Deployment never adds observation noise; the builder still needs a stream.

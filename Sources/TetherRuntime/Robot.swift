@@ -1,5 +1,21 @@
 import TetherCore
+import TetherSafety
 import TetherSim
+
+/// An input fault a robot backend found (a silent IMU, a malformed message, a lost e-stop
+/// heartbeat): the deployment stops the robot with `reason` and ends the run with `error`.
+public struct RobotFault: Error, CustomStringConvertible, Sendable {
+    /// The safety reason the stop is recorded under.
+    public var reason: SafetyReason
+    /// What happened, where, what to do.
+    public var error: TetherError
+    /// Creates a fault.
+    public init(_ reason: SafetyReason, _ error: TetherError) {
+        self.reason = reason
+        self.error = error
+    }
+    public var description: String { error.description }
+}
 
 /// The robot the runtime drives: an in-process simulation, the virtual robot, or a real robot
 /// over ROS 2. Small on purpose: read the latest state, write a command.
@@ -17,6 +33,13 @@ public protocol Robot: AnyObject {
     var eStopInputActive: Bool { get }
     /// Publishes the runtime's safety status where the robot offers a place for it.
     func publishStatus(level: UInt8, message: String, values: [String: String]) throws
+    /// Sends a damping stop at once, from any thread (a second Ctrl-C, just before the process
+    /// exits without finishing its loop). Must not block and must not touch state the control
+    /// loop uses; robots in the same process stop with it and need nothing.
+    func emergencyStop()
+    /// How the backend fills in what the robot does not report (e.g. velocities by
+    /// differencing), for the report; empty when nothing is.
+    var inputNotes: [String] { get }
 }
 
 extension Robot {
@@ -24,6 +47,10 @@ extension Robot {
     public var eStopInputActive: Bool { false }
     /// Robots without a status channel.
     public func publishStatus(level: UInt8, message: String, values: [String: String]) throws {}
+    /// In-process robots end with the process.
+    public func emergencyStop() {}
+    /// Nothing filled in.
+    public var inputNotes: [String] { [] }
 }
 
 /// `SimRobot` behind the `Robot` protocol: the simulation advances in lock step with the

@@ -34,6 +34,15 @@ public struct SafetyOptions: Sendable, Equatable {
     public var velocityLimitTicks: Int
     /// How far a measured joint position may go beyond its hard limits before the robot stops, rad.
     public var positionTolerance: Double
+    /// Whether the manifest's deployment filters apply where these options leave a filter nil:
+    /// the low-pass (`safety.smoothing_cutoff_hz`, default a quarter of the control rate) and
+    /// the target speed limit (`safety.max_target_velocity`, default each joint's velocity
+    /// limit), in position mode. On by default, as libfranka's are; `false` only on an explicit
+    /// request (`tether deploy --no-smoothing`).
+    public var manifestFilters: Bool
+    /// Smallest change a filter (low-pass, rate limit) must make to a target before it is
+    /// reported as an event, rad: a filter that is on always changes targets a little.
+    public var filterReportThreshold: Double
 
     /// Creates options; the defaults are the documented ones (`docs/safety.md`).
     public init(maxTickLateness: Double? = nil, smoothingCutoffHz: Double? = nil,
@@ -41,7 +50,10 @@ public struct SafetyOptions: Sendable, Equatable {
                 maxTargetJerk: [Double]? = nil, dampingKd: [Double]? = nil,
                 stopBehaviours: [SafetyReason: StopBehaviour] = [:], defaultStopBehaviour: StopBehaviour = .damping,
                 minBaseHeight: Double? = nil, maxTiltRate: Double? = 3.0,
-                velocityLimitTicks: Int = 2, positionTolerance: Double = 0.1) {
+                velocityLimitTicks: Int = 2, positionTolerance: Double = 0.1, manifestFilters: Bool = true,
+                filterReportThreshold: Double = 0.02) {
+        self.manifestFilters = manifestFilters
+        self.filterReportThreshold = filterReportThreshold
         self.maxTickLateness = maxTickLateness
         self.smoothingCutoffHz = smoothingCutoffHz
         self.maxTargetVelocity = maxTargetVelocity
@@ -125,6 +137,8 @@ public struct SafetyConfig: Sendable {
     public let defaultStopBehaviour: StopBehaviour
     /// Consecutive ticks over a velocity limit before the robot stops.
     public let velocityLimitTicks: Int
+    /// Smallest change by a filter that is reported as an event, rad.
+    public let filterReportThreshold: Double
     /// Tolerance beyond the hard position limits before the robot stops, rad.
     public let positionTolerance: Double
 
@@ -217,8 +231,18 @@ public struct SafetyConfig: Sendable {
         guard lateness.isFinite, lateness > 0 else {
             throw fail("tick lateness bound \(lateness) s is not a positive number", field: "options.maxTickLateness", hint: "e.g. one control period, \(period) s")
         }
+        // The manifest's deployment filters fill what the options leave open (position mode).
+        var smoothingCutoff = options.smoothingCutoffHz
+        var targetSpeeds = options.maxTargetVelocity
+        if options.manifestFilters, manifest.action.mode == .position {
+            if smoothingCutoff == nil { smoothingCutoff = manifest.safety.smoothingCutoffHz ?? rates.controlHz / 4 }
+            if targetSpeeds == nil {
+                let declared = manifest.safety.maxTargetVelocity ?? velocity
+                targetSpeeds = declared.allSatisfy { $0 == 0 } ? nil : declared
+            }
+        }
         var alpha: Double? = nil
-        if let cutoff = options.smoothingCutoffHz {
+        if let cutoff = smoothingCutoff {
             guard cutoff.isFinite, cutoff >= 0 else {
                 throw fail("smoothing cutoff \(cutoff) Hz is not a non-negative number", field: "options.smoothingCutoffHz", hint: "a cutoff in Hz, or 0 / nil for no smoothing")
             }
@@ -238,7 +262,7 @@ public struct SafetyConfig: Sendable {
             }
             return all
         }
-        let vmax = try perJoint(options.maxTargetVelocity, "maxTargetVelocity", "rad/s")
+        let vmax = try perJoint(targetSpeeds, "maxTargetVelocity", "rad/s")
         let amax = try perJoint(options.maxTargetAcceleration, "maxTargetAcceleration", "rad/s²")
         let jmax = try perJoint(options.maxTargetJerk, "maxTargetJerk", "rad/s³")
         if (vmax ?? amax ?? jmax) != nil, manifest.action.mode == .effort {
@@ -289,7 +313,7 @@ public struct SafetyConfig: Sendable {
         self.maxTickLateness = lateness
         self.startStage = startStage
         self.controlPeriod = period
-        self.smoothingCutoffHz = alpha == nil ? nil : options.smoothingCutoffHz
+        self.smoothingCutoffHz = alpha == nil ? nil : smoothingCutoff
         self.smoothingAlpha = alpha
         self.maxTargetVelocity = vmax
         self.maxTargetAcceleration = amax
@@ -298,6 +322,7 @@ public struct SafetyConfig: Sendable {
         self.stopBehaviours = options.stopBehaviours
         self.defaultStopBehaviour = options.defaultStopBehaviour
         self.velocityLimitTicks = options.velocityLimitTicks
+        self.filterReportThreshold = options.filterReportThreshold
         self.positionTolerance = options.positionTolerance
     }
 

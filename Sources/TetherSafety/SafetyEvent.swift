@@ -37,8 +37,14 @@ public enum SafetyReason: String, Sendable, CaseIterable, Hashable, Codable {
     case invalidInput = "invalid_input"
     /// A non-finite time, time going backwards, or a state received after the tick time.
     case invalidTime = "invalid_time"
-    /// The e-stop was engaged (by a call or by the e-stop input).
+    /// The e-stop was engaged (by a call, a signal, the e-stop input, or a lost e-stop heartbeat).
     case eStop = "estop"
+    /// The policy's call did not return within its budget (it may still be running).
+    case policyTimeout = "policy_timeout"
+    /// The policy's call failed (an ONNX Runtime error, an observation that could not be built).
+    case policyError = "policy_error"
+    /// An error elsewhere in the control loop: the robot link, a send, the flight recorder.
+    case runtimeError = "runtime_error"
     /// A reset was accepted and the wrapper runs again.
     case reset
     /// A reset was refused because a cause of a stop persists.
@@ -53,15 +59,15 @@ public enum SafetyReason: String, Sendable, CaseIterable, Hashable, Codable {
         case .actionClip, .positionClamp, .torqueBound, .smoothing, .rateLimit, .reset, .resetRefused, .stageChange:
             return false
         case .velocityLimit, .positionLimit, .tiltLimit, .fall, .stateTimeout, .missingAction, .lateTick,
-             .nonFiniteState, .nonFiniteAction, .invalidInput, .invalidTime, .eStop:
+             .nonFiniteState, .nonFiniteAction, .invalidInput, .invalidTime, .eStop, .policyTimeout, .policyError, .runtimeError:
             return true
         }
     }
 
     /// Stop causes in priority order: when several hold on one tick, the first names the stop.
     static let stopPriority: [SafetyReason] = [
-        .eStop, .invalidTime, .nonFiniteState, .invalidInput, .stateTimeout, .tiltLimit, .fall,
-        .positionLimit, .velocityLimit, .lateTick, .missingAction, .nonFiniteAction,
+        .eStop, .runtimeError, .invalidTime, .nonFiniteState, .invalidInput, .stateTimeout, .tiltLimit, .fall,
+        .positionLimit, .velocityLimit, .policyTimeout, .policyError, .lateTick, .missingAction, .nonFiniteAction,
     ]
 }
 

@@ -193,6 +193,34 @@ public struct SafetyWrapper: Sendable {
         return record(SafetyEvent(time: time, reason: .eStop, message: message, values: ["stage": state.stage]))
     }
 
+    /// Latches a stop for a cause found outside the wrapper's own checks (the runtime's: a policy
+    /// that hangs or fails, an error in the control loop, a malformed or silent input).
+    ///
+    /// Like every stop it holds until an accepted `reset`. A call while already stopped only
+    /// records the event.
+    /// - Parameters:
+    ///   - reason: A stopping reason (`policyTimeout`, `policyError`, `runtimeError`, `stateTimeout`,
+    ///     `invalidInput`, …); a reason that does not stop is recorded as `runtimeError`.
+    ///   - message: What happened, for the event.
+    ///   - time: Time of the call, s.
+    /// - Returns: The event (also returned by the next tick).
+    @discardableResult
+    public mutating func engageStop(reason: SafetyReason, message: String, time: Double, values: [String: Double] = [:]) -> SafetyEvent {
+        let reason = reason.stops ? reason : .runtimeError
+        var text = message
+        var values = values
+        values["stage"] = state.stage
+        if case .stopped(let current, let behaviour) = state.mode {
+            text += " while already stopped (\(current.rawValue), \(behaviour.summary)): \(StopBehaviour.label)"
+        } else {
+            latch(reason)
+            text += "; \(config.stopBehaviour(for: reason).summary): \(StopBehaviour.label)"
+        }
+        // The tick would announce a persisting condition of the same reason again.
+        state.activeConditions.insert(ConditionKey(reason: reason, joint: nil))
+        return record(SafetyEvent(time: time, reason: reason, message: text, values: values))
+    }
+
     /// Sets the e-stop input; turning it on engages the e-stop at once.
     ///
     /// Turning it off does not resume anything: a `reset` is still needed.
@@ -233,6 +261,12 @@ public struct SafetyWrapper: Sendable {
         causes += ageConditions(time: time, received: receivedAt ?? time).map(\.message)
         if problems.isEmpty {
             causes += limitConditions(currentState).map(\.message)
+            // Upright is required whatever the phase expects: a robot lying on its side is not
+            // reset into a running wrapper (restart the deployment, which stands up from passive).
+            if config.floatingBase, !state.uprightExpected, let orientation = currentState.baseOrientation {
+                let tilt = Self.tilt(orientation)
+                if tilt > config.tiltLimit { causes.append("base tilt \(tilt) rad is beyond the limit \(config.tiltLimit) rad: the robot is not upright") }
+            }
         }
         if !causes.isEmpty {
             let text = causes.joined(separator: "; ")
@@ -254,7 +288,7 @@ public struct SafetyWrapper: Sendable {
                                   values: ["stage": state.stage]))
     }
 
-    /// Raises the torque stage by exactly one step (0.25 → 0.5 → 1.0).
+    /// Raises the torque stage by exactly one step (0.25 → 0.5 → 1.0), never while stopped.
     ///
     /// The stage never rises any other way: not by itself, not by a reset, never above 1.0, and
     /// never by skipping a step, so each stage is seen working before the next.
@@ -266,6 +300,10 @@ public struct SafetyWrapper: Sendable {
     public mutating func raiseStage(to stage: Double, time: Double) throws -> SafetyEvent {
         let stages = SafetyConfig.stages
         let current = state.stage
+        if case .stopped(let reason, _) = state.mode {
+            throw TetherError("the torque stage cannot be raised while stopped (\(reason.rawValue))", at: "raiseStage",
+                              hint: "reset after removing the stop's cause, see the stage work at \(current), then raise it")
+        }
         guard let target = SafetyConfig.canonicalStage(stage) else {
             throw TetherError("torque stage \(stage) is not one of \(stages)", at: "raiseStage", hint: "raise one step at a time: 0.25 → 0.5 → 1.0")
         }
@@ -342,8 +380,22 @@ public struct SafetyWrapper: Sendable {
                                         values: ["action": Double(raw[k]), "clip": config.actionClip]))
         }
         let stage = state.stage
+        let q = config.stateIndices.map { measured.jointPositions[$0] }
+        let qd = config.stateIndices.map { measured.jointVelocities[$0] }
+        // Velocity targets within ±velocity limit, like positions within the soft limits.
+        var velocityTargets = mapped.velocities
+        for k in 0..<n {
+            let limit = config.velocityLimits[k]
+            let bounded = clamp(velocityTargets[k], -limit, limit)
+            if bounded != velocityTargets[k] {
+                conditions.append(Condition(reason: .positionClamp, joint: config.jointNames[k],
+                                            message: "velocity target \(velocityTargets[k]) for \(config.jointNames[k]) clamped to ±\(limit)",
+                                            values: ["velocity_target": velocityTargets[k], "limit": limit]))
+                velocityTargets[k] = bounded
+            }
+        }
         if config.mode == .effort {
-            var torques = mapped.torques
+            var torques = mapped.torques, kp = mapped.kp, kd = mapped.kd
             for k in 0..<n {
                 let bound = config.torqueBound(k, stage: stage)
                 let bounded = clamp(torques[k], -bound, bound)
@@ -353,12 +405,26 @@ public struct SafetyWrapper: Sendable {
                                                 values: ["effort": torques[k], "limit": bound, "stage": stage]))
                 }
                 torques[k] = bounded
+                // Gains in effort mode (a runtime's hold command) are bounded like in position mode:
+                // the PD torque at the measured state plus the effort stays within ±bound.
+                if kp[k] != 0 || kd[k] != 0 {
+                    let pd = kp[k] * (mapped.positions[k] - q[k]) + kd[k] * (velocityTargets[k] - qd[k])
+                    if !(abs(pd + torques[k]) <= bound) {
+                        var scale = 0.0
+                        if pd.isFinite, pd != 0 {
+                            scale = clamp(pd > 0 ? (bound - torques[k]) / pd : (bound + torques[k]) / -pd, 0, 1)
+                        }
+                        conditions.append(Condition(reason: .torqueBound, joint: config.jointNames[k],
+                                                    message: "PD torque \(pd + torques[k]) for \(config.jointNames[k]) bounded to ±\(bound) (stage \(stage))",
+                                                    values: ["torque": pd + torques[k], "limit": bound, "stage": stage, "gain_scale": scale]))
+                        kp[k] *= scale
+                        kd[k] *= scale
+                    }
+                }
             }
-            return JointCommand(positions: mapped.positions, velocities: mapped.velocities, torques: torques, kp: mapped.kp, kd: mapped.kd)
+            return JointCommand(positions: mapped.positions, velocities: velocityTargets, torques: torques, kp: kp, kd: kd)
         }
 
-        let q = config.stateIndices.map { measured.jointPositions[$0] }
-        let qd = config.stateIndices.map { measured.jointVelocities[$0] }
         let soft = config.softPositionLimits
         var targets = mapped.positions
         for k in 0..<n {
@@ -375,7 +441,7 @@ public struct SafetyWrapper: Sendable {
             var filter = state.smoother ?? LowPassFilter(alpha: alpha, initial: start)
             let smoothed = filter.step(targets)
             state.smoother = filter
-            for k in 0..<n where abs(smoothed[k] - targets[k]) > 1e-9 {
+            for k in 0..<n where abs(smoothed[k] - targets[k]) > config.filterReportThreshold {
                 conditions.append(Condition(reason: .smoothing, joint: config.jointNames[k],
                                             message: "low-pass (\(config.smoothingCutoffHz ?? 0) Hz) holds \(config.jointNames[k]) back from \(targets[k])",
                                             values: ["target": targets[k], "smoothed": smoothed[k]]))
@@ -387,7 +453,7 @@ public struct SafetyWrapper: Sendable {
                                                        maxAcceleration: config.maxTargetAcceleration, maxJerk: config.maxTargetJerk, initial: start)
             let limited = limiter.step(targets)
             state.limiter = limiter
-            for k in 0..<n where abs(limited[k] - targets[k]) > 1e-9 {
+            for k in 0..<n where abs(limited[k] - targets[k]) > config.filterReportThreshold {
                 conditions.append(Condition(reason: .rateLimit, joint: config.jointNames[k],
                                             message: "rate limit holds \(config.jointNames[k]) back from \(targets[k])",
                                             values: ["target": targets[k], "limited": limited[k]]))
@@ -403,8 +469,9 @@ public struct SafetyWrapper: Sendable {
             var target = wanted
             if kp[k] > 0 {
                 // Targets whose PD torque at the measured state stays within ±bound.
-                let low = q[k] + (-bound + kd[k] * qd[k] - feedforward) / kp[k]
-                let high = q[k] + (bound + kd[k] * qd[k] - feedforward) / kp[k]
+                let damping = kd[k] * (velocityTargets[k] - qd[k])
+                let low = q[k] + (-bound - damping - feedforward) / kp[k]
+                let high = q[k] + (bound - damping - feedforward) / kp[k]
                 let windowLow = max(low, soft[k].lowerBound), windowHigh = min(high, soft[k].upperBound)
                 if windowLow <= windowHigh {
                     target = clamp(target, windowLow, windowHigh)
@@ -412,8 +479,8 @@ public struct SafetyWrapper: Sendable {
                     target = high < soft[k].lowerBound ? soft[k].lowerBound : soft[k].upperBound
                 }
             }
-            let requested = kp[k] * (wanted - q[k]) - kd[k] * qd[k] + mapped.torques[k]
-            let pd = kp[k] * (target - q[k]) - kd[k] * qd[k]
+            let requested = kp[k] * (wanted - q[k]) + kd[k] * (velocityTargets[k] - qd[k]) + mapped.torques[k]
+            let pd = kp[k] * (target - q[k]) + kd[k] * (velocityTargets[k] - qd[k])
             var scale = 1.0
             if !(abs(pd + feedforward) <= bound) {
                 // No target within the soft limits is enough (the joint is outside them, or moving
@@ -434,7 +501,7 @@ public struct SafetyWrapper: Sendable {
             targets[k] = target
             torques[k] = feedforward
         }
-        return JointCommand(positions: targets, velocities: mapped.velocities, torques: torques, kp: kp, kd: kd)
+        return JointCommand(positions: targets, velocities: velocityTargets, torques: torques, kp: kp, kd: kd)
     }
 
     // MARK: - Checks

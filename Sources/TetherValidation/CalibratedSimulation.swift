@@ -288,4 +288,6 @@ final class NoisySensorsRobot: Robot {
     func publishStatus(level: UInt8, message: String, values: [String: String]) throws {
         try inner.publishStatus(level: level, message: message, values: values)
     }
+    func emergencyStop() { inner.emergencyStop() }
+    var inputNotes: [String] { inner.inputNotes }
 }

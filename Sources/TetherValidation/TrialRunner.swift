@@ -247,6 +247,8 @@ final class ProbedRobot: Robot {
     func publishStatus(level: UInt8, message: String, values: [String: String]) throws {
         try inner.publishStatus(level: level, message: message, values: values)
     }
+    func emergencyStop() { inner.emergencyStop() }
+    var inputNotes: [String] { inner.inputNotes }
 }
 
 /// A policy that hands each action to the probe.

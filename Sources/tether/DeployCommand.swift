@@ -14,9 +14,17 @@ struct Deploy: ParsableCommand {
         discussion: """
         The deployment goes passive → stand-up → policy → stop (damping) → passive on a script \
         (--stand-up-at, --policy-at, --stop-at), with a live status line and a summary. Ctrl-C \
-        (SIGINT) or SIGTERM engages the e-stop: a controlled software stop, not a safety-rated \
-        function; hardware e-stops remain mandatory. The flight recorder writes the last seconds \
-        to a ROS 2 bag (MCAP) at a stop or at exit (--record), or everything (--continuous).
+        (SIGINT) or SIGTERM engages the e-stop, finishes the damping stop, writes the recording \
+        and exits with status 130 (SIGINT) or 143 (SIGTERM); a second signal sends one more stop \
+        command and exits at once. These are controlled software stops, not safety-rated \
+        functions; hardware e-stops remain mandatory. Any error in the loop (a malformed or \
+        silent input, a failed send, a policy that fails or hangs past safety.policy_budget) stops \
+        the robot first, then ends the run with the error (exit 1). The flight recorder writes the \
+        last seconds to a ROS 2 bag (MCAP) at a stop or at exit (--record), or everything \
+        (--continuous); it is backed by files as it runs, so a crash loses at most the last second \
+        (`tether log recover`). The deployment's low-pass and target speed limit are on by \
+        default (manifest safety.smoothing_cutoff_hz, safety.max_target_velocity); \
+        --no-smoothing turns them off.
 
         Backends: sim (in-process MuJoCo, nominal), emulator (the virtual robot in-process, with a \
         hidden --truth), ros2 (any robot on the manifest's ROS 2 topics, e.g. `tether emulate`).
@@ -47,6 +55,7 @@ struct Deploy: ParsableCommand {
     @Option(help: "Seconds kept by the flight recorder's ring buffer.") var window = 10.0
     @Flag(help: "Run as fast as possible on a simulated clock instead of real time (sim backend).") var fast = false
     @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
+    @Flag(help: "Turn off the deployment's low-pass and target speed limit (on by default, from the manifest's safety section).") var noSmoothing = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -61,7 +70,9 @@ struct Deploy: ParsableCommand {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let manifest = robotModel.manifest
         let onnx = try report { try OnnxPolicy(path: policy, manifest: manifest, allowMismatch: allowMismatch) }
-        let config = try report { try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }) }
+        let config = try report {
+            try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }, options: SafetyOptions(manifestFilters: !noSmoothing))
+        }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let robotBackend: Robot = try report {
             try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock)
@@ -76,25 +87,47 @@ struct Deploy: ParsableCommand {
             .init(time: standUpAt, command: .standUp), .init(time: startPolicy, command: .startPolicy),
             .init(time: stopAt ?? max(startPolicy, seconds - 1.5), command: .stop),
         ]
-        // Ctrl-C and SIGTERM engage the e-stop; the loop takes it at its next tick.
-        let request = deployment.eStopRequest
-        let sources = onTerminationSignals { request.set($0) }
+        // The first Ctrl-C / SIGTERM: e-stop, finish the stop, write the recording, exit 130 / 143.
+        // A second: one more stop command, then exit at once.
+        let signals = SignalEscalation(deployment: deployment, robot: robotBackend)
+        let sources = onTerminationSignals { signals.received($0) }
         if !json {
             emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == "emulator" ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
         }
         let quiet = json
-        var result = try report {
-            try deployment.run(script: script, seconds: seconds) { s in
+        var failure: Error?
+        var result: Deployment.Report
+        do {
+            result = try deployment.run(script: script, seconds: seconds) { s in
                 guard !quiet else { return }
                 var line = String(format: "\r  t %6.2f s  %-11@ safety %-8@ stage %3.0f%%  %6.1f Hz  p99 %7.1f µs  misses %d  events %d",
                                   s.time, s.phase.rawValue, s.safetyMode, 100 * s.stage, s.tickRate, s.computeP99Microseconds, s.deadlineMisses, s.safetyEvents)
                 if let d = s.distance { line += String(format: "  distance %5.2f m", d) }
                 FileHandle.standardError.write(Data(line.utf8))
             }
+        } catch {
+            // The robot was stopped first and the recording written; print what happened, then the error.
+            guard let last = deployment.lastReport else { try report { () throws -> Void in throw error }; return }
+            failure = error
+            result = last
         }
         result.policy = policy
         sources.forEach { $0.cancel() }
-        if json { try printJSON(result); return }
+        if json {
+            try printJSON(result)
+        } else {
+            printSummary(result)
+        }
+        if let failure {
+            FileHandle.standardError.write(Data("error: \(failure)\n".utf8))
+            throw ExitCode.failure
+        }
+        if let signal = result.interruptedBy {
+            throw ExitCode(signal == "SIGTERM" ? 143 : 130)
+        }
+    }
+
+    private func printSummary(_ result: Deployment.Report) {
         FileHandle.standardError.write(Data("\n".utf8))
         print("summary: \(fmt(result.seconds, 2)) s, final phase \(result.finalPhase), \(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "no safety stop"), stage \(Int(result.stage * 100)) %")
         let l = result.loop
@@ -106,5 +139,37 @@ struct Deploy: ParsableCommand {
         for e in result.events.prefix(10) { print("    \(e)") }
         if result.events.count > 10 { print("    … \(result.events.count - 10) more") }
         if let r = result.recording { print("  recording \(r)") }
+        for note in result.inputNotes ?? [] { print("  input    \(note)") }
+        if let late = result.policyLate { print("  policy   \(late) late call(s): the last command was held") }
+        if let signal = result.interruptedBy { print("  ended by \(signal): the robot was stopped, the recording written") }
+    }
+}
+
+/// The first termination signal asks the deployment to stop and end; a second sends one more
+/// stop command from the signal's thread and exits at once (the operator means it).
+final class SignalEscalation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private let deployment: Deployment
+    private let robot: Robot
+
+    init(deployment: Deployment, robot: Robot) {
+        self.deployment = deployment
+        self.robot = robot
+    }
+
+    func received(_ name: String) {
+        lock.lock()
+        count += 1
+        let n = count
+        lock.unlock()
+        if n == 1 {
+            FileHandle.standardError.write(Data("\n\(name): stopping the robot, then ending (again to exit at once)\n".utf8))
+            deployment.requestEnd(source: name)
+        } else {
+            robot.emergencyStop()
+            FileHandle.standardError.write(Data("\n\(name) again: one more stop command sent; exiting now (the recording's spool is kept: tether log recover)\n".utf8))
+            exit(name == "SIGTERM" ? 143 : 130)
+        }
     }
 }

@@ -19,8 +19,9 @@ int32_t tdds_participant_create(uint32_t domain, const char *config_xml);
 int32_t tdds_topic_create(int32_t participant, const char *topic_name, const char *type_name);
 
 /// QoS: reliable (1) or best effort (0), keep-last `depth`, volatile durability, XCDR1.
-int32_t tdds_writer_create(int32_t participant, int32_t topic, int reliable, int32_t depth);
-int32_t tdds_reader_create(int32_t participant, int32_t topic, int reliable, int32_t depth);
+/* flags: bit 0 reliable (else best effort), bit 1 transient local (else volatile). */
+int32_t tdds_writer_create(int32_t participant, int32_t topic, int flags, int32_t depth);
+int32_t tdds_reader_create(int32_t participant, int32_t topic, int flags, int32_t depth);
 
 /// Writes one serialized sample (4-byte encapsulation header + payload).
 int32_t tdds_write(int32_t writer, const uint8_t *data, size_t size);
