@@ -219,7 +219,8 @@ public final class ROS2Robot: Robot {
         var state = joint
         if let (message, at) = lastImu {
             // The IMU's own age: its attitude must not freeze while joint states keep coming.
-            if now - at > imuTimeout {
+            // (When both are silent, the wrapper's state timeout stops the robot on the joint states' age.)
+            if now - at > imuTimeout, received - at > imuTimeout {
                 throw fault(.stateTimeout, String(format: "the IMU has been silent for %.3f s (timeout %.3f s) while joint states keep coming", now - at, imuTimeout),
                             topic: t.imu, hint: "check the IMU node; ros2.imu_timeout sets the timeout")
             }

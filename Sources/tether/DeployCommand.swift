@@ -136,8 +136,12 @@ struct Deploy: ParsableCommand {
         if let d = result.distance { print("  distance \(fmt(d, 2)) m") }
         let counters = result.safetyCounters.filter { $0.value > 0 }.sorted { $0.key < $1.key }
         print("  safety   " + (counters.isEmpty ? "no interventions" : counters.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
-        for e in result.events.prefix(10) { print("    \(e)") }
-        if result.events.count > 10 { print("    … \(result.events.count - 10) more") }
+        // What stopped the robot first; the filters' routine interventions are only counted above.
+        let routine = ["smoothing", "rate_limit", "position_clamp", "torque_bound", "action_clip"]
+        let notable = result.events.filter { e in !routine.contains { e.contains("  \($0): ") } }
+        for e in notable.prefix(10) { print("    \(e)") }
+        let more = result.events.count - min(10, notable.count)
+        if more > 0 { print("    … \(more) more (filter interventions: see the recording's /tether/safety_events)") }
         if let r = result.recording { print("  recording \(r)") }
         for note in result.inputNotes ?? [] { print("  input    \(note)") }
         if let late = result.policyLate { print("  policy   \(late) late call(s): the last command was held") }

@@ -20,7 +20,9 @@ final class Bench {
     init(_ truth: Truth) throws {
         let model = try RobotModel.load(manifestPath: quadrupedManifest)
         dt = model.model.timestep
-        robot = try VirtualRobot(robot: model, truth: truth, clock: clock)
+        // The actuator models are measured on one command held for long: no command timeout here
+        // (the timeout has tests of its own).
+        robot = try VirtualRobot(robot: model, truth: truth, clock: clock, commandTimeout: 1e6)
     }
 
     /// Steps one physics step and returns the newest delivered state.
@@ -427,5 +429,42 @@ func torqueCommand(_ torque: Double) -> JointCommand {
         let nominal = try holdingTorque(Truth(name: "nominal", seed: 1)), loaded = try holdingTorque(heavy)
         print("emulator: holding torque \(nominal) N·m nominal, \(loaded) N·m with a 3 kg payload")
         #expect(loaded > nominal * 1.1)
+    }
+}
+
+/// The virtual robot's own command timeout: a controller that dies never leaves its last targets applied.
+@Suite struct VirtualRobotCommandTimeoutTests {
+    @Test func silenceDampsThenZeroTorque() throws {
+        let model = try RobotModel.load(manifestPath: quadrupedManifest)
+        let clock = ManualClock()
+        var truth = Truth(name: "ideal", seed: 1)
+        truth.actuators.lagTimeConstant = 0.002
+        let robot = try VirtualRobot(robot: model, truth: truth, clock: clock, layDown: false, commandTimeout: 0.1, dampingSeconds: 0.5)
+        let dt = model.model.timestep
+        var time = 0.0
+        func advance(_ seconds: Double) throws {
+            for _ in 0..<Int((seconds / dt).rounded()) { time += dt; clock.sleep(until: time); try robot.advance(to: time) }
+        }
+        #expect(robot.commandWatchdogMode == .unarmed)
+        try advance(0.3)
+        #expect(robot.commandWatchdogMode == .unarmed, "never commanded: the power-on behaviour stays")
+        // A controller holding the default pose at 50 Hz, then killed.
+        for _ in 0..<25 { try robot.send(model.manifest.defaultPoseCommand); try advance(0.02) }
+        #expect(robot.commandWatchdogMode == .following)
+        let holding = try #require(try robot.latestState()).state.jointTorques
+        #expect(holding.map(abs).max()! > 2, "holding the pose takes torque")
+        try advance(0.06)   // 0.08 s since the last command
+        #expect(robot.commandWatchdogMode == .following)
+        try advance(0.04)   // 0.12 s of silence
+        #expect(robot.commandWatchdogMode == .damping)
+        #expect(robot.commandTimeouts == 1)
+        // At the damping level: τ = −kd·q̇ (kd 0.5), after the driver's 2 ms lag has settled.
+        try advance(0.02)
+        let s = try #require(try robot.latestState()).state
+        for k in 0..<12 { #expect(abs(s.jointTorques[k] + 0.5 * s.jointVelocities[k]) < 0.3) }
+        try advance(0.5)
+        #expect(robot.commandWatchdogMode == .zeroTorque)
+        let z = try #require(try robot.latestState()).state
+        #expect(z.jointTorques.map(abs).max()! < 0.05)
     }
 }

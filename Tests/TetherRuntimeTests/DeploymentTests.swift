@@ -142,6 +142,8 @@ final class FailingRobot: Robot {
         #expect(throws: TetherError.self) { try deployment.run(script: [], seconds: 10) }
         let reader = try MCAPReader(path: path)
         #expect(reader.isCleanlyClosed)
-        #expect(try reader.messages(SensorMsgs.JointState.self, topic: "/joint_states").count == 120)
+        // The failed send stopped the robot; the stop ran its second (50 ticks) before the end.
+        #expect(try reader.messages(SensorMsgs.JointState.self, topic: "/joint_states").count == 171)
+        #expect(deployment.lastReport?.stopReason == "runtime_error")
     }
 }

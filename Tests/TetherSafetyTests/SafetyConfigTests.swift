@@ -30,7 +30,59 @@ func errorText(_ body: () throws -> Void) -> String {
         #expect(config.feedforward[calf] == 5.2)
         #expect(config.dampingKd.allSatisfy { $0 == 0.5 })  // the manifest's kd
         #expect(config.minBaseHeight == 0.15)  // the walking task's fallen height
-        #expect(config.smoothingAlpha == nil && config.maxTargetVelocity == nil)
+        // The deployment's filters are on by default: a low-pass at a quarter of the control
+        // rate and the joints' velocity limits on the targets' speed (libfranka enables its own).
+        #expect(config.smoothingCutoffHz == 12.5)
+        #expect(config.maxTargetVelocity == config.velocityLimits)
+        let off = try SafetyConfig(manifest: Robots.quadruped, options: SafetyOptions(manifestFilters: false))
+        #expect(off.smoothingAlpha == nil && off.maxTargetVelocity == nil)
+    }
+
+    @Test func theManifestSetsOrTurnsOffTheDeploymentFilters() throws {
+        var manifest = Robots.quadruped
+        manifest.safety.smoothingCutoffHz = 0
+        manifest.safety.maxTargetVelocity = [0]
+        let off = try SafetyConfig(manifest: manifest)
+        #expect(off.smoothingAlpha == nil && off.maxTargetVelocity == nil)
+        manifest.safety.smoothingCutoffHz = 20
+        manifest.safety.maxTargetVelocity = [5]
+        let on = try SafetyConfig(manifest: manifest)
+        #expect(on.smoothingCutoffHz == 20 && on.maxTargetVelocity == Array(repeating: 5, count: 12))
+        // The cart-pole drives efforts: no position filters there.
+        let effort = try SafetyConfig(manifest: Robots.cartpole)
+        #expect(effort.smoothingAlpha == nil && effort.maxTargetVelocity == nil)
+    }
+
+    @Test func velocityTargetsAndEffortModeGainsAreBounded() throws {
+        var wrapper = try makeWrapper(stage: 1.0)
+        let manifest = Robots.quadruped
+        let n = 12
+        let q = manifest.joints.map(\.defaultPosition)
+        let state = RobotState(time: 0, jointPositions: q, jointVelocities: Array(repeating: 0, count: n), jointTorques: Array(repeating: 0, count: n),
+                               baseOrientation: SIMD4(1, 0, 0, 0), baseAngularVelocity: .zero)
+        var command = manifest.defaultPoseCommand
+        command.velocities = Array(repeating: 1000, count: n)
+        let output = wrapper.tick(SafetyInput(time: 0, state: state, stateReceivedAt: 0, action: nil, lateness: 0, command: command, expectUpright: true))
+        #expect(output.command.velocities.enumerated().allSatisfy { abs($0.element) <= manifest.actuatedJoints[$0.offset].velocityLimit })
+        for k in 0..<n {
+            let tau = output.command.kp[k] * (output.command.positions[k] - q[k]) + output.command.kd[k] * output.command.velocities[k] + output.command.torques[k]
+            #expect(abs(tau) <= manifest.actuatedJoints[k].torqueLimit! + 1e-9)
+        }
+        // Effort mode: a hold command's gains are bounded like position mode's.
+        var cart = try makeWrapper(Robots.cartpole, stage: 0.25)
+        let cm = Robots.cartpole
+        let m = cm.actuatedJoints.count
+        let cq = cm.joints.map { _ in 0.0 }
+        let cstate = RobotState(time: 0, jointPositions: cq, jointVelocities: cq.map { _ in 0 }, jointTorques: cq.map { _ in 0 })
+        let hold = JointCommand(positions: Array(repeating: 0.5, count: m), velocities: Array(repeating: 0, count: m), torques: Array(repeating: 0, count: m),
+                                kp: Array(repeating: 1e6, count: m), kd: Array(repeating: 0, count: m))
+        let out = cart.tick(SafetyInput(time: 0, state: cstate, stateReceivedAt: 0, action: nil, lateness: 0, command: hold, expectUpright: false))
+        let config = cart.config
+        for k in 0..<m {
+            let idx = config.stateIndices[k]
+            let tau = out.command.kp[k] * (out.command.positions[k] - cq[idx]) + out.command.torques[k]
+            #expect(abs(tau) <= config.torqueBound(k, stage: 0.25) + 1e-9)
+        }
     }
 
     @Test func cartpoleDampingDefaultsToTorqueOverVelocityLimit() throws {

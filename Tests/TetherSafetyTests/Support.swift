@@ -19,10 +19,14 @@ enum Robots {
     }
 }
 
-/// A wrapper for `manifest` (test manifests are valid, so a failure is a test bug).
+/// A wrapper for `manifest` (test manifests are valid, so a failure is a test bug). The
+/// manifest's deployment filters (on by default) are off unless asked for, so each check is
+/// tested on its own; `defaultFiltersAreOnForDeployment` tests them.
 func makeWrapper(_ manifest: Manifest = Robots.quadruped, stage: Double? = nil,
-                 options: SafetyOptions = SafetyOptions()) throws -> SafetyWrapper {
-    SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: stage, options: options))
+                 options: SafetyOptions = SafetyOptions(), manifestFilters: Bool = false) throws -> SafetyWrapper {
+    var options = options
+    options.manifestFilters = manifestFilters
+    return SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: stage, options: options))
 }
 
 /// A level quaternion tilted by `angle` rad about the base's x axis.
