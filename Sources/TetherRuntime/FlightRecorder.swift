@@ -107,10 +107,15 @@ public final class FlightRecorder {
         return try MCAPReader.recover(merging: sources, to: destination)
     }
 
+    /// The robot's manifest: joint names and topic names.
     public let manifest: Manifest
+    /// The recording's path (the spool segments are beside it).
     public let path: String
+    /// Seconds of ticks the ring buffer (and each spool segment) keeps, in window mode.
     public let windowSeconds: Double
+    /// Whether every tick is written to `path` as it comes, instead of the window at a flush.
     public let continuous: Bool
+    /// Metadata on the joint-commands channel.
     public let metadata: [String: String]
     private var buffer: [FlightRecord] = []
     /// The output file at `path`.
