@@ -17,6 +17,7 @@ demo: setup
 test: build
 	swift test $(SWIFT_BUILD_FLAGS)
 	tests/cli.sh .build/debug/tether
+	tests/crash_record.sh .build/debug/tether
 	swift build -c release --product tether
 	tests/improve_loop.sh .build/release/tether
 

@@ -278,6 +278,112 @@ public struct MCAPReader: Sendable {
     }
 }
 
+extension MCAPReader {
+    /// Merges what is readable in several recordings of one run (a crashed flight recorder's
+    /// output and its spool segments) into one cleanly closed file at `destination`, in log-time
+    /// order.
+    ///
+    /// Each source contributes its complete, intact chunks (as `recover(from:to:)` would);
+    /// channels are matched by topic (one topic must carry one type in every source), and a
+    /// message found in several sources (same topic, log time and bytes) is written once.
+    /// Sequence numbers are counted anew per channel. A source that cannot be read at all is
+    /// skipped and named in the result; when none can be read, this throws. Sources are never
+    /// modified.
+    @discardableResult
+    public static func recover(merging sources: [String], to destination: String) throws -> MCAPRecovery {
+        guard let first = sources.first else {
+            throw TetherError("nothing to recover: no source recording was given", at: destination)
+        }
+        let target = URL(fileURLWithPath: destination).standardizedFileURL.path
+        for source in sources where URL(fileURLWithPath: source).standardizedFileURL.path == target {
+            throw TetherError("recovery writes a new file; the destination is one of the sources", at: source,
+                              hint: "choose another destination, e.g. \(first).recovered.mcap")
+        }
+        var readers: [MCAPReader] = []
+        var report = MCAPRecovery(sourceWasCleanlyClosed: true, bytesDiscarded: 0)
+        for source in sources {
+            do {
+                readers.append(try MCAPReader(path: source))
+            } catch let error as TetherError {
+                report.unreadableSources.append("\(source): \(error.what)")
+            }
+        }
+        guard !readers.isEmpty else {
+            throw TetherError("none of the recordings can be read: \(report.unreadableSources.joined(separator: "; "))", at: first,
+                              hint: "a file cut before its first complete chunk holds nothing to recover")
+        }
+        let head = readers[0].header
+        let writer = try MCAPWriter(path: destination, options: .init(profile: head.profile, library: head.library))
+        /// (source index, source channel id) → channel id in the output.
+        var channelMap: [Int: [UInt16: UInt16]] = [:]
+        var typeByTopic: [String: (schema: String, encoding: String, source: String)] = [:]
+        var idByTopic: [String: UInt16] = [:]
+        for (i, reader) in readers.enumerated() {
+            report.sourceWasCleanlyClosed = report.sourceWasCleanlyClosed && reader.isCleanlyClosed
+            report.bytesDiscarded += reader.truncatedBytes
+            for channel in reader.channels.values.sorted(by: { $0.id < $1.id }) {
+                let schema = channel.schemaID == 0 ? nil : reader.schemas[channel.schemaID]
+                // A channel whose schema was lost cannot be decoded; its messages are dropped.
+                if channel.schemaID != 0 && schema == nil { continue }
+                let name = schema?.name ?? ""
+                let source = reader.path ?? "source \(i + 1)"
+                if let known = typeByTopic[channel.topic] {
+                    guard known.schema == name, known.encoding == channel.messageEncoding else {
+                        throw TetherError("topic \(channel.topic) carries \(known.schema) [\(known.encoding)] in \(known.source) but \(name) [\(channel.messageEncoding)] here: these are not parts of one recording",
+                                          at: source, hint: "recover each file on its own with `tether log recover FILE OUT.mcap`")
+                    }
+                    channelMap[i, default: [:]][channel.id] = idByTopic[channel.topic]
+                    continue
+                }
+                let schemaID = try schema.map { try writer.addSchema(name: $0.name, encoding: $0.encoding, data: $0.data) } ?? 0
+                let id = try writer.addChannel(topic: channel.topic, schemaID: schemaID, messageEncoding: channel.messageEncoding,
+                                               metadata: channel.metadata)
+                typeByTopic[channel.topic] = (name, channel.messageEncoding, source)
+                idByTopic[channel.topic] = id
+                channelMap[i, default: [:]][channel.id] = id
+            }
+        }
+        struct Key: Hashable { var channel: UInt16; var logTime: UInt64; var data: [UInt8] }
+        var seen = Set<Key>()
+        var merged: [(message: MCAPMessage, source: Int, order: Int)] = []
+        for (i, reader) in readers.enumerated() {
+            let map = channelMap[i] ?? [:]
+            func keep(_ m: MCAPMessage) {
+                guard let id = map[m.channelID] else {
+                    report.messagesDropped += 1
+                    return
+                }
+                var out = m
+                out.channelID = id
+                guard seen.insert(Key(channel: id, logTime: m.logTime, data: m.data)).inserted else {
+                    report.duplicatesSkipped += 1
+                    return
+                }
+                merged.append((out, i, merged.count))
+            }
+            try reader.forEachItem { item in
+                switch item {
+                case .readableChunk(let messages):
+                    messages.forEach(keep)
+                    report.chunksRecovered += 1
+                case .unreadableChunk:
+                    report.chunksDropped += 1
+                case .message(let m):
+                    keep(m)
+                }
+            }
+        }
+        merged.sort { ($0.message.logTime, $0.source, $0.order) < ($1.message.logTime, $1.source, $1.order) }
+        for entry in merged {
+            let m = entry.message
+            try writer.write(channel: m.channelID, logTime: m.logTime, publishTime: m.publishTime, data: m.data)
+            report.messagesRecovered += 1
+        }
+        try writer.close()
+        return report
+    }
+}
+
 /// What `MCAPReader.recover(from:to:)` did.
 public struct MCAPRecovery: Sendable, Equatable, CustomStringConvertible {
     /// Whether the source needed no recovery.
@@ -290,12 +396,18 @@ public struct MCAPRecovery: Sendable, Equatable, CustomStringConvertible {
     public var chunksDropped: Int = 0
     /// Messages on channels whose definitions were lost.
     public var messagesDropped: UInt64 = 0
+    /// When merging several sources: messages found in more than one, written once.
+    public var duplicatesSkipped: UInt64 = 0
+    /// When merging several sources: those that could not be read at all, each with why.
+    public var unreadableSources: [String] = []
 
     public var description: String {
         var text = "recovered \(messagesRecovered) message(s) in \(chunksRecovered) chunk(s)"
         if bytesDiscarded > 0 { text += "; discarded an incomplete tail of \(bytesDiscarded) byte(s)" }
         if chunksDropped > 0 { text += "; dropped \(chunksDropped) unreadable chunk(s)" }
         if messagesDropped > 0 { text += "; dropped \(messagesDropped) message(s) whose channel was lost" }
+        if duplicatesSkipped > 0 { text += "; \(duplicatesSkipped) message(s) found in several sources written once" }
+        for u in unreadableSources { text += "; skipped unreadable \(u)" }
         if sourceWasCleanlyClosed { text += " (the source was already cleanly closed)" }
         return text
     }

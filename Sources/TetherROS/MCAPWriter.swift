@@ -225,6 +225,19 @@ public final class MCAPWriter {
         try writeChunk()
     }
 
+    /// Asks the kernel to put what was written so far on the disk (`fsync`), so that it
+    /// survives a power loss, not only a process crash. The chunk in progress is not written
+    /// first: call `flush()` before to include it.
+    public func sync() throws {
+        try checkOpen()
+        guard let handle = file else { return }
+        if fsync(handle.fileDescriptor) != 0 {
+            let code = errno
+            throw TetherError("cannot sync the recording to disk: \(String(cString: strerror(code))) (errno \(code))", at: path,
+                              hint: "check the disk and its free space; what was written before is in the file")
+        }
+    }
+
     /// Writes the last chunk, the Data End record, the summary section, the footer and the
     /// closing magic, then closes the file. Calling it again does nothing.
     public func close() throws {

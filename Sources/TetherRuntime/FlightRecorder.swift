@@ -44,40 +44,107 @@ public struct FlightRecord: Sendable {
     }
 }
 
+/// The flight recorder: the last `windowSeconds` of ticks, written to a ROS 2 bag (MCAP, CDR,
+/// ros2msg schemas) at `path` when something goes wrong (e-stop, fall, safety stop, error) or at
+/// a normal exit; or everything, continuously, when asked.
+///
 /// States are written once each (a tick that saw no new state writes none), stamped with the
 /// time the runtime received them: the clock commands are stamped with too, so that the delay
-/// from a command to its response reads directly off the recording.
-///
-/// The flight recorder: a bounded ring buffer of the last `windowSeconds` of ticks, written to a
-/// ROS 2 bag (MCAP, CDR, ros2msg schemas) when something goes wrong (e-stop, fall, safety stop,
-/// error) or at a normal exit, or continuously when asked.
+/// from a command to its response reads directly off the recording. Commands, observations,
+/// actions and events are stamped with their tick's time.
 ///
 /// Topics (names from the manifest's `ros2` section): joint states (sensor_msgs/JointState), IMU
 /// (sensor_msgs/Imu), commands (std_msgs/Float64MultiArray, dimensions fields × joints with
 /// fields position, velocity, effort, kp, kd), `/tether/observation` and `/tether/action`
-/// (Float64MultiArray) and `/tether/safety_events` (tether_msgs/SafetyEvent). Chunks are written
-/// whole, so a crash loses at most the chunk being filled (`tether log recover` repairs the rest).
-/// Used from the control loop's thread only.
+/// (Float64MultiArray) and `/tether/safety_events` (tether_msgs/SafetyEvent).
+///
+/// Crash safety. The window is not only in memory: in window mode every tick also goes at once
+/// to a spool segment beside the output (`PATH.spool-0.mcap`, `PATH.spool-1.mcap`, see
+/// ``spoolPaths(for:)``). When the current segment spans more than the window, it is closed and
+/// the other slot is started afresh, so the disk holds at least the last window and at most about
+/// two. In both modes chunks span at most ``chunkDuration`` (0.5 s) of log time and go to the
+/// file whole as they fill, and the file is `fsync`ed every ``syncInterval`` (1 s) of record time
+/// and at every flush. A `kill -9` or a trap therefore loses at most the chunk being filled
+/// (≤ 0.5 s: what was written is in the page cache and survives the process); a power loss can
+/// lose up to 1 s more that was not yet synced. `tether log recover PATH OUT.mcap`
+/// (``recover(recording:to:)``) merges what a crashed run left. After a flush at a stop the
+/// window is at `path` and the spool starts again empty; after a normal close the segments are
+/// deleted.
+///
+/// Errors writing the spool are thrown from ``record(_:)``, as errors writing a continuous
+/// recording are. Used from the control loop's thread only.
 public final class FlightRecorder {
+    /// Log time a chunk spans at most before it is written, ns: what a crash can lose.
+    public static let chunkDuration: UInt64 = 500_000_000
+    /// Record time between two `fsync`s of the file being written, s.
+    public static let syncInterval: Double = 1
+
+    /// The two spool segments of a window-mode recording at `path`, slot 0 then slot 1.
+    public static func spoolPaths(for path: String) -> [String] {
+        ["\(path).spool-0.mcap", "\(path).spool-1.mcap"]
+    }
+
+    /// The spool segments of a recording at `path` that exist: a run that has not ended (it is
+    /// still running, or it was killed) left them.
+    public static func existingSpools(for path: String) -> [String] {
+        spoolPaths(for: path).filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Writes a valid recording at `destination` from what a run recording to `path` left: the
+    /// complete chunks of `path` (when present) and of its spool segments, merged in log-time
+    /// order; without spool segments, `path` is recovered as any truncated MCAP file.
+    @discardableResult
+    public static func recover(recording path: String, to destination: String) throws -> MCAPRecovery {
+        let spools = existingSpools(for: path)
+        if spools.isEmpty {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw TetherError("no recording here, and no flight-recorder spool segments beside it (\(spoolPaths(for: path)[0]))", at: path,
+                                  hint: "check the path: it is the --record path of the run")
+            }
+            return try MCAPReader.recover(from: path, to: destination)
+        }
+        let sources = (FileManager.default.fileExists(atPath: path) ? [path] : []) + spools
+        return try MCAPReader.recover(merging: sources, to: destination)
+    }
+
+    /// The robot's manifest: joint names and topic names.
     public let manifest: Manifest
+    /// The recording's path (the spool segments are beside it).
     public let path: String
+    /// Seconds of ticks the ring buffer (and each spool segment) keeps, in window mode.
     public let windowSeconds: Double
+    /// Whether every tick is written to `path` as it comes, instead of the window at a flush.
     public let continuous: Bool
+    /// Metadata on the joint-commands channel.
     public let metadata: [String: String]
     private var buffer: [FlightRecord] = []
-    private var writer: MCAPWriter?
-    private var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)?
-    private let epochOffset: Double
+    /// The output file at `path`.
+    private var output: Sink?
+    /// The spool segment being written (window mode), its slot and the record time it starts at.
+    private var spool: Sink?
+    private var spoolSlot = 0
+    private var spoolStart = 0.0
+    /// Record time of the last `fsync` of the file written as records come (spool or continuous output).
+    private var lastSync: Double?
+    /// Wall time (s since the epoch) at `clockStart`: log time = epochOffset + (t − clockStart).
+    let epochOffset: Double
     private let jointNames: [String]
     private let clockStart: Double
-    /// The measurement time of the last state written (a state is written once).
-    private var lastStateTime: Double?
     /// Records written to the file so far.
     public private(set) var recordsWritten = 0
     /// Why the buffer was last flushed.
     public private(set) var flushReasons: [String] = []
 
-    /// Creates a recorder; nothing is written until a flush (or the first record when continuous).
+    /// One open MCAP file with the recorder's channels.
+    private struct Sink {
+        var writer: MCAPWriter
+        var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)
+        /// The measurement time of the last state written here (a state is written once per file).
+        var lastStateTime: Double?
+    }
+
+    /// Creates a recorder; nothing is written until a flush (or the first record, which opens the
+    /// continuous output or the first spool segment).
     /// - Parameter clockStart: the runtime clock's reading that corresponds to now, to stamp
     ///   messages with wall time.
     /// - Parameter metadata: written on the joint-commands channel (MCAP channel metadata), e.g.
@@ -94,11 +161,16 @@ public final class FlightRecorder {
         jointNames = manifest.joints.map(\.name)
     }
 
-    /// Adds a tick. Continuous: written at once (buffered into chunks). Otherwise kept in the ring
-    /// buffer, from which records older than the window fall out.
+    /// Adds a tick. Continuous: written at once (into chunks of at most ``chunkDuration``).
+    /// Otherwise kept in the ring buffer, from which records older than the window fall out, and
+    /// written at once to the spool segment.
     public func record(_ r: FlightRecord) throws {
         if continuous {
-            try write(r)
+            var sink = try openOutput()
+            try write(r, to: &sink)
+            output = sink
+            recordsWritten += 1
+            try syncIfDue(sink.writer, time: r.time)
             return
         }
         buffer.append(r)
@@ -106,51 +178,115 @@ public final class FlightRecorder {
             let cut = buffer.firstIndex { r.time - $0.time <= windowSeconds } ?? 0
             buffer.removeFirst(cut)
         }
+        var sink = try spoolSink(at: r.time)
+        try write(r, to: &sink)
+        spool = sink
+        try syncIfDue(sink.writer, time: r.time)
     }
 
-    /// Writes the buffered window to the file and flushes it to disk; returns the path.
+    /// Writes the buffered window to the file and syncs it to disk; returns the path. In window
+    /// mode the spool then starts again empty: what it held is at `path`.
     @discardableResult
     public func flush(reason: String) throws -> String {
         flushReasons.append(reason)
-        for r in buffer { try write(r) }
+        var sink = try openOutput()
+        for r in buffer {
+            try write(r, to: &sink)
+            recordsWritten += 1
+        }
+        output = sink
         buffer.removeAll(keepingCapacity: true)
-        try openIfNeeded().flush()
+        try sink.writer.flush()
+        try sink.writer.sync()
+        if !continuous { discardSpool() }
         return path
     }
 
-    /// Flushes and closes the file (summary section, footer).
+    /// Flushes and closes the file (summary section, footer), then deletes the spool segments.
     public func close(reason: String = "exit") throws {
-        if !buffer.isEmpty || writer == nil { try flush(reason: reason) }
-        try writer?.close()
+        if !buffer.isEmpty || output == nil { try flush(reason: reason) }
+        if let writer = output?.writer, !writer.isClosed {
+            try writer.flush()
+            try writer.sync()
+            try writer.close()
+        }
+        discardSpool()
     }
 
-    private func openIfNeeded() throws -> MCAPWriter {
-        if let writer { return writer }
+    // MARK: files
+
+    private func openOutput() throws -> Sink {
+        if let output { return output }
+        let sink = try open(path: path, what: "the flight recording")
+        output = sink
+        return sink
+    }
+
+    /// The spool segment for a record at `time`: the current one, or the other slot when the
+    /// current one spans more than the window (the first record also clears stale segments).
+    private func spoolSink(at time: Double) throws -> Sink {
+        if let spool, time - spoolStart <= windowSeconds { return spool }
+        if let current = spool?.writer {
+            try current.flush()
+            try current.sync()
+            try current.close()
+            spoolSlot = 1 - spoolSlot
+        } else {
+            spoolSlot = 0
+            for stale in Self.spoolPaths(for: path) { try? FileManager.default.removeItem(atPath: stale) }
+        }
+        spool = nil
+        let sink = try open(path: Self.spoolPaths(for: path)[spoolSlot], what: "the flight recorder's spool segment")
+        spool = sink
+        spoolStart = time
+        lastSync = time
+        return sink
+    }
+
+    /// Closes and deletes the spool segments (their content is in the output file).
+    private func discardSpool() {
+        if let writer = spool?.writer { try? writer.close() }
+        spool = nil
+        lastSync = nil
+        for segment in Self.spoolPaths(for: path) { try? FileManager.default.removeItem(atPath: segment) }
+    }
+
+    private func syncIfDue(_ writer: MCAPWriter, time: Double) throws {
+        guard let last = lastSync else {
+            lastSync = time
+            return
+        }
+        if time - last >= Self.syncInterval {
+            try writer.sync()
+            lastSync = time
+        }
+    }
+
+    private func open(path: String, what: String) throws -> Sink {
         let w: MCAPWriter
         do {
-            w = try MCAPWriter(path: path, options: .init(chunkSize: 256 << 10, chunkDuration: 1_000_000_000))
-        } catch {
-            throw TetherError("cannot open the flight recording: \(error)", at: path, hint: "check that the directory exists and is writable")
+            w = try MCAPWriter(path: path, options: .init(chunkSize: 256 << 10, chunkDuration: Self.chunkDuration))
+        } catch let error as TetherError {
+            throw TetherError("cannot open \(what): \(error.what)", at: path, hint: "check that the directory exists and is writable")
         }
         let topics = manifest.ros2
-        channels = (joints: try w.addTopic(topics.jointStates, type: SensorMsgs.JointState.self),
-                    imu: try w.addTopic(topics.imu, type: SensorMsgs.Imu.self),
-                    command: try w.addTopic(topics.jointCommands, type: StdMsgs.Float64MultiArray.self, metadata: metadata),
-                    observation: try w.addTopic("/tether/observation", type: StdMsgs.Float64MultiArray.self),
-                    action: try w.addTopic("/tether/action", type: StdMsgs.Float64MultiArray.self),
-                    events: try w.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self))
-        writer = w
-        return w
+        let channels = (joints: try w.addTopic(topics.jointStates, type: SensorMsgs.JointState.self),
+                        imu: try w.addTopic(topics.imu, type: SensorMsgs.Imu.self),
+                        command: try w.addTopic(topics.jointCommands, type: StdMsgs.Float64MultiArray.self, metadata: metadata),
+                        observation: try w.addTopic("/tether/observation", type: StdMsgs.Float64MultiArray.self),
+                        action: try w.addTopic("/tether/action", type: StdMsgs.Float64MultiArray.self),
+                        events: try w.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self))
+        return Sink(writer: w, channels: channels)
     }
 
-    private func write(_ r: FlightRecord) throws {
-        let w = try openIfNeeded()
-        guard let c = channels else { return }
+    private func write(_ r: FlightRecord, to sink: inout Sink) throws {
+        let w = sink.writer
+        let c = sink.channels
         func stampOf(_ t: Double) -> UInt64 { UInt64(max(0, epochOffset + (t - clockStart)) * 1e9) }
         let stamp = stampOf(r.time)
         let header = StdMsgs.Header(stamp: .init(nanoseconds: Int64(stamp)), frameID: "base")
-        if let s = r.state, s.time != lastStateTime {
-            lastStateTime = s.time
+        if let s = r.state, s.time != sink.lastStateTime {
+            sink.lastStateTime = s.time
             let received = stampOf(r.stateReceivedAt ?? r.time)
             let stateHeader = StdMsgs.Header(stamp: .init(nanoseconds: Int64(received)), frameID: "base")
             try w.write(SensorMsgs.JointState(state: s, names: jointNames, header: stateHeader), channel: c.joints, logTime: received)
@@ -170,6 +306,5 @@ public final class FlightRecorder {
             try w.write(TetherMsgs.SafetyEvent(header: header, reason: e.reason, message: e.message, joint: e.joint ?? "",
                                                keys: keys, values: keys.map { e.values[$0]! }), channel: c.events, logTime: stamp)
         }
-        recordsWritten += 1
     }
 }

@@ -6,7 +6,8 @@ import TetherSafety
 /// Runs recorded ticks through a safety configuration offline and reports the commands and
 /// events it would have produced: to check a log, or a new limit, without a robot.
 ///
-/// Input: a flight recording (MCAP: joint states, IMU and `/tether/action`, matched by log time)
+/// Input: a flight recording (MCAP: one tick per action or command log time, with the latest
+/// joint state and IMU received by then; see `mcapInputs`)
 /// or JSON Lines, one tick per line (format in `docs/safety.md`, "Replay"):
 ///
 ///     {"time": 0.02, "action": [0.1, ...] | null, "lateness": 0.0, "expect_upright": true,
@@ -77,30 +78,84 @@ public enum SafetyReplay {
         return inputs
     }
 
+    /// The ticks of a flight recording. A tick is a log time that carries a `/tether/action` or
+    /// a joint command (the recorder stamps both with the tick's time); its state is the latest
+    /// joint state received at or before it (states are stamped with their receive time, and
+    /// written once each), with the IMU message of the same stamp. Ticks without an action
+    /// replay the recorded command as the runtime's own, not expecting the robot upright.
+    /// Messages are put in log-time order first, so a recording whose log times are out of
+    /// order (merged, or written by another tool) replays the same.
     static func mcapInputs(path: String, manifest: Manifest) throws -> [SafetyInput] {
         let reader = try MCAPReader(path: path)
-        let joints = try reader.messages(SensorMsgs.JointState.self, topic: manifest.ros2.jointStates)
-        let imu = Dictionary(try reader.messages(SensorMsgs.Imu.self, topic: manifest.ros2.imu).map { ($0.logTime, $0.message) },
-                             uniquingKeysWith: { a, _ in a })
-        let actions = Dictionary(try reader.messages(StdMsgs.Float64MultiArray.self, topic: "/tether/action").map { ($0.logTime, $0.message) },
-                                 uniquingKeysWith: { a, _ in a })
-        // Ticks without a policy action (passive, stand-up, stop) replay the recorded command as
-        // the runtime's own command; those ticks did not expect the robot upright.
-        let commands = Dictionary(try reader.messages(StdMsgs.Float64MultiArray.self, topic: manifest.ros2.jointCommands).map { ($0.logTime, $0.message) },
-                                  uniquingKeysWith: { a, _ in a })
-        let n = manifest.actionSize
-        guard let first = joints.first else {
-            throw TetherError("the recording has no \(manifest.ros2.jointStates) messages", at: path)
+        let topics = Set(reader.channels.values.map(\.topic))
+        let known = topics.sorted().joined(separator: ", ")
+        let statesTopic = manifest.ros2.jointStates, commandsTopic = manifest.ros2.jointCommands, actionsTopic = "/tether/action"
+        guard topics.contains(statesTopic) else {
+            throw TetherError("the recording has no \(statesTopic) topic: replay needs the robot's joint states", at: path,
+                              hint: "topics: \(known.isEmpty ? "none" : known); replay a flight recording of this robot (tether deploy --record), or check the manifest's ros2 topic names")
         }
-        return joints.map { entry in
-            let t = Double(entry.logTime - first.logTime) * 1e-9
-            let m = entry.message
-            var state = RobotState(time: t, jointPositions: m.position, jointVelocities: m.velocity, jointTorques: m.effort)
-            if let i = imu[entry.logTime] { state.apply(imu: i) }
-            let action = actions[entry.logTime].map { $0.data.map(Float.init) }
-            let command = action == nil ? commands[entry.logTime].flatMap { JointCommand(multiArray: $0, joints: n) } : nil
-            return SafetyInput(time: t, state: state, stateReceivedAt: t, action: action, command: command, expectUpright: action != nil)
+        guard topics.contains(actionsTopic) || topics.contains(commandsTopic) else {
+            throw TetherError("the recording has neither \(actionsTopic) nor \(commandsTopic): replay needs each tick's action or command", at: path,
+                              hint: "topics: \(known); replay a flight recording made by tether (deploy --record), not a bag of states only")
         }
+        /// Messages of a topic (none when absent) in log-time order; the first of equal log times is kept.
+        func byTime<M: ROSMessage>(_ type: M.Type, _ topic: String) throws -> [(logTime: UInt64, message: M)] {
+            guard topics.contains(topic) else { return [] }
+            let list = try reader.messages(type, topic: topic)
+            return list.indices.sorted { (list[$0].logTime, $0) < (list[$1].logTime, $1) }.map { list[$0] }
+        }
+        func firstByTime<M>(_ list: [(logTime: UInt64, message: M)]) -> [UInt64: M] {
+            Dictionary(list.map { ($0.logTime, $0.message) }, uniquingKeysWith: { a, _ in a })
+        }
+        let joints = try byTime(SensorMsgs.JointState.self, statesTopic)
+        let imu = firstByTime(try byTime(SensorMsgs.Imu.self, manifest.ros2.imu))
+        let actions = firstByTime(try byTime(StdMsgs.Float64MultiArray.self, actionsTopic))
+        let commands = firstByTime(try byTime(StdMsgs.Float64MultiArray.self, commandsTopic))
+        let ticks = Set(actions.keys).union(commands.keys).sorted()
+        guard let firstState = joints.first else {
+            throw TetherError("the recording has no \(statesTopic) messages: replay needs the robot's joint states", at: path,
+                              hint: "the recording may have been cut before its first complete chunk (`tether log info` says)")
+        }
+        guard let firstTick = ticks.first else {
+            throw TetherError("the recording has no \(actionsTopic) or \(commandsTopic) messages: there is no tick to replay", at: path)
+        }
+        let names = manifest.joints.map(\.name)
+        let n = names.count
+        let origin = min(firstTick, firstState.logTime)
+        func seconds(_ t: UInt64) -> Double { Double(t - origin) * 1e-9 }
+        var next = 0
+        var current: (logTime: UInt64, message: SensorMsgs.JointState)?
+        var inputs: [SafetyInput] = []
+        inputs.reserveCapacity(ticks.count)
+        for tick in ticks {
+            while next < joints.count, joints[next].logTime <= tick {
+                current = joints[next]
+                next += 1
+            }
+            var state: RobotState?
+            var received = seconds(tick)
+            if let logTime = current?.logTime, let m = current?.message {
+                let at = "\(path) (\(statesTopic) at log time \(logTime) ns)"
+                guard m.position.count == n, m.velocity.count == n else {
+                    throw TetherError("a joint state has \(m.position.count) positions and \(m.velocity.count) velocities; the manifest has \(n) joints", at: at,
+                                      hint: "replay with the manifest the recording was made with")
+                }
+                guard m.name.isEmpty || m.name == names else {
+                    throw TetherError("the joint state names its joints \(m.name.joined(separator: ", ")), not the manifest's \(names.joined(separator: ", "))", at: at,
+                                      hint: "replay with the manifest the recording was made with")
+                }
+                received = seconds(logTime)
+                var s = RobotState(time: received, jointPositions: m.position, jointVelocities: m.velocity,
+                                   jointTorques: m.effort.count == n ? m.effort : [Double](repeating: 0, count: n))
+                if let i = imu[logTime] { s.apply(imu: i) }
+                state = s
+            }
+            let action = actions[tick].map { $0.data.map(Float.init) }
+            let command = action == nil ? commands[tick].flatMap { JointCommand(multiArray: $0, joints: manifest.actionSize) } : nil
+            inputs.append(SafetyInput(time: seconds(tick), state: state, stateReceivedAt: received, action: action, command: command,
+                                      expectUpright: action != nil))
+        }
+        return inputs
     }
 
     /// Replays `inputs` through a fresh wrapper.

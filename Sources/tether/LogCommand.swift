@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TetherCore
 import TetherROS
+import TetherRuntime
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,13 +19,22 @@ struct LogCommand: ParsableCommand {
         @Argument(help: "MCAP file.") var file: String
 
         func run() throws {
+            let spools = FlightRecorder.existingSpools(for: file)
+            if !spools.isEmpty && !FileManager.default.fileExists(atPath: file) {
+                try report { () throws -> Void in throw TetherError(
+                    "no recording here yet: the run recording to this path did not end (it was killed or crashed, or it is still running); its flight-recorder spool is beside it: \(spools.joined(separator: ", "))",
+                    at: file,
+                    hint: "once the run is over, `tether log recover \(file) OUT.mcap` merges the spool into a valid recording (a crash loses at most the last 0.5 s)") }
+            }
             let reader = try report {
                 do { return try MCAPReader(path: file) } catch let e as TetherError { throw e } catch {
                     throw TetherError("cannot read the recording: \(error)", at: file)
                 }
             }
             print(reader.info)
-            if !reader.isCleanlyClosed {
+            if !spools.isEmpty {
+                print("hint: the run that recorded this did not end cleanly and left a flight-recorder spool (\(spools.joined(separator: ", "))); `tether log recover \(file) OUT.mcap` merges both into a valid recording")
+            } else if !reader.isCleanlyClosed {
                 print("hint: the recording was not closed cleanly; `tether log recover \(file) OUT.mcap` writes a valid copy of its complete chunks")
             }
         }
@@ -33,15 +43,23 @@ struct LogCommand: ParsableCommand {
     struct Recover: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a valid copy of a truncated recording: every complete chunk, with a new summary.",
-            discussion: "The source is never modified.\n\nExample:\n  tether log recover crashed.mcap recovered.mcap"
+            discussion: """
+            The source is never modified. When FILE is the --record path of a run that did not end \
+            (killed, crashed), FILE (if present) and the flight recorder's spool segments beside it \
+            (FILE.spool-0.mcap, FILE.spool-1.mcap) are merged in log-time order.
+
+            Examples:
+              tether log recover crashed.mcap recovered.mcap
+              tether log recover run.mcap run-recovered.mcap   # run.mcap missing, run.mcap.spool-*.mcap present
+            """
         )
-        @Argument(help: "Truncated MCAP file.") var file: String
+        @Argument(help: "Truncated MCAP file, or the recording path of a run that did not end.") var file: String
         @Argument(help: "Output path.") var output: String
 
         func run() throws {
             guard file != output else { throw ValidationError("write the recovered copy to another path; the source is kept as it is") }
             let result = try report {
-                do { return try MCAPReader.recover(from: file, to: output) } catch let e as TetherError { throw e } catch {
+                do { return try FlightRecorder.recover(recording: file, to: output) } catch let e as TetherError { throw e } catch {
                     throw TetherError("cannot recover the recording: \(error)", at: file)
                 }
             }

@@ -404,4 +404,99 @@ struct MCAPTests {
         #expect(reader.isCleanlyClosed)
         #expect(try reader.messages(StdMsgs.Bool.self, topic: "/enabled").map(\.message.data) == (0..<10).map { $0 % 2 == 0 })
     }
+
+    @Test func syncPutsTheWrittenChunksOnDiskAndRefusesAClosedFile() throws {
+        let path = temporaryPath("sync.mcap")
+        let writer = try MCAPWriter(path: path)
+        let ch = try writer.addTopic("/enabled", type: StdMsgs.Bool.self)
+        for i in 0..<10 { try writer.write(StdMsgs.Bool(data: i % 2 == 0), channel: ch, logTime: UInt64(i)) }
+        try writer.flush()
+        try writer.sync()
+        // What a crash right after the sync leaves: the flushed chunk, readable.
+        let snapshot = temporaryPath("sync-snapshot.mcap")
+        try FileManager.default.copyItem(atPath: path, toPath: snapshot)
+        let reader = try MCAPReader(path: snapshot)
+        #expect(!reader.isCleanlyClosed && reader.info.messageCount == 10)
+        try writer.close()
+        #expect(throws: TetherError.self) { try writer.sync() }
+    }
+
+    @Test func mergingCutRecordingsKeepsEachMessageOnceInLogTimeOrder() throws {
+        let a = temporaryPath("merge-a.mcap"), b = temporaryPath("merge-b.mcap")
+        // A: /flag and /values at 0…9 ms, closed. B: the topics added in the other order (other
+        // channel ids), 5…14 ms written out of log-time order, cut in its last chunk.
+        do {
+            let w = try MCAPWriter(path: a, options: .init(chunkSize: 1 << 20, chunkDuration: 3_000_000))
+            let flag = try w.addTopic("/flag", type: StdMsgs.Bool.self)
+            let values = try w.addTopic("/values", type: StdMsgs.Float64MultiArray.self)
+            for i in 0..<10 {
+                let t = UInt64(i) * 1_000_000
+                try w.write(StdMsgs.Bool(data: i % 2 == 0), channel: flag, logTime: t)
+                try w.write(StdMsgs.Float64MultiArray(vector: [Double(i)], label: "v"), channel: values, logTime: t)
+            }
+            try w.close()
+        }
+        let w = try MCAPWriter(path: b, options: .init(chunkSize: 1 << 20, chunkDuration: 3_000_000))
+        let values = try w.addTopic("/values", type: StdMsgs.Float64MultiArray.self)
+        let flag = try w.addTopic("/flag", type: StdMsgs.Bool.self)
+        for i in [6, 5, 8, 7, 9, 10, 12, 11, 13, 14] {
+            let t = UInt64(i) * 1_000_000
+            try w.write(StdMsgs.Float64MultiArray(vector: [Double(i)], label: "v"), channel: values, logTime: t)
+            try w.write(StdMsgs.Bool(data: i % 2 == 0), channel: flag, logTime: t)
+        }
+        try w.flush()
+        let full = try fileBytes(b)
+        try w.close()
+        // Cut inside the last chunk: what B holds is what its complete chunks hold.
+        let chunks = try MCAPReader(path: b).summaryChunkIndexes.sorted { $0.chunkStartOffset < $1.chunkStartOffset }
+        let last = chunks[chunks.count - 1]
+        try writeBytes(Array(full.prefix(Int(last.chunkStartOffset + last.chunkLength / 2))), b)
+        let cutB = try MCAPReader(path: b)
+        let keptFromB = try cutB.messages(StdMsgs.Float64MultiArray.self, topic: "/values").map { Int($0.message.data[0]) }
+        let flagsFromB = try cutB.messages(StdMsgs.Bool.self, topic: "/flag").map { Int($0.logTime / 1_000_000) }
+        #expect(keptFromB.count < 10 && flagsFromB.count < 10)
+
+        let out = temporaryPath("merged.mcap")
+        let garbage = temporaryPath("garbage.mcap")
+        try writeBytes(Array("not a recording".utf8), garbage)
+        let report = try MCAPReader.recover(merging: [a, garbage, b], to: out)
+        let reader = try MCAPReader(path: out)
+        #expect(reader.isCleanlyClosed)
+        let got = try reader.messages(StdMsgs.Float64MultiArray.self, topic: "/values")
+        let expected = Set(0..<10).union(keptFromB).sorted()
+        #expect(got.map { Int($0.message.data[0]) } == expected)
+        #expect(got.map(\.logTime) == expected.map { UInt64($0) * 1_000_000 })
+        let flags = try reader.messages(StdMsgs.Bool.self, topic: "/flag")
+        let expectedFlags = Set(0..<10).union(flagsFromB).sorted()
+        #expect(flags.map(\.logTime) == expectedFlags.map { UInt64($0) * 1_000_000 })
+        #expect(flags.map(\.message.data) == expectedFlags.map { $0 % 2 == 0 })
+        // Every message is in log-time order in the file, and sequences count anew per channel.
+        let all = try reader.messages()
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.logTime <= $1.logTime })
+        let valuesID = try #require(reader.channels.values.first { $0.topic == "/values" }).id
+        #expect(all.filter { $0.channelID == valuesID }.map(\.sequence) == (0..<UInt32(expected.count)).map { $0 })
+        let total = expected.count + expectedFlags.count
+        #expect(report.duplicatesSkipped == UInt64(Set(0..<10).intersection(keptFromB).count + Set(0..<10).intersection(flagsFromB).count))
+        #expect(report.messagesRecovered == UInt64(total) && !report.sourceWasCleanlyClosed && report.bytesDiscarded > 0)
+        #expect(report.unreadableSources.count == 1 && report.unreadableSources[0].contains(garbage))
+        let python = try peerRead(out, expect: nil)
+        #expect(python.messages_read == total && python.linear_messages_read == python.messages_read)
+
+        // One topic with two types: not parts of one recording.
+        let other = temporaryPath("merge-other.mcap")
+        do {
+            let w = try MCAPWriter(path: other)
+            let ch = try w.addTopic("/flag", type: StdMsgs.Float64MultiArray.self)
+            try w.write(StdMsgs.Float64MultiArray(vector: [1], label: "v"), channel: ch, logTime: 1)
+            try w.close()
+        }
+        do {
+            try MCAPReader.recover(merging: [a, other], to: temporaryPath("never.mcap"))
+            Issue.record("two types on one topic were merged")
+        } catch let error as TetherError {
+            #expect(error.what.contains("/flag") && error.location == other)
+        }
+        #expect(throws: TetherError.self) { try MCAPReader.recover(merging: [a, b], to: b) }
+        #expect(throws: TetherError.self) { try MCAPReader.recover(merging: [garbage], to: temporaryPath("never.mcap")) }
+    }
 }

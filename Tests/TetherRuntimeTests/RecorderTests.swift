@@ -62,4 +62,146 @@ func rosPeer(_ request: [String: Any]) throws -> [String: Any] {
         #expect(!reader.isCleanlyClosed)
         #expect(try reader.messages(SensorMsgs.JointState.self, topic: "/joint_states").count == 300)
     }
+
+    /// Records `ticks` ticks at 50 Hz from tick `from`, each observation carrying its tick index.
+    func recordTicks(_ recorder: FlightRecorder, from: Int = 0, ticks: Int, sim: SimRobot, command: JointCommand) throws {
+        for k in from..<(from + ticks) {
+            sim.stepControl()
+            try recorder.record(FlightRecord(time: Double(k) * 0.02, state: sim.state(), observation: [Float(k)],
+                                             action: [Float](repeating: 0.1, count: 12), command: command, events: []))
+        }
+    }
+
+    /// Copies what a run recording to `path` has on disk now to `crashed` (the recording and its
+    /// spool segments, as a `kill -9` would leave them); returns the copied spool segments.
+    @discardableResult
+    func crashCopy(of path: String, to crashed: String) throws -> [String] {
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.copyItem(atPath: path, toPath: crashed) }
+        var copied: [String] = []
+        for (from, to) in zip(FlightRecorder.spoolPaths(for: path), FlightRecorder.spoolPaths(for: crashed))
+        where FileManager.default.fileExists(atPath: from) {
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+            copied.append(to)
+        }
+        return copied
+    }
+
+    /// The tick indices in a recording (from the observations), in file order.
+    func tickIndices(_ path: String) throws -> [Int] {
+        try MCAPReader(path: path).messages(StdMsgs.Float64MultiArray.self, topic: "/tether/observation").map { Int($0.message.data[0]) }
+    }
+
+    func temporaryFolder() throws -> String {
+        let dir = NSTemporaryDirectory() + "tether-crash-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func aCrashInWindowModeLosesAtMostTheLastSecond() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let path = "\(dir)/run.mcap"
+        let recorder = FlightRecorder(manifest: robot.manifest, path: path, windowSeconds: 2, clockStart: 0)
+        // 8 s at 50 Hz with a 2 s window: the spool has rotated through both slots.
+        try recordTicks(recorder, ticks: 400, sim: SimRobot(robot: robot), command: robot.manifest.defaultPoseCommand)
+        #expect(!FileManager.default.fileExists(atPath: path), "window mode writes the output only at a flush")
+        // The process dies now; the last segment written is also cut in the middle of a chunk.
+        let crashed = "\(dir)/crashed.mcap"
+        let spools = try crashCopy(of: path, to: crashed)
+        #expect(spools.count == 2)
+        let newest = try spools.max { try MCAPReader(path: $0).info.endTime ?? 0 < MCAPReader(path: $1).info.endTime ?? 0 }!
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+        // 10 kB: past the message indexes, into the last complete chunk (~40 kB for 0.5 s).
+        try bytes.prefix(bytes.count - 10_000).write(to: URL(fileURLWithPath: newest))
+
+        let out = "\(dir)/recovered.mcap"
+        let report = try FlightRecorder.recover(recording: crashed, to: out)
+        #expect(report.duplicatesSkipped == 0 && report.bytesDiscarded > 0)
+        let ticks = try tickIndices(out)
+        let last = 399
+        // All but the last second: every tick of the last window up to 1 s before the end.
+        #expect(ticks.last! >= last - 50, "lost \(Double(last - ticks.last!) * 0.02) s")
+        #expect(ticks.first! <= last - 100, "the disk holds at least the last window")
+        #expect(ticks == Array(ticks.first!...ticks.last!), "no tick lost or repeated in between")
+        // The disk holds at most about two windows (and one tick).
+        #expect(ticks.first! >= last - 201)
+        let reader = try MCAPReader(path: out)
+        #expect(reader.isCleanlyClosed)
+        let all = try reader.messages()
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.logTime <= $1.logTime })
+        // Log times are the ticks' times.
+        let observations = try reader.messages(StdMsgs.Float64MultiArray.self, topic: "/tether/observation")
+        for o in observations {
+            #expect(abs(Double(o.logTime) * 1e-9 - recorder.epochOffset - o.message.data[0] * 0.02) < 1e-5)
+        }
+        #expect(try reader.messages(SensorMsgs.JointState.self, topic: "/joint_states").count >= ticks.count)
+        let python = try rosPeer(["op": "read_mcap", "path": out, "expect": NSNull()])
+        #expect((python["linear_messages_read"] as! Int) == (python["messages_read"] as! Int))
+        #expect((python["counts"] as! [String: Int])["/tether/action"] == ticks.count)
+
+        // A normal close writes the window and deletes the spool.
+        try recorder.close()
+        #expect(FlightRecorder.existingSpools(for: path).isEmpty)
+        let window = try tickIndices(path)
+        #expect(window.last == last && (100...101).contains(window.count) && window == Array(window.first!...last))
+    }
+
+    @Test func aStopFlushRestartsTheSpoolAndACrashAfterItKeepsBoth() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let sim = SimRobot(robot: robot)
+        let path = "\(dir)/run.mcap"
+        let recorder = FlightRecorder(manifest: robot.manifest, path: path, windowSeconds: 2, clockStart: 0)
+        try recordTicks(recorder, ticks: 150, sim: sim, command: robot.manifest.defaultPoseCommand)
+        try recorder.flush(reason: "tilt_limit")
+        #expect(FlightRecorder.existingSpools(for: path).isEmpty, "the window is at the path: the spool starts again")
+        let atStop = try tickIndices(path)
+        #expect(atStop.last == 149 && (100...101).contains(atStop.count) && atStop == Array(atStop.first!...149))
+        try recordTicks(recorder, from: 150, ticks: 100, sim: sim, command: robot.manifest.defaultPoseCommand)
+        #expect(FlightRecorder.existingSpools(for: path) == [FlightRecorder.spoolPaths(for: path)[0]])
+        let crashed = "\(dir)/crashed.mcap"
+        try crashCopy(of: path, to: crashed)
+        let out = "\(dir)/recovered.mcap"
+        try FlightRecorder.recover(recording: crashed, to: out)
+        let ticks = try tickIndices(out)
+        // The window at the stop, then all after it but the chunk being filled (< 0.5 s).
+        #expect(ticks.first == atStop.first && ticks.last! >= 249 - 26)
+        #expect(ticks == Array(atStop.first!...ticks.last!))
+        try recorder.close()
+        #expect(FlightRecorder.existingSpools(for: path).isEmpty)
+        #expect(try MCAPReader(path: path).isCleanlyClosed)
+        #expect(try tickIndices(path) == atStop + Array(150...249))
+    }
+
+    @Test func continuousRecordingWritesChunksOfAtMostHalfASecond() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let path = "\(dir)/run.mcap"
+        let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: 0)
+        try recordTicks(recorder, ticks: 200, sim: SimRobot(robot: robot), command: robot.manifest.defaultPoseCommand)
+        // A crash now: everything but the chunk being filled.
+        let crashed = "\(dir)/crashed.mcap"
+        try crashCopy(of: path, to: crashed)
+        #expect(FlightRecorder.existingSpools(for: path).isEmpty, "continuous mode writes no spool")
+        let ticks = try tickIndices(crashed)
+        #expect(ticks == Array(0...ticks.last!) && ticks.last! >= 199 - 26)
+        try recorder.close()
+        let reader = try MCAPReader(path: path)
+        #expect(reader.summaryChunkIndexes.count >= 7)
+        // A chunk is written by the message that takes it to 0.5 s: it spans at most one tick more.
+        #expect(reader.summaryChunkIndexes.allSatisfy { $0.messageEndTime - $0.messageStartTime <= FlightRecorder.chunkDuration + 20_000_000 })
+    }
+
+    @Test func recoveringAPathWithNothingThereSaysWhere() throws {
+        let path = NSTemporaryDirectory() + "tether-nothing-\(UUID().uuidString).mcap"
+        do {
+            try FlightRecorder.recover(recording: path, to: path + ".out.mcap")
+            Issue.record("recovered nothing")
+        } catch let error as TetherError {
+            #expect(error.location == path && error.what.contains("spool"))
+        }
+    }
 }
