@@ -18,6 +18,7 @@ test: build
 	swift test $(SWIFT_BUILD_FLAGS)
 	tests/cli.sh .build/debug/tether
 	tests/crash_record.sh .build/debug/tether
+	tests/failsafe.sh .build/debug/tether
 	swift build -c release --product tether
 	tests/improve_loop.sh .build/release/tether
 
