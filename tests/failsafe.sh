@@ -113,5 +113,28 @@ EOF
 }
 kill_test
 
+# Ctrl-C ends the run: the first SIGINT stops the robot, finishes the stop, writes the recording
+# and exits 130 (not after --seconds); a second one exits at once.
+signal_test() {
+  local start end code
+  start=$(date +%s.%N)
+  "$TETHER" deploy --policy policies/quadruped.onnx --seconds 60 --record "$TMP/sigint.mcap" > "$TMP/sigint.out" 2>&1 &
+  local pid=$!; PIDS+=("$pid")
+  sleep 5; kill -INT "$pid"; wait "$pid"; code=$?
+  end=$(date +%s.%N)
+  local took; took=$("$PY" -c 'import sys; print("%.1f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$start" "$end")
+  if [ "$code" -eq 130 ] && grep -q "ended by SIGINT" "$TMP/sigint.out" && "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 15 else 1)' "$took" \
+     && "$TETHER" log info "$TMP/sigint.mcap" 2>&1 | grep -q "cleanly closed"; then
+    ok "SIGINT: stopped, recording written, exit 130 after ${took} s of a 60 s run"
+  else
+    bad "SIGINT (exit $code after ${took} s)" "$TMP/sigint.out"
+  fi
+  "$TETHER" deploy --policy policies/quadruped.onnx --seconds 60 > "$TMP/sigint2.out" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  sleep 5; kill -INT "$pid"; sleep 0.05; kill -INT "$pid"; wait "$pid"; code=$?
+  if [ "$code" -eq 130 ] && grep -q "SIGINT again" "$TMP/sigint2.out"; then ok "second SIGINT: one more stop command, exit at once"; else bad "second SIGINT (exit $code)" "$TMP/sigint2.out"; fi
+}
+signal_test
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

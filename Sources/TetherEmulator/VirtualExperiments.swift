@@ -15,7 +15,7 @@ public enum VirtualExperiments {
         let clock = ManualClock()
         let virtual = try VirtualRobot(robot: robot, truth: truth, clock: clock, hungAt: plan.hung ? options.hangHeight : nil)
         let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
-        let safety = SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: stage))
+        let safety = SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: stage, options: SafetyOptions(manifestFilters: false)))
         return try ExperimentRunner.run(plan: plan, robot: virtual, safety: safety, clock: clock, recorder: recorder)
     }
 }

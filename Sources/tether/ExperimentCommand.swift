@@ -89,7 +89,8 @@ struct Experiment: ParsableCommand {
         let robotBackend: Robot = try report {
             try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, hungAt: hang)
         }
-        let config = try report { try SafetyConfig(manifest: manifest, stage: Double(stage) / 100) }
+        // Experiments run without the deployment filters: a low-pass would reshape the excitation.
+        let config = try report { try SafetyConfig(manifest: manifest, stage: Double(stage) / 100, options: SafetyOptions(manifestFilters: false)) }
         let path = out ?? "\(kind).mcap"
         let recorder = FlightRecorder(manifest: manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
         let request = EStopRequest()

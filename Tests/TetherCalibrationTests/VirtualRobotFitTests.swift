@@ -42,7 +42,8 @@ import TetherSim
                                     efforts: state.jointTorques))
             }
             if t < settle - 1e-9 {
-                if step == 0 { try virtual.send(hold) }
+                // Held at 50 Hz like a real controller (the virtual robot's command timeout damps after 0.1 s of silence).
+                if step % 10 == 0 { try virtual.send(hold) }
             } else if next < plan.count, plan[next].time <= t - settle + 1e-9 {
                 try virtual.send(plan[next].command)
                 commands.append(.init(time: t - settle, command: plan[next].command))

@@ -17,7 +17,7 @@ import TetherSim
         let virtual = try VirtualRobot(robot: robot, truth: truth, clock: clock, hungAt: plan.hung ? 0.8 : nil)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tether-exp-\(kind.rawValue)-\(UUID().uuidString).mcap").path
         let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
-        let safety = SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: 0.5))
+        let safety = SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: 0.5, options: SafetyOptions(manifestFilters: false)))
         let report = try ExperimentRunner.run(plan: plan, robot: virtual, safety: safety, clock: clock, recorder: recorder)
         return (report, plan, path)
     }
