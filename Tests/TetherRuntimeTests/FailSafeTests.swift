@@ -204,6 +204,8 @@ final class MisbehavingPolicy: PolicyRuntime, @unchecked Sendable {
         let hangStart = policy.hang?.start ?? robot.sent.last!.time
         let firstStop = try #require(robot.sent.first { $0.time > hangStart && Self.isDamping($0.command) })
         let period = 1.0 / 50
+        print(String(format: "failsafe: a policy call hanging %.1f s → first damping command %.3f s after it began (budget %.3f s), while it still hung: %@",
+                     policy.sleepSeconds, firstStop.time - hangStart, deployment.policyBudget, policy.hang.map { firstStop.time < $0.end ? "yes" : "no" } ?? "yes"))
         #expect(firstStop.time - hangStart <= deployment.policyBudget + 2 * period + 0.05)
         #expect(policy.hang == nil || firstStop.time < policy.hang!.end)
     }
