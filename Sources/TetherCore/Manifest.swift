@@ -218,8 +218,8 @@ public struct Manifest: Sendable, Equatable {
         public var torqueStage: Double
         /// Longest a policy call may take before the robot stops, s (nil: two control periods).
         public var policyBudget: Double?
-        /// Cutoff of the deployment's low-pass on position targets, Hz (nil: a quarter of the
-        /// control rate; 0: off). On by default, as libfranka's low-pass is.
+        /// Cutoff of the deployment's low-pass on position targets, Hz (nil: half the control
+        /// rate; 0: off). On by default, as libfranka's low-pass is.
         public var smoothingCutoffHz: Double?
         /// Largest speed of the deployment's position targets, rad/s, one value or one per
         /// actuated joint (nil: each joint's velocity limit; 0: off). On by default, as

@@ -335,7 +335,6 @@ public final class Deployment {
                 } else {
                     machine.forceStop(time: t)
                     endAt = t + stopSeconds
-                    events = [RecordedEvent(time: t, reason: "operator", message: "the run's time is up: stopping before the end")]
                     log(String(format: "%8.3f s  end: the run's time is up; damping stop for %.1f s before the end", t, stopSeconds))
                 }
             }

@@ -7,8 +7,8 @@ import TetherPolicy
 ///
 /// The loop submits an observation and waits for the action until a deadline; if it is not there,
 /// the loop goes on (holding the last safe command) and can stop the robot while the call is still
-/// running. A call that returns late hands its result to the next wait; a call that never returns
-/// keeps its thread, which is abandoned at `shutdown()` (a hung ONNX Runtime call cannot be
+/// running. A call that returns late hands its result to the next wait, unless the loop submits a
+/// fresh observation first (then the stale result is dropped); a call that never returns keeps its thread, which is abandoned at `shutdown()` (a hung ONNX Runtime call cannot be
 /// cancelled from outside, and the process ends soon after a stop anyway).
 ///
 /// Synchronisation: every field is guarded by `condition`; the policy value is touched only by the

@@ -35,7 +35,7 @@ public struct SafetyOptions: Sendable, Equatable {
     /// How far a measured joint position may go beyond its hard limits before the robot stops, rad.
     public var positionTolerance: Double
     /// Whether the manifest's deployment filters apply where these options leave a filter nil:
-    /// the low-pass (`safety.smoothing_cutoff_hz`, default a quarter of the control rate) and
+    /// the low-pass (`safety.smoothing_cutoff_hz`, default half the control rate) and
     /// the target speed limit (`safety.max_target_velocity`, default each joint's velocity
     /// limit), in position mode. On by default, as libfranka's are; `false` only on an explicit
     /// request (`tether deploy --no-smoothing`).
@@ -235,7 +235,11 @@ public struct SafetyConfig: Sendable {
         var smoothingCutoff = options.smoothingCutoffHz
         var targetSpeeds = options.maxTargetVelocity
         if options.manifestFilters, manifest.action.mode == .position {
-            if smoothingCutoff == nil { smoothingCutoff = manifest.safety.smoothingCutoffHz ?? rates.controlHz / 4 }
+            // Half the control rate by default: it removes tick-to-tick chatter without reshaping what the
+            // policy was trained to command (a lower cutoff delays every action, and then belongs in the
+            // simulation the policy is validated in too; measured: at a quarter of the rate the shipped
+            // policy's trials on a slow-link virtual robot went from 0/8 to 1/8–8/12 successes).
+            if smoothingCutoff == nil { smoothingCutoff = manifest.safety.smoothingCutoffHz ?? rates.controlHz / 2 }
             if targetSpeeds == nil {
                 let declared = manifest.safety.maxTargetVelocity ?? velocity
                 targetSpeeds = declared.allSatisfy { $0 == 0 } ? nil : declared

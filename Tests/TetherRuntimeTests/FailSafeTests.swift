@@ -210,6 +210,29 @@ final class MisbehavingPolicy: PolicyRuntime, @unchecked Sendable {
         #expect(policy.hang == nil || firstStop.time < policy.hang!.end)
     }
 
+    @Test func aSignalDuringAHungPolicyCallStopsTheRobotWithinAPeriod() throws {
+        let clock = MonotonicClock()
+        let policy = MisbehavingPolicy(observationSize: 48, actionSize: 12, clock: clock)
+        policy.sleepAt = 20          // the policy starts at 1.4 s: call 20 hangs from about 1.8 s to 2.8 s
+        let (deployment, robot) = try make(policy: policy, clock: clock)
+        deployment.policyBudget = 5  // longer than the hang: only the signal can stop it
+        let requested = Locked2<Double?>(nil)
+        let start = clock.now()
+        let end = deployment.endRequest   // what a signal handler holds
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2.2) {
+            requested.mutate { $0 = clock.now() }
+            end.set("SIGINT")
+        }
+        let report = try deployment.run(script: Self.script, seconds: 8)
+        #expect(report.interruptedBy == "SIGINT" && report.stopReason == "estop")
+        let at = try #require(requested.value)
+        let hang = try #require(policy.hang)
+        #expect(at > hang.start && at < hang.end, "the signal came while the call hung (\(hang.start - start)…\(hang.end - start) s, signal \(at - start) s)")
+        let firstStop = try #require(robot.sent.first { $0.time >= at && Self.isDamping($0.command) })
+        print(String(format: "failsafe: SIGINT during a hung policy call → first damping command %.3f s later", firstStop.time - at))
+        #expect(firstStop.time - at <= 1.0 / 50 + 0.05)
+    }
+
     @Test func theEventLogIsBounded() throws {
         let clock = ManualClock()
         let (deployment, _) = try make(policy: ScriptedPolicy(observationSize: 48, actionSize: 12, nanAfter: 5), clock: clock)

@@ -30,9 +30,9 @@ func errorText(_ body: () throws -> Void) -> String {
         #expect(config.feedforward[calf] == 5.2)
         #expect(config.dampingKd.allSatisfy { $0 == 0.5 })  // the manifest's kd
         #expect(config.minBaseHeight == 0.15)  // the walking task's fallen height
-        // The deployment's filters are on by default: a low-pass at a quarter of the control
+        // The deployment's filters are on by default: a low-pass at half the control
         // rate and the joints' velocity limits on the targets' speed (libfranka enables its own).
-        #expect(config.smoothingCutoffHz == 12.5)
+        #expect(config.smoothingCutoffHz == 25)
         #expect(config.maxTargetVelocity == config.velocityLimits)
         let off = try SafetyConfig(manifest: Robots.quadruped, options: SafetyOptions(manifestFilters: false))
         #expect(off.smoothingAlpha == nil && off.maxTargetVelocity == nil)
