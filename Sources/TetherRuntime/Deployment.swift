@@ -148,6 +148,9 @@ public final class Deployment {
         var recorderFailed = false
         var policyLate = 0
         var lateReported = false
+        var lastActionAt: Double?
+        var policyEpoch = 0
+        var flushAt: Double?
         let worker = policyOnWorker ? policy.map { PolicyWorker(policy: $0) } : nil
         defer { worker?.shutdown() }
         let start = clock.now()
@@ -187,6 +190,9 @@ public final class Deployment {
                     if next.command == .startPolicy {
                         builder.reset()
                         policyStart = t
+                        lastActionAt = nil
+                        policyEpoch += 1   // results of calls from an earlier policy phase are dropped
+                        lateReported = false
                     }
                 } catch {
                     events.append(RecordedEvent(time: t, reason: "operator_refused", message: "\(error)"))
@@ -197,35 +203,61 @@ public final class Deployment {
             var action: [Float]?
             var direct: JointCommand?
             var observation: [Float]?
-            var holding = tick.missed && tick.consecutiveMisses < loopConfiguration.maxConsecutiveMisses
+            // A missed tick holds the policy's last command (only in the policy phase: the other
+            // phases' commands are computed fresh every tick).
+            var holding = machine.phase == .policy && tick.missed && tick.consecutiveMisses < loopConfiguration.maxConsecutiveMisses
             if tick.consecutiveMisses >= loopConfiguration.maxConsecutiveMisses {
                 let e = safety.engageEStop(source: "\(tick.consecutiveMisses) consecutive deadline misses", time: t)
                 events.append(RecordedEvent(time: t, reason: "deadline_misses", message: e.message, values: ["misses": Double(tick.consecutiveMisses)]))
             }
-            if machine.phase == .policy, !holding, !safety.state.mode.isStopped, let state = latest?.state {
+            if machine.phase == .policy, !safety.state.mode.isStopped, let state = latest?.state {
                 if let worker {
-                    if !worker.isBusy {
-                        do {
-                            let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
-                                                        policyTime: t - (policyStart ?? t), random: &noRandom)
-                            observation = obs
-                            _ = worker.submit(obs, at: t)
-                            lateReported = false
-                        } catch {
-                            fail(.policyError, "the observation could not be built", error)
-                        }
-                    }
-                    // Wait for the action until half a period after the tick's deadline.
-                    let waitUntil = tick.deadline + 0.5 * period
-                    if let result = worker.waitForResult(seconds: waitUntil - clock.now()) {
-                        switch result {
-                        case .success(let a): action = a
+                    // A result that came in after its tick's wait (a policy slower than half a
+                    // period) is used if nothing fresher arrives, never dropped by the next submission.
+                    var late: [Float]?
+                    if let (epoch, r) = worker.waitForResult(seconds: 0), epoch == policyEpoch {
+                        switch r {
+                        case .success(let a): late = a
                         case .failure(let error): fail(.policyError, "the policy failed", error)
                         }
-                    } else if let submitted = worker.submittedAt {
-                        let running = clock.now() - start - submitted
-                        if running > policyBudget {
-                            let message = String(format: "the policy's call has not returned after %.3f s (budget %.3f s); it may still be running", running, policyBudget)
+                    }
+                    // The budget runs from the last action (or the start of the policy phase).
+                    let budgetEnds = start + (lastActionAt ?? policyStart ?? t) + policyBudget
+                    if !holding, faults.isEmpty {
+                        if !worker.isBusy {
+                            do {
+                                let obs = try builder.build(state: state, command: velocityCommand, lastAction: late ?? lastAction,
+                                                            policyTime: t - (policyStart ?? t), random: &noRandom)
+                                observation = obs
+                                _ = worker.submit(obs, at: t, epoch: policyEpoch)
+                            } catch {
+                                fail(.policyError, "the observation could not be built", error)
+                            }
+                        }
+                        // Wait for the action until half a period after the tick's deadline, or the budget's end.
+                        let waitUntil = min(tick.deadline + 0.5 * period, budgetEnds)
+                        if let (epoch, r) = worker.waitForResult(seconds: waitUntil - clock.now()), epoch == policyEpoch {
+                            switch r {
+                            case .success(let a): action = a
+                            case .failure(let error): fail(.policyError, "the policy failed", error)
+                            }
+                        }
+                    }
+                    if action == nil, let late, !holding {
+                        action = late
+                        policyLate += 1
+                        if !lateReported {
+                            lateReported = true
+                            events.append(RecordedEvent(time: t, reason: "policy_late", message: "the policy's action came after its tick's wait: applied one tick late"))
+                        }
+                    }
+                    if action != nil {
+                        lastActionAt = t
+                    } else if faults.isEmpty {
+                        let silent = clock.now() - start - (lastActionAt ?? policyStart ?? t)
+                        if clock.now() >= budgetEnds {
+                            let message = String(format: "the policy has given no action for %.3f s (budget %.3f s)%@", silent, policyBudget,
+                                                 worker.isBusy ? "; its call has not returned and may still be running" : "")
                             faults.append((.policyTimeout, message, TetherError(message, at: "policy", hint: "profile the policy (tether bench policy); safety.policy_budget sets the budget")))
                         } else {
                             holding = true
@@ -233,11 +265,11 @@ public final class Deployment {
                             if !lateReported {
                                 lateReported = true
                                 events.append(RecordedEvent(time: t, reason: "policy_late", message: String(format: "the policy's action is not there %.1f ms after the deadline: holding the last command", 1000 * (clock.now() - tick.deadline)),
-                                                            values: ["running": running]))
+                                                            values: ["silent": silent]))
                             }
                         }
                     }
-                } else if var p = policy {
+                } else if !holding, var p = policy {
                     do {
                         let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
                                                     policyTime: t - (policyStart ?? t), random: &noRandom)
@@ -302,7 +334,13 @@ public final class Deployment {
                 do {
                     try recorder.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation,
                                                      action: action, command: output.command, events: events))
-                    if newlyStopped { try recorder.flush(reason: stopReason ?? "stop") }
+                    // The window is written once the stop has run its course, so that writing it
+                    // (and its fsync) never delays the stop's commands; the spool is on disk already.
+                    if newlyStopped, flushAt == nil { flushAt = t + stopSeconds }
+                    if let at = flushAt, t >= at, endAt.map({ t < $0 }) ?? true {
+                        flushAt = nil
+                        try recorder.flush(reason: stopReason ?? "stop")
+                    }
                 } catch {
                     // A full disk: stop the robot (it was not stopped for this yet) and end.
                     recorderFailed = true
@@ -330,8 +368,10 @@ public final class Deployment {
             // The end: after a requested or faulted stop has run its course; at `seconds`, after
             // a stop of its own if the robot is not passive yet.
             if endAt == nil, t >= seconds {
-                if machine.phase == .passive || machine.phase == .stopping && safety.state.mode.isStopped {
+                if machine.phase == .passive {
                     endAt = t
+                } else if machine.phase == .stopping {
+                    endAt = max(t, machine.phaseStart + stopSeconds)   // the stop runs its course
                 } else {
                     machine.forceStop(time: t)
                     endAt = t + stopSeconds

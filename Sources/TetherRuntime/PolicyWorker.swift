@@ -7,8 +7,8 @@ import TetherPolicy
 ///
 /// The loop submits an observation and waits for the action until a deadline; if it is not there,
 /// the loop goes on (holding the last safe command) and can stop the robot while the call is still
-/// running. A call that returns late hands its result to the next wait, unless the loop submits a
-/// fresh observation first (then the stale result is dropped); a call that never returns keeps its thread, which is abandoned at `shutdown()` (a hung ONNX Runtime call cannot be
+/// running. A call that returns late hands its result to the next wait (the loop looks for it
+/// before submitting again); a call that never returns keeps its thread, which is abandoned at `shutdown()` (a hung ONNX Runtime call cannot be
 /// cancelled from outside, and the process ends soon after a stop anyway).
 ///
 /// Synchronisation: every field is guarded by `condition`; the policy value is touched only by the
@@ -16,8 +16,8 @@ import TetherPolicy
 final class PolicyWorker: @unchecked Sendable {
     private let condition = NSCondition()
     private var policy: any PolicyRuntime
-    private var input: [Float]?
-    private var result: Result<[Float], Error>?
+    private var input: (observation: [Float], epoch: Int)?
+    private var result: (epoch: Int, value: Result<[Float], Error>)?
     private var running = false
     private var shutdownRequested = false
     /// When the call now running was submitted (the loop's clock), s.
@@ -39,18 +39,20 @@ final class PolicyWorker: @unchecked Sendable {
     }
 
     /// Submits an observation; false (and nothing submitted) while the previous call still runs.
-    func submit(_ observation: [Float], at time: Double) -> Bool {
+    /// `epoch` comes back with the result, so the caller can drop results of an earlier phase.
+    func submit(_ observation: [Float], at time: Double, epoch: Int = 0) -> Bool {
         condition.lock(); defer { condition.unlock() }
         guard !running, input == nil, !shutdownRequested else { return false }
-        input = observation
+        input = (observation, epoch)
         result = nil
         submittedAt = time
         condition.broadcast()
         return true
     }
 
-    /// Waits until the result is there or `seconds` pass; takes and returns the result, or nil.
-    func waitForResult(seconds: Double) -> Result<[Float], Error>? {
+    /// Waits until the result is there or `seconds` pass (0: only looks); takes and returns the
+    /// result with its submission's epoch, or nil.
+    func waitForResult(seconds: Double) -> (epoch: Int, value: Result<[Float], Error>)? {
         condition.lock(); defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: max(0, seconds))
         while result == nil, running || input != nil {
@@ -82,7 +84,7 @@ final class PolicyWorker: @unchecked Sendable {
         while true {
             while input == nil && !shutdownRequested { condition.wait() }
             if shutdownRequested && input == nil { break }
-            let observation = input!
+            let (observation, epoch) = input!
             input = nil
             running = true
             var p = policy
@@ -91,7 +93,7 @@ final class PolicyWorker: @unchecked Sendable {
             condition.lock()
             policy = p
             running = false
-            result = r
+            result = (epoch, r)
             condition.broadcast()
         }
         condition.unlock()

@@ -47,9 +47,11 @@ public final class ROS2Robot: Robot {
     let emergency: DDSPublisher<TetherMsgs.JointCommand>
     private let emergencyLock = NSLock()
     private var emergencyCommand: TetherMsgs.JointCommand
+    /// Set by `emergencyStop`: no command is published after the emergency stop.
+    private var sealed = false
     private var lastJoints: (state: RobotState, received: Double)?
     private var lastJointStamp: Int64?
-    private var lastJointNames: [String] = []
+    private var lastJointNames: [String]?
     private var order: [Int] = []
     private var lastImu: (message: SensorMsgs.Imu, received: Double)?
     private var lastImuStamp: Int64?
@@ -130,12 +132,16 @@ public final class ROS2Robot: Robot {
     }
 
     /// Converts one joint-state message into a state in manifest order, or throws a fault.
-    private func jointState(_ msg: SensorMsgs.JointState, received: Double) throws -> RobotState {
+    /// `sourceTime`: the DDS sample's source timestamp, ns (what differencing uses for unstamped messages).
+    private func jointState(_ msg: SensorMsgs.JointState, received: Double, sourceTime: Int64) throws -> RobotState? {
         let topic = manifest.ros2.jointStates
         let n = msg.name.count
         guard msg.position.count == n, msg.velocity.isEmpty || msg.velocity.count == n, msg.effort.isEmpty || msg.effort.count == n else {
             throw fault(.invalidInput, "a joint state names \(n) joints but has \(msg.position.count) positions, \(msg.velocity.count) velocities, \(msg.effort.count) efforts",
                         topic: topic, hint: "positions must match the names one to one; velocities and efforts likewise, or be empty")
+        }
+        guard n > 0 else {
+            throw fault(.invalidInput, "a joint state names no joints", topic: topic, hint: "the driver must publish every joint the manifest names")
         }
         if msg.name != lastJointNames {
             // Matched by name on every message whose names differ from the last one's.
@@ -162,21 +168,18 @@ public final class ROS2Robot: Robot {
                 throw fault(.invalidInput, "the joint states carry no velocities (legal in sensor_msgs/JointState, but the policy and the safety checks need them)",
                             topic: topic, hint: "publish velocities, or declare `ros2: {missing_velocities: difference}` in the manifest to compute them from positions")
             case .difference:
-                guard let (previous, previousReceived) = lastJoints else {
-                    velocities = [Double](repeating: .nan, count: positions.count)
-                    break
-                }
-                // Over the stamps where the robot stamps them, else over the receive times.
-                let dt = (stamp != 0 && lastJointStamp.map { $0 != 0 } == true) ? Double(stamp - lastJointStamp!) * 1e-9 : received - previousReceived
-                guard dt > 1e-6 else {
-                    velocities = previous.jointVelocities
-                    break
-                }
-                velocities = zip(positions, previous.jointPositions).map { ($0 - $1) / dt }
+                // Over the header stamps where the robot stamps them, else over the samples' DDS
+                // source timestamps (one per sample, unlike the receive time of a drained batch).
+                let sampleTime = stamp != 0 ? stamp : sourceTime
+                defer { lastDifferenced = (positions, sampleTime) }
+                guard let (previousPositions, previousTime) = lastDifferenced else { return nil }   // the first has no velocity yet
+                let dt = Double(sampleTime - previousTime) * 1e-9
+                guard dt > 1e-6 else { return nil }   // no time passed: wait for the next sample
+                velocities = zip(positions, previousPositions).map { ($0 - $1) / dt }
             }
         }
         let torques = msg.effort.isEmpty ? [] : order.map { msg.effort[$0] }
-        lastJointStamp = stamp
+        lastJointStamp = max(lastJointStamp ?? stamp, stamp)   // the newest seen: small steps back cannot add up
         return RobotState(time: Double(stamp) * 1e-9, jointPositions: positions, jointVelocities: velocities, jointTorques: torques)
     }
 
@@ -184,20 +187,11 @@ public final class ROS2Robot: Robot {
         let now = clock.now()
         let t = manifest.ros2
         while let m = try joints.take() {
-            let state = try jointState(m.message, received: now)
-            // The first differenced sample has no velocity yet: wait for the second.
-            if state.jointVelocities.allSatisfy(\.isNaN), !state.jointVelocities.isEmpty {
-                lastJoints = (state, now)
-                lastJoints!.state.jointVelocities = [Double](repeating: 0, count: state.jointPositions.count)
-                lastJointsIncomplete = true
-                continue
-            }
-            lastJoints = (state, now)
-            lastJointsIncomplete = false
+            if let state = try jointState(m.message, received: now, sourceTime: m.sourceTime) { lastJoints = (state, now) }
         }
         while let m = try imu.take() {
             try checkStamp(m.message.header.stamp.nanoseconds, previous: lastImuStamp, topic: t.imu)
-            lastImuStamp = m.message.header.stamp.nanoseconds
+            lastImuStamp = max(lastImuStamp ?? m.message.header.stamp.nanoseconds, m.message.header.stamp.nanoseconds)
             lastImu = (m.message, now)
         }
         var pulse = false
@@ -215,7 +209,7 @@ public final class ROS2Robot: Robot {
                         topic: t.estop, hint: "the e-stop node is dead or disconnected: check it, then restart the deployment")
         }
         while let m = try odometry.take() { lastOdometry = (m.message, now) }
-        guard let (joint, received) = lastJoints, !lastJointsIncomplete else { return nil }
+        guard let (joint, received) = lastJoints else { return nil }
         var state = joint
         if let (message, at) = lastImu {
             // The IMU's own age: its attitude must not freeze while joint states keep coming.
@@ -229,28 +223,34 @@ public final class ROS2Robot: Robot {
         if let (message, at) = lastOdometry, now - at <= odometryTimeout { state.apply(odometry: message) }
         return (state, received)
     }
-    private var lastJointsIncomplete = false
+    /// Positions and time of the last joint state, for differencing.
+    private var lastDifferenced: (positions: [Double], time: Int64)?
 
     public func send(_ command: JointCommand) throws {
+        // Under the emergency lock, so that nothing is published after an emergency stop.
+        emergencyLock.lock()
+        defer { emergencyLock.unlock() }
+        guard !sealed else { return }
         try commands.publish(TetherMsgs.JointCommand(header: .init(stamp: .now()), name: actuatedNames, position: command.positions,
                                                      velocity: command.velocities,
                                                      effort: command.torques, kp: command.kp, kd: command.kd))
         try forward.publish(StdMsgs.Float64MultiArray(vector: command.positions, label: "joints"))
         // The emergency stop's positions follow the last command's (they matter only to drivers
         // that add gains of their own; with kp = 0 they change nothing).
-        emergencyLock.lock()
         emergencyCommand.position = command.positions
-        emergencyLock.unlock()
     }
 
-    /// Publishes one damping stop on the joint-command topic from any thread, through a writer of
-    /// its own (a second Ctrl-C, just before exiting).
+    /// Publishes one damping stop from any thread, through a writer of its own (a second Ctrl-C,
+    /// just before exiting), and seals the robot: no command is published after it. The forward
+    /// topic gets the last positions (hold where you are: it cannot express damping).
     public func emergencyStop() {
         emergencyLock.lock()
+        defer { emergencyLock.unlock() }
+        sealed = true
         var message = emergencyCommand
-        emergencyLock.unlock()
         message.header = .init(stamp: .now())
         try? emergency.publish(message)
+        try? forward.publish(StdMsgs.Float64MultiArray(vector: message.position, label: "joints"))
     }
 
     /// Publishes the safety status: level OK / WARN / ERROR with the mode and counters as values.

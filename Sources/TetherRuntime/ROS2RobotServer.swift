@@ -99,8 +99,17 @@ public final class ROS2RobotServer: @unchecked Sendable {
             let now = clock.now()
             try robot.advance(to: tick.start)
             for reader in [estop, estopLatched] {
-                while let m = try reader.take() {
-                    guard m.message.data, !eStopped else { continue }
+                for _ in 0..<1000 {
+                    let engaged: Bool
+                    do {
+                        guard let m = try reader.take() else { break }
+                        engaged = m.message.data
+                    } catch {
+                        // An e-stop sample that cannot be read fails safe: it engages.
+                        engaged = true
+                        onEvent(Event(time: now - start, kind: "estop", message: "an unreadable e-stop sample engages the e-stop: \(error)"))
+                    }
+                    guard engaged, !eStopped else { continue }
                     eStopped = true
                     onEvent(Event(time: now - start, kind: "estop", message: "e-stop input engaged: damping stop held until restart"))
                 }

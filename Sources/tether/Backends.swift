@@ -9,11 +9,14 @@ import TetherSim
 /// hidden truth (in-process), or any robot on the manifest's ROS 2 topics. `hungAt`: hang a
 /// simulated or virtual robot on a gantry at that base height (experiments); otherwise it starts
 /// lying passive on the ground, as a real one would.
+/// `loopRateHz`: the controller's rate, when it differs from the manifest's: the virtual robot's
+/// command timeout is then at least three of its periods.
 func makeRobotBackend(_ backend: String, robot robotModel: RobotModel, truth: String, loopback: Bool, clock: ControlClock,
-                      hungAt height: Double? = nil) throws -> Robot {
+                      hungAt height: Double? = nil, loopRateHz: Double? = nil) throws -> Robot {
     switch backend {
     case "emulator":
-        return try VirtualRobot(robot: robotModel, truth: try Truth.named(truth), clock: clock, hungAt: height)
+        let timeout = loopRateHz.map { max(0.1, 3 / $0) }
+        return try VirtualRobot(robot: robotModel, truth: try Truth.named(truth), clock: clock, hungAt: height, commandTimeout: timeout)
     case "ros2":
         let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
         let remote = try ROS2Robot(manifest: robotModel.manifest, participant: participant, clock: clock)

@@ -75,7 +75,7 @@ struct Deploy: ParsableCommand {
         }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let robotBackend: Robot = try report {
-            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock)
+            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, loopRateHz: rate)
         }
         let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now()) }
         let loopRate = rate ?? manifest.rates.controlHz
@@ -171,9 +171,11 @@ final class SignalEscalation: @unchecked Sendable {
             FileHandle.standardError.write(Data("\n\(name): stopping the robot, then ending (again to exit at once)\n".utf8))
             deployment.requestEnd(source: name)
         } else {
-            robot.emergencyStop()
+            robot.emergencyStop()   // also seals the robot: the loop publishes nothing after it
             FileHandle.standardError.write(Data("\n\(name) again: one more stop command sent; exiting now (the recording's spool is kept: tether log recover)\n".utf8))
-            exit(name == "SIGTERM" ? 143 : 130)
+            // _exit: no atexit handlers or static destructors while the loop and the policy's
+            // thread may still be inside ONNX Runtime or Cyclone DDS.
+            _exit(name == "SIGTERM" ? 143 : 130)
         }
     }
 }

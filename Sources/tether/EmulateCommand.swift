@@ -47,7 +47,11 @@ struct Emulate: ParsableCommand {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let truthValue = try report { try Truth.named(truth) }
         let clock = MonotonicClock()
-        let virtual = try report { try VirtualRobot(robot: robotModel, truth: truthValue, clock: clock, hungAt: hung) }
+        // The robot and its server share one command timeout (the server's is the one that fires
+        // first; the robot's own would otherwise damp a slow controller between its commands).
+        let virtual = try report {
+            try VirtualRobot(robot: robotModel, truth: truthValue, clock: clock, hungAt: hung, commandTimeout: commandTimeout, dampingSeconds: dampingSeconds)
+        }
         let participant = try report { try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil) }
         let server = try report {
             try ROS2RobotServer(robot: virtual, participant: participant, clock: clock, stateRateHz: rate,
