@@ -18,9 +18,11 @@ import TetherSafety
 ///   commands are sent for the stop's duration (`Timing.stopSeconds`), then the run ends, the
 ///   recording is written, and the error is thrown (`lastReport` keeps the report).
 /// - The policy runs on a thread of its own when the clock is real (`PolicyWorker`): the loop
-///   waits for its action until half a period after the tick's deadline; a late action holds the
-///   last safe command, and a call still running after `policyBudget` stops the robot while it
-///   hangs. With a simulated clock (`ManualClock`) the policy runs inline (reproducible).
+///   waits for its action until half a period after the tick's deadline; while none is there
+///   the last safe command is held, an action that comes later is applied at the next tick
+///   (`policy_late`), and when no action has come for `policyBudget` since the last one the
+///   robot is stopped (`policy_timeout`), while the call may still hang. With a simulated clock
+///   (`ManualClock`) the policy runs inline (reproducible).
 /// - `requestEnd` (the first SIGINT or SIGTERM) engages the e-stop, finishes the stop, writes the
 ///   recording and returns; a normal end stops the robot first if it is not already passive,
 ///   and the last command sent is always a damping stop.
