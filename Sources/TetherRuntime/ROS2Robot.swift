@@ -87,10 +87,7 @@ public final class ROS2Robot: Robot {
         lastEStopMessage = clock.now()
         let n = manifest.actuatedJoints.count
         let zero = [Double](repeating: 0, count: n)
-        let kd = manifest.actuatedJoints.map { j -> Double in
-            if let kd = j.kd, kd > 0 { return kd }
-            return (j.torqueLimit ?? 1) / max(j.velocityLimit, 1e-9)
-        }
+        let kd = CommandWatchdog.Configuration(manifest: manifest).dampingKd   // the robot side's damping gains
         emergencyCommand = TetherMsgs.JointCommand(header: .init(stamp: .now()), name: manifest.actuatedJoints.map(\.name),
                                                    position: manifest.actuatedJoints.map(\.defaultPosition), velocity: zero,
                                                    effort: zero, kp: zero, kd: kd)
