@@ -165,6 +165,15 @@ public final class Deployment {
             var events: [RecordedEvent] = []
             // Faults of this tick: each becomes a stop with its reason; the first ends the run.
             var faults: [(reason: SafetyReason, message: String, error: Error)] = []
+            // Latches the stop (its event comes out of the wrapper's next tick, into the recording
+            // and the log); the first fault ends the run once the stop has run its course.
+            func stopForFault(_ reason: SafetyReason, _ message: String, _ error: Error) {
+                safety.engageStop(reason: reason, message: message, time: t)
+                if fault == nil {
+                    fault = error
+                    endAt = min(endAt ?? .infinity, t + stopSeconds)
+                }
+            }
             func fail(_ reason: SafetyReason, _ what: String, _ error: Error) {
                 if let f = error as? RobotFault {
                     faults.append((f.reason, f.error.description, error))
@@ -287,14 +296,7 @@ public final class Deployment {
                 direct = holding ? lastCommand : machine.command(time: t, policyCommand: nil)
             }
             // Every fault stops the robot now, with its reason; the first ends the run after the stop.
-            for f in faults {
-                let e = safety.engageStop(reason: f.reason, message: f.message, time: t)
-                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message, values: e.values))
-                if fault == nil {
-                    fault = f.error
-                    endAt = min(endAt ?? .infinity, t + stopSeconds)
-                }
-            }
+            for f in faults { stopForFault(f.reason, f.message, f.error) }
             // The wrapper's time is when the state was in hand: a networked robot's state arrives
             // during the tick, after its scheduled start.
             let received = (latest?.receivedAt ?? tick.start) - start
@@ -316,14 +318,7 @@ public final class Deployment {
             }
             // The command first: a stop never waits for the recorder.
             do { try robot.send(output.command) } catch {
-                let message = "the command could not be sent: \(error)"
-                let e = safety.engageStop(reason: .runtimeError, message: message, time: t)
-                events.append(RecordedEvent(time: t, reason: e.reason.rawValue, message: e.message))
-                log(String(format: "%8.3f s  %@: %@", t, e.reason.rawValue, e.message))
-                if fault == nil {
-                    fault = error
-                    endAt = min(endAt ?? .infinity, t + stopSeconds)
-                }
+                stopForFault(.runtimeError, "the command could not be sent: \(error)", error)
             }
             let wroteAt = clock.now()
             lastCommand = output.command
@@ -346,12 +341,7 @@ public final class Deployment {
                 } catch {
                     // A full disk: stop the robot (it was not stopped for this yet) and end.
                     recorderFailed = true
-                    let e = safety.engageStop(reason: .runtimeError, message: "the flight recorder cannot write: \(error)", time: t)
-                    log(String(format: "%8.3f s  %@: %@", t, e.reason.rawValue, e.message))
-                    if fault == nil {
-                        fault = error
-                        endAt = min(endAt ?? .infinity, t + stopSeconds)
-                    }
+                    stopForFault(.runtimeError, "the flight recorder cannot write: \(error)", error)
                 }
             }
             if tick.index % statusEvery == 0 {

@@ -96,13 +96,16 @@ public final class ROS2Robot: Robot {
         }
     }
 
-    /// Waits until joint states arrive (the robot is there), or throws after `timeout` seconds.
+    /// Waits until joint states arrive, and the IMU too on a floating-base robot (the robot is
+    /// there: a first tick without the base's orientation would stop it), or throws after
+    /// `timeout` seconds.
     public func waitForRobot(timeout: Double) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        while try latestState() == nil {
+        while try latestState() == nil || (manifest.base != nil && lastImu == nil) {
             guard Date() < deadline else {
-                throw TetherError("no joint states on \(manifest.ros2.jointStates) after \(timeout) s",
-                                  hint: "is the robot (or `tether emulate`) running on the same ROS_DOMAIN_ID and network?")
+                let missing = lastJoints == nil ? "no joint states on \(manifest.ros2.jointStates)" : "joint states but no IMU on \(manifest.ros2.imu)"
+                throw TetherError("\(missing) after \(timeout) s",
+                                  hint: "is the robot (or `tether emulate`) running on the same ROS_DOMAIN_ID and network, and its IMU node up?")
             }
             usleep(2000)
         }
