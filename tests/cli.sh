@@ -68,6 +68,16 @@ expect "corrupt ONNX file" 1 "ONNX Runtime cannot load the model" -- "$TETHER" p
 expect "missing ONNX file" 1 "ONNX model not found" -- "$TETHER" policy inspect "$TMP/none.onnx"
 expect "missing ONNX Runtime library" 1 "or set TETHER_ONNXRUNTIME=" -- env TETHER_ONNXRUNTIME=/nonexistent/libonnxruntime.so "$TETHER" policy inspect policies/cartpole.onnx
 expect "sim with a policy reports success" 0 "success +[0-9]+/5" -- "$TETHER" sim --robot cartpole --policy policies/cartpole.onnx --trials 5
+# Recurrent policies (docs/recurrent.md): an LSTM that balances the cart-pole seeing positions only.
+BLIND=robots/cartpole/cartpole-blind.yaml LSTM=tests/fixtures/cartpole-lstm.onnx
+expect "policy inspect recognises an LSTM's state tensors" 0 "LSTM \(hidden 4, 1 layer\).*" -- "$TETHER" policy inspect $LSTM --robot $BLIND
+expect "policy inspect names the state pairing" 0 "state \(cell\) 'c_in' → 'c_out' \[1, 1, 4\]" -- "$TETHER" policy inspect $LSTM
+expect "a recurrent policy in sim, its state carried" 0 "success +(9|10)/10" -- "$TETHER" sim --robot $BLIND --policy $LSTM --trials 10
+expect "policy run carries the state over a sequence" 0 '"actions"' -- bash -c "echo '[[0.1, 0.05], [0.11, 0.06], [0.12, 0.07]]' | $TETHER policy run $LSTM"
+expect "validation gate runs a recurrent policy, in shards" 0 "cartpole" -- "$TETHER" validate --robot $BLIND --policy $LSTM --trials 8 --shard 1/2 --out "$TMP/lstm-s1.json"
+expect "deploy a recurrent policy, recording its state" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot $BLIND --policy $LSTM --fast --stage 100 --seconds 6 --record "$TMP/lstm.mcap" --continuous
+expect "policy replay re-runs the recorded decisions" 0 "largest action difference [0-9.e-]+" -- "$TETHER" policy replay "$TMP/lstm.mcap" --policy $LSTM --robot $BLIND
+expect "a recurrent policy cannot be warm-started by ARS" 1 "recurrent policy \(LSTM.*cannot warm-start" -- "$TETHER" train --robot $BLIND --warm-start $LSTM --iterations 1 --out "$TMP/warm.onnx"
 expect "training a few iterations exports ONNX" 0 "wrote $TMP/c.onnx" -- "$TETHER" train --robot cartpole --iterations 2 --directions 4 --top 2 --episode-seconds 1 --out "$TMP/c.onnx"
 expect "resume from the checkpoint" 0 "resuming at iteration 2 of 3" -- "$TETHER" train --robot cartpole --iterations 3 --directions 4 --top 2 --episode-seconds 1 --resume "$TMP/c.onnx.checkpoint.json" --out "$TMP/c2.onnx"
 printf 'terms:\n  - {target: friction, low: 1, high: 2}\n' > "$TMP/dr.yaml"

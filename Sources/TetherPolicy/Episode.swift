@@ -8,8 +8,28 @@ public protocol PolicyRuntime: SendableMetatype {
     var observationSize: Int { get }
     /// Action size the policy writes.
     var actionSize: Int { get }
-    /// Computes the action for one observation.
+    /// Computes the action for one observation (and advances a recurrent policy's state).
     mutating func act(_ observation: [Float]) throws -> [Float]
+    /// Sets a recurrent policy's state to zeros, as at the start of an episode (trial start,
+    /// stand-up → policy, after a stop and reset). Feed-forward policies: nothing to do.
+    mutating func reset()
+    /// The recurrent state carried from one call to the next, all state tensors concatenated in
+    /// model order (empty for a feed-forward policy).
+    var recurrentState: [Float] { get }
+    /// Restores a recurrent state (as read from `recurrentState`, e.g. from a flight recording).
+    mutating func setRecurrentState(_ values: [Float]) throws
+}
+
+extension PolicyRuntime {
+    public mutating func reset() {}
+    public var recurrentState: [Float] { [] }
+    public mutating func setRecurrentState(_ values: [Float]) throws {
+        guard values.isEmpty else {
+            throw TetherError("the policy is feed-forward: it has no recurrent state to restore (\(values.count) values given)")
+        }
+    }
+    /// Whether the policy carries a state from call to call.
+    public var isRecurrent: Bool { !recurrentState.isEmpty }
 }
 
 /// A `PolicyNetwork` evaluated natively (training, fine-tuning).
@@ -33,59 +53,6 @@ public struct NativePolicy: PolicyRuntime {
         var action = normalized.withUnsafeBufferPointer { Array(network.mlp.forward($0, workspace: &workspace)) }
         network.generator?.add(to: &action, observation: observation)
         return action
-    }
-}
-
-/// An ONNX policy run through ONNX Runtime's fast path (the deployment path).
-public final class OnnxPolicy: PolicyRuntime {
-    public let session: OnnxSession
-    let runner: FastRun
-    public let observationSize: Int
-    public let actionSize: Int
-
-    /// Opens `path` and checks it against `manifest`: sizes always, and the contract in the
-    /// model's metadata when present. A mismatch throws, listing every difference, unless
-    /// `allowMismatch` is set (the user's explicit override).
-    public init(path: String, manifest: Manifest, allowMismatch: Bool = false, threads: Int = 1) throws {
-        session = try OnnxSession(path: path, threads: threads)
-        guard session.inputs.count == 1, session.outputs.count >= 1 else {
-            throw TetherError("a policy must have one input and at least one output; this model has \(session.inputs.count) inputs and \(session.outputs.count) outputs",
-                              at: path)
-        }
-        let input = session.inputs[0], output = session.outputs[0]
-        let observationSize = manifest.observationSize
-        self.observationSize = observationSize
-        actionSize = manifest.actionSize
-        var problems: [String] = []
-        let inputSize = input.shape.last ?? -1
-        if inputSize >= 0 && inputSize != observationSize {
-            problems.append("the model reads \(inputSize) observations ('\(input.name)' \(input.shape)), the manifest builds \(observationSize)")
-        }
-        let outputSize = output.shape.last ?? -1
-        if outputSize >= 0 && outputSize != actionSize {
-            problems.append("the model writes \(outputSize) actions ('\(output.name)' \(output.shape)), the manifest has \(actionSize) actuated joints")
-        }
-        problems += try PolicyContract(metadata: session.metadata).mismatches(with: manifest)
-        if !problems.isEmpty && !allowMismatch {
-            throw TetherError("the policy does not match the manifest \(manifest.sourcePath ?? manifest.name):\n    - " + problems.joined(separator: "\n    - "),
-                              at: path, hint: "fix the manifest or re-export the policy; --allow-mismatch runs it anyway (at your own risk)")
-        }
-        guard inputSize == observationSize || inputSize < 0, outputSize == actionSize || outputSize < 0 else {
-            throw TetherError("sizes differ; even with --allow-mismatch the model cannot run on this robot", at: path)
-        }
-        let outputShapes = session.outputs.map { info in info.shape.map { $0 < 0 ? 1 : $0 } }
-        runner = try FastRun(session: session, inputShapes: [input.shape.enumerated().map { $0.element < 0 ? ($0.offset == input.shape.count - 1 ? observationSize : 1) : $0.element }],
-                             outputShapes: outputShapes)
-    }
-
-    public func act(_ observation: [Float]) throws -> [Float] {
-        let input = runner.inputBuffer(0)
-        guard observation.count == input.count else {
-            throw TetherError("observation has \(observation.count) values, the model takes \(input.count)", at: session.path)
-        }
-        _ = input.update(fromContentsOf: observation)
-        try runner.run()
-        return Array(runner.output(0).prefix(actionSize))
     }
 }
 
@@ -119,11 +86,15 @@ public struct EpisodeStart: Sendable, Codable, Equatable {
     public var policyTime: Double
     /// The policy's previous action, if recorded.
     public var lastAction: [Double]?
+    /// A recurrent policy's state at that moment (`PolicyRuntime.recurrentState`), if recorded;
+    /// nil: the episode starts from zeros.
+    public var policyState: [Float]?
 
     public init(jointPositions: [Double], jointVelocities: [Double], baseOrientation: [Double]? = nil,
-                baseAngularVelocity: [Double]? = nil, policyTime: Double = 0, lastAction: [Double]? = nil) {
+                baseAngularVelocity: [Double]? = nil, policyTime: Double = 0, lastAction: [Double]? = nil, policyState: [Float]? = nil) {
         self.jointPositions = jointPositions; self.jointVelocities = jointVelocities; self.baseOrientation = baseOrientation
         self.baseAngularVelocity = baseAngularVelocity; self.policyTime = policyTime; self.lastAction = lastAction
+        self.policyState = policyState
     }
 }
 
@@ -182,6 +153,12 @@ public struct EpisodeRunner: Sendable {
                 sim.data.qpos[sim.robot.qposAddress[i]] += random.uniform(-task.initialNoise, task.initialNoise)
             }
             sim.data.forward()
+        }
+        // An episode starts from a fresh memory: zeros for a recurrent policy's state (or the
+        // recorded state of the moment a replayed failure starts from).
+        policy.reset()
+        if let recorded = self.start?.policyState, !recorded.isEmpty, (try? policy.setRecurrentState(recorded)) == nil {
+            return EpisodeResult(totalReward: 0, steps: 0, seconds: 0, success: false, outcome: "error", distance: 0, meanSpeed: 0)
         }
         var builder = ObservationBuilder(manifest: manifest)
         let mapper = ActionMapper(manifest: manifest)

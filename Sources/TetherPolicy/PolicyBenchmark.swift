@@ -27,6 +27,11 @@ public struct PolicyBenchmark: Sendable {
         public var speedupOverPython: Double?
         /// Python session.run median / native median.
         public var nativeSpeedupOverPython: Double?
+        /// A recurrent policy (48 → LSTM 64 → 12, state fed back each call): Tether's
+        /// `OnnxPolicy.act` and Python's session.run with the state outputs fed back as inputs.
+        public var recurrentLatencies: [Latency]
+        /// Python / Tether median for the recurrent policy.
+        public var recurrentSpeedupOverPython: Double?
         /// Training environment steps/s (policy steps × decimation = physics steps/s) and bare PD stepping.
         public var trainingPhysicsStepsPerSecond: Double
         public var bareSimulationStepsPerSecond: Double
@@ -71,6 +76,34 @@ public struct PolicyBenchmark: Sendable {
             nativeSpeedup = peer.median_us / nat.0
         }
 
+        // A recurrent policy, its state carried call to call (rsl_rl's LSTM export convention).
+        var recurrentLatencies: [Latency] = []
+        var recurrentSpeedup: Double?
+        do {
+            let lstm = RecurrentNetwork(cell: .lstm, inputSize: 48, hiddenSize: 64, actions: 12, random: &random)
+            let lstmPath = NSTemporaryDirectory() + "tether-bench-lstm-\(getpid()).onnx"
+            try OnnxWriter.write(lstm, to: lstmPath)
+            defer { try? FileManager.default.removeItem(atPath: lstmPath) }
+            var manifest = try BuiltinRobots.load("quadruped").manifest
+            manifest.observation.history = 1
+            guard manifest.observationSize == 48, manifest.actionSize == 12 else { throw TetherError("the quadruped's sizes changed: the benchmark needs 48 observations, 12 actions") }
+            let policy = try OnnxPolicy(path: lstmPath, manifest: manifest)
+            var sink: Float = 0
+            let r = try measure { sink += try policy.act(observation)[0] }
+            if sink.isNaN { log("  (checksum NaN)") }
+            recurrentLatencies.append(Latency(runner: "tether OnnxPolicy (LSTM 64, state carried)", medianMicroseconds: r.0, p99Microseconds: r.1))
+            log(String(format: "  tether LSTM 64, state carried  median %7.2f µs   p99 %7.2f µs", r.0, r.1))
+            if includePeer {
+                guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/policy_latency.py") }
+                let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", lstmPath, "--calls", "\(calls)", "--recurrent"])
+                struct Peer: Decodable { var median_us: Double; var p99_us: Double }
+                let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
+                recurrentLatencies.append(Latency(runner: "python onnxruntime session.run (LSTM 64, state fed back)", medianMicroseconds: peer.median_us, p99Microseconds: peer.p99_us))
+                log(String(format: "  python LSTM 64, state fed back median %7.2f µs   p99 %7.2f µs   (Tether %.2f× faster)", peer.median_us, peer.p99_us, peer.median_us / r.0))
+                recurrentSpeedup = peer.median_us / r.0
+            }
+        }
+
         // Training throughput vs bare simulation, quadruped, same episode length and threads.
         let robot = try BuiltinRobots.load("quadruped")
         var config = ARSConfig()
@@ -96,6 +129,7 @@ public struct PolicyBenchmark: Sendable {
         log(String(format: "  ARS training (quadruped)       %9.0f physics steps/s", trainingRate))
         log(String(format: "  bare PD stepping (quadruped)   %9.0f physics steps/s", bareRate))
         return Report(onnxRuntime: OnnxRuntime.version, latencies: latencies, speedupOverPython: speedup, nativeSpeedupOverPython: nativeSpeedup,
+                      recurrentLatencies: recurrentLatencies, recurrentSpeedupOverPython: recurrentSpeedup,
                       trainingPhysicsStepsPerSecond: trainingRate, bareSimulationStepsPerSecond: bareRate,
                       trainingEfficiency: trainingRate / bareRate)
     }

@@ -417,7 +417,7 @@ public enum OnnxWriter {
         graph.node.append(node("Add", ["network_actions", "tg_steered"], ["actions"]))
     }
 
-    private static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
+    static func int64Tensor(_ name: String, _ values: [Int]) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name
         t.dims = [Int64(values.count)]
@@ -426,7 +426,7 @@ public enum OnnxWriter {
         return t
     }
 
-    private static func valueInfo(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {
+    static func valueInfo(_ name: String, _ shape: [Int?]) -> Onnx_ValueInfoProto {
         var tensorType = Onnx_TypeProto.Tensor()
         tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
         var s = Onnx_TensorShapeProto()
@@ -444,7 +444,7 @@ public enum OnnxWriter {
         return info
     }
 
-    private static func tensor(_ name: String, _ dims: [Int], _ values: [Float]) -> Onnx_TensorProto {
+    static func tensor(_ name: String, _ dims: [Int], _ values: [Float]) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name
         t.dims = dims.map(Int64.init)
@@ -454,7 +454,7 @@ public enum OnnxWriter {
         return t
     }
 
-    private static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil,
+    static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String? = nil,
                              attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
         var n = Onnx_NodeProto()
         n.opType = op
@@ -465,7 +465,7 @@ public enum OnnxWriter {
         return n
     }
 
-    private static func intAttribute(_ name: String, _ value: Int64) -> Onnx_AttributeProto {
+    static func intAttribute(_ name: String, _ value: Int64) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
         a.name = name
         a.type = .int
@@ -473,7 +473,7 @@ public enum OnnxWriter {
         return a
     }
 
-    private static func floatAttribute(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+    static func floatAttribute(_ name: String, _ value: Float) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
         a.name = name
         a.type = .float

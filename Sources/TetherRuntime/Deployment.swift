@@ -152,6 +152,8 @@ public final class Deployment {
         var lateReported = false
         var lastActionAt: Double?
         var policyEpoch = 0
+        var inlineEpoch = -1
+        let recurrent = policy?.isRecurrent ?? false
         var flushAt: Double?
         let worker = policyOnWorker ? policy.map { PolicyWorker(policy: $0) } : nil
         defer { worker?.shutdown() }
@@ -203,6 +205,9 @@ public final class Deployment {
                         policyStart = t
                         lastActionAt = nil
                         policyEpoch += 1   // results of calls from an earlier policy phase are dropped
+                        if recurrent {
+                            events.append(RecordedEvent(time: t, reason: "policy_reset", message: "the policy's recurrent state is set to zeros as its phase starts"))
+                        }
                         lateReported = false
                     }
                 } catch {
@@ -214,6 +219,7 @@ public final class Deployment {
             var action: [Float]?
             var direct: JointCommand?
             var observation: [Float]?
+            var policyState: [Float]?
             // A missed tick holds the policy's last command (only in the policy phase: the other
             // phases' commands are computed fresh every tick).
             var holding = machine.phase == .policy && tick.missed && tick.consecutiveMisses < loopConfiguration.maxConsecutiveMisses
@@ -226,7 +232,9 @@ public final class Deployment {
                     // A result that came in after its tick's wait (a policy slower than half a
                     // period) is used if nothing fresher arrives, never dropped by the next submission.
                     var late: [Float]?
-                    if let (epoch, r) = worker.waitForResult(seconds: 0), epoch == policyEpoch {
+                    var lateState: [Float]?
+                    if let (epoch, r, s) = worker.waitForResult(seconds: 0), epoch == policyEpoch {
+                        lateState = s
                         switch r {
                         case .success(let a): late = a
                         case .failure(let error): fail(.policyError, "the policy failed", error)
@@ -247,7 +255,8 @@ public final class Deployment {
                         }
                         // Wait for the action until half a period after the tick's deadline, or the budget's end.
                         let waitUntil = min(tick.deadline + 0.5 * period, budgetEnds)
-                        if let (epoch, r) = worker.waitForResult(seconds: waitUntil - clock.now()), epoch == policyEpoch {
+                        if let (epoch, r, s) = worker.waitForResult(seconds: waitUntil - clock.now()), epoch == policyEpoch {
+                            policyState = s
                             switch r {
                             case .success(let a): action = a
                             case .failure(let error): fail(.policyError, "the policy failed", error)
@@ -256,6 +265,7 @@ public final class Deployment {
                     }
                     if action == nil, let late, !holding {
                         action = late
+                        policyState = lateState
                         policyLate += 1
                         if !lateReported {
                             lateReported = true
@@ -285,7 +295,12 @@ public final class Deployment {
                         let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
                                                     policyTime: t - (policyStart ?? t), random: &noRandom)
                         observation = obs
+                        if inlineEpoch != policyEpoch {
+                            p.reset()   // a new policy phase starts from a zero recurrent state
+                            inlineEpoch = policyEpoch
+                        }
                         action = try p.act(obs)
+                        if recurrent { policyState = p.recurrentState }
                         policy = p
                     } catch {
                         fail(.policyError, "the policy failed", error)
@@ -329,8 +344,10 @@ public final class Deployment {
             }
             if let recorder, !recorderFailed {
                 do {
-                    try recorder.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation,
-                                                     action: action, command: output.command, events: events))
+                    var record = FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation,
+                                              action: action, command: output.command, events: events)
+                    if action != nil, let s = policyState, !s.isEmpty { record.policyState = s }
+                    try recorder.record(record)
                     // The window is written once the stop has run its course, so that writing it
                     // (and its fsync) never delays the stop's commands; the spool is on disk already.
                     if newlyStopped, flushAt == nil { flushAt = t + stopSeconds }

@@ -32,6 +32,9 @@ public struct FlightRecord: Sendable {
     /// The command sent, after the safety wrapper.
     public var command: JointCommand?
     public var events: [RecordedEvent]
+    /// A recurrent policy's state after computing this tick's action (the state its next call
+    /// starts from), all state tensors concatenated; nil for a feed-forward policy.
+    public var policyState: [Float]?
     public init(time: Double, state: RobotState?, stateReceivedAt: Double? = nil, observation: [Float]?, action: [Float]?,
                 command: JointCommand?, events: [RecordedEvent]) {
         self.time = time
@@ -56,7 +59,10 @@ public struct FlightRecord: Sendable {
 /// Topics (names from the manifest's `ros2` section): joint states (sensor_msgs/JointState), IMU
 /// (sensor_msgs/Imu), commands (std_msgs/Float64MultiArray, dimensions fields × joints with
 /// fields position, velocity, effort, kp, kd), `/tether/observation` and `/tether/action`
-/// (Float64MultiArray) and `/tether/safety_events` (tether_msgs/SafetyEvent).
+/// (Float64MultiArray) and `/tether/safety_events` (tether_msgs/SafetyEvent); for a recurrent
+/// policy also `/tether/policy_state` (Float64MultiArray: the state after each tick's call) and a
+/// `policy_reset` event where the state was set to zeros, so that `tether policy replay` can
+/// re-run the policy's decisions.
 ///
 /// Crash safety. The window is not only in memory: in window mode every tick also goes at once
 /// to a spool segment beside the output (`PATH.spool-0.mcap`, `PATH.spool-1.mcap`, see
@@ -74,6 +80,8 @@ public struct FlightRecord: Sendable {
 /// Errors writing the spool are thrown from ``record(_:)``, as errors writing a continuous
 /// recording are. Used from the control loop's thread only.
 public final class FlightRecorder {
+    /// The topic of a recurrent policy's state.
+    public static let policyStateTopic = "/tether/policy_state"
     /// Log time a chunk spans at most before it is written, ns: what a crash can lose.
     public static let chunkDuration: UInt64 = 500_000_000
     /// Record time between two `fsync`s of the file being written, s.
@@ -139,6 +147,8 @@ public final class FlightRecorder {
     private struct Sink {
         var writer: MCAPWriter
         var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)
+        /// `/tether/policy_state`, added with the first recurrent state written.
+        var policyState: UInt16?
         /// The measurement time of the last state written here (a state is written once per file).
         var lastStateTime: Double?
     }
@@ -300,6 +310,11 @@ public final class FlightRecorder {
         }
         if let a = r.action {
             try w.write(StdMsgs.Float64MultiArray(vector: a.map(Double.init), label: "action"), channel: c.action, logTime: stamp)
+        }
+        if let s = r.policyState {
+            let channel = try sink.policyState ?? w.addTopic(Self.policyStateTopic, type: StdMsgs.Float64MultiArray.self)
+            sink.policyState = channel
+            try w.write(StdMsgs.Float64MultiArray(vector: s.map(Double.init), label: "policy_state"), channel: channel, logTime: stamp)
         }
         for e in r.events {
             let keys = e.values.keys.sorted()

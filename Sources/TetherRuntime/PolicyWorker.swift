@@ -17,7 +17,10 @@ final class PolicyWorker: @unchecked Sendable {
     private let condition = NSCondition()
     private var policy: any PolicyRuntime
     private var input: (observation: [Float], epoch: Int)?
-    private var result: (epoch: Int, value: Result<[Float], Error>)?
+    private var result: (epoch: Int, value: Result<[Float], Error>, state: [Float])?
+    /// The epoch of the last call: a call of a new epoch (a new policy phase) first resets the
+    /// policy's recurrent state to zeros.
+    private var lastEpoch: Int?
     private var running = false
     private var shutdownRequested = false
     /// When the call now running was submitted (the loop's clock), s.
@@ -51,8 +54,9 @@ final class PolicyWorker: @unchecked Sendable {
     }
 
     /// Waits until the result is there or `seconds` pass (0: only looks); takes and returns the
-    /// result with its submission's epoch, or nil.
-    func waitForResult(seconds: Double) -> (epoch: Int, value: Result<[Float], Error>)? {
+    /// result with its submission's epoch and the policy's recurrent state after the call (empty
+    /// for a feed-forward policy), or nil.
+    func waitForResult(seconds: Double) -> (epoch: Int, value: Result<[Float], Error>, state: [Float])? {
         condition.lock(); defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: max(0, seconds))
         while result == nil, running || input != nil {
@@ -88,12 +92,16 @@ final class PolicyWorker: @unchecked Sendable {
             input = nil
             running = true
             var p = policy
+            let newEpoch = epoch != lastEpoch
+            lastEpoch = epoch
             condition.unlock()
+            if newEpoch { p.reset() }
             let r = Result { try p.act(observation) }
+            let state = p.recurrentState
             condition.lock()
             policy = p
             running = false
-            result = (epoch, r)
+            result = (epoch, r, state)
             condition.broadcast()
         }
         condition.unlock()

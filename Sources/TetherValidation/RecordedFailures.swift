@@ -116,10 +116,14 @@ public enum RecordedFailures {
         let velocities = index.map { $0 < first.1.velocity.count ? first.1.velocity[$0] : 0 }
         let imuStart = imu.first { $0.0 >= windowStart } ?? imu.last
         let action = actions.last { $0.0 <= windowStart }?.1
+        // A recurrent policy's memory at that moment (the state after the last call before it).
+        let policyState = reader.info.topics.contains { $0.topic == "/tether/policy_state" }
+            ? try reader.messages(StdMsgs.Float64MultiArray.self, topic: "/tether/policy_state").last { seconds($0.logTime) <= windowStart }?.message.data.map(Float.init)
+            : nil
         let start = EpisodeStart(jointPositions: positions, jointVelocities: velocities,
                                  baseOrientation: imuStart.map { let q = quaternion($0.1); return [q[0], q[1], q[2], q[3]] },
                                  baseAngularVelocity: imuStart.map { [$0.1.angularVelocity.x, $0.1.angularVelocity.y, $0.1.angularVelocity.z] },
-                                 policyTime: windowStart - policyStart, lastAction: action)
+                                 policyTime: windowStart - policyStart, lastAction: action, policyState: policyState)
         let inWindow = imu.filter { $0.0 >= windowStart && $0.0 <= failure }
         let peakTilt = inWindow.map { tilt(quaternion($0.1)) }.max() ?? 0
         let peakRate = inWindow.map { m in let w = m.1.angularVelocity; return (w.x * w.x + w.y * w.y + w.z * w.z).squareRoot() }.max() ?? 0
@@ -197,8 +201,9 @@ public enum RecordedFailures {
     /// The measured start states of the scenarios that fit `manifest` (joint counts, a 4-element
     /// orientation, a 3-element rate, a last action of the action size, finite values), for
     /// training; a hand-edited file's malformed states are left out, never half-used.
+    /// A recorded recurrent state is dropped: training (ARS) runs feed-forward policies.
     public static func starts(_ scenarios: [Scenario], manifest: Manifest) -> [EpisodeStart] {
-        scenarios.map(\.start).filter { s in
+        scenarios.map { var s = $0.start; s.policyState = nil; return s }.filter { s in
             let values = s.jointPositions + s.jointVelocities + (s.baseOrientation ?? []) + (s.baseAngularVelocity ?? []) + (s.lastAction ?? []) + [s.policyTime]
             return s.jointPositions.count == manifest.joints.count && s.jointVelocities.count == manifest.joints.count
                 && (s.baseOrientation?.count ?? 4) == 4 && (s.baseAngularVelocity?.count ?? 3) == 3
@@ -243,4 +248,7 @@ struct AnyPolicy: PolicyRuntime {
     var observationSize: Int { base.observationSize }
     var actionSize: Int { base.actionSize }
     mutating func act(_ observation: [Float]) throws -> [Float] { try base.act(observation) }
+    mutating func reset() { base.reset() }
+    var recurrentState: [Float] { base.recurrentState }
+    mutating func setRecurrentState(_ values: [Float]) throws { try base.setRecurrentState(values) }
 }

@@ -262,6 +262,9 @@ struct ProbedPolicy: PolicyRuntime {
         probe.observePolicy(action: action)
         return action
     }
+    mutating func reset() { inner.reset() }
+    var recurrentState: [Float] { inner.recurrentState }
+    mutating func setRecurrentState(_ values: [Float]) throws { try inner.setRecurrentState(values) }
 }
 
 /// The metrics of one trial, from the deployment's report and what the probe saw.

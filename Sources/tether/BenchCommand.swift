@@ -74,6 +74,7 @@ struct Bench: ParsableCommand {
             print("ratios:")
             if let s = result.speedupOverPython { print("  Python session.run / Tether fast path = \(fmt(s, 2))x") }
             if let s = result.nativeSpeedupOverPython { print("  Python session.run / Tether native    = \(fmt(s, 2))x") }
+            if let s = result.recurrentSpeedupOverPython { print("  Python session.run / Tether, LSTM 64 with its state fed back = \(fmt(s, 2))x") }
             print("  ARS training / bare simulation        = \(fmt(result.trainingEfficiency, 3))")
         }
     }

@@ -66,6 +66,7 @@ struct Improve: ParsableCommand {
             recordedStates = try replayRecorded(recordings, robotModel: robotModel)
             if replayOnly { return }
         }
+        try report { try refuseRecurrentWarmStart(policy) }
         emit("① validate \(policy)")
         let before = try validate(policy, "before")
         let scenarios = ImprovementLoop.scenarios(from: before)

@@ -105,6 +105,7 @@ struct Train: ParsableCommand {
                 let trainer = try ARSTrainer(robot: robotModel, randomization: spec, config: config)
                 var warm: PolicyNetwork?
                 if let warmStart {
+                    try refuseRecurrentWarmStart(warmStart)
                     warm = try ARSCheckpoint.read(from: warmStart + ".checkpoint.json").policy
                 }
                 start = trainer.initialCheckpoint(warmStart: warm)
@@ -130,5 +131,16 @@ struct Train: ParsableCommand {
             try OnnxWriter.write(policy, metadata: metadata, to: out)
             print("wrote \(out) and \(checkpointPath)")
         }
+    }
+}
+
+/// Tether's trainer (ARS) trains feed-forward networks from their native checkpoint; a recurrent
+/// policy (trained elsewhere) can be validated, deployed and replayed, but not warm-started.
+func refuseRecurrentWarmStart(_ path: String) throws {
+    guard FileManager.default.fileExists(atPath: path) else { return }
+    let session = try OnnxSession(path: path)
+    if let signature = try? PolicySignature.recognise(session, observationSize: nil), !signature.states.isEmpty {
+        throw TetherError("a recurrent policy (\(signature.kind)): Tether's trainer (ARS) trains feed-forward policies and cannot warm-start it", at: path,
+                          hint: "retrain or fine-tune it in the trainer that made it (rsl_rl, Isaac Lab), then validate and deploy it with Tether; `tether validate` and `tether deploy` run recurrent policies")
     }
 }

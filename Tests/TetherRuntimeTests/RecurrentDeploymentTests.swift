@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import TetherCore
+import TetherPolicy
+import TetherROS
+import TetherSafety
+import TetherSim
+@testable import TetherRuntime
+
+/// Counts the resets of the policy it wraps.
+final class ResetCounting: PolicyRuntime, @unchecked Sendable {
+    var inner: OnnxPolicy
+    var resets = 0
+    init(_ inner: OnnxPolicy) { self.inner = inner }
+    var observationSize: Int { inner.observationSize }
+    var actionSize: Int { inner.actionSize }
+    func act(_ observation: [Float]) throws -> [Float] { try inner.act(observation) }
+    func reset() { resets += 1; inner.reset() }
+    var recurrentState: [Float] { inner.recurrentState }
+    func setRecurrentState(_ values: [Float]) throws { try inner.setRecurrentState(values) }
+}
+
+@Suite struct RecurrentDeploymentTests {
+    /// A small LSTM whose actions stay near zero (the quadruped keeps standing), its state busy.
+    func lstmPolicy(manifest: Manifest) throws -> String {
+        var random = SeededRandom(seed: 3)
+        var network = RecurrentNetwork(cell: .lstm, inputSize: manifest.observationSize, hiddenSize: 16, actions: manifest.actionSize, random: &random)
+        for i in network.head.weights[0].indices { network.head.weights[0][i] *= 0.05 }
+        for i in network.head.biases[0].indices { network.head.biases[0][i] = 0 }
+        let path = NSTemporaryDirectory() + "tether-lstm-\(UUID().uuidString).onnx"
+        try OnnxWriter.write(network, to: path)
+        return path
+    }
+
+    let script: [Deployment.ScriptedCommand] = [.init(time: 0.2, command: .standUp), .init(time: 2.0, command: .startPolicy),
+                                                .init(time: 3.5, command: .stop), .init(time: 5.0, command: .standUp),
+                                                .init(time: 7.0, command: .startPolicy), .init(time: 8.5, command: .stop)]
+
+    func deploy(recordTo path: String, continuous: Bool, window: Double = 3, policy: any PolicyRuntime, manifest: Manifest) throws -> Deployment.Report {
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let sim = SimRobot(robot: robot)
+        sim.layDown()
+        let clock = ManualClock()
+        let recorder = FlightRecorder(manifest: manifest, path: path, windowSeconds: window, continuous: continuous, clockStart: clock.now())
+        let deployment = Deployment(robot: SimulatedRobot(sim: sim, start: clock.now()), policy: policy,
+                                    safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 1.0)),
+                                    timing: .init(standUpSeconds: 1.5), recorder: recorder, clock: clock, loop: .init(rateHz: 50), velocityCommand: .zero)
+        return try deployment.run(script: script, seconds: 10)
+    }
+
+    @Test func eachPolicyPhaseStartsFromZerosAndTheRecordingReplaysTheDecisions() throws {
+        let manifest = try Manifest.load(path: quadrupedManifest)
+        let model = try lstmPolicy(manifest: manifest)
+        let path = NSTemporaryDirectory() + "tether-recurrent-\(UUID().uuidString).mcap"
+        defer { for p in [model, path] { try? FileManager.default.removeItem(atPath: p) } }
+        let counting = ResetCounting(try OnnxPolicy(path: model, manifest: manifest))
+        let report = try deploy(recordTo: path, continuous: true, policy: counting, manifest: manifest)
+        #expect(!report.stopped, "\(report.stopReason ?? "")")
+        #expect(counting.resets == 2, "one reset per policy phase: \(counting.resets)")
+        let reader = try MCAPReader(path: path)
+        let events = try reader.messages(TetherMsgs.SafetyEvent.self, topic: "/tether/safety_events")
+        #expect(events.filter { $0.message.reason == "policy_reset" }.count == 2)
+        let states = try reader.messages(StdMsgs.Float64MultiArray.self, topic: FlightRecorder.policyStateTopic)
+        #expect(states.count == 150, "a state per policy tick (2 × 1.5 s at 50 Hz): \(states.count)")
+        #expect(states.allSatisfy { $0.message.data.count == 32 })
+
+        // The same policy replays the recorded decisions exactly.
+        var fresh = try OnnxPolicy(path: model, manifest: manifest)
+        let replay = try PolicyReplay.run(path: path, policy: &fresh)
+        #expect(replay.ticks == 150 && replay.resets == 2 && replay.skipped == 0)
+        #expect(replay.maxActionError < 1e-6, "\(replay.maxActionError)")
+        #expect((replay.maxStateError ?? 1) < 1e-6)
+
+        // Without the resets (the second phase continuing the first's memory) the decisions differ.
+        var continuing = NoReset(inner: try OnnxPolicy(path: model, manifest: manifest))
+        let wrong = try PolicyReplay.run(path: path, policy: &continuing)
+        #expect(wrong.maxActionError > 1e-4, "the memory must matter: \(wrong.maxActionError)")
+    }
+
+    @Test func aWindowRecordingRestoresTheStateItStartsFrom() throws {
+        let manifest = try Manifest.load(path: quadrupedManifest)
+        let model = try lstmPolicy(manifest: manifest)
+        let path = NSTemporaryDirectory() + "tether-recurrent-window-\(UUID().uuidString).mcap"
+        defer { for p in [model, path] { try? FileManager.default.removeItem(atPath: p) } }
+        _ = try deploy(recordTo: path, continuous: false, window: 2.5, policy: try OnnxPolicy(path: model, manifest: manifest), manifest: manifest)
+        var fresh = try OnnxPolicy(path: model, manifest: manifest)
+        let replay = try PolicyReplay.run(path: path, policy: &fresh)
+        // The last 2.5 s hold the end of the second phase only: replayed from its first recorded state.
+        #expect(replay.ticks > 0 && replay.skipped == 1, "\(replay)")
+        #expect(replay.maxActionError < 1e-6, "\(replay.maxActionError)")
+    }
+
+    @Test func theWorkerResetsTheStateWhenANewPhaseBegins() throws {
+        let manifest = try Manifest.load(path: quadrupedManifest)
+        let model = try lstmPolicy(manifest: manifest)
+        defer { try? FileManager.default.removeItem(atPath: model) }
+        let counting = ResetCounting(try OnnxPolicy(path: model, manifest: manifest))
+        let worker = PolicyWorker(policy: counting)
+        defer { worker.shutdown() }
+        let observation = [Float](repeating: 0.1, count: manifest.observationSize)
+        var states: [[Float]] = []
+        for epoch in [1, 1, 1, 2] {
+            #expect(worker.submit(observation, at: 0, epoch: epoch))
+            let result = worker.waitForResult(seconds: 5)
+            #expect(result?.epoch == epoch)
+            states.append(result?.state ?? [])
+        }
+        #expect(counting.resets == 2)
+        #expect(states[0] == states[3], "a new epoch starts from zeros, as the first did")
+        #expect(states[1] != states[0])
+    }
+}
+
+/// Ignores resets: a recurrent policy whose memory runs on across episodes.
+struct NoReset: PolicyRuntime {
+    var inner: OnnxPolicy
+    var observationSize: Int { inner.observationSize }
+    var actionSize: Int { inner.actionSize }
+    mutating func act(_ observation: [Float]) throws -> [Float] { try inner.act(observation) }
+    var recurrentState: [Float] { inner.recurrentState }
+    mutating func setRecurrentState(_ values: [Float]) throws { try inner.setRecurrentState(values) }
+}
