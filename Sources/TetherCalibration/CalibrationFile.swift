@@ -208,10 +208,14 @@ public enum RandomizationDerivation {
             lines.append("  - {target: action_latency, distribution: uniform, low: 0, high: \(ModelPatcher.number(upper))}   # s, measured delay \(ModelPatcher.number(delay.estimate[0])) s")
         }
         var noiseCovered = false
-        if let (term, line) = observationNoiseTerm(calibration, observation: observation ?? [], base: base) {
+        var baseNoiseNote = "not calibrated"
+        switch observationNoiseTerm(calibration, observation: observation ?? [], base: base) {
+        case .derived(let term, let line):
             noiseCovered = true
             terms.append(term)
             lines.append(line)
+        case .coveredByBase(let note): baseNoiseNote = note
+        case .none: break
         }
         // Terms of the base spec that calibration did not measure stay as they were.
         if let base {
@@ -232,7 +236,7 @@ public enum RandomizationDerivation {
                     continue
                 }
                 terms.append(t)
-                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (not calibrated)")
+                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (\(t.target == .observationNoise ? baseNoiseNote : "not calibrated"))")
             }
         }
         var spec = RandomizationSpec(terms: terms, pushes: base?.pushes)
@@ -248,10 +252,18 @@ public enum RandomizationDerivation {
         return (spec, lines.joined(separator: "\n") + "\n")
     }
 
-    /// The `observation_noise` term from the measured sensor noise (see `spec`), nil when no
-    /// trained noise term has a measured counterpart or the base term already covers it.
+    enum NoiseTerm {
+        /// A term from the measured noise, and its YAML line.
+        case derived(RandomizationSpec.Term, String)
+        /// The base spec's term already covers the measured noise (why, for its comment).
+        case coveredByBase(String)
+        /// No trained noise term has a measured counterpart.
+        case none
+    }
+
+    /// The `observation_noise` term from the measured sensor noise (see `spec`).
     static func observationNoiseTerm(_ calibration: CalibrationFile, observation: [Manifest.Observation.Term],
-                                     base: RandomizationSpec?) -> (RandomizationSpec.Term, String)? {
+                                     base: RandomizationSpec?) -> NoiseTerm {
         func measured(_ names: [String]) -> CalibratedParameter? {
             calibration.parameters.filter { names.contains($0.name) && $0.estimate.first?.isFinite == true }.max { $0.estimate[0] < $1.estimate[0] }
         }
@@ -269,17 +281,19 @@ public enum RandomizationDerivation {
             ratios.append(("\(p.name) \(ModelPatcher.number(p.estimate[0])) \(p.unit) vs trained \(ModelPatcher.number(trainedSD)) (\(term.source.rawValue))",
                            p.estimate[0] / trainedSD, upper / trainedSD))
         }
-        guard let largest = ratios.max(by: { $0.upper < $1.upper }) else { return nil }
+        guard let largest = ratios.max(by: { $0.upper < $1.upper }) else { return .none }
         let r = ratios.map(\.ratio).max()!
         var low = min(1, 0.5 * r), high = max(1, 1.5 * largest.upper)
         if let b = base?.terms.first(where: { $0.target == .observationNoise }), case .uniform(let lo, let hi) = b.distribution {
-            if hi >= high { return nil }          // the base range already covers the robot's noise
+            if hi >= high {
+                return .coveredByBase(String(format: "covers the measured noise: measured / trained up to %.2g", r))
+            }
             low = min(low, lo)
         }
         low = Double(ModelPatcher.number(low)) ?? low
         high = Double(ModelPatcher.number(high)) ?? high
         let term = RandomizationSpec.Term(target: .observationNoise, distribution: .uniform(low: low, high: high), mode: .scale)
-        return (term, "  - " + flow(term) + "   # measured noise / trained noise up to \(String(format: "%.2g", r)) (\(largest.what), standard deviations)")
+        return .derived(term, "  - " + flow(term) + "   # measured noise / trained noise up to \(String(format: "%.2g", r)) (\(largest.what), standard deviations)")
     }
 
     /// The randomization target a calibrated parameter replaces (so the base spec's term for it is dropped).

@@ -126,6 +126,7 @@ import TetherSim
         let derived = RandomizationDerivation.spec(from: file, base: base, joints: Self.robot.manifest.joints.map(\.name),
                                                    observation: Self.robot.manifest.observation.terms)
         #expect(derived.spec.terms.filter { $0.target == .observationNoise }.count == 1)
+        #expect(derived.yaml.contains("covers the measured noise"))
         #expect(try RandomizationSpec.parse(yaml: derived.yaml).terms.count == derived.spec.terms.count)
     }
 
@@ -137,6 +138,24 @@ import TetherSim
         let derived = RandomizationDerivation.spec(from: file, observation: Self.robot.manifest.observation.terms)
         #expect(derived.yaml.contains("terms: []"))
         #expect(try RandomizationSpec.parse(yaml: derived.yaml).terms.isEmpty)
+    }
+
+    /// A gyro noisier than training assumed: the multiplier reaches past the base term's range,
+    /// which it replaces.
+    @Test func noiseAboveTheTrainedNoiseWidensTheObservationNoise() throws {
+        // Trained: base_angular_velocity noise 0.2 (half-width) → sd 0.115 rad/s; measured 0.3.
+        let file = CalibrationFile(robot: "quadruped", model: "m.xml", recordings: [], parameters: [
+            CalibratedParameter(name: "sensor.gyro.y.noise", unit: "rad/s", nominal: nil, estimate: [0.3], standardError: [0.003],
+                                interval: [[0.294, 0.306]], method: "test", recordings: [])],
+                                   warnings: [], heldOut: [])
+        let base = try RandomizationSpec.load(path: "\(repositoryRoot)/robots/quadruped/randomization.yaml")
+        let derived = RandomizationDerivation.spec(from: file, base: base, observation: Self.robot.manifest.observation.terms)
+        let terms = derived.spec.terms.filter { $0.target == .observationNoise }
+        #expect(terms.count == 1)
+        guard case .uniform(let low, let high) = terms.first?.distribution else { Issue.record("no uniform term"); return }
+        let upper = 0.306 / (0.2 / 3.0.squareRoot())
+        #expect(low == 0.5 && abs(high - 1.5 * upper) < 1e-3)
+        #expect(try RandomizationSpec.parse(yaml: derived.yaml).terms.count == derived.spec.terms.count)
     }
 
     @Test func severalIMUTopicsAreAnErrorThatListsThemAndTheOptionChoosesOne() throws {
