@@ -23,7 +23,7 @@ public struct RecordedSegment: Sendable, Equatable {
 
 /// Plot-ready data of one analysis, for the report.
 public struct CalibrationFigure: Sendable, Codable {
-    public enum Kind: String, Sendable, Codable { case friction, gravity, step, swing, allan, trajectory, latency }
+    public enum Kind: String, Sendable, Codable { case friction, gravity, step, swing, allan, trajectory, latency, rest }
     public struct Series: Sendable, Codable {
         public var label: String
         public var x: [Double]
@@ -495,6 +495,15 @@ public struct ClosedFormCalibration {
                                               method: "stationary recording: sd of first differences / √2, pooled over \(variances.count) joints",
                                               recordings: [r.source]))
         guard atRest else { return }
+        // What the encoders read at rest, about their means (at most 400 points a joint).
+        let stride = max(1, r.states.count / 400)
+        let picked = Swift.stride(from: 0, to: r.states.count, by: stride).map { r.states[$0] }
+        figures.append(CalibrationFigure(kind: .rest, title: "Joint positions at rest, about their means", xLabel: "time (s)", yLabel: "position − mean (rad)",
+                                         series: perJoint.map { p in
+                                             .init(label: r.jointNames[p.joint], x: picked.map(\.time),
+                                                   y: picked.map { p.joint < $0.positions.count ? $0.positions[p.joint] - p.mean.value : 0 }, measured: true)
+                                         },
+                                         caption: String(format: "Encoder noise %.3g rad (pooled, from first differences); a drift or a step here is motion, not noise.", sigma)))
         for p in perJoint {
             let name = r.jointNames[p.joint]
             let se = p.sigma / (2 * Double(max(1, p.n))).squareRoot()

@@ -156,6 +156,10 @@ public struct RecordingLoader: Sendable {
         func seconds(_ stamp: BuiltinInterfaces.Time, _ logTime: UInt64) -> Double {
             useHeader ? Double(stamp.nanoseconds) * 1e-9 : Double(logTime) * 1e-9
         }
+        guard first.message.position.count == first.message.name.count else {
+            throw TetherError("the joint states on \(statesTopic) carry \(first.message.position.count) positions for \(first.message.name.count) joint names", at: path,
+                              hint: "calibration needs a position per named joint; record the topic the joint driver publishes positions on")
+        }
         let map = try jointMap(first.message.name, source: path)
         let t0 = seconds(first.message.header.stamp, first.logTime)
         var states: [ExperimentRecording.StateSample] = []

@@ -101,7 +101,7 @@ import TetherSim
         }
         #expect(skipped.contains("a recording at rest without commands cannot show it"))
         #expect(!skipped.contains("sensor noise"))
-        #expect(outcome.figures.contains { $0.kind == .allan })
+        #expect(outcome.figures.contains { $0.kind == .allan } && outcome.figures.contains { $0.kind == .rest })
         #expect(outcome.mjcf?.diff.isEmpty == true)   // nothing to patch
         let html = CalibrationReport.html(outcome, robot: Self.robot)
         #expect(html.contains("Skipped: joint friction"))
@@ -215,6 +215,9 @@ import TetherSim
         let missing = try Self.bag(["seconds": 1, "imu_topics": [String](), "joints": joints])
         defer { try? FileManager.default.removeItem(atPath: (missing.mcap as NSString).deletingLastPathComponent) }
         #expect { try Self.calibrate(missing.mcap) } throws: { "\($0)".contains("lacks joint RL_calf_joint") }
+        let empty = try Self.bag(["seconds": 1, "imu_topics": [String](), "no_positions": true])
+        defer { try? FileManager.default.removeItem(atPath: (empty.mcap as NSString).deletingLastPathComponent) }
+        #expect { try Self.calibrate(empty.mcap) } throws: { "\($0)".contains("carry 0 positions for 13 joint names") }
         // The bag directory as ros2 bag writes it loads too.
         let c = try Self.calibrate((lying.mcap as NSString).deletingLastPathComponent)
         #expect(Self.parameter(c, "sensor.joint_position.noise") != nil)

@@ -16,7 +16,8 @@ Usage: foreign_bag.py OUT_DIR [JSON_OPTIONS]
     accel_sd (0.05 m/s^2), accel_bias_z (0.05 m/s^2, along gravity),
     joint_topic ("/robot/joint_states"), imu_topics (["/imu/data"]; [] for none),
     zero_stamps (false: header stamps are the sensor's sample times; true: all zero),
-    move (0: still; else the amplitude in rad of a slow sway of every joint).
+    move (0: still; else the amplitude in rad of a slow sway of every joint),
+    no_positions (false: true writes joint states with names but empty positions).
 Prints {"mcap": path, "truth": {...}} with the realized gyro mean (bias + the random walk's mean
 over the recording), the true white noise and densities.
 """
@@ -48,7 +49,7 @@ def main():
     gyro_sd, gyro_bias, rrw = o.get("gyro_sd", 0.01), np.array(o.get("gyro_bias", [0.004, -0.002, 0.001])), o.get("gyro_rrw", 2e-4)
     accel_sd, accel_bias_z = o.get("accel_sd", 0.05), o.get("accel_bias_z", 0.05)
     joint_topic, imu_topics = o.get("joint_topic", "/robot/joint_states"), o.get("imu_topics", ["/imu/data"])
-    zero_stamps, move = o.get("zero_stamps", False), o.get("move", 0.0)
+    zero_stamps, move, no_positions = o.get("zero_stamps", False), o.get("move", 0.0), o.get("no_positions", False)
 
     store = get_typestore(Stores.ROS2_HUMBLE)
     JointState = store.types["sensor_msgs/msg/JointState"]
@@ -75,7 +76,7 @@ def main():
         t = i / joint_rate
         sway = move * math.sin(2 * math.pi * 0.5 * t)
         pos = [defaults.get(n, 0.0) + offsets.get(n, 0.0) + sway + encoder_sd * rng.standard_normal() for n in joints]
-        msg = JointState(header=header(t, ""), name=joints, position=np.array(pos), velocity=np.zeros(len(joints)),
+        msg = JointState(header=header(t, ""), name=joints, position=np.array([] if no_positions else pos, dtype=np.float64), velocity=np.zeros(len(joints)),
                          effort=np.zeros(len(joints)))
         records.append((received(t), "joints", msg, JointState.__msgtype__))
     # IMU: gyro = bias + rate random walk + white noise; accelerometer = gravity (+z, the
