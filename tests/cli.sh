@@ -118,7 +118,20 @@ expect "calibrate from the torque steps" 0 "driver.delay" -- "$TETHER" calibrate
 expect "calibration writes its files" 0 "report.html" -- ls "$TMP/cal"
 expect "calibrate, missing recording" 1 "recording not found" -- "$TETHER" calibrate "$TMP/none.mcap" --out "$TMP/cal"
 expect "calibrate, unknown fit parameter" 1 "joint\[FR_thigh\]" -- "$TETHER" calibrate "$TMP/chirp.mcap" --fit "joint[FR_thigh].damping" --out "$TMP/cal"
-expect "calibrate, a recording of another robot" 1 "no joint states on /cartpole/joint_states" -- "$TETHER" calibrate "$TMP/steps.mcap" --robot cartpole --out "$TMP/cal"
+expect "calibrate, a recording of another robot" 1 "lacks joint" -- "$TETHER" calibrate "$TMP/steps.mcap" --robot cartpole --out "$TMP/cal"
+# A bag recorded elsewhere (by rosbags, not Tether) of the robot standing still: no commands, no
+# experiment metadata, its own topic names.
+.venv/bin/python tests/peers/foreign_bag.py "$TMP/standing" '{"seconds": 30}' > /dev/null
+"$TETHER" calibrate "$TMP/standing" --out "$TMP/cal-standing" > "$TMP/standing.txt" 2>&1; echo "exit $?" >> "$TMP/standing.txt"
+expect "calibrate a standing bag from elsewhere" 0 "exit 0" -- cat "$TMP/standing.txt"
+expect "  its IMU noise, Allan deviation and encoder noise" 0 "sensor.gyro.x.random_walk .*sensor.accel.z.noise|sensor.joint_position.noise" -- cat "$TMP/standing.txt"
+expect "  the topics it found by schema" 0 "note: .*IMU from /imu/data, found by its schema" -- cat "$TMP/standing.txt"
+expect "  what it skipped and why" 0 "skipped: joint friction and damping: a recording at rest without commands cannot show it" -- cat "$TMP/standing.txt"
+expect "  its report and randomization" 0 "randomization.yaml" -- ls "$TMP/cal-standing"
+expect "  the randomization derived from it trains" 0 "standing.onnx" -- "$TETHER" train --robot quadruped --randomize "$TMP/cal-standing/randomization.yaml" --iterations 0 --out "$TMP/standing.onnx"
+.venv/bin/python tests/peers/foreign_bag.py "$TMP/two-imus" '{"seconds": 2, "imu_topics": ["/imu/data", "/imu/raw"]}' > /dev/null
+expect "calibrate, a bag with two IMU topics" 1 "2 IMU topics .*/imu/data, /imu/raw|--imu-topic" -- "$TETHER" calibrate "$TMP/two-imus" --out "$TMP/cal-two"
+expect "calibrate, the IMU topic chosen" 0 "IMU from /imu/raw \(chosen with --imu-topic\)" -- "$TETHER" calibrate "$TMP/two-imus" --imu-topic /imu/raw --out "$TMP/cal-two"
 
 expect "validation gate on the cart-pole, in shards" 0 "cartpole" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 0/2 --out "$TMP/s0.json"
 expect "the second shard" 0 "cartpole" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 1/2 --out "$TMP/s1.json"

@@ -25,6 +25,10 @@ public struct Calibration {
     public var baseRandomization: RandomizationSpec?
     /// Runs the trajectory fit on chirp recordings (when the fitter is available).
     public var trajectoryFit: TrajectoryStep?
+    /// Topics to read instead of the manifest's (`--joint-states-topic`, `--imu-topic`); nil:
+    /// the manifest's, or the only one of its type in a bag recorded elsewhere.
+    public var jointStatesTopic: String?
+    public var imuTopic: String?
 
     /// A trajectory-fitting step: (robot, recordings to fit, held-out recordings, closed-form
     /// estimates, progress) → its parameters, figures, held-out errors and warnings.
@@ -46,6 +50,8 @@ public struct Calibration {
             throw TetherError("no recordings given", at: "tether calibrate", hint: "record them with `tether experiment KIND --out FILE.mcap`")
         }
         var loader = RecordingLoader(manifest: robot.manifest)
+        loader.chosenJointStatesTopic = jointStatesTopic
+        loader.chosenIMUTopic = imuTopic
         var recordings: [ExperimentRecording] = []
         var kinds: [String: String] = [:]
         for path in paths {
@@ -61,17 +67,28 @@ public struct Calibration {
             kinds[path] = "held out"
         }
         var warnings = loader.warnings
-        for r in recordings where r.kind == nil {
+        var notes = loader.notes
+        // A recording from elsewhere without commands (a `ros2 bag record` of the robot
+        // standing still) supports only what needs no input: the sensors' noise at rest.
+        let foreign = recordings.filter { $0.kind == nil }
+        let atRest = foreign.filter { $0.commands.isEmpty }
+        for r in foreign where !r.commands.isEmpty {
             warnings.append("\(r.source): no experiment kind in its metadata (not a `tether experiment` recording); used only for trajectory fitting")
         }
         progress("closed-form analyses")
         var closed = ClosedFormCalibration(robot: robot)
         closed.analyze(recordings)
+        var analysedAtRest: [String] = []
+        for r in atRest {
+            guard closed.atRest(r) else { continue }
+            analysedAtRest.append(r.source)
+            notes.append("\(r.source): no commands and no experiment kind: analysed as the robot at rest (sensor noise, bias, Allan deviation; encoder offsets when it stood in its default pose)")
+        }
         var parameters = closed.parameters
         var figures = closed.figures
         warnings += closed.warnings
         var heldOutErrors: [CalibrationFile.HeldOutError] = []
-        let trajectories = recordings.filter { $0.kind == "chirp" || $0.kind == nil }
+        let trajectories = recordings.filter { $0.kind == "chirp" || ($0.kind == nil && !$0.commands.isEmpty) }
         if let fit = trajectoryFit, !trajectories.isEmpty {
             progress("trajectory fitting on \(trajectories.count) recording\(trajectories.count == 1 ? "" : "s")")
             let result = try fit(robot, trajectories, held, parameters, progress)
@@ -94,8 +111,11 @@ public struct Calibration {
         } else if !trajectories.isEmpty {
             warnings.append("trajectory fitting is not available in this build; chirp recordings were not used")
         }
-        let file = CalibrationFile(robot: robot.manifest.name, model: robot.model.source, recordings: paths + heldOut, parameters: parameters,
+        var file = CalibrationFile(robot: robot.manifest.name, model: robot.model.source, recordings: paths + heldOut, parameters: parameters,
                                    warnings: warnings, heldOut: heldOutErrors)
+        file.notes = notes
+        file.skipped = Self.skipped(kinds: Set(recordings.compactMap(\.kind)), trajectoryFitted: trajectoryFit != nil && !trajectories.isEmpty,
+                                    atRest: !analysedAtRest.isEmpty, parameters: parameters)
         // Patch what maps onto the model.
         var changes: [ModelPatcher.Change] = []
         for p in parameters where p.patched {
@@ -110,8 +130,37 @@ public struct Calibration {
         if FileManager.default.fileExists(atPath: urdfPath), let text = try? String(contentsOfFile: urdfPath, encoding: .utf8) {
             urdf = try patcher.patch(text, format: .urdf, changes: changes, source: urdfPath)
         }
-        let randomization = RandomizationDerivation.spec(from: file, base: baseRandomization, joints: robot.manifest.joints.map(\.name)).yaml
+        let randomization = RandomizationDerivation.spec(from: file, base: baseRandomization, joints: robot.manifest.joints.map(\.name),
+                                                          observation: robot.manifest.observation.terms).yaml
         return Outcome(file: file, figures: figures, mjcf: mjcf, urdf: urdf, urdfPath: urdf == nil ? nil : urdfPath,
                        randomizationYAML: randomization, recordingKinds: kinds)
+    }
+
+    /// What the recordings could not calibrate, and the experiment that would: one line per
+    /// family of parameters that no analysis produced.
+    static func skipped(kinds: Set<String>, trajectoryFitted: Bool, atRest: Bool, parameters: [CalibratedParameter]) -> [String] {
+        let names = parameters.map(\.name)
+        func has(_ test: (String) -> Bool) -> Bool { names.contains(where: test) }
+        var out: [String] = []
+        let why = atRest && !trajectoryFitted && !kinds.contains(where: { $0 != "stationary" })
+            ? "a recording at rest without commands cannot show it; " : ""
+        if !has({ $0.hasSuffix("].frictionloss") || $0.hasSuffix("].damping") }) {
+            out.append("joint friction and damping: \(why)needs the joints driven at several speeds (`tether experiment sweep`) or a commanded trajectory (`tether experiment chirp`)")
+        }
+        if !has({ $0.hasPrefix("inertia_about[") || $0.hasSuffix("].mass") || $0.hasSuffix("].armature") }) {
+            out.append("masses and inertias: \(why)needs a free swing (`tether experiment pendulum`) or a commanded trajectory (`tether experiment chirp`)")
+        }
+        if !has({ $0 == "driver.lag" }) {
+            out.append("motor time constant (driver.lag): \(why)needs commanded torque steps (`tether experiment torque-step`)")
+        }
+        if !has({ $0 == "driver.delay" || $0 == "sensor.delay" }) {
+            out.append("delays (driver.delay): \(why)needs commands to time the response against (`tether experiment torque-step` or `chirp`)")
+        }
+        if !has({ $0.hasPrefix("sensor.") && $0.hasSuffix(".noise") }) {
+            out.append("sensor noise: needs a recording of the robot at rest (`tether experiment stationary`, or a bag of it standing still)")
+        } else if !has({ $0.hasPrefix("sensor.gyro") }) {
+            out.append("IMU noise and bias: the recordings have no IMU")
+        }
+        return out
     }
 }

@@ -61,6 +61,11 @@ public struct CalibrationFile: Sendable, Codable {
     public var warnings: [String]
     /// Error of the nominal and calibrated models on held-out recordings (normalized RMS).
     public var heldOut: [HeldOutError]
+    /// What was used, naming the recording: topics and how they were found, the time base, how
+    /// a recording from elsewhere was analysed.
+    public var notes: [String] = []
+    /// What the recordings could not calibrate, why, and which experiment would.
+    public var skipped: [String] = []
 
     public struct HeldOutError: Sendable, Codable, Equatable {
         public var recording: String
@@ -92,7 +97,22 @@ public struct CalibrationFile: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case tetherCalibration = "tether_calibration", robot, model, created, recordings, parameters, warnings
-        case heldOut = "held_out"
+        case heldOut = "held_out", notes, skipped
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tetherCalibration = try c.decode(Int.self, forKey: .tetherCalibration)
+        robot = try c.decode(String.self, forKey: .robot)
+        model = try c.decode(String.self, forKey: .model)
+        created = try c.decode(String.self, forKey: .created)
+        recordings = try c.decode([String].self, forKey: .recordings)
+        parameters = try c.decode([CalibratedParameter].self, forKey: .parameters)
+        warnings = try c.decode([String].self, forKey: .warnings)
+        heldOut = try c.decode([HeldOutError].self, forKey: .heldOut)
+        // Files written before these existed lack them.
+        notes = try c.decodeIfPresent([String].self, forKey: .notes) ?? []
+        skipped = try c.decodeIfPresent([String].self, forKey: .skipped) ?? []
     }
 
     public func json() throws -> String {
@@ -140,10 +160,20 @@ public struct CalibrationFile: Sendable, Codable {
 /// [0, delay upper bound × 1.5]. Parameters flagged not identifiable keep a wide range of ±50 %
 /// of the estimate instead. The reason is written as a comment per term.
 public enum RandomizationDerivation {
-    /// - Parameter joints: the robot's joints; a base term on joints (damping, friction loss,
-    ///   armature) is kept for the joints that were not calibrated.
+    /// Measured sensor noise (`sensor.gyro.*.noise`, `sensor.joint_position.noise`) against the
+    /// manifest's training noise (`observation.terms[].noise`, the half-width h of uniform noise,
+    /// whose standard deviation is h/√3) gives the `observation_noise` multiplier: uniform from
+    /// min(1, half the largest measured/trained ratio) to max(1, 1.5 × the largest ratio's
+    /// upper 95 % bound), so that training keeps its own noise and covers the robot's. A base
+    /// term that already covers that stays as it is.
+    ///
+    /// - Parameters:
+    ///   - joints: the robot's joints; a base term on joints (damping, friction loss,
+    ///     armature) is kept for the joints that were not calibrated.
+    ///   - observation: the manifest's observation terms, for the noise multiplier (nil: none).
     public static func spec(from calibration: CalibrationFile, relativeFloor: Double = 0.1,
-                            base: RandomizationSpec? = nil, joints: [String] = []) -> (spec: RandomizationSpec, yaml: String) {
+                            base: RandomizationSpec? = nil, joints: [String] = [],
+                            observation: [Manifest.Observation.Term]? = nil) -> (spec: RandomizationSpec, yaml: String) {
         var terms: [RandomizationSpec.Term] = []
         var lines = ["# Randomization derived by `tether calibrate` from \(calibration.robot)'s calibration (\(calibration.created)).",
                      "# Each calibrated parameter: uniform over its 95 % interval widened by half its half-width and at",
@@ -177,10 +207,21 @@ public enum RandomizationDerivation {
             terms.append(.init(target: .actionLatency, distribution: .uniform(low: 0, high: upper), mode: .absolute))
             lines.append("  - {target: action_latency, distribution: uniform, low: 0, high: \(ModelPatcher.number(upper))}   # s, measured delay \(ModelPatcher.number(delay.estimate[0])) s")
         }
+        var noiseCovered = false
+        var baseNoiseNote = "not calibrated"
+        switch observationNoiseTerm(calibration, observation: observation ?? [], base: base) {
+        case .derived(let term, let line):
+            noiseCovered = true
+            terms.append(term)
+            lines.append(line)
+        case .coveredByBase(let note): baseNoiseNote = note
+        case .none: break
+        }
         // Terms of the base spec that calibration did not measure stay as they were.
         if let base {
             let jointTargets: Set<RandomizationSpec.Target> = [.jointDamping, .jointFrictionLoss, .jointArmature]
-            for var t in base.terms where t.target != .parameter && !(t.target == .actionLatency && terms.contains { $0.target == .actionLatency }) {
+            for var t in base.terms where t.target != .parameter && !(t.target == .actionLatency && terms.contains { $0.target == .actionLatency })
+                && !(t.target == .observationNoise && noiseCovered) {
                 if covered.contains(t.target) {
                     // Joint terms stay for the joints calibration did not measure.
                     guard jointTargets.contains(t.target), !joints.isEmpty else { continue }
@@ -195,7 +236,7 @@ public enum RandomizationDerivation {
                     continue
                 }
                 terms.append(t)
-                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (not calibrated)")
+                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (\(t.target == .observationNoise ? baseNoiseNote : "not calibrated"))")
             }
         }
         var spec = RandomizationSpec(terms: terms, pushes: base?.pushes)
@@ -203,7 +244,56 @@ public enum RandomizationDerivation {
             lines.append("pushes: {interval: [\(ModelPatcher.number(p.interval.lowerBound)), \(ModelPatcher.number(p.interval.upperBound))], force: [\(ModelPatcher.number(p.force.lowerBound)), \(ModelPatcher.number(p.force.upperBound))], duration: \(ModelPatcher.number(p.duration))}")
         }
         spec.sourcePath = nil
+        // No term at all (e.g. only sensor noise without a trained counterpart): an empty list,
+        // which the reader takes (a bare `terms:` would be null).
+        if let i = lines.firstIndex(of: "terms:"), i + 1 == lines.count || !lines[i + 1].hasPrefix("  - ") {
+            lines[i] = "terms: []   # nothing calibrated maps onto a randomization term"
+        }
         return (spec, lines.joined(separator: "\n") + "\n")
+    }
+
+    enum NoiseTerm {
+        /// A term from the measured noise, and its YAML line.
+        case derived(RandomizationSpec.Term, String)
+        /// The base spec's term already covers the measured noise (why, for its comment).
+        case coveredByBase(String)
+        /// No trained noise term has a measured counterpart.
+        case none
+    }
+
+    /// The `observation_noise` term from the measured sensor noise (see `spec`).
+    static func observationNoiseTerm(_ calibration: CalibrationFile, observation: [Manifest.Observation.Term],
+                                     base: RandomizationSpec?) -> NoiseTerm {
+        func measured(_ names: [String]) -> CalibratedParameter? {
+            calibration.parameters.filter { names.contains($0.name) && $0.estimate.first?.isFinite == true }.max { $0.estimate[0] < $1.estimate[0] }
+        }
+        var ratios: [(what: String, ratio: Double, upper: Double)] = []
+        for term in observation where term.noise > 0 {
+            let p: CalibratedParameter?
+            switch term.source {
+            case .baseAngularVelocity: p = measured(["sensor.gyro.x.noise", "sensor.gyro.y.noise", "sensor.gyro.z.noise"])
+            case .jointPositions, .jointPositionsAbsolute: p = measured(["sensor.joint_position.noise"])
+            default: p = nil
+            }
+            guard let p else { continue }
+            let trainedSD = term.noise / 3.0.squareRoot()
+            let upper = p.interval.first?.last ?? p.estimate[0]
+            ratios.append(("\(p.name) \(ModelPatcher.number(p.estimate[0])) \(p.unit) vs trained \(ModelPatcher.number(trainedSD)) (\(term.source.rawValue))",
+                           p.estimate[0] / trainedSD, upper / trainedSD))
+        }
+        guard let largest = ratios.max(by: { $0.upper < $1.upper }) else { return .none }
+        let r = ratios.map(\.ratio).max()!
+        var low = min(1, 0.5 * r), high = max(1, 1.5 * largest.upper)
+        if let b = base?.terms.first(where: { $0.target == .observationNoise }), case .uniform(let lo, let hi) = b.distribution {
+            if hi >= high {
+                return .coveredByBase(String(format: "covers the measured noise: measured / trained up to %.2g", r))
+            }
+            low = min(low, lo)
+        }
+        low = Double(ModelPatcher.number(low)) ?? low
+        high = Double(ModelPatcher.number(high)) ?? high
+        let term = RandomizationSpec.Term(target: .observationNoise, distribution: .uniform(low: low, high: high), mode: .scale)
+        return .derived(term, "  - " + flow(term) + "   # measured noise / trained noise up to \(String(format: "%.2g", r)) (\(largest.what), standard deviations)")
     }
 
     /// The randomization target a calibrated parameter replaces (so the base spec's term for it is dropped).

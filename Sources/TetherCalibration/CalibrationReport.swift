@@ -100,6 +100,15 @@ public enum CalibrationReport {
         model.code(diff.isEmpty ? "(no change)" : diff.joined(separator: "\n"))
         model.details("Derived randomization (randomization.yaml)", [.code(outcome.randomizationYAML)])
         sections.append(model)
+        if !file.notes.isEmpty || !file.skipped.isEmpty {
+            var n = ReportSection("What was read, and what was not")
+            for line in file.notes { n.callout(.info, line) }
+            if !file.skipped.isEmpty {
+                n.paragraph("Not calibrated by these recordings, and what would calibrate it:")
+                for line in file.skipped { n.callout(.warn, "Skipped: " + line) }
+            }
+            sections.append(n)
+        }
         if !file.warnings.isEmpty {
             var w = ReportSection("Warnings")
             for line in file.warnings { w.callout(.warn, line) }

@@ -23,7 +23,7 @@ public struct RecordedSegment: Sendable, Equatable {
 
 /// Plot-ready data of one analysis, for the report.
 public struct CalibrationFigure: Sendable, Codable {
-    public enum Kind: String, Sendable, Codable { case friction, gravity, step, swing, allan, trajectory, latency }
+    public enum Kind: String, Sendable, Codable { case friction, gravity, step, swing, allan, trajectory, latency, rest }
     public struct Series: Sendable, Codable {
         public var label: String
         public var x: [Double]
@@ -344,68 +344,191 @@ public struct ClosedFormCalibration {
 
     // MARK: stationary
 
+    /// s: the shortest recording whose Allan deviation is read. The random walk is read at
+    /// τ = 1 s and a curve needs at least 9 independent clusters at its longest τ, so below 10 s
+    /// the −1/2 line is extrapolated and no bias-instability floor can show.
+    public static let minimumAllanDuration = 10.0
+    /// rad: a joint whose position spans more than this is not at rest.
+    public static let restSpan = 0.05
+    /// rad: encoder offsets from the default pose are read only when every joint's mean lies
+    /// within this of its default (the robot held in its default pose); otherwise the pose,
+    /// not the encoder, would be measured.
+    public static let defaultPoseTolerance = 0.1
+
+    /// A recording without commands or experiment kind (a `ros2 bag record` of the robot
+    /// standing still): analysed as a stationary recording when every joint is at rest;
+    /// otherwise nothing in it can be calibrated without the commands, which a warning says.
+    /// Returns whether it was analysed.
+    @discardableResult
+    public mutating func atRest(_ r: ExperimentRecording) -> Bool {
+        var moving: [(String, Double)] = []
+        for (j, name) in r.jointNames.enumerated() {
+            let q = r.states.compactMap { j < $0.positions.count && $0.positions[j].isFinite ? $0.positions[j] : nil }
+            guard let lo = q.min(), let hi = q.max() else { continue }
+            if hi - lo > Self.restSpan { moving.append((name, hi - lo)) }
+        }
+        if !moving.isEmpty {
+            let list = moving.sorted { $0.1 > $1.1 }.prefix(3).map { "\($0.0) spans \(String(format: "%.3g", $0.1)) rad" }.joined(separator: ", ")
+            warnings.append("\(r.source): no commands and the robot moves (\(list); at rest means within \(Self.restSpan) rad): nothing in it can be calibrated without what was commanded; record the joint commands too, or a stretch of the robot standing still")
+            return false
+        }
+        stationary(r, atRest: true)
+        return true
+    }
+
     /// IMU noise, bias and Allan deviation; encoder noise. Only the "still" segment of a
-    /// `tether experiment` recording (the settling before it is not stationary).
-    mutating func stationary(_ recording: ExperimentRecording) {
+    /// `tether experiment` recording (the settling before it is not stationary); all of a
+    /// recording at rest from elsewhere (`atRest`), which also reads the encoders' offsets from
+    /// the default pose when the robot stood in it.
+    mutating func stationary(_ recording: ExperimentRecording, atRest: Bool = false) {
         var r = recording
         if let still = RecordedSegment.segments(of: recording).first(where: { $0.label == "still" }) {
             r.states = r.states.filter { $0.time >= still.start && $0.time <= still.end }
             r.imu = r.imu.filter { $0.time >= still.start && $0.time <= still.end }
         }
         if !r.imu.isEmpty {
-            do {
-                // Receive-time stamps carry the link's jitter, not the sensor's: evenly spaced.
-                let analyses = try SensorNoiseAnalysis.imu(r, evenlySpaced: true)
-                let names = ["gyro.x", "gyro.y", "gyro.z", "accel.x", "accel.y", "accel.z"]
-                for (n, a) in zip(names, analyses) {
-                    let isGyro = n.hasPrefix("gyro")
-                    let unit = isGyro ? "rad/s" : "m/s²"
-                    parameters.append(CalibratedParameter(name: "sensor.\(n).noise", unit: unit, nominal: nil, estimate: [a.standardDeviation.value],
-                                                          standardError: [a.standardDeviation.standardError],
-                                                          interval: [[a.standardDeviation.lower95, a.standardDeviation.upper95]],
-                                                          method: "stationary recording: standard deviation", recordings: [r.source],
-                                                          quality: ["samples": Double(a.sampleCount)]))
-                    if isGyro {
-                        parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [a.mean.value], standardError: [a.mean.standardError],
-                                                              interval: [[a.mean.lower95, a.mean.upper95]], method: "stationary recording: mean", recordings: [r.source]))
-                    }
-                    if let rw = a.randomWalk {
-                        parameters.append(CalibratedParameter(name: "sensor.\(n).random_walk", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
-                                                              estimate: [rw.value], standardError: [rw.standardError], interval: [[rw.lower95, rw.upper95]],
-                                                              method: "Allan deviation: −1/2 slope at τ = 1 s", recordings: [r.source], flags: [a.randomWalkNote]))
-                    }
-                    if let bi = a.biasInstability {
-                        parameters.append(CalibratedParameter(name: "sensor.\(n).bias_instability", unit: unit, nominal: nil, estimate: [bi.value],
-                                                              standardError: [bi.standardError], interval: [[bi.lower95, bi.upper95]],
-                                                              method: "Allan deviation: minimum / 0.664", recordings: [r.source], flags: [a.biasInstabilityNote]))
-                    }
-                }
-                figures.append(CalibrationFigure(kind: .allan, title: "Allan deviation (stationary IMU)", xLabel: "cluster time τ (s)", yLabel: "Allan deviation",
-                                                 series: zip(names, analyses).map { .init(label: $0, x: $1.points.map(\.clusterTime), y: $1.points.map(\.deviation.value), measured: true) },
-                                                 caption: "Gyro in rad/s, accelerometer in m/s². White noise falls at −1/2; the flat bottom is the bias instability.", logLog: true))
-            } catch {
-                warnings.append("\(error)")
+            imuNoise(r, atRest: atRest)
+        }
+        encoderNoise(r, atRest: atRest)
+    }
+
+    mutating func imuNoise(_ r: ExperimentRecording, atRest: Bool) {
+        let names = ["gyro.x", "gyro.y", "gyro.z", "accel.x", "accel.y", "accel.z"]
+        let duration = (r.imu.last?.time ?? 0) - (r.imu.first?.time ?? 0)
+        let allan = duration >= Self.minimumAllanDuration
+        // Mean, standard deviation and (from 10 s on) the Allan deviation of each axis.
+        // Tether's own recordings carry receive-time stamps (the link's jitter, not the
+        // sensor's): evenly spaced. A bag from elsewhere with header stamps: its times, unless
+        // they are not uniform (a dropped sample), then evenly spaced too.
+        var analyses: [AllanAnalysis] = []
+        do {
+            var options = AllanOptions()
+            if !allan { options.minimumIndependentClusters = max(2, r.imu.count / 2) }   // m = 1 only: mean and sd
+            if atRest, let a = try? SensorNoiseAnalysis.imu(r, evenlySpaced: false, options: options) {
+                analyses = a
+            } else {
+                analyses = try SensorNoiseAnalysis.imu(r, evenlySpaced: true, options: options)
+            }
+        } catch {
+            warnings.append("\(error)")
+            return
+        }
+        if !allan {
+            warnings.append(String(format: "%@: the IMU recording is %.3g s; the Allan deviation (random walk, bias instability) needs at least %.0f s at rest (a minute or more for the bias instability), so only the noise and bias are given", r.source, duration, Self.minimumAllanDuration))
+        }
+        // The accelerometer at rest reads gravity: only the component of a bias along the
+        // measured gravity is observable from one pose (a perpendicular bias is a tilt).
+        let meanAccel = SIMD3(analyses[3].mean.value, analyses[4].mean.value, analyses[5].mean.value)
+        let g = 9.80665
+        let norm = (meanAccel * meanAccel).sum().squareRoot()
+        for (k, (n, a)) in zip(names, analyses).enumerated() {
+            let isGyro = n.hasPrefix("gyro")
+            let unit = isGyro ? "rad/s" : "m/s²"
+            let samples = ["samples": Double(a.sampleCount)]
+            parameters.append(CalibratedParameter(name: "sensor.\(n).noise", unit: unit, nominal: nil, estimate: [a.standardDeviation.value],
+                                                  standardError: [a.standardDeviation.standardError],
+                                                  interval: [[a.standardDeviation.lower95, a.standardDeviation.upper95]],
+                                                  method: "stationary recording: standard deviation", recordings: [r.source],
+                                                  quality: samples))
+            // White-noise density: σ_d = N / √τ0 for white noise sampled every τ0.
+            let root = a.sampleInterval.squareRoot()
+            parameters.append(CalibratedParameter(name: "sensor.\(n).noise_density", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
+                                                  estimate: [a.standardDeviation.value * root], standardError: [a.standardDeviation.standardError * root],
+                                                  interval: [[a.standardDeviation.lower95 * root, a.standardDeviation.upper95 * root]],
+                                                  method: String(format: "standard deviation × √τ0 (τ0 = %.4g s)", a.sampleInterval), recordings: [r.source],
+                                                  quality: samples))
+            if isGyro {
+                parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [a.mean.value], standardError: [a.mean.standardError],
+                                                      interval: [[a.mean.lower95, a.mean.upper95]], method: "stationary recording: mean", recordings: [r.source]))
+            } else if atRest, norm > 0 {
+                // Per axis: that axis's share of (|mean| − g) along the measured gravity direction.
+                // To first order: SE of |mean| from the axes' SEs along the gravity direction, and
+                // the direction's own uncertainty for the share.
+                let share = meanAccel[k - 3] / norm
+                let bias = (norm - g) * share
+                let alongSE = (3..<6).map { i in pow(meanAccel[i - 3] / norm * analyses[i].mean.standardError, 2) }.reduce(0, +).squareRoot()
+                let se = (pow(share * alongSE, 2) + pow((norm - g) * a.mean.standardError / norm, 2)).squareRoot()
+                parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [bias], standardError: [se],
+                                                      method: "stationary recording: (|mean| − g) along the measured gravity", recordings: [r.source],
+                                                      flags: ["only the bias along gravity is observable from one pose; a bias across it reads as a tilt (record several poses to separate them)"]))
+            }
+            if allan, let rw = a.randomWalk {
+                parameters.append(CalibratedParameter(name: "sensor.\(n).random_walk", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
+                                                      estimate: [rw.value], standardError: [rw.standardError], interval: [[rw.lower95, rw.upper95]],
+                                                      method: "Allan deviation: −1/2 slope at τ = 1 s", recordings: [r.source], flags: [a.randomWalkNote]))
+            }
+            if allan, let bi = a.biasInstability {
+                parameters.append(CalibratedParameter(name: "sensor.\(n).bias_instability", unit: unit, nominal: nil, estimate: [bi.value],
+                                                      standardError: [bi.standardError], interval: [[bi.lower95, bi.upper95]],
+                                                      method: "Allan deviation: minimum / 0.664", recordings: [r.source], flags: [a.biasInstabilityNote]))
             }
         }
-        // Encoder white noise from first differences, σ = sd(Δq)/√2: slow drift and the small
-        // motions of a held pose barely change consecutive samples, so they do not inflate it.
+        if allan {
+            figures.append(CalibrationFigure(kind: .allan, title: "Allan deviation (stationary IMU)", xLabel: "cluster time τ (s)", yLabel: "Allan deviation",
+                                             series: zip(names, analyses).map { .init(label: $0, x: $1.points.map(\.clusterTime), y: $1.points.map(\.deviation.value), measured: true) },
+                                             caption: "Gyro in rad/s, accelerometer in m/s². White noise falls at −1/2; the flat bottom is the bias instability.", logLog: true))
+        }
+    }
+
+    /// Encoder white noise from first differences, σ = sd(Δq)/√2: slow drift and the small
+    /// motions of a held pose barely change consecutive samples, so they do not inflate it.
+    mutating func encoderNoise(_ r: ExperimentRecording, atRest: Bool) {
         var variances: [Double] = [], count = 0
+        var perJoint: [(joint: Int, sigma: Double, n: Int, mean: ParameterEstimate)] = []
         for j in r.jointNames.indices {
             let q = r.states.compactMap { j < $0.positions.count ? $0.positions[j] : nil }
             guard q.count > 10 else { continue }
             let d = zip(q.dropFirst(), q).map { $0 - $1 }
             let mean = d.reduce(0, +) / Double(d.count)
-            variances.append(d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d.count - 1) / 2)
+            let variance = d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d.count - 1) / 2
+            variances.append(variance)
             count += d.count
+            perJoint.append((j, variance.squareRoot(), d.count, FrictionAnalysis.batchMean(q)))
         }
-        if !variances.isEmpty {
-            let sigma = (variances.reduce(0, +) / Double(variances.count)).squareRoot()
-            let se = sigma / (2 * Double(max(1, count))).squareRoot()
-            parameters.append(CalibratedParameter(name: "sensor.joint_position.noise", unit: "rad", nominal: nil, estimate: [sigma], standardError: [se],
-                                                  method: "stationary recording: sd of first differences / √2, pooled over \(variances.count) joints",
-                                                  recordings: [r.source]))
-        } else {
+        guard !variances.isEmpty else {
             warnings.append("\(r.source): too few joint samples for the encoder noise")
+            return
+        }
+        let sigma = (variances.reduce(0, +) / Double(variances.count)).squareRoot()
+        let se = sigma / (2 * Double(max(1, count))).squareRoot()
+        parameters.append(CalibratedParameter(name: "sensor.joint_position.noise", unit: "rad", nominal: nil, estimate: [sigma], standardError: [se],
+                                              method: "stationary recording: sd of first differences / √2, pooled over \(variances.count) joints",
+                                              recordings: [r.source]))
+        guard atRest else { return }
+        // What the encoders read at rest, about their means (at most 400 points a joint).
+        let stride = max(1, r.states.count / 400)
+        let picked = Swift.stride(from: 0, to: r.states.count, by: stride).map { r.states[$0] }
+        figures.append(CalibrationFigure(kind: .rest, title: "Joint positions at rest, about their means", xLabel: "time (s)", yLabel: "position − mean (rad)",
+                                         series: perJoint.map { p in
+                                             .init(label: r.jointNames[p.joint], x: picked.map(\.time),
+                                                   y: picked.map { p.joint < $0.positions.count ? $0.positions[p.joint] - p.mean.value : 0 }, measured: true)
+                                         },
+                                         caption: String(format: "Encoder noise %.3g rad (pooled, from first differences); a drift or a step here is motion, not noise.", sigma)))
+        for p in perJoint {
+            let name = r.jointNames[p.joint]
+            let se = p.sigma / (2 * Double(max(1, p.n))).squareRoot()
+            parameters.append(CalibratedParameter(name: "sensor.joint[\(name)].position_noise", unit: "rad", nominal: nil, estimate: [p.sigma], standardError: [se],
+                                                  method: "stationary recording: sd of first differences / √2", recordings: [r.source]))
+        }
+        // Offsets from the default pose, when the robot stood in it.
+        let defaults = Dictionary(uniqueKeysWithValues: robot.manifest.joints.map { ($0.name, $0.defaultPosition) })
+        let away = perJoint.compactMap { p -> (String, Double)? in
+            let name = r.jointNames[p.joint]
+            guard let d = defaults[name] else { return nil }
+            return (name, p.mean.value - d)
+        }
+        if let worst = away.max(by: { abs($0.1) < abs($1.1) }), abs(worst.1) > Self.defaultPoseTolerance {
+            warnings.append(String(format: "%@: encoder offsets not measured: the robot was not in its default pose (%@ is %.3g rad from it; within %.2g rad counts as the default pose); hold the robot in its default pose (a jig, or standing) to read them", r.source, worst.0, worst.1, Self.defaultPoseTolerance))
+            return
+        }
+        for p in perJoint {
+            let name = r.jointNames[p.joint]
+            guard let d = defaults[name] else { continue }
+            parameters.append(CalibratedParameter(name: "sensor.joint[\(name)].offset", unit: "rad", nominal: [0], estimate: [p.mean.value - d],
+                                                  standardError: [p.mean.standardError],
+                                                  interval: [[p.mean.lower95 - d, p.mean.upper95 - d]],
+                                                  method: "stationary recording: mean position − manifest default", recordings: [r.source],
+                                                  flags: ["an encoder offset only if the robot was held exactly in its default pose; otherwise the pose's difference"]))
         }
     }
 }

@@ -5,9 +5,16 @@ import TetherROS
 /// Reads experiment recordings for calibration: MCAP bags from `tether experiment` or recorded
 /// by ROS 2 elsewhere, and CSV.
 ///
-/// Time axis: the messages' header stamps (the robot's measurement time), falling back to the
-/// log time where a stamp is zero; seconds from the first joint state. What is wrong with the
-/// data is never silently "fixed" into a wrong fit:
+/// Topics: the manifest's `ros2.joint_states` and `ros2.imu` (or the ones chosen with
+/// `chosenJointStatesTopic` / `chosenIMUTopic`). A bag recorded elsewhere may name them
+/// otherwise: when the manifest's topic is absent, the channel is found by its schema
+/// (`sensor_msgs/msg/JointState`, `sensor_msgs/msg/Imu`); several candidates are an error that
+/// lists them. Which topic was used, and why, is said in `notes`.
+///
+/// Time axis: the messages' header stamps (the robot's measurement time) when they are sane on
+/// every topic used (none zero, at most 10 % going back or repeating), else the log times (when
+/// the recorder received them); `notes` says which. Seconds from the first joint state. What is
+/// wrong with the data is never silently "fixed" into a wrong fit:
 /// - a missing topic or joint is an error naming the recording, the topic and what is there;
 /// - unsorted samples are sorted, duplicate timestamps dropped, gaps (> 5 × the median period)
 ///   counted — each with a warning naming the recording (`warnings`), so that a report shows it.
@@ -20,8 +27,15 @@ public struct RecordingLoader: Sendable {
     public var jointStatesTopic: String
     public var commandsTopic: String
     public var imuTopic: String
+    /// Topics the user chose (`--joint-states-topic`, `--imu-topic`): used as given, and an
+    /// error when the recording lacks them. nil: the manifest's, else found by schema.
+    public var chosenJointStatesTopic: String?
+    public var chosenIMUTopic: String?
     /// Problems found and handled, one line each, naming the recording.
     public private(set) var warnings: [String] = []
+    /// What was used, one line each, naming the recording: topics (and how they were found),
+    /// the time base (header stamps or log times).
+    public private(set) var notes: [String] = []
 
     public init(manifest: Manifest) {
         jointNames = manifest.joints.map(\.name)
@@ -33,8 +47,18 @@ public struct RecordingLoader: Sendable {
 
     /// Loads a recording by extension: `.mcap` or `.csv`.
     public mutating func load(_ path: String) throws -> ExperimentRecording {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw TetherError("recording not found", at: path, hint: "record one with `tether experiment KIND --out \(path)`")
+        }
+        if isDirectory.boolValue {
+            // A bag directory as `ros2 bag record` writes it (metadata.yaml and the MCAP files).
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.lowercased().hasSuffix(".mcap") }.sorted()
+            guard files.count == 1 else {
+                throw TetherError(files.isEmpty ? "the bag directory holds no MCAP file" : "the bag directory holds \(files.count) MCAP files: \(files.joined(separator: ", "))", at: path,
+                                  hint: files.isEmpty ? "record with `ros2 bag record -s mcap`, or convert the bag to MCAP" : "a split bag: pass its files one by one, or merge them into one first")
+            }
+            return try loadMCAP((path as NSString).appendingPathComponent(files[0]))
         }
         switch (path as NSString).pathExtension.lowercased() {
         case "mcap": return try loadMCAP(path)
@@ -47,25 +71,94 @@ public struct RecordingLoader: Sendable {
 
     // MARK: MCAP
 
+    /// The schema names of the message types calibration reads, as rosbag2 and Tether write them.
+    static let jointStateSchemas: Set<String> = [SensorMsgs.JointState.typeName, SensorMsgs.JointState.shortTypeName]
+    static let imuSchemas: Set<String> = [SensorMsgs.Imu.typeName, SensorMsgs.Imu.shortTypeName]
+
+    /// The topic to read for one kind of message: the chosen one (must be there), else the
+    /// manifest's when the recording has it, else the only channel with that schema. nil when
+    /// there is none (the caller decides whether that is an error).
+    mutating func resolveTopic(_ what: String, manifestTopic: String, chosen: String?, schemas: Set<String>, option: String,
+                               reader: MCAPReader, path: String) throws -> String? {
+        let topics = Set(reader.channels.values.map(\.topic))
+        let candidates = Set(reader.channels.values.filter { c in reader.schemas[c.schemaID].map { schemas.contains($0.name) } ?? false }.map(\.topic)).sorted()
+        func listing() -> String {
+            topics.sorted().map { t in
+                let schema = reader.channels.values.first { $0.topic == t }.flatMap { reader.schemas[$0.schemaID]?.name } ?? "no schema"
+                return "\(t) (\(schema))"
+            }.joined(separator: ", ")
+        }
+        if let chosen {
+            guard topics.contains(chosen) else {
+                throw TetherError("the recording has no topic \(chosen) (chosen with \(option))", at: path,
+                                  hint: "its topics: \(listing())")
+            }
+            notes.append("\(path): \(what) from \(chosen) (chosen with \(option))")
+            return chosen
+        }
+        if topics.contains(manifestTopic) { return manifestTopic }
+        switch candidates.count {
+        case 0:
+            return nil
+        case 1:
+            notes.append("\(path): \(what) from \(candidates[0]), found by its schema (the manifest's \(manifestTopic) is not in the recording)")
+            return candidates[0]
+        default:
+            throw TetherError("the recording has \(candidates.count) \(what) topics and none is the manifest's \(manifestTopic): \(candidates.joined(separator: ", "))", at: path,
+                              hint: "choose one with \(option) TOPIC (e.g. \(option) \(candidates[0])), or name it in the manifest's ros2 section")
+        }
+    }
+
+    /// Whether header stamps can be the time axis: none zero, and at most 10 % of the steps going
+    /// back or repeating (a driver that stamps with a coarse, frozen or reset clock; a few out of
+    /// order are sorted, with a warning). The reason when not.
+    static func headerStampProblem(_ stamps: [Int64], topic: String) -> String? {
+        guard !stamps.isEmpty else { return nil }
+        let zero = stamps.filter { $0 == 0 }.count
+        if zero > 0 { return "\(zero) of \(stamps.count) header stamps on \(topic) are zero" }
+        let back = zip(stamps, stamps.dropFirst()).filter { $1 <= $0 }.count
+        if stamps.count > 1, Double(back) > 0.1 * Double(stamps.count - 1) {
+            return "\(back) of \(stamps.count - 1) header stamps on \(topic) repeat or go back"
+        }
+        return nil
+    }
+
     mutating func loadMCAP(_ path: String) throws -> ExperimentRecording {
         let reader = try MCAPReader(path: path)
         let topics = Set(reader.channels.values.map(\.topic))
-        guard topics.contains(jointStatesTopic) else {
-            throw TetherError("the recording has no joint states on \(jointStatesTopic)", at: path,
-                              hint: "its topics: \(topics.sorted().joined(separator: ", ")); name the topic in the manifest's ros2.joint_states")
+        guard let statesTopic = try resolveTopic("joint states", manifestTopic: jointStatesTopic, chosen: chosenJointStatesTopic,
+                                                 schemas: Self.jointStateSchemas, option: "--joint-states-topic", reader: reader, path: path) else {
+            throw TetherError("the recording has no joint states on \(jointStatesTopic), nor any sensor_msgs/msg/JointState topic", at: path,
+                              hint: "its topics: \(topics.sorted().joined(separator: ", ")); name the topic in the manifest's ros2.joint_states or with --joint-states-topic")
         }
+        let imuTopicUsed = try resolveTopic("IMU", manifestTopic: imuTopic, chosen: chosenIMUTopic, schemas: Self.imuSchemas,
+                                            option: "--imu-topic", reader: reader, path: path)
         var metadata: [String: String] = [:]
         if let channel = reader.channels.values.first(where: { $0.topic == commandsTopic }) {
             for (k, v) in channel.metadata where k.hasPrefix("tether.experiment.") {
                 metadata[String(k.dropFirst("tether.experiment.".count))] = v
             }
         }
-        func seconds(_ stamp: BuiltinInterfaces.Time, _ logTime: UInt64) -> Double {
-            stamp.nanoseconds != 0 ? Double(stamp.nanoseconds) * 1e-9 : Double(logTime) * 1e-9
-        }
-        let raw = try reader.messages(SensorMsgs.JointState.self, topic: jointStatesTopic)
+        let raw = try reader.messages(SensorMsgs.JointState.self, topic: statesTopic)
         guard let first = raw.first else {
-            throw TetherError("the recording has no joint-state messages on \(jointStatesTopic)", at: path, hint: "record the experiment again")
+            throw TetherError("the recording has no joint-state messages on \(statesTopic)", at: path, hint: "record the experiment again")
+        }
+        let imuRaw = try imuTopicUsed.map { try reader.messages(SensorMsgs.Imu.self, topic: $0) } ?? []
+        // One time base for the whole recording, so that topics stay aligned.
+        let problem = Self.headerStampProblem(raw.map(\.message.header.stamp.nanoseconds), topic: statesTopic)
+            ?? imuTopicUsed.flatMap { Self.headerStampProblem(imuRaw.map(\.message.header.stamp.nanoseconds), topic: $0) }
+        let useHeader = problem == nil
+        if let problem {
+            notes.append("\(path): time base: log times (when the recorder received each message), since \(problem)")
+        } else if metadata["kind"] == nil {
+            notes.append("\(path): time base: header stamps (the sensor's time)")
+        }
+        func seconds(_ stamp: BuiltinInterfaces.Time, _ logTime: UInt64) -> Double {
+            useHeader ? Double(stamp.nanoseconds) * 1e-9 : Double(logTime) * 1e-9
+        }
+        guard first.message.position.count == first.message.name.count else {
+            throw TetherError("the joint states on \(statesTopic) carry \(first.message.position.count) positions for \(first.message.name.count) joint names", at: path,
+                              hint: "calibration needs a position per named joint; record the topic the joint driver publishes positions on")
         }
         let map = try jointMap(first.message.name, source: path)
         let t0 = seconds(first.message.header.stamp, first.logTime)
@@ -109,8 +202,8 @@ public struct RecordingLoader: Sendable {
         }
 
         var imu: [ExperimentRecording.IMUSample] = []
-        if topics.contains(imuTopic) {
-            for (logTime, m) in try reader.messages(SensorMsgs.Imu.self, topic: imuTopic) {
+        if let imuTopicUsed {
+            for (logTime, m) in imuRaw {
                 let o = m.orientation
                 imu.append(.init(time: seconds(m.header.stamp, logTime) - t0,
                                  angularVelocity: SIMD3(m.angularVelocity.x, m.angularVelocity.y, m.angularVelocity.z),
@@ -118,6 +211,9 @@ public struct RecordingLoader: Sendable {
                                  orientation: SIMD4(o.w, o.x, o.y, o.z)))
             }
             imu = clean(imu, source: path, what: "IMU samples", time: \.time)
+            if imu.isEmpty { warnings.append("\(path): no IMU messages on \(imuTopicUsed)") }
+        } else if metadata["kind"] == nil {
+            notes.append("\(path): no IMU (no \(imuTopic), nor any sensor_msgs/msg/Imu topic): joint noise only")
         }
         return ExperimentRecording(source: path, kind: metadata["kind"], metadata: metadata, jointNames: jointNames,
                                    states: states, commands: commands, imu: imu)

@@ -22,6 +22,11 @@ struct Calibrate: ParsableCommand {
         Examples:
           tether calibrate sweep.mcap torque-step.mcap pendulum.mcap stationary.mcap chirp.mcap --out calibration/
           tether calibrate chirp.mcap --held-out chirp2.mcap --robot quadruped --json
+          tether calibrate standing.mcap --imu-topic /imu/data --out calibration/
+
+        A ROS 2 bag recorded elsewhere without commands (the robot standing still) gives what \
+        needs no input: IMU and encoder noise, bias and Allan deviation; the output says what \
+        it skipped and why.
         """
     )
 
@@ -31,6 +36,8 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Output directory.") var out = "calibration"
     @Option(help: "Randomization spec whose uncalibrated terms are kept (default: the robot's randomization.yaml if any).") var randomization: String?
     @Option(help: "Parameters of the trajectory fit, comma-separated (default: each excited joint's damping, frictionloss, armature; driver.lag, driver.delay). Names: docs/trajectory-fitting.md.") var fit: String?
+    @Option(help: "Joint-state topic to read (default: the manifest's ros2.joint_states, else the bag's only sensor_msgs/msg/JointState topic).") var jointStatesTopic: String?
+    @Option(help: "IMU topic to read (default: the manifest's ros2.imu, else the bag's only sensor_msgs/msg/Imu topic).") var imuTopic: String?
     @Flag(help: "Print the calibration as JSON.") var json = false
 
     func run() throws {
@@ -41,6 +48,8 @@ struct Calibrate: ParsableCommand {
             base = try report { try RandomizationSpec.load(path: path) }
         }
         var calibration = Calibration(robot: robotModel, baseRandomization: base)
+        calibration.jointStatesTopic = jointStatesTopic
+        calibration.imuTopic = imuTopic
         calibration.trajectoryFit = TrajectoryCalibration.step(names: fit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
         let quiet = json
         let outcome = try report {
@@ -54,7 +63,9 @@ struct Calibrate: ParsableCommand {
         if !outcome.file.heldOut.isEmpty {
             for h in outcome.file.heldOut { print("  held out \(h.recording): error nominal \(fmt(h.nominal, 4)) → calibrated \(fmt(h.calibrated, 4))") }
         }
+        for n in outcome.file.notes { print("  note: \(n)") }
         for w in outcome.file.warnings { print("  warning: \(w)") }
+        for k in outcome.file.skipped { print("  skipped: \(k)") }
         print("wrote \(out)/calibration.yaml, .json, \(URL(fileURLWithPath: robotModel.model.source).lastPathComponent)\(outcome.urdf == nil ? "" : ", .urdf"), model.diff, randomization.yaml, report.html")
     }
 }

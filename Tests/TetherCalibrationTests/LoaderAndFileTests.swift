@@ -71,9 +71,10 @@ import TetherSim
         try writeBag(path, stamps: [0, 0.01], names: ["a", "b"])
         var loader = RecordingLoader(manifest: manifest)
         #expect { try loader.load(path) } throws: { "\($0)".contains("lacks joint") && "\($0)".contains(path) }
-        loader.jointStatesTopic = "/robot/joint_states"
-        #expect(loader.jointStatesTopic != manifest.ros2.jointStates)
-        #expect { try loader.load(path) } throws: { "\($0)".contains("no joint states on /robot/joint_states") }
+        // A topic the user chose must be there (the manifest's, when absent, would be looked
+        // for by schema instead).
+        loader.chosenJointStatesTopic = "/robot/joint_states"
+        #expect { try loader.load(path) } throws: { "\($0)".contains("no topic /robot/joint_states (chosen with --joint-states-topic)") && "\($0)".contains(manifest.ros2.jointStates) }
         #expect { try loader.load("/nonexistent.mcap") } throws: { "\($0)".contains("recording not found") }
         #expect { try loader.load(self.temp("x.bag")) } throws: { "\($0)".contains("not found") }
     }
