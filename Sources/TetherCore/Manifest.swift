@@ -50,29 +50,59 @@ public struct Manifest: Sendable, Equatable {
         }
     }
 
-    /// Floating-base sensing: the base body and the names of MuJoCo sensors that play the IMU.
+    /// Floating-base sensing: the base body and where its IMU readings come from.
     public struct Base: Sendable, Equatable {
         /// Name of the base body (the one with the free joint).
         public var body: String
-        /// `framequat` sensor giving the base orientation (w, x, y, z) in the world frame.
-        public var orientationSensor: String
-        /// `gyro` sensor: angular velocity in the base (IMU) frame, rad/s.
-        public var gyroSensor: String
-        /// `accelerometer` sensor: specific force in the base (IMU) frame, m/s².
-        public var accelerometerSensor: String?
+        /// Where orientation, angular velocity and acceleration come from.
+        public var imu: IMU
         /// `touch` sensors on the feet, in a fixed order.
         public var footContactSensors: [String]
         /// Keyframe that holds the initial state, if the model has one.
         public var keyframe: String?
-        /// Creates a base description.
-        public init(body: String, orientationSensor: String, gyroSensor: String,
-                    accelerometerSensor: String?, footContactSensors: [String], keyframe: String?) {
+
+        /// The source of the base's IMU readings in simulation.
+        public enum IMU: Sendable, Equatable {
+            /// MuJoCo sensors named in the manifest: a `framequat` (orientation w, x, y, z in the
+            /// world frame), a `gyro` (rad/s in the IMU frame) and optionally an `accelerometer`
+            /// (specific force in the IMU frame, m/s²).
+            case sensors(orientation: String, gyro: String, accelerometer: String?)
+            /// The floating base itself, for models without IMU sensors (most vendor and
+            /// MuJoCo Menagerie models): orientation from the free joint's quaternion, angular
+            /// velocity from its rotational velocity (MuJoCo gives it in the body frame, which is
+            /// what a gyro fixed to the base measures); no accelerometer.
+            case floatingBase
+        }
+
+        /// `framequat` sensor giving the base orientation, when the IMU is made of sensors.
+        public var orientationSensor: String? {
+            if case .sensors(let name, _, _) = imu { return name }
+            return nil
+        }
+        /// `gyro` sensor, when the IMU is made of sensors.
+        public var gyroSensor: String? {
+            if case .sensors(_, let name, _) = imu { return name }
+            return nil
+        }
+        /// `accelerometer` sensor, when the IMU is made of sensors and has one.
+        public var accelerometerSensor: String? {
+            if case .sensors(_, _, let name) = imu { return name }
+            return nil
+        }
+
+        /// Creates a base description with any IMU source.
+        public init(body: String, imu: IMU, footContactSensors: [String], keyframe: String?) {
             self.body = body
-            self.orientationSensor = orientationSensor
-            self.gyroSensor = gyroSensor
-            self.accelerometerSensor = accelerometerSensor
+            self.imu = imu
             self.footContactSensors = footContactSensors
             self.keyframe = keyframe
+        }
+
+        /// Creates a base description whose IMU is made of named sensors.
+        public init(body: String, orientationSensor: String, gyroSensor: String,
+                    accelerometerSensor: String?, footContactSensors: [String], keyframe: String?) {
+            self.init(body: body, imu: .sensors(orientation: orientationSensor, gyro: gyroSensor, accelerometer: accelerometerSensor),
+                      footContactSensors: footContactSensors, keyframe: keyframe)
         }
     }
 
@@ -90,9 +120,10 @@ public struct Manifest: Sendable, Equatable {
         public var velocityLimit: Double
         /// Maximum torque, N·m (or force, N).
         public var torqueLimit: Double?
-        /// Proportional gain of the PD law, N·m/rad.
+        /// Proportional gain of the PD law, N·m/rad. In position mode it may be left out when the
+        /// joint's actuator is a position servo; `RobotModel` then fills in the servo's kp.
         public var kp: Double?
-        /// Derivative gain of the PD law, N·m·s/rad.
+        /// Derivative gain of the PD law, N·m·s/rad (filled from a position servo's kv, like `kp`).
         public var kd: Double?
         /// Constant feed-forward torque added to the PD law in position mode, N·m (typically the
         /// gravity load at the default pose, so the robot holds that pose instead of sagging).

@@ -161,21 +161,31 @@ struct ManifestReader {
         guard let map = mapping(node, "base") else { return nil }
         checkKeys(map, "base", allowed: ["body", "imu", "foot_contacts", "keyframe"], node: node)
         let body = requiredString(map, "body", "base.body", parent: node)
-        var orientation: String?, gyro: String?, acc: String?
-        if let imuNode = required(map, "imu", "base.imu", parent: node), let imu = mapping(imuNode, "base.imu") {
-            checkKeys(imu, "base.imu", allowed: ["orientation", "gyro", "accelerometer"], node: imuNode)
-            orientation = requiredString(imu, "orientation", "base.imu.orientation", parent: imuNode)
-            gyro = requiredString(imu, "gyro", "base.imu.gyro", parent: imuNode)
-            acc = optionalString(imu, "accelerometer", "base.imu.accelerometer")
+        var imu: Manifest.Base.IMU?
+        if let imuNode = required(map, "imu", "base.imu", parent: node) {
+            if let source = imuNode.scalar?.string {
+                // `imu: floating_base`: a model without IMU sensors (vendor and Menagerie models).
+                if source == "floating_base" {
+                    imu = .floatingBase
+                } else {
+                    report(.invalidValue, "base.imu", imuNode, "unknown IMU source '\(source)'",
+                           expected: "floating_base, or a mapping {orientation: framequat sensor, gyro: gyro sensor, accelerometer: ...}")
+                }
+            } else if let map = mapping(imuNode, "base.imu") {
+                checkKeys(map, "base.imu", allowed: ["orientation", "gyro", "accelerometer"], node: imuNode)
+                let orientation = requiredString(map, "orientation", "base.imu.orientation", parent: imuNode)
+                let gyro = requiredString(map, "gyro", "base.imu.gyro", parent: imuNode)
+                let acc = optionalString(map, "accelerometer", "base.imu.accelerometer")
+                if let orientation, let gyro { imu = .sensors(orientation: orientation, gyro: gyro, accelerometer: acc) }
+            }
         }
         var feet: [String] = []
         if let feetNode = map["foot_contacts"] {
             feet = stringList(feetNode, "base.foot_contacts") ?? []
         }
         let keyframe = optionalString(map, "keyframe", "base.keyframe")
-        guard let body, let orientation, let gyro else { return nil }
-        return Manifest.Base(body: body, orientationSensor: orientation, gyroSensor: gyro,
-                             accelerometerSensor: acc, footContactSensors: feet, keyframe: keyframe)
+        guard let body, let imu else { return nil }
+        return Manifest.Base(body: body, imu: imu, footContactSensors: feet, keyframe: keyframe)
     }
 
     mutating func readJoints(_ top: Node.Mapping, _ root: Node) -> [Manifest.Joint]? {
@@ -305,12 +315,8 @@ struct ManifestReader {
                 report(.invalidValue, "action.offset", map["offset"], "has \(offset.count) values for \(actuated.count) actuated joints",
                        expected: "'default', one value, or \(actuated.count)")
             }
-            if mode == .position {
-                for (i, joint) in joints.enumerated() where joint.actuator != nil && (joint.kp == nil || joint.kd == nil) {
-                    report(.missingField, "joints[\(i)].kp", node, "position mode needs kp and kd for actuated joint '\(joint.name)'",
-                           expected: "kp (N·m/rad) and kd (N·m·s/rad)")
-                }
-            }
+            // Position mode needs kp and kd on every actuated joint, unless its actuator is a
+            // position servo: that is known only with the model, so `RobotModel` checks it.
         }
         return Manifest.Action(mode: mode, scale: scale, offset: offset, clip: clip)
     }

@@ -105,7 +105,9 @@ public final class VirtualRobot: Robot {
         sensorRandom = SeededRandom(seed: truth.seed, stream: 3)
         watchdog = CommandWatchdog(configuration: .init(manifest: robot.manifest, timeout: commandTimeout, dampingSeconds: dampingSeconds))
         // The driver's torque starts where the simulation's is (zero after lying down).
-        for (k, a) in patched.actuatorIDs.enumerated() { laggedTorque[k] = sim.data.ctrl[a] }
+        for (k, a) in patched.actuatorIDs.enumerated() {
+            laggedTorque[k] = patched.drives[k] == .motor ? sim.data.ctrl[a] : sim.data.actuatorForce[a]
+        }
         // The robot was publishing before the runtime connected: a first state is already there.
         delivered = (measure(), start)
         nextPublish = sim.data.time + publishPeriod
@@ -192,7 +194,7 @@ public final class VirtualRobot: Robot {
             watchdog.commandArrived(at: first.effective)
         }
         let robot = sim.robot
-        let qvel = sim.data.qvel, ctrl = sim.data.ctrl
+        let qpos = sim.data.qpos, qvel = sim.data.qvel, ctrl = sim.data.ctrl
         followBacklash()
         let a = truth.actuators
         let c = watchdog.check(at: t, positions: active.positions) ?? active
@@ -206,7 +208,8 @@ public final class VirtualRobot: Robot {
             let peak = limit * a.saturation
             var out = min(peak, max(-peak, laggedTorque[k]))
             out *= max(0, 1 - a.thermal.lossPerKelvin * temperature[k])
-            ctrl[robot.actuatorIDs[k]] = out
+            // A position servo gets the target at which it gives this torque (the true joint's state).
+            ctrl[robot.actuatorIDs[k]] = robot.hasServos ? robot.control(actuated: k, torque: out, position: qpos[robot.qposAddress[j]], velocity: qd) : out
             temperature[k] += dt * (a.thermal.heating * out * out - temperature[k] / a.thermal.coolingTime)
         }
         sim.holdMount()

@@ -5,7 +5,7 @@ import TetherCore
 /// A manifest bound to the MuJoCo model it names, checked against it, with the index maps that
 /// connect manifest (policy) order to MuJoCo's arrays. Immutable.
 public struct RobotModel: Sendable {
-    /// The policy contract.
+    /// The policy contract, with the gains a position servo supplies filled in (`Drive`).
     public let manifest: Manifest
     /// The compiled model (shared read-only; see `SimModel`).
     public let model: SimModel
@@ -19,6 +19,10 @@ public struct RobotModel: Sendable {
     public let actuatedJointIndex: [Int]
     /// Torque limit per actuated joint, N·m.
     public let torqueLimits: [Double]
+    /// How each actuated joint's actuator turns its control into torque (actuated order).
+    public let drives: [Drive]
+    /// Whether any actuated joint is driven by a position servo.
+    public let hasServos: Bool
     /// IMU and contact sensor slots (nil for a fixed base).
     public let baseSensors: BaseSensors?
     /// Keyframe to reset to, if any.
@@ -29,10 +33,71 @@ public struct RobotModel: Sendable {
         public let bodyID: Int
         public let freeJointQposAddress: Int
         public let freeJointDofAddress: Int
-        public let orientation: SimModel.SensorSlot
-        public let gyro: SimModel.SensorSlot
+        /// The `framequat` sensor; nil when the orientation comes from the free joint (`imu: floating_base`).
+        public let orientation: SimModel.SensorSlot?
+        /// The `gyro` sensor; nil when the angular velocity comes from the free joint.
+        public let gyro: SimModel.SensorSlot?
         public let accelerometer: SimModel.SensorSlot?
         public let feet: [SimModel.SensorSlot]
+    }
+
+    /// How MuJoCo turns an actuated joint's control into its torque. Tether computes the torque of
+    /// every command itself (PD with the command's gains, feed-forward, the torque limit) and
+    /// writes the control that makes the actuator give exactly that torque.
+    public enum Drive: Sendable, Equatable {
+        /// A plain torque motor (gear 1, gain 1, no bias): the control is the torque.
+        case motor
+        /// A position servo (`<position kp kv>`, gear 1: force = kp (ctrl - q) - kv qd), as in
+        /// MuJoCo Playground and Menagerie's MJX models. Gains in N·m/rad and N·m·s/rad.
+        case positionServo(kp: Double, kv: Double)
+    }
+
+    /// The control that makes actuated joint `k`'s actuator give `torque` at joint position `q`
+    /// and velocity `qd` (the motor's control is the torque; a servo's is the target that gives it).
+    @inline(__always) public func control(actuated k: Int, torque: Double, position q: Double, velocity qd: Double) -> Double {
+        switch drives[k] {
+        case .motor: torque
+        case .positionServo(let kp, let kv): q + (torque + kv * qd) / kp
+        }
+    }
+
+    /// What actuator `a` is, from its parameters in the model: a `Drive`, or why Tether cannot use it.
+    static func drive(of a: Int, in model: SimModel) -> Result<Drive, DriveRefusal> {
+        let m = model.raw.pointee
+        let gain = (0..<3).map { m.actuator_gainprm[Int(mjNGAIN) * a + $0] }
+        let bias = (0..<3).map { m.actuator_biasprm[Int(mjNBIAS) * a + $0] }
+        let gear = model.actuatorGear(a)
+        let described = "gear \(gear), gain \(gain[0]), bias [\(bias[0]), \(bias[1]), \(bias[2])]"
+        if m.actuator_dyntype[a] != Int32(mjDYN_NONE.rawValue) {
+            return .failure(.init(what: "has activation dynamics (dyntype \(m.actuator_dyntype[a]), e.g. <position timeconst>), which Tether does not model",
+                                  fix: "an actuator without dynamics (drop timeconst / dyntype)"))
+        }
+        guard m.actuator_gaintype[a] == Int32(mjGAIN_FIXED.rawValue), abs(gear - 1) <= 1e-12 else {
+            return .failure(.init(what: "is neither a plain torque motor nor a position servo (\(described))",
+                                  fix: "<motor joint=... gear=\"1\"/> or <position joint=... kp=... kv=...> with gear 1"))
+        }
+        let biasType = m.actuator_biastype[a]
+        if biasType == Int32(mjBIAS_NONE.rawValue) || bias.allSatisfy({ $0 == 0 }) {
+            if gain[0] == 1 { return .success(.motor) }
+            return .failure(.init(what: "is a torque motor with gain \(gain[0]) (\(described))",
+                                  fix: "<motor joint=... gear=\"1\"/> with gain 1: Tether computes the torque itself"))
+        }
+        if biasType == Int32(mjBIAS_AFFINE.rawValue), gain[0] > 0, bias[0] == 0, bias[2] <= 0,
+           abs(bias[1] + gain[0]) <= 1e-12 * gain[0] {
+            return .success(.positionServo(kp: gain[0], kv: -bias[2]))
+        }
+        if biasType == Int32(mjBIAS_AFFINE.rawValue), gain[0] > 0, bias[0] == 0, bias[1] == 0, abs(bias[2] + gain[0]) <= 1e-12 * gain[0] {
+            return .failure(.init(what: "is a velocity servo (kv \(gain[0]))",
+                                  fix: "a torque motor <motor joint=... gear=\"1\"/> or a position servo <position kp=... kv=...>"))
+        }
+        return .failure(.init(what: "is neither a plain torque motor nor a position servo (\(described))",
+                              fix: "<motor joint=... gear=\"1\"/>, or <position kp=... kv=...> (bias [0, -kp, -kv])"))
+    }
+
+    /// Why an actuator cannot be driven: what it is, and what would work.
+    struct DriveRefusal: Error {
+        var what: String
+        var fix: String
     }
 
     /// Loads a manifest and its model and checks them against each other. Throws `ManifestError`
@@ -52,6 +117,7 @@ public struct RobotModel: Sendable {
     /// Binds a manifest to a model, checking every joint, actuator, sensor, limit and rate.
     public init(manifest: Manifest, model: SimModel) throws {
         var problems: [ManifestProblem] = []
+        var manifest = manifest
         func problem(_ kind: ManifestProblem.Kind, _ field: String, _ message: String, _ expected: String? = nil) {
             // Point at the field's line, or at its enclosing entry (`joints[2]`, `base`) when the
             // field itself was not written.
@@ -79,6 +145,7 @@ public struct RobotModel: Sendable {
 
         // Joints.
         var qpos: [Int] = [], dof: [Int] = [], actuators: [Int] = [], actuatedIndex: [Int] = [], torques: [Double] = []
+        var drives: [Drive] = []
         let modelJoints = model.names(of: .joint)
         for (i, joint) in manifest.joints.enumerated() {
             let path = "joints[\(i)]"
@@ -117,19 +184,65 @@ public struct RobotModel: Sendable {
                         "the actuator whose joint is '\(joint.name)'")
             }
             let gear = model.actuatorGear(a)
+            let drive: Drive
+            switch Self.drive(of: a, in: model) {
+            case .success(let d): drive = d
+            case .failure(let refusal):
+                problem(.invalidValue, "\(path).actuator", "actuator '\(actuatorName)' \(refusal.what)", refusal.fix)
+                continue
+            }
             if let limit = joint.torqueLimit {
-                let modelLimit = model.actuatorForceRange(a).map { max(abs($0.lowerBound), abs($0.upperBound)) }
-                    ?? model.actuatorControlRange(a).map { max(abs($0.lowerBound), abs($0.upperBound)) * abs(gear) }
-                if let modelLimit, limit > modelLimit + 1e-9 {
+                // What the actuator can give: its force range, or (a motor's) control range times
+                // the gear; and what the joint's actuatorfrcrange lets through.
+                var modelLimits: [(Double, String)] = []
+                if let range = model.actuatorForceRange(a) {
+                    modelLimits.append((max(abs(range.lowerBound), abs(range.upperBound)), "actuator '\(actuatorName)' can give"))
+                } else if drive == .motor, let range = model.actuatorControlRange(a) {
+                    modelLimits.append((max(abs(range.lowerBound), abs(range.upperBound)) * abs(gear), "actuator '\(actuatorName)' can give"))
+                }
+                if let range = model.jointActuatorForceRange(id) {
+                    modelLimits.append((max(abs(range.lowerBound), abs(range.upperBound)), "the actuatorfrcrange of joint '\(joint.name)' lets through"))
+                }
+                if let (modelLimit, what) = modelLimits.min(by: { $0.0 < $1.0 }), limit > modelLimit + 1e-9 {
                     problem(.limitOutsideModel, "\(path).torque_limit",
-                            "torque limit \(limit) of '\(joint.name)' exceeds what actuator '\(actuatorName)' can give (\(modelLimit))",
+                            "torque limit \(limit) of '\(joint.name)' exceeds what \(what) (\(modelLimit))",
                             "torque_limit <= \(modelLimit)")
                 }
             }
-            if abs(gear - 1) > 1e-12 || model.raw.pointee.actuator_gainprm[Int(mjNGAIN) * a] != 1 || model.raw.pointee.actuator_biasprm[Int(mjNBIAS) * a] != 0 {
-                problem(.invalidValue, "\(path).actuator", "actuator '\(actuatorName)' is not a plain torque motor (gear 1, gain 1, no bias)",
-                        "<motor joint=\"\(joint.name)\" gear=\"1\"/>: Tether computes the PD torque itself")
+            if case .positionServo(let kp, let kv) = drive {
+                let servo = "position servo '\(actuatorName)' in \(modelName)"
+                if manifest.action.mode == .effort {
+                    problem(.invalidValue, "\(path).actuator",
+                            "actuator '\(actuatorName)' is a position servo (kp \(kp), kv \(kv)); an effort-mode policy's torques cannot be sent through it",
+                            "action mode position, or a torque motor <motor joint=\"\(joint.name)\" gear=\"1\"/> in the model")
+                } else {
+                    // The manifest's gains are what the policy was trained with; the servo's are
+                    // what the model applies. They must agree; absent ones are taken from the servo.
+                    func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(a), abs(b)) }
+                    if let mkp = joint.kp, !same(mkp, kp) {
+                        problem(.invalidValue, "\(path).kp",
+                                "kp \(mkp) of '\(joint.name)' differs from the \(servo), whose kp is \(kp)",
+                                "kp: \(kp) (or leave kp out to take the servo's), or kp=\"\(mkp)\" on the actuator if the policy was trained with \(mkp)")
+                    }
+                    if let mkd = joint.kd, !same(mkd, kv) {
+                        problem(.invalidValue, "\(path).kd",
+                                "kd \(mkd) of '\(joint.name)' differs from the \(servo), whose kv is \(kv)",
+                                "kd: \(kv) (or leave kd out to take the servo's), or kv=\"\(mkd)\" on the actuator if the policy was trained with \(mkd)")
+                    }
+                    if manifest.joints[i].kp == nil { manifest.joints[i].kp = kp }
+                    if manifest.joints[i].kd == nil { manifest.joints[i].kd = kv }
+                }
+                if let range = model.actuatorControlRange(a),
+                   joint.positionLimits.lowerBound < range.lowerBound - 1e-6 || joint.positionLimits.upperBound > range.upperBound + 1e-6 {
+                    problem(.limitOutsideModel, "\(path).limits",
+                            "limits [\(joint.positionLimits.lowerBound), \(joint.positionLimits.upperBound)] of '\(joint.name)' go outside the ctrlrange [\(range.lowerBound), \(range.upperBound)] of \(servo): MuJoCo would clamp those targets",
+                            "limits within [\(range.lowerBound), \(range.upperBound)], or a wider ctrlrange")
+                }
+            } else if manifest.action.mode == .position && (joint.kp == nil || joint.kd == nil) {
+                problem(.missingField, "\(path).kp", "position mode needs kp and kd for actuated joint '\(joint.name)'",
+                        "kp (N·m/rad) and kd (N·m·s/rad); they may be left out only when the actuator is a position servo")
             }
+            drives.append(drive)
             actuators.append(a)
             actuatedIndex.append(i)
             torques.append(joint.torqueLimit ?? .infinity)
@@ -159,11 +272,16 @@ public struct RobotModel: Sendable {
                 freeJoint = (first..<(first + max(0, n))).first { model.jointType($0) == .free }
                 if freeJoint == nil { problem(.invalidValue, "base.body", "body '\(b.body)' has no free joint", "the floating base body") }
             }
-            let orientation = sensor(b.orientationSensor, "base.imu.orientation", type: mjSENS_FRAMEQUAT, dim: 4)
-            let gyro = sensor(b.gyroSensor, "base.imu.gyro", type: mjSENS_GYRO, dim: 3)
-            let acc = b.accelerometerSensor.flatMap { sensor($0, "base.imu.accelerometer", type: mjSENS_ACCELEROMETER, dim: 3) }
+            var orientation: SimModel.SensorSlot?, gyro: SimModel.SensorSlot?, acc: SimModel.SensorSlot?
+            var imuFound = true
+            if case .sensors(let o, let g, let a) = b.imu {
+                orientation = sensor(o, "base.imu.orientation", type: mjSENS_FRAMEQUAT, dim: 4)
+                gyro = sensor(g, "base.imu.gyro", type: mjSENS_GYRO, dim: 3)
+                acc = a.flatMap { sensor($0, "base.imu.accelerometer", type: mjSENS_ACCELEROMETER, dim: 3) }
+                imuFound = orientation != nil && gyro != nil
+            }
             let feet = b.footContactSensors.enumerated().compactMap { sensor($1, "base.foot_contacts[\($0)]", type: mjSENS_TOUCH, dim: 1) }
-            if let bodyID, let freeJoint, let orientation, let gyro {
+            if let bodyID, let freeJoint, imuFound {
                 base = BaseSensors(bodyID: bodyID, freeJointQposAddress: model.jointQposAddress(freeJoint),
                                    freeJointDofAddress: model.jointDofAddress(freeJoint), orientation: orientation,
                                    gyro: gyro, accelerometer: acc, feet: feet)
@@ -182,6 +300,8 @@ public struct RobotModel: Sendable {
         self.actuatorIDs = actuators
         self.actuatedJointIndex = actuatedIndex
         self.torqueLimits = torques
+        self.drives = drives
+        self.hasServos = drives.contains { $0 != .motor }
         self.baseSensors = base
         self.keyframeID = keyframe
     }
@@ -199,6 +319,8 @@ public struct RobotModel: Sendable {
         actuatorIDs = r.actuatorIDs
         actuatedJointIndex = r.actuatedJointIndex
         torqueLimits = r.torqueLimits
+        drives = r.drives
+        hasServos = r.hasServos
         baseSensors = r.baseSensors
         keyframeID = r.keyframeID
     }

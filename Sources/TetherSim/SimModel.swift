@@ -213,6 +213,13 @@ public final class SimModel: @unchecked Sendable {
         return raw.pointee.actuator_ctrlrange[2 * id]...raw.pointee.actuator_ctrlrange[2 * id + 1]
     }
 
+    /// Range of the total actuator force on joint `id` (its `actuatorfrcrange`), N·m or N, or nil
+    /// when the joint has none.
+    public func jointActuatorForceRange(_ id: Int) -> ClosedRange<Double>? {
+        guard raw.pointee.jnt_actfrclimited[id] else { return nil }
+        return raw.pointee.jnt_actfrcrange[2 * id]...raw.pointee.jnt_actfrcrange[2 * id + 1]
+    }
+
     /// Gear ratio (first element) of actuator `id`.
     public func actuatorGear(_ id: Int) -> Double { raw.pointee.actuator_gear[6 * id] }
 

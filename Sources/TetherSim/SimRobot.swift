@@ -76,6 +76,14 @@ public final class SimRobot {
         if let pose = mount, let base = robot.baseSensors {
             for i in 0..<7 { data.qpos[base.freeJointQposAddress + i] = pose[i] }
         }
+        if robot.hasServos {
+            // No torque until the first step, as a motor's zero control means: each servo's
+            // control is where it gives none (the keyframe's or zero control would pull).
+            for (k, a) in robot.actuatorIDs.enumerated() {
+                let j = robot.actuatedJointIndex[k]
+                data.ctrl[a] = robot.control(actuated: k, torque: 0, position: data.qpos[robot.qposAddress[j]], velocity: data.qvel[robot.dofAddress[j]])
+            }
+        }
         data.forward()
         command = robot.manifest.defaultPoseCommand
         pendingCommands.removeAll()
@@ -167,6 +175,7 @@ public final class SimRobot {
 
     /// tau = kp (q* - q) + kd (qd* - qd) + tau_ff, clipped to the torque limit, into ctrl; through
     /// the driver's dead time and first-order lag when it has them; the base held when hung.
+    /// A position servo gets the control that makes it give that torque (`applyWithServos`).
     @inline(__always) func applyPD() {
         if mount != nil { holdMount() }
         if !pendingCommands.isEmpty {
@@ -178,6 +187,10 @@ public final class SimRobot {
         let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
         let c = command
         let lagged = lagAlpha < 1
+        if robot.hasServos {
+            applyWithServos(c, lagged: lagged)
+            return
+        }
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
             let q = qpos[robot.qposAddress[j]], qd = qvel[robot.dofAddress[j]]
@@ -192,6 +205,35 @@ public final class SimRobot {
         }
     }
 
+    /// `applyPD` for a robot with position servos. The torque is Tether's PD torque as for a motor;
+    /// a servo's control is the target at which the servo gives that torque at the current state,
+    /// `q + (tau + kv qd) / kp`. When the command's gains are the servo's (every position-mode
+    /// command the safety wrapper has not had to weaken) and there is no driver lag, that is the
+    /// command's own target, `target + (kd v + tau_ff) / kp`, kept inside the interval where the
+    /// servo's torque stays within the limit: the servo then tracks the target as the model's
+    /// author meant (MuJoCo's implicit integrators treat its kv implicitly).
+    func applyWithServos(_ c: JointCommand, lagged: Bool) {
+        let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
+        for k in 0..<robot.actuatorIDs.count {
+            let j = robot.actuatedJointIndex[k]
+            let q = qpos[robot.qposAddress[j]], qd = qvel[robot.dofAddress[j]]
+            let limit = robot.torqueLimits[k]
+            if !lagged, case .positionServo(let kp, let kv) = robot.drives[k], c.kp[k] == kp, c.kd[k] == kv {
+                let target = c.positions[k] + (c.kd[k] * c.velocities[k] + c.torques[k]) / kp
+                let low = q + (kv * qd - limit) / kp, high = q + (kv * qd + limit) / kp
+                ctrl[robot.actuatorIDs[k]] = target.isNaN ? q + kv * qd / kp : min(high, max(low, target))
+                continue
+            }
+            var tau = c.kp[k] * (c.positions[k] - q) + c.kd[k] * (c.velocities[k] - qd) + c.torques[k]
+            tau = tau.isNaN ? 0 : min(limit, max(-limit, tau))
+            if lagged {
+                laggedTorque[k] += lagAlpha * (tau - laggedTorque[k])
+                tau = laggedTorque[k]
+            }
+            ctrl[robot.actuatorIDs[k]] = robot.control(actuated: k, torque: tau, position: q, velocity: qd)
+        }
+    }
+
     /// The current state in manifest order, with simulation ground truth filled in.
     public func state() -> RobotState {
         let qpos = data.qpos, qvel = data.qvel
@@ -203,9 +245,19 @@ public final class SimRobot {
                                jointVelocities: robot.dofAddress.map { qvel[$0] },
                                jointTorques: torques)
         if let base = robot.baseSensors {
-            let q = data.sensor(base.orientation), w = data.sensor(base.gyro)
-            state.baseOrientation = SIMD4(q[0], q[1], q[2], q[3])
-            state.baseAngularVelocity = SIMD3(w[0], w[1], w[2])
+            if let orientation = base.orientation, let gyro = base.gyro {
+                let q = data.sensor(orientation), w = data.sensor(gyro)
+                state.baseOrientation = SIMD4(q[0], q[1], q[2], q[3])
+                state.baseAngularVelocity = SIMD3(w[0], w[1], w[2])
+            } else {
+                // `imu: floating_base`: the free joint's quaternion (normalized, as MuJoCo's
+                // framequat is) and its rotational velocity, which MuJoCo keeps in the body frame.
+                let p = base.freeJointQposAddress + 3, v = base.freeJointDofAddress + 3
+                let q = SIMD4(qpos[p], qpos[p + 1], qpos[p + 2], qpos[p + 3])
+                let norm = (q * q).sum().squareRoot()
+                state.baseOrientation = norm > 0 ? q / norm : SIMD4(1, 0, 0, 0)
+                state.baseAngularVelocity = SIMD3(qvel[v], qvel[v + 1], qvel[v + 2])
+            }
             if let slot = base.accelerometer { let a = data.sensor(slot); state.baseAcceleration = SIMD3(a[0], a[1], a[2]) }
             state.footContacts = base.feet.map { data.sensor($0)[0] > 0 }
             let p = base.freeJointQposAddress, v = base.freeJointDofAddress

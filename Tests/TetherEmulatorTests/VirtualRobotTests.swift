@@ -468,3 +468,30 @@ func torqueCommand(_ torque: Double) -> JointCommand {
         #expect(z.jointTorques.map(abs).max()! < 0.05)
     }
 }
+
+/// The virtual robot drives a position-servo model (fixtures/vendor_robot) with the same torques as
+/// the same robot on torque motors: a deployment stands both up the same way.
+@Suite struct ServoModelOnTheVirtualRobotTests {
+    func standUp(_ manifest: String, lag: Double) throws -> (report: Deployment.Report, joints: [Double]) {
+        var truth = Truth(name: "servo", seed: 4)
+        truth.actuators.lagTimeConstant = lag
+        let model = try RobotModel.load(manifestPath: "\(repositoryRoot)/fixtures/vendor_robot/\(manifest)")
+        let clock = ManualClock()
+        let robot = try VirtualRobot(robot: model, truth: truth, clock: clock, layDown: false)
+        let deployment = Deployment(robot: robot, policy: nil, safety: SafetyWrapper(config: try SafetyConfig(manifest: model.manifest, stage: 0.5)),
+                                    timing: .init(standUpSeconds: 1.0), recorder: nil, clock: clock, loop: .init(rateHz: 50),
+                                    velocityCommand: .zero)
+        let report = try deployment.run(script: [.init(time: 0.2, command: .standUp)], seconds: 2.0)
+        let state = try #require(try robot.latestState()).state
+        return (report, state.jointPositions)
+    }
+
+    @Test func servoAndMotorModelsStandUpAlike() throws {
+        for lag in [0.0, 0.01] {
+            let servo = try standUp("vendorbot_servo.yaml", lag: lag), motor = try standUp("vendorbot.yaml", lag: lag)
+            #expect(!servo.report.stopped && !motor.report.stopped, "\(servo.report.stopReason ?? "") \(motor.report.stopReason ?? "")")
+            let worst = zip(servo.joints, motor.joints).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst < 1e-6, "lag \(lag): largest joint difference servo vs motor \(worst)")
+        }
+    }
+}
