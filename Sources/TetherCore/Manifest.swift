@@ -1,8 +1,9 @@
 /// The robot manifest: the contract between a policy and the robot it drives.
 ///
 /// One YAML file per robot and policy (format in `docs/manifest.md`). It names the model file,
-/// the joints in policy order with limits, default pose and PD gains, the physics and control
-/// rates, the observation terms, the action mapping, safety limits and ROS 2 topics. All values
+/// the joints with limits, default pose and PD gains (and the policy's joint order when it differs,
+/// `docs/conventions.md`), the physics and control rates, the observation terms, the action
+/// mapping, safety limits and ROS 2 topics. All values
 /// are SI units and radians. A manifest is validated once, at load, and is immutable afterwards.
 public struct Manifest: Sendable, Equatable {
     /// Schema version of the manifest format this build reads.

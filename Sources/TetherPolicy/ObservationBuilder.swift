@@ -56,7 +56,7 @@ public struct ObservationBuilder: Sendable {
     /// fault must never reach the policy), naming the term and element.
     /// - Parameters:
     ///   - command: velocity command (vx m/s, vy m/s, yaw rate rad/s).
-    ///   - lastAction: the previous raw action (policy output), actuated-joint order.
+    ///   - lastAction: the previous raw action (policy output), in the policy's joint order.
     ///   - noiseScale: multiplier on each term's noise (0 in deployment).
     /// - Parameter policyTime: time since the policy started, s (drives the `gait_phase` clock).
     public mutating func build(state: RobotState, command: SIMD3<Double> = .zero, lastAction: [Float], policyTime: Double = 0,
