@@ -225,3 +225,47 @@ private func state(_ q: [Double], _ qd: [Double]? = nil) -> RobotState {
         }
     }
 }
+
+/// Runs a policy trained with the manifest's joint order as if it had been trained breadth-first:
+/// it reorders the observation's joint blocks back and the action forward.
+private struct BreadthFirstWrapper: PolicyRuntime {
+    var inner: OnnxPolicy
+    /// For each policy joint, its index in the manifest's order.
+    let order: [Int]
+    /// Where the three joint blocks (positions, velocities, last action) start.
+    let blocks: [Int]
+    var observationSize: Int { inner.observationSize }
+    var actionSize: Int { inner.actionSize }
+    mutating func act(_ observation: [Float]) throws -> [Float] {
+        var original = observation
+        for start in blocks { for (k, j) in order.enumerated() { original[start + j] = observation[start + k] } }
+        let action = try inner.act(original)
+        return order.map { action[$0] }
+    }
+}
+
+@Suite struct ConventionsEpisodeTests {
+    @Test func aPolicyInAnotherJointOrderWalksTheSameAsTheOriginal() throws {
+        let original = try RobotModel.load(manifestPath: quadrupedManifest)
+        var manifest = original.manifest
+        let names = manifest.joints.map(\.name)  // FR, FL, RR, RL; hip, thigh, calf per leg
+        manifest.policyJointOrder = (0..<3).flatMap { part in (0..<4).map { leg in names[leg * 3 + part] } }
+        let reordered = try RobotModel(manifest: manifest, model: original.model)
+        #expect(manifest.policyJointIndices == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11])
+        var task = original.manifest.task!
+        task.episodeSeconds = 4
+        let runner = EpisodeRunner(task: task)
+        let path = "\(repositoryRoot)/policies/quadruped.onnx"
+        var plain = try OnnxPolicy(path: path, manifest: original.manifest)
+        var random = SeededRandom(seed: 5)
+        let expected = runner.run(sim: SimRobot(robot: original), policy: &plain, random: &random)
+        var wrapped = BreadthFirstWrapper(inner: try OnnxPolicy(path: path, manifest: original.manifest),
+                                          order: manifest.policyJointIndices, blocks: [9, 21, 33])
+        random = SeededRandom(seed: 5)
+        let result = runner.run(sim: SimRobot(robot: reordered), policy: &wrapped, random: &random)
+        #expect(expected.steps == 200 && expected.distance > 0.5)
+        #expect(result == expected)
+        // The policy's metadata lists joints in the manifest's order: the reordered manifest reports it.
+        #expect(throws: TetherError.self) { try OnnxPolicy(path: path, manifest: manifest) }
+    }
+}
