@@ -44,6 +44,10 @@ public struct ActionMapper: Sendable {
         guard action.count == scale.count else {
             throw TetherError("the policy returned \(action.count) actions, the manifest has \(scale.count) actuated joints")
         }
+        guard commandIndices.count == scale.count else {
+            throw TetherError("policy_joint_order names \(commandIndices.count) of the manifest's \(scale.count) actuated joints",
+                              hint: "list every manifest joint once (Manifest.load checks this; a manifest built in code must too)")
+        }
         let clip = Float(manifest.action.clip)
         var values = [Double](repeating: 0, count: action.count)
         for k in action.indices {

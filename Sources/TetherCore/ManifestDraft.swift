@@ -166,7 +166,6 @@ struct DraftWriter {
     var terms: [String] = []
     var observationExtras: [String] = []
     var actionLines: [String] = []
-    var jointComments: [String: String] = [:]
 
     init(model: ModelOutline, manifestPath: String, name: String) {
         self.model = model
@@ -457,6 +456,9 @@ struct DraftWriter {
         if !notPlain.isEmpty { all.append("the actuators of \(notPlain.joined(separator: ", ")) are not plain motors (gear 1, gain 1, no bias); Tether computes the PD torque itself and needs <motor>") }
         let passive = model.joints.filter { $0.actuator == nil }.map(\.name)
         if !passive.isEmpty { all.append("no actuator drives \(passive.joined(separator: ", ")): they are written as passive joints") }
+        if model.floatingBody != nil && !model.keyframes.isEmpty {
+            all.append("the model has keyframes (\(model.keyframes.joined(separator: ", "))); set base.keyframe to reset to one of them")
+        }
         if !model.otherActuators.isEmpty { all.append("actuators that do not drive one joint are left out: \(model.otherActuators.joined(separator: ", "))") }
         all.append("torque limits come from the model's actuator ranges; check them against the motors' peak torques")
         if model.floatingBody != nil && !model.touchSensors.isEmpty {

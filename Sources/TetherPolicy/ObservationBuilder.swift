@@ -78,6 +78,10 @@ public struct ObservationBuilder: Sendable {
                 frame.append(Float(v))
             }
         }
+        guard frame.count == manifest.observationFrameSize else {
+            throw TetherError("the observation frame has \(frame.count) values, the manifest's terms \(manifest.observationFrameSize)",
+                              at: "robot state at t = \(state.time) s", hint: "the robot state and the manifest disagree (joints or foot contact sensors)")
+        }
         if !primed {  // first frame of an episode fills the whole history
             for i in frames.indices { frames[i] = frame }
             primed = true
@@ -171,6 +175,10 @@ public struct ObservationBuilder: Sendable {
 
     /// Throws when the robot state's joint arrays do not have one value per manifest joint.
     private func checkJoints(_ values: [Double], _ what: String) throws {
+        guard jointIndices.count == manifest.joints.count else {
+            throw TetherError("policy_joint_order names \(jointIndices.count) of the manifest's \(manifest.joints.count) joints",
+                              hint: "list every manifest joint once (Manifest.load checks this; a manifest built in code must too)")
+        }
         guard values.count == manifest.joints.count else {
             throw TetherError("the robot state has \(values.count) joint \(what), the manifest \(manifest.joints.count) joints",
                               hint: "the backend and the manifest disagree on the robot's joints")
