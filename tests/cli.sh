@@ -57,6 +57,13 @@ expect "bad manifest lists file:line: field" 1 "\.cli-bad\.yaml:9: rates\.contro
 expect "bad manifest as JSON" 1 '"ok" : false' -- "$TETHER" robot check robots/quadruped/.cli-bad.yaml --json
 rm -f robots/quadruped/.cli-bad.yaml
 
+expect "robot import drafts a manifest that passes the check" 0 "check: ok, observation 47 values, action 12 values" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/g1.yaml"
+expect "the imported draft lists what to check" 0 "TODO\(check\)" -- cat "$TMP/g1.yaml"
+expect "the imported draft checks" 0 "^ok: .*g1.yaml" -- "$TETHER" robot check "$TMP/g1.yaml"
+expect "robot import keeps an existing file" 64 "exists; pass --force" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/g1.yaml"
+expect "robot import reads Isaac Lab's env.yaml" 0 "check: ok, observation 225 values" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/isaaclab_env.yaml --output "$TMP/g1_isaaclab.yaml"
+expect "robot import refuses a config for another model" 1 "'kps' has 12 values but cartpole.xml has 2" -- "$TETHER" robot import robots/cartpole/cartpole.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/cartpole.yaml"
+
 expect "sim JSON summary" 0 '"held" : true' -- "$TETHER" sim --robot quadruped --seconds 2 --json
 expect "policy inspect checks the contract" 0 "contract: matches cartpole" -- "$TETHER" policy inspect policies/cartpole.onnx --robot cartpole
 expect "policy for the wrong robot is refused" 1 "joint 0 is slider in the policy but FR_hip_joint in the manifest" -- "$TETHER" policy inspect policies/cartpole.onnx --robot quadruped

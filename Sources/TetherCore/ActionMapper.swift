@@ -3,23 +3,37 @@ import Foundation
 /// Maps a policy's raw action to a joint command, exactly as the manifest says.
 ///
 /// `a' = clip(a, ±clip)`, `value = offset + scale · a'`. Position mode: PD targets with the
-/// manifest's gains and feed-forward. Effort mode: torques (N·m, or N), no gains.
+/// manifest's gains and feed-forward. Effort mode: torques (N·m, or N), no gains. The action
+/// lists the actuated joints in the policy's order (`policy_joint_order`); the command lists them
+/// in the manifest's order, so a policy trained with another joint order drives the right joints.
 public struct ActionMapper: Sendable {
     /// The manifest this mapper follows.
     public let manifest: Manifest
-    /// Multiplier per actuated joint.
+    /// Multiplier per actuated joint, in the manifest's order (`actuatedJoints`).
     public let scale: [Double]
-    /// Offset per actuated joint.
+    /// Offset per actuated joint, in the manifest's order (`actuatedJoints`).
     public let offset: [Double]
+    /// For each element of the action vector (the policy's order), the index of its joint in the
+    /// command (`manifest.actuatedJoints`).
+    public let commandIndices: [Int]
 
-    /// Creates a mapper.
+    /// Creates a mapper. `action.scale` and `action.offset` lists are in the policy's order (they
+    /// line up with the action vector); the mapper stores them in the manifest's order.
     public init(manifest: Manifest) {
         self.manifest = manifest
         let joints = manifest.actuatedJoints
         let a = manifest.action
-        scale = a.scale.count == 1 ? Array(repeating: a.scale[0], count: joints.count) : a.scale
+        let indices = manifest.policyActionIndices
+        commandIndices = indices
+        func inManifestOrder(_ values: [Double]) -> [Double] {
+            guard values.count != 1 else { return Array(repeating: values[0], count: joints.count) }
+            var out = values
+            for (k, j) in indices.enumerated() where k < values.count && j < out.count { out[j] = values[k] }
+            return out
+        }
+        scale = inManifestOrder(a.scale)
         if let o = a.offset {
-            offset = o.count == 1 ? Array(repeating: o[0], count: joints.count) : o
+            offset = inManifestOrder(o)
         } else {
             offset = a.mode == .position ? joints.map(\.defaultPosition) : Array(repeating: 0, count: joints.count)
         }
@@ -30,13 +44,18 @@ public struct ActionMapper: Sendable {
         guard action.count == scale.count else {
             throw TetherError("the policy returned \(action.count) actions, the manifest has \(scale.count) actuated joints")
         }
+        guard commandIndices.count == scale.count else {
+            throw TetherError("policy_joint_order names \(commandIndices.count) of the manifest's \(scale.count) actuated joints",
+                              hint: "list every manifest joint once (Manifest.load checks this; a manifest built in code must too)")
+        }
         let clip = Float(manifest.action.clip)
         var values = [Double](repeating: 0, count: action.count)
         for k in action.indices {
+            let j = commandIndices[k]
             guard action[k].isFinite else {
-                throw TetherError("the policy returned \(action[k]) for \(manifest.actuatedJoints[k].name)", hint: "the action is not applied")
+                throw TetherError("the policy returned \(action[k]) for \(manifest.actuatedJoints[j].name) (action \(k))", hint: "the action is not applied")
             }
-            values[k] = offset[k] + scale[k] * Double(min(clip, max(-clip, action[k])))
+            values[j] = offset[j] + scale[j] * Double(min(clip, max(-clip, action[k])))
         }
         let joints = manifest.actuatedJoints
         let zero = [Double](repeating: 0, count: joints.count)
@@ -47,5 +66,11 @@ public struct ActionMapper: Sendable {
         case .effort:
             return JointCommand(positions: zero, velocities: zero, torques: values, kp: zero, kd: zero)
         }
+    }
+
+    /// The raw action (the policy's order, unclipped) that yields `values` (targets or efforts per
+    /// actuated joint, in the manifest's order): the inverse of `command(for:)` inside the clip.
+    public func action(for values: [Double]) -> [Double] {
+        commandIndices.map { j in (values[j] - offset[j]) / scale[j] }
     }
 }

@@ -1,8 +1,9 @@
 /// The robot manifest: the contract between a policy and the robot it drives.
 ///
 /// One YAML file per robot and policy (format in `docs/manifest.md`). It names the model file,
-/// the joints in policy order with limits, default pose and PD gains, the physics and control
-/// rates, the observation terms, the action mapping, safety limits and ROS 2 topics. All values
+/// the joints with limits, default pose and PD gains (and the policy's joint order when it differs,
+/// `docs/conventions.md`), the physics and control rates, the observation terms, the action
+/// mapping, safety limits and ROS 2 topics. All values
 /// are SI units and radians. A manifest is validated once, at load, and is immutable afterwards.
 public struct Manifest: Sendable, Equatable {
     /// Schema version of the manifest format this build reads.
@@ -18,8 +19,14 @@ public struct Manifest: Sendable, Equatable {
     public var rates: Rates
     /// Floating-base information: base body, IMU sensors, foot contacts (nil for a fixed base).
     public var base: Base?
-    /// Joints in policy order.
+    /// Joints in the manifest's order (the order of `RobotState` arrays and of joint commands); the
+    /// policy's order too unless `policyJointOrder` says otherwise.
     public var joints: [Joint]
+    /// The policy's joint order by name, when it differs from `joints` (Isaac Lab orders joints
+    /// breadth-first: every hip, then every thigh, ...). A permutation of every manifest joint,
+    /// passive ones included; nil: the policy's order is `joints`' order. Joint observation terms
+    /// follow it, and the policy's actions are its actuated joints in this order.
+    public var policyJointOrder: [String]?
     /// Observation layout.
     public var observation: Observation
     /// How policy actions become commands.
@@ -147,20 +154,52 @@ public struct Manifest: Sendable, Equatable {
     }
 
     /// The observation vector: terms concatenated in order, each scaled, clipped, with optional
-    /// training noise, and the whole frame stacked `history` times (newest first).
+    /// training noise, and stacked with its history in `historyLayout` (by default the whole frame
+    /// `history` times, newest first).
     public struct Observation: Sendable, Equatable {
-        /// Number of frames stacked (1 = no history).
+        /// Number of frames stacked (1 = no history); a term's own `history` overrides it in the
+        /// per-term layouts.
         public var history: Int
         /// Terms in order.
         public var terms: [Term]
-        /// Frequency of the `gait_phase` clock, Hz.
+        /// Frequency of the `gait_phase` clock, Hz (exactly one of this and `gaitPeriod` when the
+        /// term is observed).
         public var gaitFrequency: Double?
+        /// Period of the `gait_phase` clock, s (the unitree_rl_gym / legged_gym form).
+        public var gaitPeriod: Double?
+        /// Value of the gait clock at the policy's first step, s (unitree_rl_gym counts its clock
+        /// from one control period after the episode start; 0 by default).
+        public var gaitClockStart: Double
+        /// How the history is laid out in the vector.
+        public var historyLayout: HistoryLayout
         /// Creates an observation layout.
-        public init(history: Int, terms: [Term], gaitFrequency: Double? = nil) {
+        public init(history: Int, terms: [Term], gaitFrequency: Double? = nil, gaitPeriod: Double? = nil,
+                    gaitClockStart: Double = 0, historyLayout: HistoryLayout = .frameNewestFirst) {
             self.history = history
             self.terms = terms
             self.gaitFrequency = gaitFrequency
+            self.gaitPeriod = gaitPeriod
+            self.gaitClockStart = gaitClockStart
+            self.historyLayout = historyLayout
         }
+
+        /// Where each past value sits in the observation vector.
+        public enum HistoryLayout: String, Sendable, CaseIterable {
+            /// Whole frames, newest first: [frame t, frame t−1, ...] (Tether's own, the default).
+            case frameNewestFirst = "frame_newest_first"
+            /// Whole frames, oldest first: [frame t−H+1, ..., frame t].
+            case frameOldestFirst = "frame_oldest_first"
+            /// Term after term, each term's history oldest first (Isaac Lab's flattened history):
+            /// [term0 t−H+1 ... term0 t, term1 t−H+1 ... term1 t, ...].
+            case termOldestFirst = "term_oldest_first"
+            /// Term after term, each term's history newest first.
+            case termNewestFirst = "term_newest_first"
+            /// Whether the history is grouped by term (each term may then have its own length).
+            public var isPerTerm: Bool { self == .termOldestFirst || self == .termNewestFirst }
+        }
+
+        /// Number of past values (the current one included) kept for `term`.
+        public func history(of term: Term) -> Int { term.history ?? history }
 
         /// The value of one term, in the order the policy expects.
         public struct Term: Sendable, Equatable {
@@ -172,12 +211,15 @@ public struct Manifest: Sendable, Equatable {
             public var clip: Double?
             /// Uniform noise half-width added during training, in the term's unit before scaling.
             public var noise: Double
+            /// The term's own history length (per-term layouts only; nil: `observation.history`).
+            public var history: Int?
             /// Creates a term.
-            public init(source: Source, scale: [Double] = [1], clip: Double? = nil, noise: Double = 0) {
+            public init(source: Source, scale: [Double] = [1], clip: Double? = nil, noise: Double = 0, history: Int? = nil) {
                 self.source = source
                 self.scale = scale
                 self.clip = clip
                 self.noise = noise
+                self.history = history
             }
         }
 
@@ -201,8 +243,9 @@ public struct Manifest: Sendable, Equatable {
             case lastAction = "last_action"
             /// Foot contact flags (0 or 1, one per foot contact sensor).
             case footContacts = "foot_contacts"
-            /// Gait clock: sin and cos of 2π · `observation.gait_frequency` · t, t the time since the
-            /// policy started (2 values). Lets a policy carry a periodic trajectory generator.
+            /// Gait clock: sin and cos of 2π · phase, phase = (t mod T) / T with T the
+            /// `observation.gait_period` (or 1 / `gait_frequency`) and t the time since the policy
+            /// started plus `gait_clock_start` (2 values). Lets a policy carry a periodic gait.
             case gaitPhase = "gait_phase"
             /// Heading error: base yaw minus the reference heading (the yaw when the policy started
             /// plus the integral of the commanded yaw rate), wrapped to (−π, π], rad (1 value).
@@ -365,8 +408,31 @@ public struct Manifest: Sendable, Equatable {
         }
     }
 
-    /// Joints that have an actuator, in policy order (the action's layout).
+    /// Joints that have an actuator, in the manifest's order (the layout of joint commands).
     public var actuatedJoints: [Joint] { joints.filter { $0.actuator != nil } }
+
+    /// For each joint in the policy's order, its index in `joints` (identity without a
+    /// `policyJointOrder`). Joint observation terms read the robot state through it.
+    public var policyJointIndices: [Int] {
+        guard let order = policyJointOrder else { return Array(joints.indices) }
+        var index: [String: Int] = [:]
+        for (i, joint) in joints.enumerated() { index[joint.name] = i }
+        return order.compactMap { index[$0] }
+    }
+
+    /// Every joint in the policy's order.
+    public var policyJoints: [Joint] { policyJointIndices.map { joints[$0] } }
+
+    /// The actuated joints in the policy's order: the layout of the policy's action vector.
+    public var policyActuatedJoints: [Joint] { policyJoints.filter { $0.actuator != nil } }
+
+    /// For each element of the policy's action vector, the index of its joint in
+    /// `actuatedJoints` (the joint command's layout).
+    public var policyActionIndices: [Int] {
+        var index: [String: Int] = [:]
+        for (i, joint) in actuatedJoints.enumerated() { index[joint.name] = i }
+        return policyActuatedJoints.compactMap { index[$0.name] }
+    }
 
     /// The command that holds the default pose: PD on the default positions plus feed-forward.
     public var defaultPoseCommand: JointCommand {
@@ -377,13 +443,30 @@ public struct Manifest: Sendable, Equatable {
                             kp: joints.map { $0.kp ?? 0 }, kd: joints.map { $0.kd ?? 0 })
     }
 
-    /// Size of one observation frame (before history stacking).
+    /// Size of one observation frame (every term once, before history stacking).
     public var observationFrameSize: Int {
         observation.terms.reduce(0) { $0 + termSize($1.source) }
     }
 
     /// Size of the observation vector the policy reads.
-    public var observationSize: Int { observationFrameSize * observation.history }
+    public var observationSize: Int {
+        guard observation.historyLayout.isPerTerm else { return observationFrameSize * observation.history }
+        return observation.terms.reduce(0) { $0 + termSize($1.source) * observation.history(of: $1) }
+    }
+
+    /// How `observationSize` adds up, for messages: e.g. `47 = 3 + 3 + 3 + 12 + 12 + 12 + 2`, or
+    /// `235 = (3 + 3 + ...) × 5 frames (frame_newest_first)`.
+    public var observationSizeBreakdown: String {
+        let sizes = observation.terms.map { "\(termSize($0.source))" }
+        if observation.historyLayout.isPerTerm {
+            let parts = observation.terms.map { t in
+                observation.history(of: t) == 1 ? "\(termSize(t.source))" : "\(termSize(t.source))×\(observation.history(of: t))"
+            }
+            return "\(observationSize) = \(parts.joined(separator: " + ")) (\(observation.historyLayout.rawValue))"
+        }
+        if observation.history == 1 { return "\(observationSize) = \(sizes.joined(separator: " + "))" }
+        return "\(observationSize) = (\(sizes.joined(separator: " + "))) × \(observation.history) frames (\(observation.historyLayout.rawValue))"
+    }
 
     /// Size of the action vector the policy writes.
     public var actionSize: Int { actuatedJoints.count }

@@ -95,7 +95,7 @@ struct ManifestReader {
         guard let (root, top) = document(yaml, empty: "the manifest is empty",
                                          expected: "a YAML mapping with name, model, rates, joints, ...") else { return nil }
         checkKeys(top, "", allowed: ["tether_manifest", "name", "description", "model", "rates", "base",
-                                       "joints", "observation", "action", "safety", "ros2", "task"], node: root)
+                                       "joints", "policy_joint_order", "observation", "action", "safety", "ros2", "task"], node: root)
 
         if let version = optionalInt(top, "tether_manifest", "tether_manifest"), version != Manifest.formatVersion {
             report(.invalidValue, "tether_manifest", top["tether_manifest"], "format version \(version) is not supported",
@@ -110,6 +110,7 @@ struct ManifestReader {
         let rates = readRates(top, root)
         let base = top["base"].flatMap { readBase($0) }
         let joints = readJoints(top, root)
+        let policyJointOrder = top["policy_joint_order"].flatMap { readPolicyJointOrder($0, joints: joints) }
         let observation = readObservation(top, root)
         let action = readAction(top, root, joints: joints ?? [])
         let safety = readSafety(top)
@@ -121,12 +122,14 @@ struct ManifestReader {
                                 base: base, joints: joints, observation: observation, action: action,
                                 safety: safety, ros2: ros2, sourcePath: file)
         manifest.sourcePath = file
+        manifest.policyJointOrder = policyJointOrder
         manifest.fieldLines = lines
         manifest.task = task
         if observation.terms.contains(where: { $0.source == .footContacts }), base?.footContactSensors.isEmpty ?? true {
             report(.invalidValue, "observation.terms", top["observation"], "observes foot_contacts but base.foot_contacts is empty",
                    expected: "touch sensor names under base.foot_contacts")
         }
+        // Per-element lists line up with the policy's vectors, so they are in the policy's joint order.
         for (i, term) in observation.terms.enumerated() where term.scale.count != 1 && term.scale.count != manifest.termSize(term.source) {
             report(.invalidValue, "observation.terms[\(i)].scale", top["observation"],
                    "has \(term.scale.count) values but \(term.source.rawValue) has \(manifest.termSize(term.source))",
@@ -252,8 +255,20 @@ struct ManifestReader {
 
     mutating func readObservation(_ top: Node.Mapping, _ root: Node) -> Manifest.Observation? {
         guard let node = required(top, "observation", "observation", parent: root), let map = mapping(node, "observation") else { return nil }
-        checkKeys(map, "observation", allowed: ["history", "terms", "gait_frequency"], node: node)
+        checkKeys(map, "observation", allowed: ["history", "history_layout", "terms", "gait_frequency", "gait_period", "gait_clock_start"], node: node)
         let gaitFrequency = optionalNumber(map, "gait_frequency", "observation.gait_frequency", positive: true)
+        let gaitPeriod = optionalNumber(map, "gait_period", "observation.gait_period", positive: true)
+        let gaitClockStart = optionalNumber(map, "gait_clock_start", "observation.gait_clock_start", nonNegative: true) ?? 0
+        var layout = Manifest.Observation.HistoryLayout.frameNewestFirst
+        var layoutOK = true
+        if let name = optionalString(map, "history_layout", "observation.history_layout") {
+            if let l = Manifest.Observation.HistoryLayout(rawValue: name) { layout = l } else {
+                report(.invalidValue, "observation.history_layout", map["history_layout"], "unknown history layout '\(name)'",
+                       expected: Manifest.Observation.HistoryLayout.allCases.map(\.rawValue).joined(separator: ", ")
+                           + " (Isaac Lab's flattened history is term_oldest_first)")
+                layoutOK = false
+            }
+        }
         let history = optionalInt(map, "history", "observation.history") ?? 1
         if history < 1 {
             report(.invalidValue, "observation.history", map["history"], "history \(history) must be at least 1", expected: "an integer >= 1")
@@ -268,7 +283,7 @@ struct ManifestReader {
         for (i, item) in items.enumerated() {
             let path = "observation.terms[\(i)]"
             guard let m = mapping(item, path) else { ok = false; continue }
-            checkKeys(m, path, allowed: ["source", "scale", "clip", "noise"], node: item)
+            checkKeys(m, path, allowed: ["source", "scale", "clip", "noise", "history"], node: item)
             guard let sourceName = requiredString(m, "source", "\(path).source", parent: item) else { ok = false; continue }
             guard let source = Manifest.Observation.Source(rawValue: sourceName) else {
                 report(.invalidValue, "\(path).source", m["source"], "unknown observation source '\(sourceName)'",
@@ -279,13 +294,78 @@ struct ManifestReader {
             let scale = m["scale"].flatMap { numberOrList($0, "\(path).scale") } ?? [1]
             let clip = optionalNumber(m, "clip", "\(path).clip", positive: true)
             let noise = optionalNumber(m, "noise", "\(path).noise", nonNegative: true) ?? 0
-            terms.append(.init(source: source, scale: scale, clip: clip, noise: noise))
+            let termHistory = optionalInt(m, "history", "\(path).history")
+            if let termHistory {
+                if termHistory < 1 {
+                    report(.invalidValue, "\(path).history", m["history"], "history \(termHistory) must be at least 1", expected: "an integer >= 1")
+                    ok = false
+                } else if layoutOK && !layout.isPerTerm {
+                    report(.invalidValue, "\(path).history", m["history"],
+                           "a term's own history needs a per-term layout, but history_layout is \(layout.rawValue)",
+                           expected: "history_layout: term_oldest_first (Isaac Lab) or term_newest_first, or no per-term history")
+                    ok = false
+                }
+            }
+            terms.append(.init(source: source, scale: scale, clip: clip, noise: noise, history: termHistory))
         }
-        if terms.contains(where: { $0.source == .gaitPhase }) && gaitFrequency == nil {
-            report(.missingField, "observation.gait_frequency", node, "the gait_phase term needs a gait frequency", expected: "gait_frequency in Hz")
+        if gaitFrequency != nil && gaitPeriod != nil {
+            report(.invalidValue, "observation.gait_period", map["gait_period"], "gait_frequency and gait_period are both given",
+                   expected: "exactly one: gait_frequency in Hz or gait_period in s")
             ok = false
         }
-        return ok ? Manifest.Observation(history: history, terms: terms, gaitFrequency: gaitFrequency) : nil
+        if terms.contains(where: { $0.source == .gaitPhase }) && gaitFrequency == nil && gaitPeriod == nil {
+            report(.missingField, "observation.gait_frequency", node, "the gait_phase term needs a gait clock",
+                   expected: "gait_frequency in Hz or gait_period in s")
+            ok = false
+        }
+        return ok && layoutOK ? Manifest.Observation(history: history, terms: terms, gaitFrequency: gaitFrequency, gaitPeriod: gaitPeriod,
+                                                     gaitClockStart: gaitClockStart, historyLayout: layout) : nil
+    }
+
+    /// The policy's joint order: a permutation of every manifest joint (passive ones too, since
+    /// joint observation terms cover them), each named once.
+    mutating func readPolicyJointOrder(_ node: Node, joints: [Manifest.Joint]?) -> [String]? {
+        let field = "policy_joint_order"
+        lines[field] = node.mark?.line
+        guard let items = node.sequence, !items.isEmpty else {
+            report(.wrongType, field, node, "must be a non-empty list of joint names",
+                   expected: "every manifest joint once, in the order the policy reads and writes them")
+            return nil
+        }
+        var names: [String] = []
+        var firstLine: [String: Int] = [:]
+        var ok = true
+        for (i, item) in items.enumerated() {
+            guard let name = string(item, "\(field)[\(i)]") else { ok = false; continue }
+            if let line = firstLine[name] {
+                report(.duplicateJoint, "\(field)[\(i)]", item, "joint '\(name)' is listed twice (first at line \(line))",
+                       expected: "each manifest joint exactly once")
+                ok = false
+                continue
+            }
+            firstLine[name] = item.mark?.line ?? 0
+            names.append(name)
+        }
+        guard let joints else { return nil }  // the joints' own problems are reported already
+        let known = Set(joints.map(\.name))
+        for (i, item) in items.enumerated() {
+            guard let name = item.scalar?.string, !name.isEmpty, !known.contains(name) else { continue }
+            let close = joints.map(\.name).min { a, b in
+                NameMatching.editDistance(Array(a), Array(name)) < NameMatching.editDistance(Array(b), Array(name))
+            }
+            let hint = close.flatMap { NameMatching.editDistance(Array($0), Array(name)) <= max(2, name.count / 4) ? "; did you mean '\($0)'?" : nil } ?? ""
+            report(.unknownJoint, "\(field)[\(i)]", item, "'\(name)' is not a joint of the manifest\(hint)",
+                   expected: "one of the names under joints: \(joints.map(\.name).joined(separator: ", "))")
+            ok = false
+        }
+        let listed = Set(names)
+        let missing = joints.map(\.name).filter { !listed.contains($0) }
+        if !missing.isEmpty {
+            report(.missingField, field, node, "does not list \(missing.joined(separator: ", "))",
+                   expected: "every manifest joint exactly once (\(joints.count) names, passive joints too); \(names.count) given")
+            ok = false
+        }
+        return ok ? names : nil
     }
 
     mutating func readAction(_ top: Node.Mapping, _ root: Node, joints: [Manifest.Joint]) -> Manifest.Action? {
@@ -309,11 +389,11 @@ struct ManifestReader {
             }
             if scale.count != 1 && scale.count != actuated.count {
                 report(.invalidValue, "action.scale", map["scale"], "has \(scale.count) values for \(actuated.count) actuated joints",
-                       expected: "one value, or \(actuated.count)")
+                       expected: "one value, or \(actuated.count) in the policy's joint order")
             }
             if let offset, offset.count != 1 && offset.count != actuated.count {
                 report(.invalidValue, "action.offset", map["offset"], "has \(offset.count) values for \(actuated.count) actuated joints",
-                       expected: "'default', one value, or \(actuated.count)")
+                       expected: "'default', one value, or \(actuated.count) in the policy's joint order")
             }
             // Position mode needs kp and kd on every actuated joint, unless its actuator is a
             // position servo: that is known only with the model, so `RobotModel` checks it.

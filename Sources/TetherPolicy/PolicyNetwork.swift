@@ -169,6 +169,7 @@ public struct TrajectoryGenerator: Sendable, Codable, Equatable {
 
 /// The policy contract written into an ONNX model's metadata_props and read back from any ONNX
 /// policy that carries it (keys follow the Isaac Lab / BeyondMimic exporters where they exist).
+/// Per-joint lists are in the policy's joint order, as those exporters write them.
 public struct PolicyContract: Sendable, Equatable, Codable {
     public var robot: String?
     public var jointNames: [String]?
@@ -189,9 +190,13 @@ public struct PolicyContract: Sendable, Equatable, Codable {
         static let observationSize = "observation_size", actionSize = "action_size", dt = "control_dt", history = "observation_history"
     }
 
-    /// The contract a manifest implies.
+    /// Largest difference taken as equal: BeyondMimic's and mjlab's exporters round every number to
+    /// three decimals, so a value read back may differ by 0.0005 from the one trained with.
+    public static let tolerance = 5e-4
+
+    /// The contract a manifest implies: its actuated joints in the policy's order.
     public init(manifest m: Manifest) {
-        let joints = m.actuatedJoints
+        let joints = m.policyActuatedJoints
         robot = m.name
         jointNames = joints.map(\.name)
         defaultJointPositions = joints.map(\.defaultPosition)
@@ -205,17 +210,38 @@ public struct PolicyContract: Sendable, Equatable, Codable {
         observationHistory = m.observation.history
     }
 
-    /// Reads the contract from metadata_props (unknown keys ignored, absent keys nil).
-    public init(metadata: [String: String]) throws {
-        func list(_ key: String) -> [String]? {
-            metadata[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    /// The items of a list as exporters write it: comma-separated (`a,b,c`, Tether's and
+    /// BeyondMimic's form), JSON or Python lists (`["a", "b"]`, `[0.1, 0.2]`), or numpy's
+    /// space-separated `[0.1 0.2]`; brackets, quotes and blanks around items are dropped.
+    public static func listItems(_ text: String) -> [String] {
+        var body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while let first = body.first, let last = body.last, (first == "[" && last == "]") || (first == "(" && last == ")") {
+            body = String(body.dropFirst().dropLast()).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        let separators = CharacterSet(charactersIn: ",;").union(.whitespacesAndNewlines)
+        return body.components(separatedBy: separators)
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"'[]()")) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Reads the contract from metadata_props (unknown keys ignored, absent keys nil). A list or
+    /// number that cannot be read throws, naming the key and the item.
+    public init(metadata: [String: String]) throws {
+        func list(_ key: String) -> [String]? { metadata[key].map(PolicyContract.listItems) }
         func numbers(_ key: String) throws -> [Double]? {
             guard let items = list(key) else { return nil }
             return try items.map {
-                guard let v = Double($0) else { throw TetherError("metadata '\(key)' holds '\($0)', not a number") }
+                guard let v = Double($0), v.isFinite else {
+                    throw TetherError("metadata '\(key)' holds '\($0)', not a number", hint: "a list of numbers such as 0.1,0.2 or [0.1, 0.2]")
+                }
                 return v
             }
+        }
+        func integer(_ key: String) throws -> Int? {
+            guard let text = metadata[key]?.trimmingCharacters(in: .whitespaces) else { return nil }
+            if let v = Int(text) { return v }
+            if let v = Double(text), v == v.rounded(), abs(v) < 1e9 { return Int(v) }
+            throw TetherError("metadata '\(key)' holds '\(text)', not a whole number")
         }
         robot = metadata[Key.robot]
         jointNames = list(Key.joints)
@@ -224,10 +250,10 @@ public struct PolicyContract: Sendable, Equatable, Codable {
         jointDamping = try numbers(Key.kd)
         actionScale = try numbers(Key.scale)
         observationNames = list(Key.observations)
-        observationSize = metadata[Key.observationSize].flatMap { Int($0) }
-        actionSize = metadata[Key.actionSize].flatMap { Int($0) }
-        controlPeriod = metadata[Key.dt].flatMap { Double($0) }
-        observationHistory = metadata[Key.history].flatMap { Int($0) }
+        observationSize = try integer(Key.observationSize)
+        actionSize = try integer(Key.actionSize)
+        controlPeriod = try numbers(Key.dt)?.first
+        observationHistory = try integer(Key.history)
     }
 
     /// As metadata_props entries.
@@ -249,38 +275,67 @@ public struct PolicyContract: Sendable, Equatable, Codable {
     }
 
     /// Every difference between this (the policy's) contract and the manifest's, by name.
+    ///
+    /// Joint names are compared in the policy's order (`policy_joint_order`). When the metadata
+    /// names its joints, per-joint values are matched by name, so they are compared even when the
+    /// orders differ; the metadata may list passive joints too (Isaac Lab exporters list every
+    /// joint of the articulation), whose values are then not compared.
     public func mismatches(with manifest: Manifest) -> [String] {
         let expected = PolicyContract(manifest: manifest)
         var problems: [String] = []
-        var sameJointCount = true
-        if let names = jointNames, let want = expected.jointNames {
-            if names.count != want.count {
+        let want = expected.jointNames ?? []
+        let allPolicyJoints = manifest.policyJoints.map(\.name)
+        if let names = jointNames {
+            // An exporter that lists every joint (passive ones too) is compared with all of them.
+            let reference = (names.count == allPolicyJoints.count && names.count != want.count) ? allPolicyJoints : want
+            if names.count != reference.count {
                 problems.append("the policy names \(names.count) joints, the manifest has \(want.count) actuated joints")
-                sameJointCount = false
             }
-            for (i, (a, b)) in zip(names, want).enumerated() where a != b {
+            for (i, (a, b)) in zip(names, reference).enumerated() where a != b {
                 problems.append("joint \(i) is \(a) in the policy but \(b) in the manifest")
             }
-        }
-        func compare(_ label: String, _ mine: [Double]?, _ theirs: [Double]?, unit: String) {
-            // Per-joint values only mean something when the joint lists line up.
-            guard let mine, let theirs, sameJointCount else { return }
-            if mine.count == 1 || theirs.count == 1 {
-                let a = mine.count == 1 ? Array(repeating: mine[0], count: theirs.count) : mine
-                let b = theirs.count == 1 ? Array(repeating: theirs[0], count: mine.count) : theirs
-                return compare(label, a, b, unit: unit, broadcasted: true)
+            if names != reference && Set(names) == Set(reference) && names.count == reference.count {
+                let order = names.count == allPolicyJoints.count ? names : nil
+                problems.append("the policy lists the same joints in another order; "
+                    + (order.map { "declare it in the manifest: policy_joint_order: [\($0.joined(separator: ", "))]" }
+                       ?? "declare the policy's order of every manifest joint as policy_joint_order"))
+            } else if names != reference {
+                let known = Set(reference), theirs = Set(names)
+                let extra = names.filter { !known.contains($0) }, missing = reference.filter { !theirs.contains($0) }
+                if !extra.isEmpty { problems.append("the policy names joints the manifest does not drive: \(extra.joined(separator: ", "))") }
+                if !missing.isEmpty { problems.append("the policy does not name \(missing.joined(separator: ", "))") }
             }
-            compare(label, mine, theirs, unit: unit, broadcasted: false)
         }
-        func compare(_ label: String, _ mine: [Double], _ theirs: [Double], unit: String, broadcasted: Bool) {
-            guard mine.count == theirs.count else {
-                problems.append("\(label): the policy has \(mine.count) values, the manifest \(theirs.count)")
+        let policyJoints = manifest.policyActuatedJoints
+        func compare(_ label: String, _ mine: [Double]?, _ theirs: [Double]?, unit: String) {
+            guard let mine, let theirs, !mine.isEmpty, !theirs.isEmpty else { return }
+            if mine.count == 1 && theirs.count == 1 {
+                if abs(mine[0] - theirs[0]) > PolicyContract.tolerance + 1e-6 * abs(theirs[0]) {
+                    problems.append("\(label) is \(mine[0])\(unit) in the policy but \(theirs[0])\(unit) in the manifest")
+                }
                 return
             }
-            let names = expected.jointNames ?? []
-            for i in mine.indices where abs(mine[i] - theirs[i]) > 1e-6 * max(1, abs(theirs[i])) {
-                let who = i < names.count ? names[i] : "#\(i)"
-                problems.append("\(label) of \(who) is \(mine[i])\(unit) in the policy but \(theirs[i])\(unit) in the manifest")
+            // The policy's value for a joint: one for all, by name when the metadata names its
+            // joints (its own order), else by position in the manifest's policy order.
+            let policyValue: (Int, String) -> Double?
+            if let names = jointNames, names.count == mine.count {
+                let byName = Dictionary(zip(names, mine), uniquingKeysWith: { a, _ in a })
+                policyValue = { _, name in byName[name] }
+            } else if mine.count == 1 {
+                policyValue = { _, _ in mine[0] }
+            } else if mine.count == policyJoints.count {
+                policyValue = { i, _ in mine[i] }
+            } else {
+                problems.append("\(label): the policy has \(mine.count) values, the manifest \(theirs.count == 1 ? policyJoints.count : theirs.count)")
+                return
+            }
+            guard theirs.count == 1 || theirs.count == policyJoints.count else { return }
+            for (i, joint) in policyJoints.enumerated() {
+                guard let a = policyValue(i, joint.name) else { continue }
+                let b = theirs.count == 1 ? theirs[0] : theirs[i]
+                if abs(a - b) > PolicyContract.tolerance + 1e-6 * abs(b) {
+                    problems.append("\(label) of \(joint.name) is \(a)\(unit) in the policy but \(b)\(unit) in the manifest")
+                }
             }
         }
         compare("default position", defaultJointPositions, expected.defaultJointPositions, unit: " rad")
@@ -291,7 +346,7 @@ public struct PolicyContract: Sendable, Equatable, Codable {
             problems.append("observation terms are [\(names.joined(separator: ", "))] in the policy but [\(want.joined(separator: ", "))] in the manifest")
         }
         if let n = observationSize, n != expected.observationSize {
-            problems.append("observation size is \(n) in the policy metadata but \(expected.observationSize!) in the manifest")
+            problems.append("observation size is \(n) in the policy metadata but \(manifest.observationSizeBreakdown) in the manifest")
         }
         if let n = actionSize, n != expected.actionSize {
             problems.append("action size is \(n) in the policy metadata but \(expected.actionSize!) in the manifest")

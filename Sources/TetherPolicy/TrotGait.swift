@@ -65,9 +65,14 @@ public struct TrotGait: Sendable, Codable, Equatable {
         guard let phaseTerm = manifest.observation.terms.firstIndex(where: { $0.source == .gaitPhase }) else {
             throw TetherError("the manifest has no gait_phase observation term for the gait's clock", at: manifest.sourcePath)
         }
-        guard let f = manifest.observation.gaitFrequency, abs(f - frequency) < 1e-9 else {
-            throw TetherError("the manifest's gait_frequency \(manifest.observation.gaitFrequency ?? 0) Hz differs from the gait's \(frequency) Hz",
+        let clock = manifest.observation.gaitFrequency ?? manifest.observation.gaitPeriod.map { 1 / $0 }
+        guard let f = clock, abs(f - frequency) < 1e-9 else {
+            throw TetherError("the manifest's gait clock \(clock ?? 0) Hz differs from the gait's \(frequency) Hz",
                               at: manifest.sourcePath)
+        }
+        guard manifest.observation.history == 1 || manifest.observation.historyLayout == .frameNewestFirst else {
+            throw TetherError("the trot's generator reads the clock from the newest frame first; history_layout \(manifest.observation.historyLayout.rawValue) puts it elsewhere",
+                              at: manifest.sourcePath, hint: "use the default history_layout (frame_newest_first) for a policy with a trot generator")
         }
         guard manifest.action.mode == .position, manifest.actionSize == 12 else {
             throw TetherError("the trot needs 12 position-controlled joints (hip, thigh, calf per leg)", at: manifest.sourcePath)
@@ -77,7 +82,7 @@ public struct TrotGait: Sendable, Codable, Equatable {
         }
         let phaseIndex = manifest.observation.terms[..<phaseTerm].reduce(0) { $0 + manifest.termSize($1.source) }
         let mapper = ActionMapper(manifest: manifest)
-        func actions(_ q: [Double]) -> [Double] { q.indices.map { (q[$0] - mapper.offset[$0]) / mapper.scale[$0] } }
+        func actions(_ q: [Double]) -> [Double] { mapper.action(for: q) }
         var (g, error) = TrajectoryGenerator.fit(phaseIndex: phaseIndex, harmonics: harmonics, actions: 12) { actions(jointTargets(phase: $0)) }
         if steeringGain != 0 {
             guard let headingTerm = manifest.observation.terms.firstIndex(where: { $0.source == .headingError }) else {

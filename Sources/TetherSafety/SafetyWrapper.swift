@@ -87,8 +87,9 @@ public struct SafetyWrapper: Sendable {
                     conditions.append(Condition(reason: .invalidInput, message: "the policy returned \(raw.count) actions for \(config.count) actuated joints",
                                                 values: ["actions": Double(raw.count), "joints": Double(config.count)]))
                 } else if let k = raw.firstIndex(where: { !$0.isFinite }) {
-                    conditions.append(Condition(reason: .nonFiniteAction, joint: config.jointNames[k],
-                                                message: "the policy returned \(raw[k]) for \(config.jointNames[k])", values: ["action": Double(raw[k])]))
+                    let joint = config.jointNames[config.mapper.commandIndices[k]]  // actions are in the policy's joint order
+                    conditions.append(Condition(reason: .nonFiniteAction, joint: joint,
+                                                message: "the policy returned \(raw[k]) for \(joint)", values: ["action": Double(raw[k])]))
                 } else {
                     do {
                         action = (raw, try config.mapper.command(for: raw))
@@ -375,8 +376,9 @@ public struct SafetyWrapper: Sendable {
                                          conditions: inout [Condition]) -> JointCommand {
         let n = config.count
         for k in 0..<n where abs(Double(raw[k])) > config.actionClip {
-            conditions.append(Condition(reason: .actionClip, joint: config.jointNames[k],
-                                        message: "action \(raw[k]) for \(config.jointNames[k]) clipped to ±\(config.actionClip)",
+            let joint = config.jointNames[config.mapper.commandIndices[k]]  // actions are in the policy's joint order
+            conditions.append(Condition(reason: .actionClip, joint: joint,
+                                        message: "action \(raw[k]) for \(joint) clipped to ±\(config.actionClip)",
                                         values: ["action": Double(raw[k]), "clip": config.actionClip]))
         }
         let stage = state.stage

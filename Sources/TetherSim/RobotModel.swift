@@ -3,7 +3,7 @@ import Foundation
 import TetherCore
 
 /// A manifest bound to the MuJoCo model it names, checked against it, with the index maps that
-/// connect manifest (policy) order to MuJoCo's arrays. Immutable.
+/// connect the manifest's joint order to MuJoCo's arrays. Immutable.
 public struct RobotModel: Sendable {
     /// The policy contract, with the gains a position servo supplies filled in (`Drive`).
     public let manifest: Manifest

@@ -7,7 +7,7 @@ struct RobotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "robot",
         abstract: "Inspect and check robot manifests.",
-        subcommands: [Check.self, List.self]
+        subcommands: [Check.self, List.self, Import.self]
     )
 
     struct Check: ParsableCommand {
@@ -75,6 +75,62 @@ struct RobotCommand: ParsableCommand {
                 let path = try report { try BuiltinRobots.manifestPath(for: name) }
                 let manifest = try report { try Manifest.load(path: path) }
                 print("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(manifest.description)\n           \(path)")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Draft a manifest from a MuJoCo model and a trainer's deployment configuration.",
+            discussion: """
+            Reads the MJCF (joints, ranges, actuators and their torque ranges, IMU sensors) and the \
+            trainer's configuration: unitree_rl_gym's deploy YAML (kps, kds, default_angles, scales, \
+            simulation_dt, control_decimation, num_obs) or Isaac Lab's params/env.yaml (sim.dt, \
+            decimation, init_state, actuators, observations.policy, actions). Writes the draft with \
+            what a person must check as comments, prints that list, and runs the robot check on it.
+
+            Examples:
+              tether robot import g1_12dof.xml --config deploy/deploy_mujoco/configs/g1.yaml --output robots/g1/g1.yaml
+              tether robot import go2.xml --config logs/rsl_rl/go2/run/params/env.yaml --output go2.yaml
+            """
+        )
+
+        @Argument(help: "The robot's MJCF model (the one the policy was deployed with).")
+        var model: String
+
+        @Option(help: "The trainer's configuration: unitree_rl_gym deploy YAML or Isaac Lab env.yaml.")
+        var config: String
+
+        @Option(name: .shortAndLong, help: "Where to write the manifest draft.")
+        var output: String
+
+        @Option(help: "Robot name in the manifest (default: the model's file name).")
+        var name: String?
+
+        @Flag(help: "Overwrite the output file if it exists.")
+        var force = false
+
+        func run() throws {
+            if FileManager.default.fileExists(atPath: output) && !force {
+                throw ValidationError("\(output) exists; pass --force to overwrite it")
+            }
+            let outline = try report { try ModelOutline(path: model) }
+            let draft = try report { try ManifestDraft.draft(model: outline, configPath: config, manifestPath: output, name: name) }
+            do {
+                try draft.yaml.write(toFile: output, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write \(output): \(error.localizedDescription)")
+            }
+            print("wrote \(output) (from \(draft.trainer.rawValue)'s \(URL(fileURLWithPath: config).lastPathComponent))")
+            print("a person must check (also written as comments in the draft):")
+            for check in draft.checks { print("  - \(check)") }
+            do {
+                let robot = try RobotModel.load(manifestPath: output)
+                print("check: ok, observation \(robot.manifest.observationSize) values, action \(robot.manifest.actionSize) values")
+            } catch let error as ManifestError {
+                print("check: the draft does not pass tether robot check yet:")
+                for problem in error.problems { print("  - \(problem)") }
             }
         }
     }

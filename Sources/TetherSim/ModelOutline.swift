@@ -1,0 +1,68 @@
+import CMuJoCo
+import Foundation
+import TetherCore
+
+extension ModelOutline {
+    /// Loads the model at `path` and outlines it for a manifest draft (`tether robot import`).
+    public init(path: String) throws {
+        try self.init(model: SimModel(path: path))
+    }
+
+    /// Outlines a compiled model: its hinge and slide joints in model order with ranges, tree
+    /// depth and driving actuator; the floating body; the sensors an IMU or a foot may use.
+    public init(model: SimModel) {
+        let raw = model.raw.pointee
+        var actuatorOf: [Int: Int] = [:]
+        var other: [String] = []
+        for a in 0..<model.nactuator {
+            if let j = model.actuatorJoint(a), actuatorOf[j] == nil { actuatorOf[j] = a } else {
+                other.append(model.name(of: .actuator, a) ?? "actuator \(a)")
+            }
+        }
+        // A joint's depth: how many bodies above its own carry hinge or slide joints.
+        func bodyHasJoint(_ b: Int) -> Bool {
+            let first = Int(raw.body_jntadr[b]), n = Int(raw.body_jntnum[b])
+            return n > 0 && (first..<(first + n)).contains { model.jointType($0) == .hinge || model.jointType($0) == .slide }
+        }
+        var joints: [Joint] = []
+        var floating: String?
+        for j in 0..<model.njnt {
+            switch model.jointType(j) {
+            case .free:
+                if floating == nil { floating = model.name(of: .body, Int(raw.jnt_bodyid[j])) }
+                continue
+            case .ball:
+                continue
+            case .hinge, .slide:
+                break
+            }
+            var depth = 0
+            var b = Int(raw.body_parentid[Int(raw.jnt_bodyid[j])])
+            while b > 0 {
+                if bodyHasJoint(b) { depth += 1 }
+                b = Int(raw.body_parentid[b])
+            }
+            var actuatorName: String?, plain = true, torque: Double?
+            if let a = actuatorOf[j] {
+                actuatorName = model.name(of: .actuator, a)
+                let gear = model.actuatorGear(a)
+                let gain = raw.actuator_gainprm[Int(mjNGAIN) * a]
+                let bias = (0..<3).map { raw.actuator_biasprm[Int(mjNBIAS) * a + $0] }
+                plain = abs(gear - 1) < 1e-12 && gain == 1 && bias.allSatisfy { $0 == 0 }
+                torque = model.actuatorForceRange(a).map { max(abs($0.lowerBound), abs($0.upperBound)) }
+                    ?? model.actuatorControlRange(a).map { max(abs($0.lowerBound), abs($0.upperBound)) * abs(gear) }
+                if torque == 0 { torque = nil }
+            }
+            joints.append(Joint(name: model.name(of: .joint, j) ?? "joint\(j)", isSlide: model.jointType(j) == .slide,
+                                range: model.jointRange(j), depth: depth, actuator: actuatorName,
+                                actuatorIsPlainMotor: plain, torqueLimit: torque))
+        }
+        func sensors(_ type: mjtSensor) -> [String] {
+            (0..<model.nsensor).filter { model.sensorTypeCode($0) == type.rawValue }.compactMap { model.name(of: .sensor, $0) }
+        }
+        self.init(path: model.source, timestep: model.timestep, joints: joints, floatingBody: floating,
+                  orientationSensors: sensors(mjSENS_FRAMEQUAT), gyroSensors: sensors(mjSENS_GYRO),
+                  accelerometerSensors: sensors(mjSENS_ACCELEROMETER), touchSensors: sensors(mjSENS_TOUCH),
+                  keyframes: model.names(of: .keyframe), otherActuators: other)
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+@testable import TetherCore
+
+/// A robot whose manifest lists joints leg by leg (the model's order) while the policy reads them
+/// breadth-first (Isaac Lab's order), with a passive tail joint between the hips and the knees.
+let breadthFirstYAML = """
+tether_manifest: 1
+name: biped
+model: biped.xml
+rates:
+  physics_hz: 500
+  control_hz: 50
+joints:
+  - {name: l_hip, actuator: m_lh, default: 0.1, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 10, kd: 1}
+  - {name: l_knee, actuator: m_lk, default: 0.2, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 2}
+  - {name: r_hip, actuator: m_rh, default: 0.3, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 30, kd: 3}
+  - {name: r_knee, actuator: m_rk, default: 0.4, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 40, kd: 4}
+  - {name: tail, default: 0.0, limits: [-3, 3], velocity_limit: 5.0}
+policy_joint_order: [l_hip, r_hip, tail, l_knee, r_knee]
+observation:
+  terms:
+    - {source: joint_positions}
+    - {source: joint_velocities}
+    - {source: last_action}
+action:
+  mode: position
+  scale: [1, 2, 3, 4]
+"""
+
+@Suite struct ConventionsTests {
+    @Test func policyJointOrderMapsJointsByName() throws {
+        let m = try Manifest.parse(yaml: breadthFirstYAML)
+        #expect(m.policyJointOrder == ["l_hip", "r_hip", "tail", "l_knee", "r_knee"])
+        #expect(m.policyJointIndices == [0, 2, 4, 1, 3])
+        #expect(m.policyActuatedJoints.map(\.name) == ["l_hip", "r_hip", "l_knee", "r_knee"])
+        #expect(m.policyActionIndices == [0, 2, 1, 3])
+        #expect(m.actuatedJoints.map(\.name) == ["l_hip", "l_knee", "r_hip", "r_knee"])
+        #expect(m.observationSize == 5 + 5 + 4)
+        // Without the field the policy's order is the manifest's.
+        let plain = try Manifest.parse(yaml: validYAML)
+        #expect(plain.policyJointIndices == [0, 1] && plain.policyActionIndices == [0, 1])
+    }
+
+    @Test func actionsInPolicyOrderDriveTheirJoints() throws {
+        let m = try Manifest.parse(yaml: breadthFirstYAML)
+        let mapper = ActionMapper(manifest: m)
+        // action.scale is in the policy's order: l_hip 1, r_hip 2, l_knee 3, r_knee 4.
+        #expect(mapper.scale == [1, 3, 2, 4])
+        let command = try mapper.command(for: [0.1, 0.2, 0.3, 0.4])
+        // Manifest (command) order l_hip, l_knee, r_hip, r_knee; target = default + scale · action.
+        let expected = [0.1 + 1 * 0.1, 0.2 + 3 * 0.3, 0.3 + 2 * 0.2, 0.4 + 4 * 0.4]
+        for (a, b) in zip(command.positions, expected) { #expect(abs(a - b) < 1e-6) }
+        #expect(command.kp == [10, 20, 30, 40] && command.kd == [1, 2, 3, 4])
+        // The inverse gives the raw action back, in the policy's order.
+        let raw = mapper.action(for: command.positions)
+        for (a, b) in zip(raw, [0.1, 0.2, 0.3, 0.4]) { #expect(abs(a - b) < 1e-6) }
+        do {
+            _ = try mapper.command(for: [0, .nan, 0, 0])
+            Issue.record("a NaN action must be refused")
+        } catch let error as TetherError {
+            #expect(error.what.contains("r_hip"))  // action 1 is r_hip in the policy's order
+        }
+    }
+
+    @Test func badPolicyJointOrdersNameTheField() throws {
+        func variant(_ order: String) -> String {
+            breadthFirstYAML.replacingOccurrences(of: "policy_joint_order: [l_hip, r_hip, tail, l_knee, r_knee]", with: "policy_joint_order: \(order)")
+        }
+        let unknown = problems(variant("[l_hpi, r_hip, tail, l_knee, r_knee]"))
+        #expect(unknown.contains { $0.field == "policy_joint_order[0]" && $0.kind == .unknownJoint && $0.message.contains("did you mean 'l_hip'") })
+        #expect(unknown.contains { $0.field == "policy_joint_order" && $0.message.contains("does not list l_hip") })
+        let duplicate = problems(variant("[l_hip, l_hip, r_hip, tail, l_knee, r_knee]"))
+        #expect(duplicate.contains { $0.field == "policy_joint_order[1]" && $0.kind == .duplicateJoint && $0.message.contains("listed twice") })
+        let missing = problems(variant("[l_hip, r_hip, l_knee, r_knee]"))
+        #expect(missing.count == 1 && missing[0].field == "policy_joint_order" && missing[0].message.contains("tail"))
+        #expect(missing[0].expected?.contains("every manifest joint exactly once") ?? false)
+        #expect(missing[0].line == 13)
+        let notList = problems(variant("l_hip"))
+        #expect(notList.contains { $0.field == "policy_joint_order" && $0.kind == .wrongType })
+    }
+
+    @Test func historyLayoutsAndPerTermHistorySizeTheVector() throws {
+        let base = validYAML.replacingOccurrences(of: "observation:\n  terms:", with: "observation:\n  history: 3\n  history_layout: LAYOUT\n  terms:")
+        for layout in Manifest.Observation.HistoryLayout.allCases {
+            let m = try Manifest.parse(yaml: base.replacingOccurrences(of: "LAYOUT", with: layout.rawValue))
+            #expect(m.observation.historyLayout == layout && m.observationSize == 6 * 3)
+        }
+        let perTerm = base.replacingOccurrences(of: "LAYOUT", with: "term_oldest_first")
+            .replacingOccurrences(of: "{source: joint_positions}", with: "{source: joint_positions, history: 5}")
+        let m = try Manifest.parse(yaml: perTerm)
+        #expect(m.observationSize == 2 * 5 + 2 * 3 + 2 * 3)
+        #expect(m.observationSizeBreakdown == "22 = 2×5 + 2×3 + 2×3 (term_oldest_first)")
+        let unknown = problems(base.replacingOccurrences(of: "LAYOUT", with: "isaac"))
+        #expect(unknown.contains { $0.field == "observation.history_layout" && ($0.expected?.contains("term_oldest_first") ?? false) })
+        let frameWithTermHistory = problems(base.replacingOccurrences(of: "LAYOUT", with: "frame_newest_first")
+            .replacingOccurrences(of: "{source: joint_positions}", with: "{source: joint_positions, history: 5}"))
+        #expect(frameWithTermHistory.contains { $0.field == "observation.terms[0].history" && $0.message.contains("per-term layout") })
+        let zero = problems(perTerm.replacingOccurrences(of: "history: 5", with: "history: 0"))
+        #expect(zero.contains { $0.field == "observation.terms[0].history" })
+        // The default layout and its figures are unchanged.
+        let plain = try Manifest.parse(yaml: validYAML)
+        #expect(plain.observation.historyLayout == .frameNewestFirst && plain.observationSize == 6)
+        #expect(plain.observationSizeBreakdown == "6 = 2 + 2 + 2")
+    }
+
+    @Test func gaitClockTakesAFrequencyOrAPeriod() throws {
+        let withPhase = validYAML.replacingOccurrences(of: "    - {source: last_action}", with: "    - {source: last_action}\n    - {source: gait_phase}")
+        let period = try Manifest.parse(yaml: withPhase.replacingOccurrences(of: "observation:\n", with: "observation:\n  gait_period: 0.8\n  gait_clock_start: 0.02\n"))
+        #expect(period.observation.gaitPeriod == 0.8 && period.observation.gaitFrequency == nil && period.observation.gaitClockStart == 0.02)
+        let both = problems(withPhase.replacingOccurrences(of: "observation:\n", with: "observation:\n  gait_period: 0.8\n  gait_frequency: 1.25\n"))
+        #expect(both.contains { $0.field == "observation.gait_period" && $0.message.contains("both") })
+        let neither = problems(withPhase)
+        #expect(neither.contains { $0.field == "observation.gait_frequency" && ($0.expected?.contains("gait_period") ?? false) })
+        let negative = problems(withPhase.replacingOccurrences(of: "observation:\n", with: "observation:\n  gait_period: -0.8\n"))
+        #expect(negative.contains { $0.field == "observation.gait_period" })
+    }
+
+    @Test func unitreeDeployConfigDraftsAManifest() throws {
+        let outline = ModelOutline(path: "/robots/g1/g1.xml", timestep: 0.002, joints: [
+            .init(name: "hip", range: -2.5...2.8, depth: 0, actuator: "hip_motor", torqueLimit: 88),
+            .init(name: "knee", range: -0.1...2.9, depth: 1, actuator: "knee_motor", torqueLimit: 139),
+        ], floatingBody: "pelvis", orientationSensors: ["imu_quat"], gyroSensors: ["imu_gyro"])
+        let config = temporaryFile("""
+        simulation_dt: 0.002
+        control_decimation: 10
+        kps: [100, 150]
+        kds: [2, 4]
+        default_angles: [-0.1, 0.3]
+        ang_vel_scale: 0.25
+        dof_pos_scale: 1.0
+        dof_vel_scale: 0.05
+        action_scale: 0.25
+        cmd_scale: [2.0, 2.0, 0.25]
+        num_actions: 2
+        num_obs: 17
+        """)
+        let draft = try ManifestDraft.draft(model: outline, configPath: config, manifestPath: "/robots/g1/g1.yaml")
+        #expect(draft.trainer == .unitreeRLGym)
+        let m = try Manifest.parse(yaml: draft.yaml, sourcePath: "/robots/g1/g1.yaml")
+        #expect(m.modelPath == "/robots/g1/g1.xml")
+        #expect(m.rates.physicsHz == 500 && m.rates.controlHz == 50)
+        #expect(m.observationSize == 17 && m.actionSize == 2)
+        #expect(m.observation.gaitPeriod == 0.8 && m.observation.gaitClockStart == 0.02)
+        #expect(m.observation.terms.map(\.source) == [.baseAngularVelocity, .projectedGravity, .velocityCommand, .jointPositions,
+                                                        .jointVelocities, .lastAction, .gaitPhase])
+        #expect(m.observation.terms[2].scale == [2, 2, 0.25] && m.observation.terms[4].scale == [0.05])
+        #expect(m.joints.map(\.kp) == [100, 150] && m.joints.map(\.defaultPosition) == [-0.1, 0.3])
+        #expect(m.action.scale == [0.25] && m.base?.gyroSensor == "imu_gyro")
+        #expect(draft.checks.contains { $0.contains("velocity_limit") })
+        #expect(draft.checks.contains { $0.contains("0.8 s period") })
+        #expect(draft.yaml.contains("# To check:"))
+        // A configuration for another robot is refused, naming the key.
+        let wrong = temporaryFile("simulation_dt: 0.002\ncontrol_decimation: 10\nkps: [1, 2, 3]\nkds: [1, 2]\ndefault_angles: [0, 0]\naction_scale: 0.25\n")
+        do {
+            _ = try ManifestDraft.draft(model: outline, configPath: wrong, manifestPath: "/robots/g1/g1.yaml")
+            Issue.record("three gains for two joints must be refused")
+        } catch let error as TetherError {
+            #expect(error.what.contains("'kps' has 3 values") && error.location == wrong)
+        }
+    }
+}
+
+/// Writes `text` to a fresh temporary file and returns its path.
+func temporaryFile(_ text: String, suffix: String = ".yaml") -> String {
+    let path = NSTemporaryDirectory() + "tether-\(UUID().uuidString)\(suffix)"
+    try? text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
