@@ -473,8 +473,8 @@ struct DraftWriter {
     }
 
     var relativeModelPath: String {
-        let dir = URL(fileURLWithPath: manifestPath).deletingLastPathComponent().standardized.path
-        let modelPath = URL(fileURLWithPath: model.path).standardized.path
+        let dir = URL(fileURLWithPath: manifestPath).absoluteURL.deletingLastPathComponent().standardized.path
+        let modelPath = URL(fileURLWithPath: model.path).absoluteURL.standardized.path
         let from = dir.split(separator: "/"), to = modelPath.split(separator: "/")
         var common = 0
         while common < from.count, common < to.count - 1, from[common] == to[common] { common += 1 }

@@ -105,7 +105,7 @@ struct ManifestReader {
         let description = optionalString(top, "description", "description") ?? ""
         var modelPath = requiredString(top, "model", "model", parent: root)
         if let path = modelPath, !path.hasPrefix("/"), let file {
-            modelPath = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardized.path
+            modelPath = URL(fileURLWithPath: file).absoluteURL.deletingLastPathComponent().appendingPathComponent(path).standardized.path
         }
         let rates = readRates(top, root)
         let base = top["base"].flatMap { readBase($0) }

@@ -72,6 +72,12 @@ public struct EpisodeResult: Sendable, Codable, Equatable {
     public var distance: Double
     /// Mean forward speed, m/s (walking).
     public var meanSpeed: Double
+    /// Sideways drift of the base, world y at the end minus at the start, m (walking).
+    public var lateralDrift: Double? = nil
+    /// Heading change of the base, yaw at the end minus at the start (wrapped to ±π), rad (walking).
+    public var headingChange: Double? = nil
+    /// Mean base height over the episode's control steps, m (walking).
+    public var meanBaseHeight: Double? = nil
 }
 
 /// A measured state an episode starts from (a moment of a flight recording), manifest order, SI.
@@ -174,6 +180,7 @@ public struct EpisodeRunner: Sendable {
         let start = sim.state()
         let startX = start.basePosition?.x ?? 0
         var totalReward = 0.0, outcome = "timeout", steps = 0, farthest = 0.0
+        var heightSum = 0.0, heightCount = 0
         var nextPush = pushes.map { random.uniform($0.interval.lowerBound, $0.interval.upperBound) } ?? .infinity
         var pushForce = SIMD2<Double>.zero, pushUntil = -1.0
         let baseBody = sim.robot.baseSensors?.bodyID
@@ -237,6 +244,7 @@ public struct EpisodeRunner: Sendable {
                 let heading = Rotation.wrap((next.yaw ?? 0) - (start.yaw ?? 0) - c.z * Double(step + 1) * dt)
                 totalReward += (1.0 * tracking + 0.5 * yaw - 1.0 * heading * heading - 0.5 * (g.x * g.x + g.y * g.y) - 2e-4 * torque) * dt * 50
                 let height = next.basePosition?.z ?? 1
+                if let z = next.basePosition?.z { heightSum += z; heightCount += 1 }
                 if (next.tilt ?? 0) > manifest.safety.tiltLimit || height < task.minBaseHeight { outcome = "fall"; break episode }
             }
         }
@@ -248,7 +256,13 @@ public struct EpisodeRunner: Sendable {
         case .balance: success = outcome == "timeout"
         case .walk: success = outcome == "timeout" && distance >= task.successDistance
         }
-        return EpisodeResult(totalReward: totalReward, steps: steps, seconds: seconds, success: success, outcome: outcome,
-                             distance: distance, meanSpeed: seconds > 0 ? distance / seconds : 0)
+        var result = EpisodeResult(totalReward: totalReward, steps: steps, seconds: seconds, success: success, outcome: outcome,
+                                   distance: distance, meanSpeed: seconds > 0 ? distance / seconds : 0)
+        if task.kind == .walk {
+            if let p0 = start.basePosition, let p1 = end.basePosition { result.lateralDrift = p1.y - p0.y }
+            if let y0 = start.yaw, let y1 = end.yaw { result.headingChange = Rotation.wrap(y1 - y0) }
+            if heightCount > 0 { result.meanBaseHeight = heightSum / Double(heightCount) }
+        }
+        return result
     }
 }

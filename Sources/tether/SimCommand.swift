@@ -103,6 +103,15 @@ struct Sim: ParsableCommand {
         print("  success          \(summary.successes)/\(summary.trials) = \(fmt(100 * summary.successRate, 1)) % (95 % CI \(fmt(100 * summary.successInterval[0], 1))–\(fmt(100 * summary.successInterval[1], 1)) %)")
         print("  mean distance    \(fmt(summary.meanDistance, 2)) m")
         print("  mean length      \(fmt(summary.meanEpisodeSeconds, 2)) s")
+        if task.kind == .walk {
+            func mean(_ values: [Double?]) -> Double? {
+                let v = values.compactMap { $0 }
+                return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+            }
+            if let y = mean(summary.results.map(\.lateralDrift)) { print("  lateral drift    \(fmt(y, 2)) m (mean world y, end − start)") }
+            if let h = mean(summary.results.map(\.headingChange)) { print("  heading change   \(fmt(Units.degrees(radians: h), 1))° (mean yaw, end − start)") }
+            if let z = mean(summary.results.map(\.meanBaseHeight)) { print("  base height      \(fmt(z, 3)) m (mean over the episodes)") }
+        }
         print("  mean return      \(fmt(summary.meanReturn, 2))")
         print("  outcomes         \(summary.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
     }
