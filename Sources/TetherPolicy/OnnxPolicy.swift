@@ -215,7 +215,7 @@ public final class OnnxPolicy: PolicyRuntime {
         var problems: [String] = []
         let inputSize = input.shape.last ?? -1
         if inputSize >= 0 && inputSize != observationSize {
-            problems.append("the model reads \(inputSize) observations ('\(input.name)' \(input.shape)), the manifest builds \(observationSize)")
+            problems.append("the model reads \(inputSize) observations ('\(input.name)' \(input.shape)), the manifest builds \(manifest.observationSizeBreakdown)")
         }
         let outputSize = output.shape.last ?? -1
         if outputSize >= 0 && outputSize != actionSize {
