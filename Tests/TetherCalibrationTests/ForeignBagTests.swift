@@ -58,6 +58,7 @@ import TetherSim
         #expect(notes.contains("IMU from /imu/data, found by its schema"))
         #expect(notes.contains("time base: header stamps"))
         #expect(notes.contains("analysed as the robot at rest"))
+        #expect(notes.contains("joint not in the manifest, ignored: head_pan"))
         var lines: [String] = []
         for (k, axis) in ["x", "y", "z"].enumerated() {
             let noise = try p("sensor.gyro.\(axis).noise"), density = try p("sensor.gyro.\(axis).noise_density")
