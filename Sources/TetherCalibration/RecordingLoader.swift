@@ -161,6 +161,10 @@ public struct RecordingLoader: Sendable {
                               hint: "calibration needs a position per named joint; record the topic the joint driver publishes positions on")
         }
         let map = try jointMap(first.message.name, source: path)
+        let extra = first.message.name.filter { !jointNames.contains($0) }
+        if !extra.isEmpty {
+            notes.append("\(path): joint\(extra.count == 1 ? "" : "s") not in the manifest, ignored: \(extra.joined(separator: ", "))")
+        }
         let t0 = seconds(first.message.header.stamp, first.logTime)
         var states: [ExperimentRecording.StateSample] = []
         states.reserveCapacity(raw.count)

@@ -14,6 +14,8 @@ import TetherSim
         var gyro_white_sd: Double
         var gyro_density: Double
         var gyro_mean_realized: [Double]
+        var gyro_rrw: Double
+        var imu_interval: Double
         var accel_white_sd: Double
         var accel_density: Double
         var accel_bias_z: Double
@@ -58,6 +60,7 @@ import TetherSim
         #expect(notes.contains("IMU from /imu/data, found by its schema"))
         #expect(notes.contains("time base: header stamps"))
         #expect(notes.contains("analysed as the robot at rest"))
+        #expect(notes.contains("joint not in the manifest, ignored: head_pan"))
         var lines: [String] = []
         for (k, axis) in ["x", "y", "z"].enumerated() {
             let noise = try p("sensor.gyro.\(axis).noise"), density = try p("sensor.gyro.\(axis).noise_density")
@@ -73,7 +76,8 @@ import TetherSim
             // The mean over the recording: bias plus what the random walk wandered to.
             #expect(abs(bias.estimate[0] - truth.gyro_mean_realized[k]) <= 4 * bias.standardError[0] + 1e-4)
             // The rate random walk makes the curve turn up: a minimum, so a bias instability.
-            #expect(Self.parameter(outcome, "sensor.gyro.\(axis).bias_instability") != nil)
+            let instability = try p("sensor.gyro.\(axis).bias_instability")
+            lines.append(String(format: "gyro %@: bias instability %.3e rad/s (%@)", axis, instability.estimate[0], instability.flags.first ?? ""))
 
             let a = try p("sensor.accel.\(axis).noise"), ad = try p("sensor.accel.\(axis).noise_density"), ab = try p("sensor.accel.\(axis).bias")
             lines.append(String(format: "accel %@: sd %.4f (true %.4f), density %.4e (true %.4e), bias %.4f ± %.1e (true %.4f)", axis,
@@ -102,6 +106,21 @@ import TetherSim
         #expect(skipped.contains("a recording at rest without commands cannot show it"))
         #expect(!skipped.contains("sensor noise"))
         #expect(outcome.figures.contains { $0.kind == .allan } && outcome.figures.contains { $0.kind == .rest })
+        // The gyro's Allan curve follows white noise plus the rate random walk,
+        // σ²(τ) = N²/τ + K²τ/3, each point within 4 of its relative errors 1/√(2ν).
+        let allan = try #require(outcome.figures.first { $0.kind == .allan })
+        let n = 120.0 / truth.imu_interval
+        for series in allan.series where series.label.hasPrefix("gyro") {
+            #expect(series.x.count >= 10)
+            for (tau, sigma) in zip(series.x, series.y) {
+                let theory = (truth.gyro_density * truth.gyro_density / tau + truth.gyro_rrw * truth.gyro_rrw * tau / 3).squareRoot()
+                let nu = (n / (tau / truth.imu_interval)).rounded(.down) - 1
+                #expect(abs(log(sigma / theory)) <= 4 / (2 * nu).squareRoot(), "\(series.label) at τ = \(tau) s: \(sigma) against \(theory)")
+            }
+            // Past the minimum the random walk lifts the curve above white noise alone.
+            let last = series.x.count - 1
+            #expect(series.y[last] > 1.5 * truth.gyro_density / series.x[last].squareRoot())
+        }
         #expect(outcome.mjcf?.diff.isEmpty == true)   // nothing to patch
         let html = CalibrationReport.html(outcome, robot: Self.robot)
         #expect(html.contains("Skipped: joint friction"))
