@@ -150,13 +150,14 @@ action:
         #expect(draft.checks.contains { $0.contains("velocity_limit") })
         #expect(draft.checks.contains { $0.contains("0.8 s period") })
         #expect(draft.yaml.contains("# To check:"))
-        // A model without IMU sensors: placeholders, a TODO for the user, and an item to check.
+        // A model without IMU sensors: the floating base's orientation and rate, a TODO for the
+        // user, and an item to check.
         var noIMU = outline
         noIMU.orientationSensors = []
         noIMU.gyroSensors = []
         let blind = try ManifestDraft.draft(model: noIMU, configPath: config, manifestPath: "/robots/g1/g1.yaml")
-        #expect(blind.yaml.contains("# TODO(check): the model has no framequat + gyro sensors"))
-        #expect(blind.yaml.contains("orientation: TODO_framequat_sensor"))
+        #expect(blind.yaml.contains("imu: floating_base  # TODO(check)"))
+        #expect(!blind.yaml.contains("TODO_framequat_sensor"))
         #expect(blind.checks.contains { $0.contains("no framequat and gyro sensors") })
         // A configuration for another robot is refused, naming the key.
         let wrong = temporaryFile("simulation_dt: 0.002\ncontrol_decimation: 10\nkps: [1, 2, 3]\nkds: [1, 2]\ndefault_angles: [0, 0]\naction_scale: 0.25\n")
