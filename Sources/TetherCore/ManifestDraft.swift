@@ -16,7 +16,8 @@ public struct ModelOutline: Sendable, Equatable {
         public var actuator: String?
         /// Whether that actuator is a plain motor (gear 1, gain 1, no bias), as Tether needs.
         public var actuatorIsPlainMotor: Bool
-        /// The actuator's torque (force) limit from its force range, or its control range times the gear.
+        /// The actuator's torque (force) limit from its force range, or its control range times the gear,
+        /// and at most the joint's `actuatorfrcrange`.
         public var torqueLimit: Double?
         public init(name: String, isSlide: Bool = false, range: ClosedRange<Double>?, depth: Int, actuator: String?,
                     actuatorIsPlainMotor: Bool = true, torqueLimit: Double?) {
@@ -399,16 +400,15 @@ struct DraftWriter {
         if let body = model.floatingBody {
             out.append("base:")
             out.append("  body: \(quoted(body))")
-            out.append("  imu:")
             if let q = model.orientationSensors.first, let g = model.gyroSensors.first {
+                out.append("  imu:")
                 out.append("    orientation: \(quoted(q))")
                 out.append("    gyro: \(quoted(g))")
                 if let a = model.accelerometerSensors.first { out.append("    accelerometer: \(quoted(a))") }
             } else {
-                out.append("    # TODO(check): the model has no framequat + gyro sensors on the base. Add them to the MJCF, or use the")
-                out.append("    # manifest's option for an orientation from the floating base (docs/manifest.md) once it is available.")
-                out.append("    orientation: \(quoted(model.orientationSensors.first ?? "TODO_framequat_sensor"))")
-                out.append("    gyro: \(quoted(model.gyroSensors.first ?? "TODO_gyro_sensor"))")
+                // No IMU sensors (vendor and Menagerie models): the free joint's orientation and
+                // body-frame rate, what unitree_rl_gym's MuJoCo script reads (qpos[3:7], qvel[3:6]).
+                out.append("  imu: floating_base  # TODO(check): no framequat + gyro sensors in the model: orientation and angular velocity of the free joint (docs/manifest.md)")
             }
         }
         out.append("joints:")
@@ -420,9 +420,9 @@ struct DraftWriter {
             out.append("    velocity_limit: \(joint.isSlide ? "2.0" : "30.0")  # TODO(check): not in the model; the motor's rated speed")
             if joint.actuator != nil {
                 if let t = joint.torqueLimit {
-                    out.append("    torque_limit: \(fmt(t))  # the actuator's \(joint.isSlide ? "force" : "torque") range in the model")
+                    out.append("    torque_limit: \(fmt(t))  # the \(joint.isSlide ? "force" : "torque") range in the model (actuator range, joint actuatorfrcrange)")
                 } else {
-                    out.append("    torque_limit: 1.0  # TODO(check): the actuator has no force or control range; the motor's peak torque")
+                    out.append("    torque_limit: 1.0  # TODO(check): no force or control range, no actuatorfrcrange; the motor's peak torque")
                 }
                 out.append("    kp: \(fmt(kp[i]))")
                 out.append("    kd: \(fmt(kd[i]))")
@@ -445,13 +445,13 @@ struct DraftWriter {
     var allChecks: [String] {
         var all = checks
         if model.floatingBody != nil && (model.orientationSensors.isEmpty || model.gyroSensors.isEmpty) {
-            all.append("the model has no framequat and gyro sensors: base.imu names placeholders; add the sensors to the model, or use the manifest's option for an orientation from the floating base once it is available")
+            all.append("the model has no framequat and gyro sensors: base.imu is floating_base (the free joint's orientation and body-frame angular velocity, as unitree_rl_gym's MuJoCo script reads them); a real robot's IMU may sit elsewhere on the base")
         }
         let unlimited = model.joints.filter { $0.range == nil }.map(\.name)
         if !unlimited.isEmpty { all.append("joints without a range in the model get ±π limits: \(unlimited.joined(separator: ", "))") }
         all.append("velocity_limit is not in the model: every joint has a placeholder (30 rad/s); set each motor's rated speed")
         let noTorque = model.joints.filter { $0.actuator != nil && $0.torqueLimit == nil }.map(\.name)
-        if !noTorque.isEmpty { all.append("no torque limit in the model for \(noTorque.joined(separator: ", ")): a 1 N·m placeholder is written") }
+        if !noTorque.isEmpty { all.append("no torque limit in the model (actuator ranges, joint actuatorfrcrange) for \(noTorque.joined(separator: ", ")): a 1 N·m placeholder is written") }
         let notPlain = model.joints.filter { $0.actuator != nil && !$0.actuatorIsPlainMotor }.map(\.name)
         if !notPlain.isEmpty { all.append("the actuators of \(notPlain.joined(separator: ", ")) are not plain motors (gear 1, gain 1, no bias); Tether computes the PD torque itself and needs <motor>") }
         let passive = model.joints.filter { $0.actuator == nil }.map(\.name)

@@ -52,6 +52,12 @@ extension ModelOutline {
                 torque = model.actuatorForceRange(a).map { max(abs($0.lowerBound), abs($0.upperBound)) }
                     ?? model.actuatorControlRange(a).map { max(abs($0.lowerBound), abs($0.upperBound)) * abs(gear) }
                 if torque == 0 { torque = nil }
+                // The joint's actuatorfrcrange bounds what any actuator applies (unitree's MJCFs
+                // put the motors' peak torques there, on plain motors without ranges).
+                if let r = model.jointActuatorForceRange(j) {
+                    let t = max(abs(r.lowerBound), abs(r.upperBound))
+                    if t > 0 { torque = min(torque ?? t, t) }
+                }
             }
             joints.append(Joint(name: model.name(of: .joint, j) ?? "joint\(j)", isSlide: model.jointType(j) == .slide,
                                 range: model.jointRange(j), depth: depth, actuator: actuatorName,
