@@ -78,6 +78,31 @@ public final class SimulatedRobot: Robot {
 
     public func send(_ command: JointCommand) throws {
         try sim.apply(command)
+        if releaseWhenStanding, sim.mount != nil, isStandingCommand(command) {
+            sim.releaseGantry()
+            releasedAt = sim.data.time
+        }
+    }
+
+    /// With a gantry start (`SimRobot.hangStanding`): let go of the robot once it is commanded to
+    /// its default pose (within 0.001 rad) with the manifest's full gains: the end of the
+    /// stand-up, where an operator lowers a humanoid to the ground. (The joints themselves need
+    /// not be there: a feed-forward meant for standing bends legs that hang in the air.)
+    public var releaseWhenStanding = false
+    /// Simulation time of the release, s.
+    public private(set) var releasedAt: Double?
+
+    private func isStandingCommand(_ command: JointCommand) -> Bool {
+        let joints = sim.robot.manifest.actuatedJoints
+        guard command.positions.count == joints.count else { return false }
+        for (k, joint) in joints.enumerated() {
+            guard abs(command.positions[k] - joint.defaultPosition) < 0.001, command.kp[k] >= 0.99 * (joint.kp ?? 0) else { return false }
+        }
+        return true
+    }
+
+    public var inputNotes: [String] {
+        releasedAt.map { [String(format: "started hung on a gantry at the standing height; released at t = %.2f s, once standing at the default pose", $0)] } ?? []
     }
 
     public func advance(to time: Double) throws {

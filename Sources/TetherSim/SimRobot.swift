@@ -54,6 +54,34 @@ public final class SimRobot {
         data.forward()
     }
 
+    /// Hangs a floating-base robot on a gantry at its default pose, its feet just above the
+    /// ground (the lowest collision geometry 1 mm up): the start of robots that cannot stand up
+    /// from lying, such as humanoids, whose operators hang them, stand them up in the air and
+    /// lower them. `releaseGantry()` lets go. **Changes the model** while hung, as `hang` does:
+    /// use a robot built on a copy.
+    public func hangStanding() {
+        guard let base = robot.baseSensors else { return }
+        place(jointPositions: robot.manifest.joints.map(\.defaultPosition),
+              jointVelocities: [Double](repeating: 0, count: robot.manifest.joints.count),
+              baseOrientation: SIMD4(1, 0, 0, 0), baseAngularVelocity: .zero)
+        let height = data.qpos[base.freeJointQposAddress + 2]
+        gantryArmature = (0..<6).map { robot.model.raw.pointee.dof_armature[base.freeJointDofAddress + $0] }
+        hang(height: height)
+        command = .zeroTorque(count: robot.actuatorIDs.count)
+    }
+
+    /// Lets go of the gantry (`hangStanding`): the base is free again, with the model's own
+    /// armature; nothing happens when the robot is not hung that way.
+    public func releaseGantry() {
+        guard mount != nil, let base = robot.baseSensors, let armature = gantryArmature else { return }
+        for i in 0..<6 { robot.model.raw.pointee.dof_armature[base.freeJointDofAddress + i] = armature[i] }
+        mount = nil
+        gantryArmature = nil
+    }
+
+    /// The base's armature before `hangStanding` (nil: not hung that way).
+    private var gantryArmature: [Double]?
+
     /// Puts the base back on its mount (called before every physics step while hung).
     @inline(__always) public func holdMount() {
         guard let pose = mount, let base = robot.baseSensors else { return }

@@ -54,6 +54,7 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Record everything, not only the last seconds before a stop or the exit.") var continuous = false
     @Option(help: "Seconds kept by the flight recorder's ring buffer.") var window = 10.0
     @Flag(help: "Run as fast as possible on a simulated clock instead of real time (sim backend).") var fast = false
+    @Flag(help: "sim backend: start hung on a gantry at the standing height, let go once standing at the default pose (humanoids, which cannot stand up from lying).") var gantry = false
     @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
     @Flag(help: "Turn off the deployment's low-pass and target speed limit (on by default, from the manifest's safety section).") var noSmoothing = false
     @Flag(help: "Print the report as JSON.") var json = false
@@ -64,6 +65,7 @@ struct Deploy: ParsableCommand {
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
         guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
+        if gantry && backend != "sim" { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
     }
 
     func run() throws {
@@ -75,7 +77,7 @@ struct Deploy: ParsableCommand {
         }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let robotBackend: Robot = try report {
-            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, loopRateHz: rate)
+            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, loopRateHz: rate, gantry: gantry)
         }
         let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now()) }
         let loopRate = rate ?? manifest.rates.controlHz

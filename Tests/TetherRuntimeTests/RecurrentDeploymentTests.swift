@@ -120,3 +120,42 @@ struct NoReset: PolicyRuntime {
     var recurrentState: [Float] { inner.recurrentState }
     mutating func setRecurrentState(_ values: [Float]) throws { try inner.setRecurrentState(values) }
 }
+
+/// The gantry start of robots that cannot stand up from lying (`SimRobot.hangStanding`).
+@Suite struct GantryStartTests {
+    @Test func theRobotHangsUntilItStandsThenIsLetGoAndWalks() throws {
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let copy = robot.with(model: robot.model.copy())
+        let sim = SimRobot(robot: copy)
+        let armature = copy.model.raw.pointee.dof_armature[copy.baseSensors!.freeJointDofAddress]
+        sim.hangStanding()
+        #expect(sim.mount != nil)
+        let hungHeight = sim.data.qpos[copy.baseSensors!.freeJointQposAddress + 2]
+        let clock = ManualClock()
+        let simulated = SimulatedRobot(sim: sim, start: clock.now())
+        simulated.releaseWhenStanding = true
+        // Passive while hung: the base does not move although the legs hang limp.
+        try simulated.send(.zeroTorque(count: 12))
+        clock.advance(by: 0.5)
+        try simulated.advance(to: clock.now())
+        #expect(abs(sim.data.qpos[copy.baseSensors!.freeJointQposAddress + 2] - hungHeight) < 1e-9)
+        #expect(simulated.releasedAt == nil)
+        let manifest = try Manifest.load(path: quadrupedManifest)
+        let onnx = try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: manifest)
+        let deployment = Deployment(robot: simulated, policy: onnx, safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 1.0)),
+                                    timing: .init(standUpSeconds: 1.5), recorder: nil, clock: clock, loop: .init(rateHz: 50),
+                                    velocityCommand: SIMD3(0.5, 0, 0))
+        let report = try deployment.run(script: [.init(time: 0.2, command: .standUp), .init(time: 2.0, command: .startPolicy),
+                                                 .init(time: 6.0, command: .stop)], seconds: 7.5)
+        #expect(!report.stopped, "\(report.stopReason ?? "")")
+        // Let go at the end of the stand-up (simulation time 0.5 s hung before the run, + 0.2 s
+        // + 1.5 s of stand-up; the low-pass reaches the pose within a few ticks), with the base's
+        // own armature back.
+        let released = try #require(simulated.releasedAt)
+        #expect(released > 2.15 && released < 2.5, "released at \(released) s")
+        #expect(sim.mount == nil)
+        #expect(copy.model.raw.pointee.dof_armature[copy.baseSensors!.freeJointDofAddress] == armature)
+        #expect((report.distance ?? 0) > 1.0, "walked \(report.distance ?? 0) m")
+        #expect(simulated.inputNotes.first?.contains("released at t =") == true)
+    }
+}
