@@ -299,6 +299,23 @@ public struct Manifest: Sendable, Equatable {
         /// actuated joint (nil: each joint's velocity limit; 0: off). On by default, as
         /// libfranka's rate limiter is.
         public var maxTargetVelocity: [Double]?
+        /// Whether position targets are clamped into the soft limits (default). `false`: targets
+        /// may go past the joint's range, as in trainers whose PD pushes a joint against its limit
+        /// (legged_gym, unitree_rl_gym); the measured position is still checked.
+        public var clampTargets: Bool = true
+        /// How the torque bound binds a position command at the full stage.
+        public var torqueBound: TorqueBound = .shapeTargets
+        /// How the safety wrapper keeps a position command's PD torque within the stage's bound.
+        public enum TorqueBound: String, Sendable, Equatable, CaseIterable {
+            /// Targets (and if need be gains) shaped so the PD torque at the measured state stays
+            /// within the bound, at every stage.
+            case shapeTargets = "shape_targets"
+            /// At the full stage (100 %) the command is left as the policy wants it and the robot's
+            /// driver saturates its PD torque at the torque limit, as the trainers' PD did; at the
+            /// 25 % and 50 % stages targets are shaped as with `shape_targets` (the driver does not
+            /// know the stage).
+            case saturate
+        }
         /// Creates safety limits.
         public init(tiltLimit: Double, positionMargin: Double, stateTimeout: Double, torqueStage: Double,
                     policyBudget: Double? = nil, smoothingCutoffHz: Double? = nil, maxTargetVelocity: [Double]? = nil) {

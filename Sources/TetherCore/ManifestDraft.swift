@@ -167,6 +167,8 @@ struct DraftWriter {
     var terms: [String] = []
     var observationExtras: [String] = []
     var actionLines: [String] = []
+    var safetyLines: [String] = []
+    var taskLines: [String] = []
 
     init(model: ModelOutline, manifestPath: String, name: String) {
         self.model = model
@@ -233,8 +235,23 @@ struct DraftWriter {
         default:
             check("num_obs \(numObs.map(String.init) ?? "(missing)") is not unitree_rl_gym's 9 + 3 × \(n) (+ 2 for the gait clock); the observation terms below are a guess: write them in the order of the deploy script's obs[...] assignments")
         }
-        check("the angular velocity term reads the IMU gyro sensor; unitree_rl_gym's MuJoCo script reads the free joint's body-frame velocity (qvel[3:6]), the real robot's script the IMU: check that the sensor sits on the base body and is not rotated")
+        if !model.gyroSensors.isEmpty && !model.orientationSensors.isEmpty {
+            check("the angular velocity term reads the IMU gyro sensor; unitree_rl_gym's MuJoCo script reads the free joint's body-frame velocity (qvel[3:6]), the real robot's script the IMU: check that the sensor sits on the base body and is not rotated")
+        }
         actionLines = ["mode: position", "scale: \(fmt(actionScale))", "offset: default  # default_angles", "clip: 100  # legged_gym's clip_actions"]
+        // unitree_rl_gym's PD: targets never clamped, torque clipped by the motor, no filters.
+        safetyLines = ["clamp_targets: false  # unitree_rl_gym's PD pushes joints against their limits (docs/conventions.md)",
+                       "torque_bound: saturate  # at 100 % the driver clips the PD torque at torque_limit, as in training",
+                       "smoothing_cutoff_hz: 0  # the deploy script has no low-pass",
+                       "max_target_velocity: 0  # nor a target speed limit"]
+        check("the safety section declares unitree_rl_gym's actuator (targets past the range, torque saturated by the driver at 100 %, no deployment filters): the measured-position, velocity, tilt and fall checks still stop the robot; deploy at 25 % and 50 % first (docs/conventions.md)")
+        if let command = try c.numbers("cmd_init"), command.count == 3, command.allSatisfy(\.isFinite) {
+            let speed = (command[0] * command[0] + command[1] * command[1]).squareRoot()
+            taskLines = ["kind: walk", "command: \(list(command))  # cmd_init",
+                         "episode_seconds: 20", "success_distance: \(fmt(max(0.5, 0.5 * speed * 20)))  # TODO(check): half the commanded distance",
+                         "initial_noise: 0"]
+            check("task: a 20 s walk at cmd_init, success at half the commanded distance; set what success means for this robot")
+        }
         check("action clip 100 and no observation clip follow legged_gym's defaults (clip_actions, clip_observations = 100); check the policy's training config")
     }
 
@@ -438,6 +455,14 @@ struct DraftWriter {
         for term in terms { out.append("    - \(term)") }
         out.append("action:")
         for line in actionLines { out.append("  \(line)") }
+        if !safetyLines.isEmpty {
+            out.append("safety:")
+            for line in safetyLines { out.append("  \(line)") }
+        }
+        if !taskLines.isEmpty {
+            out.append("task:")
+            for line in taskLines { out.append("  \(line)") }
+        }
         return out.joined(separator: "\n") + "\n"
     }
 

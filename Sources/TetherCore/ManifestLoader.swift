@@ -405,7 +405,22 @@ struct ManifestReader {
         var safety = Manifest.Safety(tiltLimit: Units.radians(degrees: 45), positionMargin: 0.05, stateTimeout: 0.05, torqueStage: 0.25)
         guard let node = top["safety"], let map = mapping(node, "safety") else { return safety }
         checkKeys(map, "safety", allowed: ["tilt_limit", "position_margin", "state_timeout", "torque_stage",
-                                            "policy_budget", "smoothing_cutoff_hz", "max_target_velocity"], node: node)
+                                            "policy_budget", "smoothing_cutoff_hz", "max_target_velocity", "clamp_targets", "torque_bound"], node: node)
+        if let node = map["clamp_targets"] {
+            if let text = node.scalar?.string, let b = Bool(text.lowercased()) {
+                safety.clampTargets = b
+            } else {
+                report(.invalidValue, "safety.clamp_targets", node, "clamp_targets must be true or false", expected: "true (default) or false")
+            }
+        }
+        if let node = map["torque_bound"] {
+            if let text = node.scalar?.string, let method = Manifest.Safety.TorqueBound(rawValue: text) {
+                safety.torqueBound = method
+            } else {
+                report(.invalidValue, "safety.torque_bound", node, "unknown torque bound method",
+                       expected: Manifest.Safety.TorqueBound.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+        }
         safety.policyBudget = optionalNumber(map, "policy_budget", "safety.policy_budget", positive: true)
         safety.smoothingCutoffHz = optionalNumber(map, "smoothing_cutoff_hz", "safety.smoothing_cutoff_hz", nonNegative: true)
         if let node = map["max_target_velocity"], let v = numberOrList(node, "safety.max_target_velocity") {

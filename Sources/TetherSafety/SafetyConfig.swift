@@ -141,6 +141,11 @@ public struct SafetyConfig: Sendable {
     public let filterReportThreshold: Double
     /// Tolerance beyond the hard position limits before the robot stops, rad.
     public let positionTolerance: Double
+    /// Whether position targets are clamped into the soft limits (`safety.clamp_targets`).
+    public let clampTargets: Bool
+    /// Whether the robot's driver saturates the PD torque at the full stage instead of the
+    /// wrapper shaping targets (`safety.torque_bound: saturate`).
+    public let driverSaturates: Bool
 
     /// Builds and validates the configuration; every problem names the joint or field.
     ///
@@ -328,6 +333,8 @@ public struct SafetyConfig: Sendable {
         self.velocityLimitTicks = options.velocityLimitTicks
         self.filterReportThreshold = options.filterReportThreshold
         self.positionTolerance = options.positionTolerance
+        self.clampTargets = manifest.safety.clampTargets
+        self.driverSaturates = manifest.safety.torqueBound == .saturate
     }
 
     /// Number of actuated joints (the size of actions and commands).

@@ -428,8 +428,11 @@ public struct SafetyWrapper: Sendable {
         }
 
         let soft = config.softPositionLimits
+        // Where targets may go: the soft limits, or anywhere with `clamp_targets: false` (the
+        // joint's own range then holds it, as in the trainer; the measured position is checked).
+        let targetLimits = config.clampTargets ? soft : [ClosedRange<Double>](repeating: -Double.infinity...Double.infinity, count: n)
         var targets = mapped.positions
-        for k in 0..<n {
+        for k in 0..<n where config.clampTargets {
             let clamped = clamp(targets[k], soft[k].lowerBound, soft[k].upperBound)
             if clamped != targets[k] {
                 conditions.append(Condition(reason: .positionClamp, joint: config.jointNames[k],
@@ -460,31 +463,34 @@ public struct SafetyWrapper: Sendable {
                                             message: "rate limit holds \(config.jointNames[k]) back from \(targets[k])",
                                             values: ["target": targets[k], "limited": limited[k]]))
             }
-            targets = (0..<n).map { clamp(limited[$0], soft[$0].lowerBound, soft[$0].upperBound) }
+            targets = (0..<n).map { clamp(limited[$0], targetLimits[$0].lowerBound, targetLimits[$0].upperBound) }
         }
 
         var kp = mapped.kp, kd = mapped.kd, torques = mapped.torques
+        // `torque_bound: saturate` at the full stage: the robot's driver clips its PD torque at the
+        // torque limit, step by step, as the trainer's PD did; the command is not shaped.
+        let saturating = config.driverSaturates && stage >= 1
         for k in 0..<n {
             let bound = config.torqueBound(k, stage: stage)
             let wanted = targets[k]
             let feedforward = clamp(mapped.torques[k], -bound, bound)
             var target = wanted
-            if kp[k] > 0 {
+            if kp[k] > 0 && !saturating {
                 // Targets whose PD torque at the measured state stays within ±bound.
                 let damping = kd[k] * (velocityTargets[k] - qd[k])
                 let low = q[k] + (-bound - damping - feedforward) / kp[k]
                 let high = q[k] + (bound - damping - feedforward) / kp[k]
-                let windowLow = max(low, soft[k].lowerBound), windowHigh = min(high, soft[k].upperBound)
+                let windowLow = max(low, targetLimits[k].lowerBound), windowHigh = min(high, targetLimits[k].upperBound)
                 if windowLow <= windowHigh {
                     target = clamp(target, windowLow, windowHigh)
                 } else {
-                    target = high < soft[k].lowerBound ? soft[k].lowerBound : soft[k].upperBound
+                    target = high < targetLimits[k].lowerBound ? targetLimits[k].lowerBound : targetLimits[k].upperBound
                 }
             }
             let requested = kp[k] * (wanted - q[k]) + kd[k] * (velocityTargets[k] - qd[k]) + mapped.torques[k]
             let pd = kp[k] * (target - q[k]) + kd[k] * (velocityTargets[k] - qd[k])
             var scale = 1.0
-            if !(abs(pd + feedforward) <= bound) {
+            if !saturating, !(abs(pd + feedforward) <= bound) {
                 // No target within the soft limits is enough (the joint is outside them, or moving
                 // fast): scale both gains so the torque is exactly the bound.
                 scale = 0
