@@ -85,6 +85,16 @@ expect "validation gate runs a recurrent policy, in shards" 0 "cartpole" -- "$TE
 expect "deploy a recurrent policy, recording its state" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot $BLIND --policy $LSTM --fast --stage 100 --seconds 6 --record "$TMP/lstm.mcap" --continuous
 expect "policy replay re-runs the recorded decisions" 0 "largest action difference [0-9.e-]+" -- "$TETHER" policy replay "$TMP/lstm.mcap" --policy $LSTM --robot $BLIND
 expect "a recurrent policy cannot be warm-started by ARS" 1 "recurrent policy \(LSTM.*cannot warm-start" -- "$TETHER" train --robot $BLIND --warm-start $LSTM --iterations 1 --out "$TMP/warm.onnx"
+# TorchScript policies (docs/torchscript-policies.md): our own tiny exports, made with torch by
+# tools/make_torchscript_fixtures.py (CI has no torch), converted without torch, then run by
+# onnxruntime with the state fed back against the actions torch gave step by step (1e-5).
+TS=tests/fixtures/torchscript
+for n in lstm_elu gru_norm mlp_elu; do
+  expect "torchscript $n.pt converts to ONNX without torch" 0 "verify: [0-9]+ steps, state fed back: .*-> ok" -- .venv/bin/python tools/torchscript_policy_to_onnx.py $TS/$n.pt "$TMP/ts-$n.onnx"
+  expect "  onnxruntime matches torch's actions, state fed back" 0 "largest action difference .* -> ok" -- .venv/bin/python tests/peers/torchscript_check.py "$TMP/ts-$n.onnx" $TS/$n.json
+done
+expect "policy inspect recognises the converted LSTM" 0 "recognised: LSTM \(hidden 8, 1 layer\)" -- "$TETHER" policy inspect "$TMP/ts-lstm_elu.onnx"
+expect "policy inspect recognises the converted GRU" 0 "recognised: GRU \(hidden 8, 2 layers\)" -- "$TETHER" policy inspect "$TMP/ts-gru_norm.onnx"
 expect "training a few iterations exports ONNX" 0 "wrote $TMP/c.onnx" -- "$TETHER" train --robot cartpole --iterations 2 --directions 4 --top 2 --episode-seconds 1 --out "$TMP/c.onnx"
 expect "resume from the checkpoint" 0 "resuming at iteration 2 of 3" -- "$TETHER" train --robot cartpole --iterations 3 --directions 4 --top 2 --episode-seconds 1 --resume "$TMP/c.onnx.checkpoint.json" --out "$TMP/c2.onnx"
 printf 'terms:\n  - {target: friction, low: 1, high: 2}\n' > "$TMP/dr.yaml"
