@@ -35,6 +35,12 @@ public enum PolicyReplay {
 
     /// Replays `policy` over the recording at `path`.
     public static func run(path: String, policy: inout some PolicyRuntime) throws -> Result {
+        try replay(path: path, policy: &policy).result
+    }
+
+    /// Replays `policy` over the recording at `path`: the comparison, and the replayed action of
+    /// each tick by its log time (ns), for `SafetyReplay` to run through a safety configuration.
+    public static func replay(path: String, policy: inout some PolicyRuntime) throws -> (result: Result, actions: [UInt64: [Float]]) {
         let reader = try MCAPReader(path: path)
         let topics = Set(reader.channels.values.map(\.topic))
         guard topics.contains("/tether/observation"), topics.contains("/tether/action") else {
@@ -58,6 +64,7 @@ public enum PolicyReplay {
         var known = !recurrent
         var previousStateTime: UInt64?
         var resetsPending = resetTimes.sorted()
+        var replayedActions: [UInt64: [Float]] = [:]
         for (index, o) in observations.enumerated() {
             let t = o.logTime
             while let r = resetsPending.first, r <= t {
@@ -84,6 +91,7 @@ public enum PolicyReplay {
                                   hint: "replay with the policy and manifest the recording was made with")
             }
             let action = try policy.act(observation)
+            replayedActions[t] = action
             guard action.count == recordedAction.count else {
                 throw TetherError("the recorded action at tick \(index) has \(recordedAction.count) values; the policy writes \(action.count)", at: path)
             }
@@ -107,6 +115,6 @@ public enum PolicyReplay {
                                                   : "the recording has no tick with both an observation and an action", at: path,
                               hint: "record the whole policy phase (tether deploy --record)")
         }
-        return result
+        return (result, replayedActions)
     }
 }

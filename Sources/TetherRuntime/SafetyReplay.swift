@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherPolicy
 import TetherROS
 import TetherSafety
 
@@ -46,7 +47,25 @@ public enum SafetyReplay {
 
     /// Reads the input (`.mcap` or JSON Lines) into safety inputs.
     public static func inputs(path: String, manifest: Manifest) throws -> [SafetyInput] {
-        if path.hasSuffix(".mcap") { return try mcapInputs(path: path, manifest: manifest) }
+        try inputs(path: path, manifest: manifest, replacingActions: nil)
+    }
+
+    /// The recording's inputs with the actions a policy computes from the recorded observations
+    /// instead of the recorded actions (`PolicyReplay`: a recurrent policy's state is reset where
+    /// the recording's policy phases start): what the wrapper would have done with another
+    /// policy, or a check that this one decided as recorded. Ticks the policy could not replay
+    /// keep their recorded action.
+    public static func inputs(path: String, manifest: Manifest, policy: inout some PolicyRuntime) throws -> [SafetyInput] {
+        guard path.hasSuffix(".mcap") else {
+            throw TetherError("re-running a policy needs a flight recording (.mcap) with its observations", at: path,
+                              hint: "JSON Lines inputs carry actions, not observations")
+        }
+        let replayed = try PolicyReplay.replay(path: path, policy: &policy).actions
+        return try inputs(path: path, manifest: manifest, replacingActions: replayed)
+    }
+
+    static func inputs(path: String, manifest: Manifest, replacingActions: [UInt64: [Float]]?) throws -> [SafetyInput] {
+        if path.hasSuffix(".mcap") { return try mcapInputs(path: path, manifest: manifest, replacingActions: replacingActions) }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw TetherError("cannot read the replay input: \(error.localizedDescription)", at: path)
@@ -85,7 +104,7 @@ public enum SafetyReplay {
     /// replay the recorded command as the runtime's own, not expecting the robot upright.
     /// Messages are put in log-time order first, so a recording whose log times are out of
     /// order (merged, or written by another tool) replays the same.
-    static func mcapInputs(path: String, manifest: Manifest) throws -> [SafetyInput] {
+    static func mcapInputs(path: String, manifest: Manifest, replacingActions: [UInt64: [Float]]? = nil) throws -> [SafetyInput] {
         let reader = try MCAPReader(path: path)
         let topics = Set(reader.channels.values.map(\.topic))
         let known = topics.sorted().joined(separator: ", ")
@@ -150,7 +169,7 @@ public enum SafetyReplay {
                 if let i = imu[logTime] { s.apply(imu: i) }
                 state = s
             }
-            let action = actions[tick].map { $0.data.map(Float.init) }
+            let action = replacingActions?[tick] ?? actions[tick].map { $0.data.map(Float.init) }
             let command = action == nil ? commands[tick].flatMap { JointCommand(multiArray: $0, joints: manifest.actionSize) } : nil
             inputs.append(SafetyInput(time: seconds(tick), state: state, stateReceivedAt: received, action: action, command: command,
                                       expectUpright: action != nil))

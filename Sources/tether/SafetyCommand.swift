@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherPolicy
 import TetherRuntime
 import TetherSafety
 import TetherSim
@@ -23,18 +24,24 @@ struct SafetyCommand: ParsableCommand {
             Examples:
               tether safety replay flight.mcap --robot quadruped --stage 25 --out replay.jsonl
               tether safety replay ticks.jsonl --robot my_robot.yaml
+              tether safety replay flight.mcap --robot my_robot.yaml --policy other.onnx
             """
         )
         @Argument(help: "Recording (.mcap) or JSON Lines file.") var input: String
         @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
         @Option(help: "Torque stage in percent (25, 50, 100).") var stage: Int?
         @Option(help: "Where to write the replayed ticks (JSON Lines).") var out: String?
+        @Option(help: "Re-run this ONNX policy on the recording's observations (a recurrent policy's state reset where its policy phases started) and replay its actions instead of the recorded ones.") var policy: String?
 
         func run() throws {
             if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100") }
             let manifest = try report { try Manifest.load(path: try BuiltinRobots.manifestPath(for: robot)) }
             let config = try report { try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }) }
-            let inputs = try report { try SafetyReplay.inputs(path: input, manifest: manifest) }
+            let inputs: [SafetyInput] = try report {
+                guard let policy else { return try SafetyReplay.inputs(path: input, manifest: manifest) }
+                var onnx = try OnnxPolicy(path: policy, manifest: manifest)
+                return try SafetyReplay.inputs(path: input, manifest: manifest, policy: &onnx)
+            }
             let ticks = SafetyReplay.run(inputs, config: config)
             if let out {
                 let encoder = JSONEncoder()

@@ -71,6 +71,17 @@ final class ResetCounting: PolicyRuntime, @unchecked Sendable {
         #expect(replay.maxActionError < 1e-6, "\(replay.maxActionError)")
         #expect((replay.maxStateError ?? 1) < 1e-6)
 
+        // The safety replay with the policy re-run gives the same commands as with the recorded
+        // actions; with the memory carried across phases it does not.
+        let manifestForReplay = try Manifest.load(path: quadrupedManifest)
+        let config = try SafetyConfig(manifest: manifestForReplay, stage: 1.0)
+        let recorded = SafetyReplay.run(try SafetyReplay.inputs(path: path, manifest: manifestForReplay), config: config)
+        var rerun = try OnnxPolicy(path: model, manifest: manifest)
+        let recomputed = SafetyReplay.run(try SafetyReplay.inputs(path: path, manifest: manifestForReplay, policy: &rerun), config: config)
+        #expect(recorded.count == recomputed.count)
+        let worst = zip(recorded, recomputed).flatMap { a, b in zip(a.positions, b.positions).map { abs($0 - $1) } }.max() ?? 1
+        #expect(worst < 1e-6, "safety replay with the re-run policy vs the recorded actions: \(worst)")
+
         // Without the resets (the second phase continuing the first's memory) the decisions differ.
         var continuing = NoReset(inner: try OnnxPolicy(path: model, manifest: manifest))
         let wrong = try PolicyReplay.run(path: path, policy: &continuing)
