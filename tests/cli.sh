@@ -103,6 +103,7 @@ expect "bad randomization spec" 1 "dr.yaml:2: terms\[0\]\.target: unknown target
 
 expect "deploy in simulation, fast" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot quadruped --policy policies/quadruped.onnx --fast --stage 100 --seconds 6 --record "$TMP/d.mcap" --continuous
 expect "deploy from a gantry start (humanoids): let go once standing" 0 "released at t = [0-9.]+ s, once standing" -- "$TETHER" deploy --robot quadruped --policy policies/quadruped.onnx --fast --stage 100 --seconds 6 --gantry
+expect "trials from a gantry start on the simulated robot" 0 "trial +1/1 +ok" -- "$TETHER" trials --policy policies/quadruped.onnx --backend sim --gantry --count 1 --seconds 8 --stage 100 --no-record --out "$TMP/gantry-trials"
 expect "--gantry is for the simulated robot" 64 "--gantry hangs the simulated robot" -- "$TETHER" deploy --policy policies/quadruped.onnx --backend emulator --gantry
 expect "deploy refuses an unknown stage" 64 "--stage must be 25, 50 or 100" -- "$TETHER" deploy --policy policies/quadruped.onnx --stage 30
 expect "deploy refuses a policy for another robot" 1 "does not match the manifest" -- "$TETHER" deploy --robot quadruped --policy policies/cartpole.onnx --fast

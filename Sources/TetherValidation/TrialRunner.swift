@@ -54,6 +54,10 @@ public struct TrialPlan: Sendable {
     public var loopback = false
     /// ros2: seconds between trials (to reposition the robot); the robot holds a damping stop.
     public var pauseSeconds = 3.0
+    /// Sim backend: each trial starts hung on a gantry at the standing height and is let go at
+    /// the end of the stand-up (`SimRobot.hangStanding`), for humanoids that cannot stand up
+    /// from lying.
+    public var gantry = false
 
     /// Creates a plan.
     public init(backend: String, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
@@ -151,11 +155,18 @@ public struct TrialPlan: Sendable {
             // Trial-to-trial variation on the simulated robot: the lying pose moved by the task's
             // initial noise (from the trial's seed), as a real robot never lies exactly alike.
             let configuration = try calibrated?.configuration(robot: robot, nominal: nominalGroups, members: nominalMembers)
-            let sim = SimRobot(robot: configuration?.robot ?? robot)
+            let base = configuration?.robot ?? robot
+            // A gantry changes the model while it holds the robot: each trial gets its own copy.
+            let sim = SimRobot(robot: gantry ? base.with(model: base.model.copy()) : base)
             if let configuration { sim.driver = configuration.driver }
             var random = SeededRandom(seed: trialSeed, stream: 11)
-            sim.layDown(jointNoise: manifest.task?.initialNoise ?? 0, random: &random)
+            if gantry {
+                sim.hangStanding()
+            } else {
+                sim.layDown(jointNoise: manifest.task?.initialNoise ?? 0, random: &random)
+            }
             let simulated = SimulatedRobot(sim: sim, start: clock.now())
+            simulated.releaseWhenStanding = gantry
             if let configuration, !configuration.sensors.isZero {
                 inner = NoisySensorsRobot(inner: simulated, errors: configuration.sensors, seed: trialSeed)
             } else {

@@ -36,6 +36,7 @@ struct Trials: ParsableCommand {
     @Option(help: "Oscillation cutoff, Hz.") var oscillationHz = 10.0
     @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
     @Flag(help: "Do not write flight recordings.") var noRecord = false
+    @Flag(help: "sim: each trial starts hung on a gantry at the standing height, let go at the end of the stand-up (humanoids, which cannot stand up from lying).") var gantry = false
     @Option(help: "sim: run in the calibrated simulation (calibration.yaml or the folder `tether calibrate` wrote): patched model, measured driver lag and dead time, sensor noise.") var calibration: String?
     @Flag(help: "Rerun the trials with each group set back to nominal: calibrated parameter groups (sim with --calibration) or truth groups (emulator); writes DIR/attribution.json.") var attribute = false
     @Flag(inversion: .prefixedNo, help: "With --attribute: rerun each explaining group once per member (that parameter alone nominal), to name which one it is.") var drillDown = true
@@ -51,6 +52,7 @@ struct Trials: ParsableCommand {
             throw ValidationError("--real compares the calibrated simulation with real trials in the attribution: add --calibration CAL --attribute")
         }
         guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
+        if gantry && backend != "sim" { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
     }
 
@@ -64,6 +66,7 @@ struct Trials: ParsableCommand {
         }
         plan.loopback = loopback
         plan.pauseSeconds = pause
+        plan.gantry = gantry
         if let calibration { plan.calibrated = try report { try CalibratedSimulation.load(path: calibration, robot: robotModel) } }
         let realRecords = try real.map { path in try report { try TrialRecords.read(path: path) } }
         if let real, realRecords?.isEmpty == true {
