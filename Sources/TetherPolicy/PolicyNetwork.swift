@@ -374,34 +374,54 @@ public enum OnnxWriter {
         let n = policy.mlp.inputSize, m = policy.mlp.outputSize
         graph.input = [valueInfo("obs", [nil, n])]
         graph.output = [valueInfo("actions", [nil, m])]
-        graph.initializer.append(tensor("obs_mean", [1, n], policy.observationMean))
-        graph.initializer.append(tensor("obs_std", [1, n], policy.observationStd))
+        appendNormalization(mean: policy.observationMean, std: policy.observationStd, to: &graph)
+        appendMLP(policy.mlp, input: "obs_normalized", output: policy.generator == nil ? "actions" : "network_actions", prefix: "layer", to: &graph)
+        if let generator = policy.generator {
+            appendGenerator(generator, actions: m, to: &graph)
+        }
+        return try serialize(graph, metadata: metadata)
+    }
+
+    /// Writes the model to a file.
+    public static func write(_ policy: PolicyNetwork, metadata: [String: String] = [:], to path: String) throws {
+        try write(bytes: try model(policy, metadata: metadata), to: path)
+    }
+
+    /// Appends `obs_normalized = (obs − obs_mean) / obs_std`.
+    static func appendNormalization(mean: [Float], std: [Float], to graph: inout Onnx_GraphProto) {
+        graph.initializer.append(tensor("obs_mean", [1, mean.count], mean))
+        graph.initializer.append(tensor("obs_std", [1, std.count], std))
         graph.node.append(node("Sub", ["obs", "obs_mean"], ["obs_centered"]))
         graph.node.append(node("Div", ["obs_centered", "obs_std"], ["obs_normalized"]))
-        var current = "obs_normalized"
-        let mlp = policy.mlp
+    }
+
+    /// Appends an MLP's layers: `Gemm` nodes (weights `PREFIXl.weight`, `PREFIXl.bias`) with the
+    /// hidden activation between them, reading `input` and writing the last layer into `output`.
+    static func appendMLP(_ mlp: MLP, input: String, output: String, prefix: String, to graph: inout Onnx_GraphProto) {
+        var current = input
         for l in 0..<mlp.layerCount {
-            let w = "layer\(l).weight", b = "layer\(l).bias"
+            let w = "\(prefix)\(l).weight", b = "\(prefix)\(l).bias"
             graph.initializer.append(tensor(w, [mlp.sizes[l + 1], mlp.sizes[l]], mlp.weights[l]))
             graph.initializer.append(tensor(b, [mlp.sizes[l + 1]], mlp.biases[l]))
             let last = l == mlp.layerCount - 1
-            let out = last ? (policy.generator == nil ? "actions" : "network_actions") : "layer\(l).linear"
-            graph.node.append(node("Gemm", [current, w, b], [out], name: "layer\(l)", attributes: [intAttribute("transB", 1)]))
+            let out = last ? output : "\(prefix)\(l).linear"
+            graph.node.append(node("Gemm", [current, w, b], [out], name: "\(prefix)\(l)", attributes: [intAttribute("transB", 1)]))
             current = out
             if !last {
-                let act = "layer\(l).activation"
+                let act = "\(prefix)\(l).activation"
                 switch mlp.activation {
-                case .elu:
-                    graph.node.append(node("Elu", [current], [act], attributes: [floatAttribute("alpha", 1)]))
+                case .elu: graph.node.append(node("Elu", [current], [act], attributes: [floatAttribute("alpha", 1)]))
                 case .tanh: graph.node.append(node("Tanh", [current], [act]))
                 case .relu: graph.node.append(node("Relu", [current], [act]))
                 }
                 current = act
             }
         }
-        if let generator = policy.generator {
-            appendGenerator(generator, actions: m, to: &graph)
-        }
+    }
+
+    /// The model around `graph` (IR 8, opset `opset`, producer tether) with `metadata` as
+    /// metadata_props, serialized.
+    static func serialize(_ graph: Onnx_GraphProto, metadata: [String: String]) throws -> [UInt8] {
         var model = Onnx_ModelProto()
         model.irVersion = 8
         model.producerName = "tether"
@@ -420,9 +440,8 @@ public enum OnnxWriter {
         return Array(try model.serializedBytes() as [UInt8])
     }
 
-    /// Writes the model to a file.
-    public static func write(_ policy: PolicyNetwork, metadata: [String: String] = [:], to path: String) throws {
-        let bytes = try model(policy, metadata: metadata)
+    /// Writes serialized model bytes to a file.
+    static func write(bytes: [UInt8], to path: String) throws {
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

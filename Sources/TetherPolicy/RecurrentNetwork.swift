@@ -112,10 +112,7 @@ extension OnnxWriter {
         graph.name = name
         graph.input = [valueInfo("obs", [1, n]), valueInfo("h_in", [1, 1, h])] + (lstm ? [valueInfo("c_in", [1, 1, h])] : [])
         graph.output = [valueInfo("actions", [1, m]), valueInfo("h_out", [1, 1, h])] + (lstm ? [valueInfo("c_out", [1, 1, h])] : [])
-        graph.initializer.append(tensor("obs_mean", [1, n], network.observationMean))
-        graph.initializer.append(tensor("obs_std", [1, n], network.observationStd))
-        graph.node.append(node("Sub", ["obs", "obs_mean"], ["obs_centered"]))
-        graph.node.append(node("Div", ["obs_centered", "obs_std"], ["obs_normalized"]))
+        appendNormalization(mean: network.observationMean, std: network.observationStd, to: &graph)
         // [1, n] → [seq 1, batch 1, n]
         graph.initializer.append(int64Tensor("sequence_shape", [1, 1, n]))
         graph.node.append(node("Reshape", ["obs_normalized", "sequence_shape"], ["memory_input"]))
@@ -133,51 +130,12 @@ extension OnnxWriter {
         }
         graph.initializer.append(int64Tensor("features_shape", [1, h]))
         graph.node.append(node("Reshape", ["h_out", "features_shape"], ["features"]))
-        var current = "features"
-        let mlp = network.head
-        for l in 0..<mlp.layerCount {
-            let w = "head\(l).weight", b = "head\(l).bias"
-            graph.initializer.append(tensor(w, [mlp.sizes[l + 1], mlp.sizes[l]], mlp.weights[l]))
-            graph.initializer.append(tensor(b, [mlp.sizes[l + 1]], mlp.biases[l]))
-            let last = l == mlp.layerCount - 1
-            let out = last ? "actions" : "head\(l).linear"
-            graph.node.append(node("Gemm", [current, w, b], [out], name: "head\(l)", attributes: [intAttribute("transB", 1)]))
-            current = out
-            if !last {
-                let act = "head\(l).activation"
-                switch mlp.activation {
-                case .elu: graph.node.append(node("Elu", [current], [act], attributes: [floatAttribute("alpha", 1)]))
-                case .tanh: graph.node.append(node("Tanh", [current], [act]))
-                case .relu: graph.node.append(node("Relu", [current], [act]))
-                }
-                current = act
-            }
-        }
-        var model = Onnx_ModelProto()
-        model.irVersion = 8
-        model.producerName = "tether"
-        model.producerVersion = "0.1.0"
-        var opsetID = Onnx_OperatorSetIdProto()
-        opsetID.domain = ""
-        opsetID.version = opset
-        model.opsetImport = [opsetID]
-        model.graph = graph
-        model.metadataProps = metadata.sorted { $0.key < $1.key }.map { key, value in
-            var entry = Onnx_StringStringEntryProto()
-            entry.key = key
-            entry.value = value
-            return entry
-        }
-        return Array(try model.serializedBytes() as [UInt8])
+        appendMLP(network.head, input: "features", output: "actions", prefix: "head", to: &graph)
+        return try serialize(graph, metadata: metadata)
     }
 
     /// Writes a recurrent model to a file.
     public static func write(_ network: RecurrentNetwork, metadata: [String: String] = [:], to path: String) throws {
-        let bytes = try model(network, metadata: metadata)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw TetherError("cannot write the ONNX model: \(error.localizedDescription)", at: path)
-        }
+        try write(bytes: try model(network, metadata: metadata), to: path)
     }
 }
