@@ -96,9 +96,9 @@ public enum PolicyReplay {
                 throw TetherError("the recorded action at tick \(index) has \(recordedAction.count) values; the policy writes \(action.count)", at: path)
             }
             let error = zip(action, recordedAction).map { abs(Double($0) - $1) }.max() ?? 0
-            if error > result.maxActionError || result.worstTick == nil {
-                if error >= result.maxActionError { result.worstTick = index }
-                result.maxActionError = max(result.maxActionError, error)
+            if result.worstTick == nil || error > result.maxActionError {
+                result.maxActionError = error
+                result.worstTick = index
             }
             if let recordedState = states[t], recurrent {
                 let replayed = policy.recurrentState
