@@ -14,8 +14,12 @@ public struct Calibration {
         /// Patched URDF (when the robot has one next to its MJCF), and its changed lines.
         public var urdf: ModelPatcher.Result?
         public var urdfPath: String?
-        /// The derived randomization spec (YAML text).
+        /// The derived randomization: the robot as measured, for the validation gate (YAML text).
         public var randomizationYAML: String
+        /// The derived randomization for training: the measured ranges widened, with pushes (YAML text).
+        public var trainingRandomizationYAML: String = ""
+        /// The two derived specs, for the report's table of ranges.
+        public var derivedSpecs: (asMeasured: RandomizationSpec, training: RandomizationSpec)?
         /// The recordings by kind, for the report's overview.
         public var recordingKinds: [String: String]
     }
@@ -130,10 +134,15 @@ public struct Calibration {
         if FileManager.default.fileExists(atPath: urdfPath), let text = try? String(contentsOfFile: urdfPath, encoding: .utf8) {
             urdf = try patcher.patch(text, format: .urdf, changes: changes, source: urdfPath)
         }
-        let randomization = RandomizationDerivation.spec(from: file, base: baseRandomization, joints: robot.manifest.joints.map(\.name),
-                                                          observation: robot.manifest.observation.terms).yaml
-        return Outcome(file: file, figures: figures, mjcf: mjcf, urdf: urdf, urdfPath: urdf == nil ? nil : urdfPath,
-                       randomizationYAML: randomization, recordingKinds: kinds)
+        let measured = RandomizationDerivation.spec(from: file, purpose: .asMeasured, base: baseRandomization, joints: robot.manifest.joints.map(\.name),
+                                                     observation: robot.manifest.observation.terms)
+        let training = RandomizationDerivation.spec(from: file, purpose: .training, base: baseRandomization, joints: robot.manifest.joints.map(\.name),
+                                                     observation: robot.manifest.observation.terms)
+        var outcome = Outcome(file: file, figures: figures, mjcf: mjcf, urdf: urdf, urdfPath: urdf == nil ? nil : urdfPath,
+                              randomizationYAML: measured.yaml, recordingKinds: kinds)
+        outcome.trainingRandomizationYAML = training.yaml
+        outcome.derivedSpecs = (measured.spec, training.spec)
+        return outcome
     }
 
     /// What the recordings could not calibrate, and the experiment that would: one line per

@@ -151,15 +151,59 @@ public struct CalibrationFile: Sendable, Codable {
     }
 }
 
-/// Randomization ranges from calibration intervals, for training and validation.
+/// Randomization ranges from calibration intervals: one spec that describes the robot as it was
+/// measured (what the validation gate tests), one wider spec to train under.
 ///
-/// Each patched parameter becomes a `parameter` term (absolute, uniform) over its 95 % interval
-/// widened on each side by half its half-width and by at least `relativeFloor` of the estimate:
-/// the policy must cover what calibration could not pin down plus what varies between units and
-/// days (a measured value is one robot on one day). Delays become `action_latency` over
-/// [0, delay upper bound × 1.5]. Parameters flagged not identifiable keep a wide range of ±50 %
-/// of the estimate instead. The reason is written as a comment per term.
+/// **The robot as measured** (`Purpose.asMeasured`, `randomization.yaml`): each patched
+/// parameter is uniform over its 95 % interval, at least ±`measuredFloor` (5 %) of the estimate:
+/// a measurement is one robot on one day, and a zero-width interval must not become a constant.
+/// The measured delay becomes `action_latency` over the delay's interval in the same way (not
+/// [0, upper]: the gate must test the robot's link, not every faster one). Parameters flagged
+/// not identifiable get ±50 % (the data could not pin them down). What calibration did not
+/// measure keeps the base spec's range (the prior: nothing narrower is known). Random pushes are
+/// left out: they test robustness to disturbances, they are not a property of the robot, and a
+/// gate with pushes predicts trials that push the robot, which `tether trials` does not (add a
+/// `pushes:` line to test that). This is the spec whose success rate should agree with trials on
+/// the robot (`tether report --validation`).
+///
+/// **For training** (`Purpose.training`, `training-randomization.yaml`): the measured ranges
+/// widened on each side by their half-width and at least ±`trainingFloor` (20 %) of the
+/// estimate (a policy trained exactly on the measured robot has no margin for what changes
+/// between days and units), the base spec's terms for what was not measured, and the base spec's
+/// pushes. `tether improve` trains under it and gates under the measured one.
+///
+/// The reason for each range is written as a comment on its term.
 public enum RandomizationDerivation {
+    /// Which spec to derive.
+    public enum Purpose: String, Sendable, CaseIterable {
+        /// The robot as measured, with its uncertainty: what the validation gate tests.
+        case asMeasured = "as measured"
+        /// The measured ranges widened, with pushes: what training runs under.
+        case training
+    }
+
+    /// Smallest half-width of a measured range, relative to the estimate.
+    public static let measuredFloor = 0.05
+    /// Smallest widening of a training range on each side, relative to the estimate.
+    public static let trainingFloor = 0.2
+
+    /// The range of a measured value for `purpose`: (low, high, why).
+    public static func range(estimate e: Double, interval: [Double]?, identifiable: Bool, purpose: Purpose) -> (low: Double, high: Double, why: String) {
+        guard identifiable, let iv = interval, iv.count == 2, iv[0].isFinite, iv[1].isFinite else {
+            return (e - 0.5 * abs(e), e + 0.5 * abs(e), "not identifiable: ±50 %")
+        }
+        let half = (iv[1] - iv[0]) / 2
+        switch purpose {
+        case .asMeasured:
+            let lo = min(iv[0], e - measuredFloor * abs(e)), hi = max(iv[1], e + measuredFloor * abs(e))
+            let floored = lo < iv[0] || hi > iv[1]
+            return (lo, hi, "95 % interval [\(ModelPatcher.number(iv[0])), \(ModelPatcher.number(iv[1]))]" + (floored ? ", widened to ±\(Int(measuredFloor * 100)) %" : ""))
+        case .training:
+            let w = max(half, trainingFloor * abs(e))
+            return (iv[0] - w, iv[1] + w, "95 % interval [\(ModelPatcher.number(iv[0])), \(ModelPatcher.number(iv[1]))] widened by \(ModelPatcher.number(w)) each side")
+        }
+    }
+
     /// Measured sensor noise (`sensor.gyro.*.noise`, `sensor.joint_position.noise`) against the
     /// manifest's training noise (`observation.terms[].noise`, the half-width h of uniform noise,
     /// whose standard deviation is h/√3) gives the `observation_noise` multiplier: uniform from
@@ -168,30 +212,32 @@ public enum RandomizationDerivation {
     /// term that already covers that stays as it is.
     ///
     /// - Parameters:
+    ///   - purpose: the robot as measured (the gate) or the wider training spec.
     ///   - joints: the robot's joints; a base term on joints (damping, friction loss,
     ///     armature) is kept for the joints that were not calibrated.
     ///   - observation: the manifest's observation terms, for the noise multiplier (nil: none).
-    public static func spec(from calibration: CalibrationFile, relativeFloor: Double = 0.1,
+    public static func spec(from calibration: CalibrationFile, purpose: Purpose = .asMeasured,
                             base: RandomizationSpec? = nil, joints: [String] = [],
                             observation: [Manifest.Observation.Term]? = nil) -> (spec: RandomizationSpec, yaml: String) {
         var terms: [RandomizationSpec.Term] = []
-        var lines = ["# Randomization derived by `tether calibrate` from \(calibration.robot)'s calibration (\(calibration.created)).",
-                     "# Each calibrated parameter: uniform over its 95 % interval widened by half its half-width and at",
-                     "# least ±\(Int(relativeFloor * 100)) % of the estimate; parameters the data could not identify: ±50 %.",
-                     "tether_randomization: 1", "terms:"]
+        var lines = ["# Randomization derived by `tether calibrate` from \(calibration.robot)'s calibration (\(calibration.created))."]
+        switch purpose {
+        case .asMeasured:
+            lines += ["# The robot as measured, for the validation gate: each calibrated parameter uniform over its 95 %",
+                      "# interval (at least ±\(Int(measuredFloor * 100)) % of the estimate), the measured delay as action latency over its",
+                      "# interval, what was not calibrated as in the base spec; no pushes (a disturbance test, not a",
+                      "# property of the robot). Training runs under training-randomization.yaml, which is wider."]
+        case .training:
+            lines += ["# For training (tether train / improve): the measured ranges widened on each side by their",
+                      "# half-width and at least ±\(Int(trainingFloor * 100)) % of the estimate, what was not calibrated as in the base spec,",
+                      "# and the base spec's pushes. The gate tests randomization.yaml (the robot as measured)."]
+        }
+        lines += ["tether_randomization: 1", "terms:"]
         let covered = Set(calibration.parameters.filter(\.patched).map { targetOf($0.name) }.compactMap { $0 })
         for p in calibration.parameters where p.patched && p.estimate.count == 1 {
             let e = p.estimate[0]
             let identifiable = !p.flags.contains { $0.hasPrefix("not identifiable") }
-            var lo: Double, hi: Double
-            if identifiable, let iv = p.interval.first, iv.count == 2 {
-                let half = (iv[1] - iv[0]) / 2
-                lo = min(iv[0] - half / 2, e - relativeFloor * abs(e))
-                hi = max(iv[1] + half / 2, e + relativeFloor * abs(e))
-            } else {
-                lo = e - 0.5 * abs(e)
-                hi = e + 0.5 * abs(e)
-            }
+            var (lo, hi, why) = range(estimate: e, interval: p.interval.first, identifiable: identifiable, purpose: purpose)
             if nonNegative(p.name) { lo = max(0, lo) }
             // The spec holds exactly what the YAML says.
             lo = Double(ModelPatcher.number(lo)) ?? lo
@@ -199,13 +245,18 @@ public enum RandomizationDerivation {
             guard hi > lo else { continue }
             terms.append(.init(name: p.name, target: .parameter, distribution: .uniform(low: lo, high: hi), mode: .absolute, path: p.name))
             lines.append("  - {target: parameter, path: \"\(p.name)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi)), mode: absolute}"
-                         + "   # \(identifiable ? "estimate \(ModelPatcher.number(e)) \(p.unit)" : "not identifiable")")
+                         + "   # estimate \(ModelPatcher.number(e)) \(p.unit); \(why)")
         }
-        if let delay = calibration.parameters.first(where: { $0.name == "driver.delay" }) {
-            let raw = (delay.interval.first?.last ?? delay.estimate[0]) * 1.5
-            let upper = Double(ModelPatcher.number(raw)) ?? raw
-            terms.append(.init(target: .actionLatency, distribution: .uniform(low: 0, high: upper), mode: .absolute))
-            lines.append("  - {target: action_latency, distribution: uniform, low: 0, high: \(ModelPatcher.number(upper))}   # s, measured delay \(ModelPatcher.number(delay.estimate[0])) s")
+        if let delay = calibration.parameters.first(where: { $0.name == "driver.delay" }), let e = delay.estimate.first, e.isFinite {
+            let identifiable = !delay.flags.contains { $0.hasPrefix("not identifiable") }
+            var (lo, hi, why) = range(estimate: e, interval: delay.interval.first, identifiable: identifiable, purpose: purpose)
+            lo = max(0, lo)
+            lo = Double(ModelPatcher.number(lo)) ?? lo
+            hi = Double(ModelPatcher.number(hi)) ?? hi
+            if hi > lo {
+                terms.append(.init(target: .actionLatency, distribution: .uniform(low: lo, high: hi), mode: .absolute))
+                lines.append("  - {target: action_latency, distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi))}   # s, measured delay \(ModelPatcher.number(e)) s; \(why)")
+            }
         }
         var noiseCovered = false
         var baseNoiseNote = "not calibrated"
@@ -239,8 +290,12 @@ public enum RandomizationDerivation {
                 lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (\(t.target == .observationNoise ? baseNoiseNote : "not calibrated"))")
             }
         }
-        var spec = RandomizationSpec(terms: terms, pushes: base?.pushes)
-        if let p = base?.pushes {
+        let pushes = purpose == .training ? base?.pushes : nil
+        var spec = RandomizationSpec(terms: terms, pushes: pushes)
+        if base?.pushes != nil && pushes == nil {
+            lines.append("# pushes: left out (the base spec's pushes test robustness to disturbances; trials on the robot have none)")
+        }
+        if let p = pushes {
             lines.append("pushes: {interval: [\(ModelPatcher.number(p.interval.lowerBound)), \(ModelPatcher.number(p.interval.upperBound))], force: [\(ModelPatcher.number(p.force.lowerBound)), \(ModelPatcher.number(p.force.upperBound))], duration: \(ModelPatcher.number(p.duration))}")
         }
         spec.sourcePath = nil

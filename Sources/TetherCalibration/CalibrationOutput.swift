@@ -33,6 +33,7 @@ public enum CalibrationOutput {
         }
         try save(diff, "model.diff")
         try save(outcome.randomizationYAML, "randomization.yaml")
+        if !outcome.trainingRandomizationYAML.isEmpty { try save(outcome.trainingRandomizationYAML, "training-randomization.yaml") }
         try save(CalibrationReport.html(outcome, robot: robot), "report.html")
     }
 

@@ -98,8 +98,8 @@ public enum CalibrationReport {
         let diff = (outcome.mjcf?.diff ?? []) + (outcome.urdf.map { ["", "URDF (\(outcome.urdfPath ?? "")):"] + $0.diff } ?? [])
         model.paragraph("Only the calibrated attributes were touched; every other byte of the description is as it was.")
         model.code(diff.isEmpty ? "(no change)" : diff.joined(separator: "\n"))
-        model.details("Derived randomization (randomization.yaml)", [.code(outcome.randomizationYAML)])
         sections.append(model)
+        sections.append(randomizationSection(outcome))
         if !file.notes.isEmpty || !file.skipped.isEmpty {
             var n = ReportSection("What was read, and what was not")
             for line in file.notes { n.callout(.info, line) }
@@ -117,5 +117,43 @@ public enum CalibrationReport {
         return HTMLReport(title: "Calibration: \(file.robot)", subtitle: "model \(URL(fileURLWithPath: file.model).lastPathComponent) · \(file.recordings.count) recordings",
                           generatedAt: generatedAt, generatedBy: "tether calibrate", verdict: ReportVerdict(status, headline), cards: cards,
                           sections: sections, footer: "Tether calibration report. Intervals are 95 %; SI units and radians.")
+    }
+
+    /// The two derived specs side by side: each term's range for the gate (the robot as
+    /// measured) and for training (widened), and why.
+    static func randomizationSection(_ outcome: Calibration.Outcome) -> ReportSection {
+        var section = ReportSection("Randomization derived from the calibration")
+        section.paragraph("randomization.yaml describes the robot as measured: each calibrated parameter over its 95 % interval "
+                          + "(at least ±\(Int(RandomizationDerivation.measuredFloor * 100)) % of the estimate), the measured delay as action latency over its interval, "
+                          + "the base spec's ranges for what was not calibrated, and no pushes. It is what `tether validate` should test, so that "
+                          + "the gate's success rate predicts trials on this robot. training-randomization.yaml widens each measured range by its "
+                          + "half-width and at least ±\(Int(RandomizationDerivation.trainingFloor * 100)) % of the estimate on each side and keeps the base spec's pushes: "
+                          + "a margin for what changes between days and units. `tether improve` trains under it and gates under the first.")
+        if let specs = outcome.derivedSpecs {
+            func key(_ t: RandomizationSpec.Term) -> String { t.path ?? t.target.rawValue + (t.items.isEmpty ? "" : " (\(t.items.count) joints)") }
+            func text(_ t: RandomizationSpec.Term?) -> String {
+                guard let t else { return "—" }
+                switch t.distribution {
+                case .uniform(let lo, let hi): return "[\(ModelPatcher.number(lo)), \(ModelPatcher.number(hi))]\(t.mode == .scale ? " ×" : "")"
+                case .logUniform(let lo, let hi): return "log [\(ModelPatcher.number(lo)), \(ModelPatcher.number(hi))]\(t.mode == .scale ? " ×" : "")"
+                case .normal(let m, let sd, _, _): return "N(\(ModelPatcher.number(m)), \(ModelPatcher.number(sd)))"
+                case .constant(let v): return ModelPatcher.number(v)
+                }
+            }
+            var names: [String] = []
+            for t in specs.asMeasured.terms + specs.training.terms where !names.contains(key(t)) { names.append(key(t)) }
+            let rows: [[ReportCell]] = names.map { name in
+                let m = specs.asMeasured.terms.first { key($0) == name }, t = specs.training.terms.first { key($0) == name }
+                let measured = m.map { term in term.path.map { p in outcome.file.parameters.contains { $0.name == p } } ?? (term.target == .actionLatency) } ?? false
+                return [ReportCell(name), ReportCell(text(m)), ReportCell(text(t)), ReportCell(measured ? "measured" : "base spec (not calibrated)")]
+            }
+            let pushes = specs.training.pushes.map { "pushes in training: every \(ModelPatcher.number($0.interval.lowerBound))–\(ModelPatcher.number($0.interval.upperBound)) s, up to \(ModelPatcher.number($0.force.upperBound)) N; none in the gate's spec" }
+            section.table(ReportTable(header: ["term", "gate (as measured)", "training", "source"], rows: rows, caption: pushes))
+        }
+        section.details("randomization.yaml (the robot as measured)", [.code(outcome.randomizationYAML)])
+        if !outcome.trainingRandomizationYAML.isEmpty {
+            section.details("training-randomization.yaml", [.code(outcome.trainingRandomizationYAML)])
+        }
+        return section
     }
 }

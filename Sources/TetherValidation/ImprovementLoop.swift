@@ -98,6 +98,11 @@ public enum ImprovementLoop {
         public var scenariosFixed: Int
         public var scenariosTotal: Int
 
+        public init(before: Side, after: Side, change: Double, fisherP: Double, scenariosFixed: Int, scenariosTotal: Int) {
+            self.before = before; self.after = after; self.change = change; self.fisherP = fisherP
+            self.scenariosFixed = scenariosFixed; self.scenariosTotal = scenariosTotal
+        }
+
         public struct Side: Sendable, Codable, Equatable {
             public var policy: String
             public var trials: Int
@@ -105,6 +110,10 @@ public enum ImprovementLoop {
             public var rate: Double
             public var wilson: [Double]
             public var decision: String
+
+            public init(policy: String, trials: Int, successes: Int, rate: Double, wilson: [Double], decision: String) {
+                self.policy = policy; self.trials = trials; self.successes = successes; self.rate = rate; self.wilson = wilson; self.decision = decision
+            }
         }
     }
 

@@ -7,27 +7,37 @@ import TetherValidation
 
 struct Improve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "One iteration of the improvement loop: validate, extract the failures, retrain warm-started, validate again.",
+        abstract: "The improvement loop: validate, retrain warm-started until the gate would pass (or the budget is spent), validate on fresh trials.",
         discussion: """
-        Validates the policy under the randomization (e.g. the one calibration derived), writes \
-        the failed trials as reproducible scenarios (seed + trial index + drawn parameters), \
-        retrains with ARS warm-started from the policy under the same randomization, validates \
-        the new policy on the same trials, and reports before / after (success, Wilson \
-        intervals, Fisher's exact test, scenarios fixed). Redeploy the new policy with \
-        `tether deploy --policy DIR/improved.onnx`.
+        Validates the policy under the gate's randomization (--randomize: the robot as measured, \
+        e.g. calibration's randomization.yaml), writes the failed trials as reproducible scenarios, \
+        then trains it with ARS, warm-started from its checkpoint, under the training randomization \
+        (--train-randomize; default: training-randomization.yaml beside the gate's spec, which \
+        calibrate writes: the measured ranges widened, with pushes), replaying the failures. After \
+        every --chunk iterations the candidate is checked on fresh trials (a seed training never \
+        used); when a check passes, a confirmation on yet other fresh trials decides. It stops when \
+        the gate passes or the budget (--budget: wall time such as 8min, or env steps such as 2M \
+        steps) is spent, keeping the best checked policy, and reports before / after with \
+        intervals and the cost. The new policy is DIR/improved.onnx (with its checkpoint); its \
+        validation is in the history, so `tether deploy` accepts it when it passed.
 
         Examples:
           tether improve --robot quadruped --policy policies/quadruped.onnx --randomize calibration/randomization.yaml --out improve/
+          tether improve --policy policies/quadruped.onnx --randomize calibration/randomization.yaml --budget 2M steps --out improve/
         """
     )
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
-    @Option(help: "ONNX policy to improve (its training checkpoint beside it is used for the warm start).") var policy: String
-    @Option(help: "Randomization spec (YAML).") var randomize: String
-    @Option(help: "Retraining iterations.") var iterations = 15
-    @Option(help: "Validation trials before and after.") var trials = 60
-    @Option(help: "Validation seed (the same trials before and after).") var seed: UInt64 = 7
+    @Option(help: "ONNX policy to improve (its training checkpoint beside it is the warm start).") var policy: String
+    @Option(help: "The gate's randomization (YAML): what the policy must pass, e.g. calibration's randomization.yaml.") var randomize: String
+    @Option(help: "Randomization to train under (default: training-randomization.yaml beside --randomize if there is one, else --randomize).") var trainRandomize: String?
+    @Option(help: "Budget: wall time (8min, 480s, 1h) or environment steps of training (2M steps, 500k steps).") var budget = "8min"
+    @Option(help: "Gate trials N (before, each check, and the confirmation).") var trials = 100
+    @Option(help: "Success-rate threshold on the Clopper–Pearson lower bound, 0…1.") var threshold = 0.9
+    @Option(help: "Seed of the before validation; checks use seed+1, seed+2, …, the confirmation seed+1000.") var seed: UInt64 = 7
     @Option(help: "Training seed.") var trainingSeed: UInt64 = 2
+    @Option(help: "Training iterations between gate checks.") var chunk = 5
+    @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Output folder.") var out = "improve"
     @Option(help: "Trials folder of the deployed policy (tether trials on the virtual or real robot): its failures are extracted from the flight recordings and replayed in simulation.") var recordings: String?
     @Option(help: "Seconds before each recorded failure to extract.") var window = 2.0
@@ -46,62 +56,89 @@ struct Improve: ParsableCommand {
         guard scenarioShare >= 0, scenarioShare <= 1 else { throw ValidationError("--scenario-share must be in [0, 1]") }
         guard startShare >= 0, startShare <= 1 else { throw ValidationError("--start-share must be in [0, 1]") }
         guard window > 0 else { throw ValidationError("--window must be positive (seconds)") }
+        guard trials > 0 else { throw ValidationError("--trials must be positive") }
+        guard threshold > 0, threshold < 1 else { throw ValidationError("--threshold is a success rate strictly between 0 and 1, e.g. 0.9") }
+        guard chunk > 0 else { throw ValidationError("--chunk must be at least 1 iteration") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        do { _ = try ImprovementBudget(parsing: budget) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The training spec: --train-randomize, else calibrate's training-randomization.yaml beside the gate's spec, else the gate's.
+    var trainingSpecPath: String {
+        if let trainRandomize { return trainRandomize }
+        let beside = ((randomize as NSString).deletingLastPathComponent as NSString).appendingPathComponent("training-randomization.yaml")
+        return FileManager.default.fileExists(atPath: beside) ? beside : randomize
     }
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
+        let manifest = robotModel.manifest
         try report {
             do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
                 throw TetherError("cannot create the output folder: \(error.localizedDescription)", at: out)
             }
         }
-        func validate(_ policyPath: String, _ name: String) throws -> GateResult {
-            let gate = try Validate.RunGate.parse(["--robot", robot, "--policy", policyPath, "--randomize", randomize, "--trials", "\(trials)",
-                                                   "--seed", "\(seed)", "--out", "\(out)/\(name).json", "--report", "\(out)/\(name).html"])
-            try gate.run()
-            return try report { try GateResult.load(path: "\(out)/\(name).json") }
-        }
-        var recordedStates = 0
+        var starts: [EpisodeStart] = []
         if let recordings {
-            recordedStates = try replayRecorded(recordings, robotModel: robotModel)
+            starts = try replayRecorded(recordings, robotModel: robotModel)
             if replayOnly { return }
         }
         try report { try refuseRecurrentWarmStart(policy) }
-        emit("① validate \(policy)")
-        let before = try validate(policy, "before")
+        let policyPath = policy
+        _ = try report { try OnnxPolicy(path: policyPath, manifest: manifest) }
+        let gateSpec = try report { try RandomizationSpec.load(path: randomize) }
+        let trainingPath = trainingSpecPath
+        let trainingSpec = try report { try RandomizationSpec.load(path: trainingPath) }
+        var run = ImprovementRun(robot: robotModel, policyPath: policyPath, gate: gateSpec, training: trainingSpec,
+                                 budget: try report { try ImprovementBudget(parsing: budget) }, outputDirectory: out)
+        run.trials = trials
+        run.threshold = threshold
+        run.seed = seed
+        run.chunk = chunk
+        run.config.seed = trainingSeed
+        run.config.threads = threads
+        run.scenarioShare = scenarioShare
+        run.starts = startShare > 0 ? starts : []
+        run.startShare = startShare
+        var metadata = PolicyContract(manifest: manifest).metadata
+        metadata["training_command"] = HistoryHooks.commandLine
+        run.metadata = metadata
+        emit("tether improve: \(manifest.name), \(policyPath); gate: \(trials) trials, lower bound ≥ \(fmt(100 * threshold, 0)) % under \(randomize); training under \(trainingPath); budget \(run.budget)")
+        let outcome = try report { try run.run { emit($0) } }
+        let before = outcome.before
+        try report { try before.write(to: "\(out)/before.json") }
+        try writeGateReport(before, to: "\(out)/before.html")
+        HistoryHooks.validation(before, artifact: "\(out)/before.json")
         let scenarios = ImprovementLoop.scenarios(from: before)
         try writeOutput(to: "\(out)/failure-scenarios.yaml", what: "the scenarios") {
-            Data(ImprovementLoop.scenariosYAML(scenarios, policy: policy, randomization: randomize).utf8)
+            Data(ImprovementLoop.scenariosYAML(scenarios, policy: policyPath, randomization: randomize).utf8)
         }
-        emit("② \(scenarios.count) failure scenarios → \(out)/failure-scenarios.yaml")
-        let useStarts = recordedStates > 0 && startShare > 0
-        emit("③ retrain, warm-started from \(policy), \(iterations) iterations under \(randomize), replaying the failure scenarios"
-             + (useStarts ? " and starting from the \(recordedStates) recorded failure states" : ""))
-        var arguments = ["--robot", robot, "--warm-start", policy, "--randomize", randomize, "--iterations", "\(iterations)",
-                         "--seed", "\(trainingSeed)", "--out", "\(out)/improved.onnx"]
-        if !scenarios.isEmpty, scenarioShare > 0 { arguments += ["--scenarios", "\(out)/failure-scenarios.yaml", "--scenario-share", "\(scenarioShare)"] }
-        if useStarts { arguments += ["--starts", "\(out)/recorded-scenarios.json", "--start-share", "\(startShare)"] }
-        if robotModel.manifest.task?.kind == .walk { arguments += ["--gait", "trot", "--episode-seconds", "15"] }
-        let train = try Train.parse(arguments)
-        try train.run()
-        emit("④ validate \(out)/improved.onnx on the same trials")
-        let after = try validate("\(out)/improved.onnx", "after")
-        let comparison = try report { try ImprovementLoop.compare(before: before, after: after) }
+        guard let after = outcome.after else {
+            print("improve: \(policyPath) already passes the gate (\(before.summary.successes)/\(before.summary.trials), \(before.summary.reason)); nothing trained")
+            return
+        }
+        try report { try after.write(to: "\(out)/after.json") }
+        try writeGateReport(after, to: "\(out)/after.html")
+        HistoryHooks.validation(after, artifact: "\(out)/after.json")
+        let summary = ImprovementSummary(outcome: outcome, budget: run.budget, gateRandomization: randomize, trainingRandomization: trainingPath)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeOutput(to: "\(out)/improve.json", what: "improve.json") { try encoder.encode(comparison) }
-        HistoryHooks.improvement(comparison, robot: robotModel.manifest.name, artifact: "\(out)/improve.json")
-        let b = comparison.before, a = comparison.after
-        print(String(format: "improve: success %d/%d (%.1f %%, %@) → %d/%d (%.1f %%, %@), %+.1f points, Fisher p = %.3g; %d of %d failure scenarios now pass",
-                     b.successes, b.trials, 100 * b.rate, b.decision, a.successes, a.trials, 100 * a.rate, a.decision, comparison.change,
-                     comparison.fisherP, comparison.scenariosFixed, comparison.scenariosTotal))
-        print("  new policy \(out)/improved.onnx (redeploy: tether deploy --policy \(out)/improved.onnx); reports \(out)/before.html, \(out)/after.html")
-        if let redeployTruth { try redeploy(truth: redeployTruth, robotModel: robotModel) }
+        try writeOutput(to: "\(out)/improve.json", what: "improve.json") { try encoder.encode(summary) }
+        HistoryHooks.improvement(summary.comparison, robot: manifest.name, artifact: "\(out)/improve.json")
+        let b = before.summary, a = after.summary
+        print(String(format: "improve: gate %d/%d (%.1f %%, lower bound %.1f %%, %@) → %d/%d on fresh trials (%.1f %%, lower bound %.1f %%, %@); %@ after %d iterations, %d checks",
+                     b.successes, b.trials, 100 * b.successRate, 100 * b.decisionInterval[0], b.decision.rawValue,
+                     a.successes, a.trials, 100 * a.successRate, 100 * a.decisionInterval[0], a.decision.rawValue,
+                     outcome.stopReason.rawValue, outcome.iterations, outcome.checks.count))
+        print(String(format: "  cost: %.0f s wall (%.0f s training, %.0f s gate checks), %d env steps of training; %d of %d before-failures (trained on) now pass",
+                     outcome.wallSeconds, outcome.trainingSeconds, outcome.checkSeconds, outcome.environmentSteps, outcome.scenariosFixed, outcome.scenariosTotal))
+        print("  new policy \(out)/improved.onnx; reports \(out)/before.html, \(out)/after.html; \(out)/improve.json")
+        if let redeployTruth { try redeploy(truth: redeployTruth, robotModel: robotModel, improved: outcome.policy) }
     }
 
     /// Failures out of the flight recordings of `folder`, replayed in simulation; writes
-    /// recorded-scenarios.yaml and .json. Returns how many measured start states training can use.
-    private func replayRecorded(_ folder: String, robotModel: RobotModel) throws -> Int {
+    /// recorded-scenarios.yaml and .json. Returns the measured start states training can use.
+    private func replayRecorded(_ folder: String, robotModel: RobotModel) throws -> [EpisodeStart] {
         emit("⓪ failures in the flight recordings of \(folder) (\(fmt(window, 1)) s before each)")
         let manifest = robotModel.manifest, path = policy
         _ = try report { try OnnxPolicy(path: path, manifest: manifest) }
@@ -124,13 +161,13 @@ struct Improve: ParsableCommand {
             return try encoder.encode(replayed)
         }
         emit("  \(replayed.count) recorded failure\(replayed.count == 1 ? "" : "s") → \(yamlPath), \(jsonPath)")
-        return RecordedFailures.starts(replayed, manifest: manifest).count
+        return RecordedFailures.starts(replayed, manifest: manifest)
     }
 
     /// Trials of the policy before and after on the virtual robot with the same truth and seeds
     /// (the same robots), compared; writes redeploy.json and the two trial folders.
-    private func redeploy(truth: String, robotModel: RobotModel) throws {
-        emit("⑤ redeploy on the virtual robot (truth \(truth)): \(redeployCount) trials each of \(policy) and \(out)/improved.onnx")
+    private func redeploy(truth: String, robotModel: RobotModel, improved: String) throws {
+        emit("④ redeploy on the virtual robot (truth \(truth)): \(redeployCount) trials each of \(policy) and \(improved)")
         let manifest = robotModel.manifest
         func trials(_ path: String, _ folder: String) throws -> [TrialRecord] {
             let plan = try report {
@@ -155,5 +192,49 @@ struct Improve: ParsableCommand {
         print(String(format: "redeploy on the virtual robot: success %d/%d → %d/%d (%+.1f points, Fisher p = %.3g); mean distance %.2f → %.2f m; %@/redeploy.json",
                      comparison.beforeSuccesses, comparison.trials, comparison.afterSuccesses, comparison.trials, comparison.change,
                      comparison.fisherP, comparison.beforeMeanDistance, comparison.afterMeanDistance, out))
+    }
+}
+
+/// improve.json: the before / after comparison, every check, why it stopped and what it cost.
+struct ImprovementSummary: Codable {
+    var comparison: ImprovementLoop.Comparison
+    /// Clopper–Pearson 95 % intervals of before and after.
+    var beforeInterval: [Double]
+    var afterInterval: [Double]
+    /// Whether after ran on other trials than before (it does: before's failures were trained on).
+    var afterOnFreshTrials: Bool
+    var stopReason: String
+    var budget: ImprovementBudget
+    var iterations: Int
+    var environmentSteps: Int
+    var wallSeconds: Double
+    var trainingSeconds: Double
+    var checkSeconds: Double
+    var checks: [ImprovementRun.Check]
+    var gateRandomization: String
+    var trainingRandomization: String
+
+    init(outcome o: ImprovementRun.Outcome, budget: ImprovementBudget, gateRandomization: String, trainingRandomization: String) {
+        let b = o.before.summary, a = o.after?.summary ?? o.before.summary
+        func side(_ s: GateSummary, _ policy: String) -> ImprovementLoop.Comparison.Side {
+            .init(policy: policy, trials: s.trials, successes: s.successes, rate: s.successRate, wilson: s.wilson, decision: s.decision.rawValue)
+        }
+        comparison = ImprovementLoop.Comparison(
+            before: side(b, o.before.identity.policy), after: side(a, o.policy), change: 100 * (a.successRate - b.successRate),
+            fisherP: GapStatistics.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes),
+            scenariosFixed: o.scenariosFixed, scenariosTotal: o.scenariosTotal)
+        beforeInterval = b.clopperPearson
+        afterInterval = a.clopperPearson
+        afterOnFreshTrials = o.after.map { $0.identity.seed != o.before.identity.seed } ?? false
+        stopReason = o.stopReason.rawValue
+        self.budget = budget
+        iterations = o.iterations
+        environmentSteps = o.environmentSteps
+        wallSeconds = o.wallSeconds
+        trainingSeconds = o.trainingSeconds
+        checkSeconds = o.checkSeconds
+        checks = o.checks
+        self.gateRandomization = gateRandomization
+        self.trainingRandomization = trainingRandomization
     }
 }

@@ -140,7 +140,7 @@ extension Validate {
 }
 
 /// Writes the HTML report of a result, turning errors into the CLI's messages.
-private func writeGateReport(_ result: GateResult, to path: String) throws {
+func writeGateReport(_ result: GateResult, to path: String) throws {
     try report { try result.htmlReport(generatedAt: Date()).write(to: path) }
 }
 
