@@ -64,8 +64,8 @@ public struct ImprovementBudget: Sendable, Equatable, Codable, CustomStringConve
 ///   remaining trials to reach it), which never changes a decision.
 /// - **A confirmation on fresh trials.** Stopping at the first passing check selects a lucky
 ///   check as often as a good policy; the `after` validation runs on a seed no check or
-///   training used (`seed + 1000`), and is what the comparison reports. If it fails and the
-///   budget allows, training goes on.
+///   training used (`seed + 1000 + k` for the k-th confirmation), and is what the comparison
+///   reports. If it fails and the budget allows, training goes on.
 /// - **Before and after on different trials.** The `before` trials' failures become training
 ///   scenarios, so re-running them afterwards would test on the training set. The "scenarios
 ///   fixed" count (the before's failures run again with the new policy) is reported as such.
@@ -275,7 +275,7 @@ public struct ImprovementRun: Sendable {
         var stop: StopReason = .budgetSpent
         var after: GateResult?
         var chosen: (path: String, state: ARSCheckpoint)?
-        var checkIndex: UInt64 = 0
+        var checkIndex: UInt64 = 0, confirmations: UInt64 = 0
         while budget.allows(elapsed: elapsed(), steps: steps, nextSeconds: lastChunkSeconds + lastCheckSeconds, nextSteps: lastChunkSteps) {
             // Train one chunk.
             config.iterations = state.iteration + chunk
@@ -302,10 +302,12 @@ public struct ImprovementRun: Sendable {
             if best == nil || Self.rate(c) > Self.rate(best!.check) { best = (c, state) }
             guard c.decision == "GO" else { continue }
             // Confirm on trials nothing has seen.
-            progress("③ the check passes: confirming on fresh trials (seed \(seed &+ 1000))")
-            let confirmation = try validate(candidate, seed: seed &+ 1000, what: "confirmation")
+            confirmations += 1
+            let confirmationSeed = seed &+ 1000 &+ confirmations
+            progress("③ the check passes: confirming on fresh trials (seed \(confirmationSeed))")
+            let confirmation = try validate(candidate, seed: confirmationSeed, what: "confirmation")
             let s = confirmation.summary
-            checks.append(Check(iteration: state.iteration, seed: seed &+ 1000, trials: s.trials, successes: s.successes,
+            checks.append(Check(iteration: state.iteration, seed: confirmationSeed, trials: s.trials, successes: s.successes,
                                 decision: s.decision.rawValue, reason: s.reason, confirmation: true, policy: candidate, seconds: 0))
             after = confirmation
             chosen = (candidate, state)
@@ -320,9 +322,12 @@ public struct ImprovementRun: Sendable {
                 throw TetherError("the budget (\(budget)) was spent before one training chunk finished", at: "--budget",
                                   hint: "give more time or steps (one chunk of \(chunk) iterations takes about \(Self.clock(lastChunkSeconds)))")
             }
-            progress("③ budget spent: keeping the best checked policy (after \(best.check.iteration) iterations, \(best.check.successes)/\(best.check.trials)); validating it on fresh trials (seed \(seed &+ 1000))")
             if chosen?.path != best.check.policy || after == nil {
-                after = try validate(best.check.policy, seed: seed &+ 1000, what: "after")
+                let freshSeed = seed &+ 1000 &+ confirmations &+ 1
+                progress("③ budget spent: keeping the best checked policy (after \(best.check.iteration) iterations, \(best.check.successes)/\(best.check.trials)); validating it on fresh trials (seed \(freshSeed))")
+                after = try validate(best.check.policy, seed: freshSeed, what: "after")
+            } else {
+                progress("③ budget spent: keeping the best checked policy (after \(best.check.iteration) iterations), whose confirmation is the after")
             }
             chosen = (best.check.policy, best.state)
         }

@@ -58,6 +58,9 @@ public struct TrialPlan: Sendable {
     /// the end of the stand-up (`SimRobot.hangStanding`), for humanoids that cannot stand up
     /// from lying.
     public var gantry = false
+    /// Stand up and hold the standing pose, with no policy (the first torque stage's task:
+    /// slow, safe movements). Success: no fall and no safety stop.
+    public var holdOnly = false
 
     /// Creates a plan.
     public init(backend: String, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
@@ -185,13 +188,19 @@ public struct TrialPlan: Sendable {
         let deployment = Deployment(robot: probed, policy: ProbedPolicy(inner: policy, probe: probe), safety: SafetyWrapper(config: config),
                                     timing: .init(standUpSeconds: standUpSeconds), recorder: recorder, clock: clock,
                                     loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
-        let script: [Deployment.ScriptedCommand] = [
-            .init(time: standUpAt, command: .standUp), .init(time: policyStart, command: .startPolicy), .init(time: policyStop, command: .stop),
-        ]
+        let script: [Deployment.ScriptedCommand] = holdOnly
+            ? [.init(time: standUpAt, command: .standUp), .init(time: policyStop, command: .stop)]
+            : [.init(time: standUpAt, command: .standUp), .init(time: policyStart, command: .startPolicy), .init(time: policyStop, command: .stop)]
         let report = try deployment.run(script: script, seconds: seconds)
-        return TrialMetrics.record(trial: trial, report: report, probe: probe, manifest: manifest, policyName: policyName,
-                                   backend: backend, truth: truthName, seed: trialSeed, requiredDistance: requiredDistance(task: manifest.task),
-                                   oscillationCutoffHz: oscillationCutoffHz, controlHz: manifest.rates.controlHz, stage: config.startStage)
+        var record = TrialMetrics.record(trial: trial, report: report, probe: probe, manifest: manifest, policyName: policyName,
+                                         backend: backend, truth: truthName, seed: trialSeed, requiredDistance: holdOnly ? 0 : requiredDistance(task: manifest.task),
+                                         oscillationCutoffHz: oscillationCutoffHz, controlHz: manifest.rates.controlHz, stage: config.startStage)
+        if holdOnly && record.failureMode == "no_progress" {
+            // Holding still is the task: no distance to cover.
+            record.failureMode = "success"
+            record.success = true
+        }
+        return record
     }
 }
 

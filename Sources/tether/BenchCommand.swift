@@ -9,7 +9,7 @@ import TetherSim
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, DetectBench.self, COCOBench.self]
+        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, ImproveBench.self, DetectBench.self, COCOBench.self]
     )
 
     struct SimBench: ParsableCommand {

@@ -34,7 +34,7 @@ struct Improve: ParsableCommand {
     @Option(help: "Budget: wall time (8min, 480s, 1h) or environment steps of training (2M steps, 500k steps).") var budget = "8min"
     @Option(help: "Gate trials N (before, each check, and the confirmation).") var trials = 100
     @Option(help: "Success-rate threshold on the Clopper–Pearson lower bound, 0…1.") var threshold = 0.9
-    @Option(help: "Seed of the before validation; checks use seed+1, seed+2, …, the confirmation seed+1000.") var seed: UInt64 = 7
+    @Option(help: "Seed of the before validation; checks use seed+1, seed+2, …, confirmations seed+1001, seed+1002, …") var seed: UInt64 = 7
     @Option(help: "Training seed.") var trainingSeed: UInt64 = 2
     @Option(help: "Training iterations between gate checks.") var chunk = 5
     @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
