@@ -1,6 +1,7 @@
 import Foundation
 import TetherCore
 import TetherPolicy
+import TetherSim
 
 /// A first deployment in torque stages, each with the task the chapter gives it, going on to the
 /// next stage only when the one before passed:
@@ -73,6 +74,9 @@ public struct StagedDeployment: Sendable {
     public var seed: UInt64
     /// Where the stages' recordings go (a subfolder per stage); nil: none.
     public var recordingFolder: String?
+    /// How the policy got through the deployment gate (`DeploymentGate.clear`): written into
+    /// every record and recording. Nil only in simulation.
+    public var gate: DeploymentClearance?
 
     public init(stages: [Stage] = Self.chapter(), backend: String, truth: String = "typical", seed: UInt64 = 1, recordingFolder: String? = nil) {
         self.stages = stages
@@ -91,6 +95,7 @@ public struct StagedDeployment: Sendable {
                                      recordingFolder: recordingFolder.map { "\($0)/stage-\(Int((stage.fraction * 100).rounded()))" },
                                      stage: stage.fraction)
             plan.holdOnly = stage.task == .standAndHold
+            plan.gate = gate
             if stage.task == .shortWalk {
                 plan.successDistance = max(0.05, 0.25 * plan.requiredDistance(task: robot.manifest.task))
             }

@@ -198,11 +198,12 @@ struct Demo: ParsableCommand {
         }
         let reports: [(String, String)] = [
             ("Calibration from the virtual robot's experiments", "demo-calibration/report.html"),
-            ("Validation gate under the calibrated randomization", "demo-gap/validation.html"),
-            ("Gap report: simulation vs virtual robot", "demo-gap/gap-report.html"),
+            ("Validation gate under the robot as measured (NO-GO)", "demo-gap/validation.html"),
+            ("Gap report: simulation vs virtual robot, the gate against the robot", "demo-gap/gap-report.html"),
             ("Gap report at the first deployment's 25 % torque stage, with attribution", "demo-gap-25/gap-report.html"),
             ("Improvement: validation before", "demo-improve/before.html"),
-            ("Improvement: validation after", "demo-improve/after.html"),
+            ("Improvement: validation after, on fresh trials", "demo-improve/after.html"),
+            ("Staged redeployment: the gap at 100 % and the gate against the robot", "demo-deploy/gap-report.html"),
             ("Vision: detector mAP, synthetic vs real images", "demo-vision/report.html"),
             ("History: success rate by run", "history.html"),
         ].filter { FileManager.default.fileExists(atPath: "out/\($0.1)") }
@@ -220,61 +221,106 @@ struct Demo: ParsableCommand {
         print("done: every report is linked from \(absolute) (open it in a browser)")
     }
 
-    /// ⑬ One iteration of the improvement loop under the calibrated randomization; ⑭ the new
-    /// policy redeployed on the virtual robot.
-    func improveAndRedeploy() throws {
-        guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
-        print("⑬ improvement loop: failures → scenarios → warm-started retraining under the calibrated randomization → the same trials again")
-        let improve = try Improve.parse(["--robot", "quadruped", "--policy", "\(root)/policies/quadruped.onnx",
-                                         "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve",
-                                         "--recordings", "out/demo-gap/emulator.jsonl", "--redeploy-truth", "typical", "--redeploy-count", "6"])
-        try improve.run()
-        let robotModel = try report { try BuiltinRobots.load("quadruped") }
-        let manifest = robotModel.manifest
-        let result = try report { () throws -> Deployment.Report in
-            let clock = ManualClock()
-            let virtual = try VirtualRobot(robot: robotModel, truth: try Truth.preset("typical", seed: 9), clock: clock)
-            let deployment = Deployment(robot: virtual, policy: try OnnxPolicy(path: "out/demo-improve/improved.onnx", manifest: manifest),
-                                        safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 0.25)),
-                                        timing: .init(standUpSeconds: 2), recorder: nil, clock: clock,
-                                        loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
-            // Staged: 25 % torque to stand, 50 % when the policy starts, 100 % a few seconds later.
-            var raised = 0
-            return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 15) { s in
-                if s.time >= 3, raised == 0 { _ = try? deployment.safety.raiseStage(to: 0.5, time: s.time); raised = 1 }
-                if s.time >= 6, raised == 1 { _ = try? deployment.safety.raiseStage(to: 1.0, time: s.time); raised = 2 }
-            }
-        }
-        print("⑭ redeployed out/demo-improve/improved.onnx on the virtual robot (typical), torque stages 25 → 50 → 100 %: walked \(fmt(result.distance ?? 0, 2)) m, final stage \(Int(result.stage * 100)) %, \(result.stopped ? "stopped: \(result.stopReason ?? "?")" : "no safety stop")")
+    /// The virtual robot the loop runs on: the field truth (a slow link, a heavier body, a slippery
+    /// floor), which the shipped policy was not made for.
+    static var fieldTruth: String { (TetherPaths.checkoutRoot() ?? ".") + "/robots/quadruped/field-truth.yaml" }
+
+    /// The deployment gate's decision for `policy` on the virtual robot, from the demo's history.
+    static func clearance(_ policy: String, override: String? = nil) throws -> DeploymentClearance {
+        let manifest = try BuiltinRobots.load("quadruped").manifest
+        let subject = try DeploymentGate.Subject(robot: manifest.name, policy: policy, manifest: manifest.sourcePath ?? "", backend: "emulator",
+                                                 robotArgument: "quadruped", suggestedRandomization: "out/demo-calibration/randomization.yaml")
+        let clearance = try DeploymentGate.clear(subject, source: .default(), override: override)
+        History.recordQuietly(DeploymentGate.deployment(clearance, artifact: nil, command: HistoryHooks.commandLine), warn: HistoryHooks.warn)
+        return clearance
     }
 
-    /// ⑪ The validation gate on the randomization calibration derived; ⑫ trials in simulation
-    /// and on the virtual robot, and the gap report between them.
+    /// ⑬ The improvement loop under the calibrated randomization, until the gate passes; ⑭ the
+    /// new policy through the deployment gate and deployed in stages on the virtual robot; the gap
+    /// at 100 % and the gate against the robot.
+    func improveAndRedeploy() throws {
+        guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
+        print("⑬ improvement loop: the gate's failures and the robot's recorded failures replayed while ARS trains (warm-started) under the calibrated")
+        print("   training randomization, checked on fresh trials every 5 iterations, until the gate would pass (confirmed on other fresh trials)")
+        let improve = try Improve.parse(["--robot", "quadruped", "--policy", "\(root)/policies/quadruped.onnx",
+                                         "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve",
+                                         "--recordings", "out/demo-gap/emulator", "--budget", "6min"])
+        try improve.run()
+        let improved = "out/demo-improve/improved.onnx"
+        let robotModel = try report { try BuiltinRobots.load("quadruped") }
+        let manifest = robotModel.manifest
+        let cleared: DeploymentClearance
+        do { cleared = try Self.clearance(improved) } catch {
+            print("⑭ the deployment gate refuses \(improved): \(String(describing: error).split(separator: "\n").first ?? "")")
+            print("   so the demo does not deploy it (the budget ran out before the gate passed; run tether improve again with a larger --budget)")
+            return
+        }
+        print("⑭ the deployment gate clears \(improved): \(cleared.sentence)")
+        print("   staged deployment on the virtual robot (the field), each stage with its task, the next only when the last passed:")
+        let directory = "out/demo-deploy"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var staged = StagedDeployment(backend: "emulator", truth: Self.fieldTruth, seed: 21, recordingFolder: directory)
+        staged.gate = cleared
+        let results = try report {
+            try staged.run(robot: robotModel, policyName: improved, makePolicy: { try OnnxPolicy(path: improved, manifest: manifest) }) { r in
+                print("   \(Int((r.stage.fraction * 100).rounded())) %: \(r.stage.description): \(r.passed ? "passed" : "NOT passed"), \(r.summary)")
+            }
+        }
+        guard let full = results.last, full.stage.task == .fullTask else { return }
+        try report { try TrialRecords.write(full.records, to: "\(directory)/robot.jsonl") }
+        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: "emulator", truth: "field", artifact: "\(directory)/robot.jsonl")
+        let simPlan = try report { try TrialPlan(backend: "sim", count: full.records.count, seconds: full.stage.seconds, seed: 21, stage: 1.0) }
+        let sim = try report { try simPlan.run(robot: robotModel, policyName: improved, makePolicy: { try OnnxPolicy(path: improved, manifest: manifest) }) }
+        try report { try TrialRecords.write(sim, to: "\(directory)/sim.jsonl") }
+        var gap = try report { try GapReport(sim: sim, real: full.records, simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/robot.jsonl") }
+        if let after = try? GateResult.load(path: "out/demo-improve/after.json") {
+            gap.gateVersusRobot = try? GateVersusRobot(gate: after, gateSource: "out/demo-improve/after.json", robot: full.records, robotSource: "\(directory)/robot.jsonl")
+        }
+        try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
+        try writeOutput(to: "\(directory)/gap-report.json", what: "the gap report's JSON") { try gap.json() }
+        func rate(_ r: [TrialRecord]) -> String { "\(r.filter(\.success).count)/\(r.count)" }
+        print("   gap at 100 %: sim \(rate(sim)), virtual robot \(rate(full.records)) (Fisher p \(String(format: "%.2g", gap.success.fisherP)))"
+              + (gap.gateVersusRobot.map { "; gate vs robot: \($0.sentence)" } ?? ""))
+        print("   gap report \(directory)/gap-report.html; flight recordings \(directory)/stage-*/")
+    }
+
+    /// ⑪ The validation gate on the randomization calibration derived (the robot as measured);
+    /// ⑫ the deployment gate refuses the NO-GO policy, trials in simulation and on the virtual
+    /// robot under a recorded override, the gap report and the gate against the robot.
     func validationAndGap() throws {
         guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
         let policy = "\(root)/policies/quadruped.onnx"
         let directory = "out/demo-gap"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        print("⑪ validation gate: the quadruped policy under the randomization calibration derived (out/demo-calibration/randomization.yaml)")
+        print("⑪ validation gate: the shipped quadruped policy under the robot as measured (out/demo-calibration/randomization.yaml)")
         let gate = try Validate.RunGate.parse(["--robot", "quadruped", "--policy", policy, "--randomize", "out/demo-calibration/randomization.yaml",
-                                           "--trials", "100", "--sequential", "--batch", "25", "--report", "\(directory)/validation.html",
+                                           "--trials", "100", "--seed", "1", "--report", "\(directory)/validation.html",
                                            "--out", "\(directory)/validation.json"])
         try gate.run()
-        if let result = try? GateResult.load(path: "\(directory)/validation.json"), result.summary.decision != .go {
-            print("   NO-GO is the finding here: the measured round-trip delay (out/demo-calibration) reaches past the 0–10 ms the")
-            print("   shipped policy was trained under; retraining under the calibrated randomization is the improvement loop's job.")
-        }
+        let gateResult = try report { try GateResult.load(path: "\(directory)/validation.json") }
         let robotModel = try report { try BuiltinRobots.load("quadruped") }
         let manifest = robotModel.manifest
+        var clearance: DeploymentClearance?
+        do {
+            clearance = try Self.clearance(policy)
+            print("⑫ the deployment gate clears the shipped policy: \(clearance!.sentence)")
+        } catch {
+            print("⑫ the deployment gate refuses the shipped policy: \(String(describing: error).split(separator: "\n").first ?? "")")
+            print("   the demo runs its trials anyway, as an operator measuring the gap would, with the override recorded (history, records, recordings)")
+            clearance = try report { try Self.clearance(policy, override: "demo: trials of a NO-GO policy to measure the gap the gate predicts") }
+        }
         var sets: [[TrialRecord]] = []
         for backend in ["sim", "emulator"] {
-            let plan = try report { try TrialPlan(backend: backend, truth: "typical", count: 6, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: 1.0) }
+            var plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 10, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: 1.0) }
+            if backend == "emulator" { plan.gate = clearance }
             let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) }) { _ in } }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
-            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "typical" : nil, artifact: "\(directory)/\(backend).jsonl")
+            try report { try TrialRecords.write(records, to: "\(directory)/\(backend)/trials.jsonl") }
+            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "field" : nil, artifact: "\(directory)/\(backend).jsonl")
             sets.append(records)
         }
         var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
+        gap.gateVersusRobot = try? GateVersusRobot(gate: gateResult, gateSource: "\(directory)/validation.json", robot: sets[1], robotSource: "\(directory)/emulator.jsonl")
         // Attribution over what ⑩ calibrated: the same trials in the calibrated simulation, then
         // with each group of calibrated parameters set back to nominal.
         var attributionLine: String?
@@ -284,7 +330,7 @@ struct Demo: ParsableCommand {
             calibratedSimulation = nil
         }
         if let calibrated = calibratedSimulation {
-            var plan = try report { try TrialPlan(backend: "sim", count: 6, seconds: 15, seed: 1, stage: 1.0) }
+            var plan = try report { try TrialPlan(backend: "sim", count: 10, seconds: 15, seed: 1, stage: 1.0) }
             plan.calibrated = calibrated
             let attribution = try report {
                 try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) })
@@ -303,7 +349,8 @@ struct Demo: ParsableCommand {
             let v = r.compactMap(f)
             return v.isEmpty ? "—" : fmt(v.reduce(0, +) / Double(v.count), 3)
         }
-        print("⑫ trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (typical) \(rate(sets[1])); tracking error \(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s, torque margin \(mean(sets[0], { $0.torqueMargin })) → \(mean(sets[1], { $0.torqueMargin }))")
+        print("   trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (the field) \(rate(sets[1])); tracking error \(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s")
+        if let g = gap.gateVersusRobot { print("   gate vs robot: \(g.sentence)") }
         if let attributionLine { print(attributionLine) }
         print("   gap report \(directory)/gap-report.html (JSON twin via `tether report --json`); validation report \(directory)/validation.html")
     }
@@ -322,14 +369,14 @@ struct Demo: ParsableCommand {
         let makePolicy: () throws -> any PolicyRuntime = { try OnnxPolicy(path: policy, manifest: manifest) }
         var sets: [[TrialRecord]] = []
         for backend in ["sim", "emulator"] {
-            let plan = try report { try TrialPlan(backend: backend, truth: "typical", count: 8, seconds: 15, seed: 1, stage: 0.25) }
+            let plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: 0.25) }
             let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: makePolicy) }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
             sets.append(records)
         }
         var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
         func rate(_ r: [TrialRecord]) -> String { let t = TrialTally(r); return "\(t.successes)/\(t.trials)" }
-        print("⑫b trials at the first deployment's stage (25 %): sim \(rate(sets[0])), virtual robot (typical) \(rate(sets[1])) (Fisher p \(String(format: "%.2g", gap.success.fisherP)))")
+        print("⑫b trials at the first deployment's stage (25 %): sim \(rate(sets[0])), virtual robot (the field) \(rate(sets[1])) (Fisher p \(String(format: "%.2g", gap.success.fisherP)))")
         var attributions: [GapAttribution] = []
         var calibrated: CalibratedSimulation?
         do { calibrated = try CalibratedSimulation.load(path: "out/demo-calibration", robot: robotModel) } catch {
@@ -340,7 +387,7 @@ struct Demo: ParsableCommand {
             plan.calibrated = calibrated
             attributions.append(try report { try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: makePolicy) })
         }
-        let truthPlan = try report { try TrialPlan(backend: "emulator", truth: "typical", count: 8, seconds: 15, seed: 1, stage: 0.25) }
+        let truthPlan = try report { try TrialPlan(backend: "emulator", truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: 0.25) }
         attributions.append(try report { try GapAttribution.run(plan: truthPlan, robot: robotModel, policyName: policy, baseline: sets[1], makePolicy: makePolicy) })
         gap.attributions = attributions
         for a in gap.attributions ?? [] {
@@ -360,11 +407,11 @@ struct Demo: ParsableCommand {
         print("   gap report \(directory)/gap-report.html, JSON \(directory)/gap-report.json")
     }
 
-    /// ⑨ The system-identification experiments on the virtual robot ("typical" truth, hidden),
+    /// ⑨ The system-identification experiments on the virtual robot (the field truth, hidden),
     /// recorded as MCAP; ⑩ calibration from those recordings alone, with a report.
     func experimentsAndCalibration() throws {
         let robotModel = try report { try BuiltinRobots.load("quadruped") }
-        let truth = try report { try Truth.preset("typical") }
+        let truth = try report { try Truth.load(path: Self.fieldTruth) }
         let directory = "out/demo-calibration"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var still = ExperimentOptions()
@@ -387,28 +434,30 @@ struct Demo: ParsableCommand {
             seconds += r.seconds
             paths.append(path)
         }
-        print("⑨ experiments on the virtual robot (typical truth, hidden): sweep, torque steps, 30 s stationary, two chirps: \(fmt(seconds, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to \(directory)/*.mcap")
+        print("⑨ experiments on the virtual robot (the field: robots/quadruped/field-truth.yaml, hidden from everything but the robot): sweep, torque steps, 30 s stationary, two chirps: \(fmt(seconds, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to \(directory)/*.mcap")
         var calibration = Calibration(robot: robotModel, baseRandomization: try? RandomizationSpec.load(path: (robotModel.model.source as NSString).deletingLastPathComponent + "/randomization.yaml"))
         calibration.trajectoryFit = TrajectoryCalibration.step()
         let calibrationStart = Date()
         let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
         try report { try CalibrationOutput.write(outcome, robot: robotModel, to: directory) }
         HistoryHooks.calibration(outcome.file, artifact: "\(directory)/calibration.json")
-        func show(_ name: String, _ truth: String) -> String {
+        func show(_ name: String, _ truth: String? = nil) -> String {
             guard let p = outcome.file.parameters.first(where: { $0.name == name }) else { return "\(name) —" }
             let scale = p.unit == "s" ? 1000.0 : 1.0
             let unit = p.unit == "s" ? "ms" : p.unit
-            return "\(name) \(String(format: "%.3g", p.estimate[0] * scale)) [\(String(format: "%.3g", p.interval[0][0] * scale)), \(String(format: "%.3g", p.interval[0][1] * scale))] \(unit) (truth \(truth))"
+            let truthText = truth ?? p.nominal.map { "the model's \(String(format: "%.3g", $0[0]))" } ?? "—"
+            return "\(name) \(String(format: "%.3g", p.estimate[0] * scale)) [\(String(format: "%.3g", p.interval[0][0] * scale)), \(String(format: "%.3g", p.interval[0][1] * scale))] \(unit) (truth \(truthText))"
         }
         print("⑩ calibration from the recordings alone (\(outcome.file.parameters.count) parameters, \(fmt(Date().timeIntervalSince(calibrationStart), 1)) s):")
-        print("   " + show("joint[FR_calf_joint].damping", "0.2"))
-        print("   " + show("joint[FR_calf_joint].frictionloss", "0.15"))
+        print("   " + show("joint[FR_calf_joint].damping"))
+        print("   " + show("joint[FR_calf_joint].frictionloss"))
         print("   " + show("driver.lag", "4 ms"))
-        print("   " + show("driver.delay", "2 × 5 ms link + 2 ms driver + a 2 ms step ≈ 14 ms"))
+        print("   " + show("driver.delay", "2 × 11 ms link + 2 ms driver + about a sample ≈ 25 ms"))
         print("   " + show("sensor.gyro.x.noise", "0.01"))
         for h in outcome.file.heldOut {
             print("   held-out chirp: error \(fmt(h.nominal, 3)) (nominal model) → \(fmt(h.calibrated, 3)) (calibrated)")
         }
-        print("   report \(directory)/report.html, patched model \(directory)/quadruped.xml (+ .urdf, model.diff), randomization \(directory)/randomization.yaml")
+        print("   report \(directory)/report.html, patched model \(directory)/quadruped.xml (+ .urdf, model.diff); randomization: the robot as measured")
+        print("   \(directory)/randomization.yaml (for the gate), widened with pushes \(directory)/training-randomization.yaml (for training)")
     }
 }
