@@ -58,6 +58,10 @@ public struct TrialPlan: Sendable {
     /// the end of the stand-up (`SimRobot.hangStanding`), for humanoids that cannot stand up
     /// from lying.
     public var gantry = false
+    /// How the policy got through the deployment gate (`DeploymentGate` in TetherHistory): written
+    /// into every record and into each flight recording's metadata. The plan does not check it;
+    /// the caller does, before running on a robot.
+    public var gate: DeploymentClearance?
 
     /// Creates a plan.
     public init(backend: String, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
@@ -180,7 +184,8 @@ public struct TrialPlan: Sendable {
         let probe = TrialProbe(manifest: manifest, start: clock.now())
         let probed = ProbedRobot(inner: inner, probe: probe)
         let recordingPath = recordingFolder.map { ($0 as NSString).appendingPathComponent(String(format: "trial-%03d.mcap", trial)) }
-        let recorder = recordingPath.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: 10, continuous: true, clockStart: clock.now()) }
+        let recorder = recordingPath.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: 10, continuous: true, clockStart: clock.now(),
+                                                          metadata: gate?.metadata ?? [:]) }
         let config = try SafetyConfig(manifest: manifest, stage: stage)
         let deployment = Deployment(robot: probed, policy: ProbedPolicy(inner: policy, probe: probe), safety: SafetyWrapper(config: config),
                                     timing: .init(standUpSeconds: standUpSeconds), recorder: recorder, clock: clock,
@@ -189,9 +194,11 @@ public struct TrialPlan: Sendable {
             .init(time: standUpAt, command: .standUp), .init(time: policyStart, command: .startPolicy), .init(time: policyStop, command: .stop),
         ]
         let report = try deployment.run(script: script, seconds: seconds)
-        return TrialMetrics.record(trial: trial, report: report, probe: probe, manifest: manifest, policyName: policyName,
+        var record = TrialMetrics.record(trial: trial, report: report, probe: probe, manifest: manifest, policyName: policyName,
                                    backend: backend, truth: truthName, seed: trialSeed, requiredDistance: requiredDistance(task: manifest.task),
                                    oscillationCutoffHz: oscillationCutoffHz, controlHz: manifest.rates.controlHz, stage: config.startStage)
+        record.gate = gate
+        return record
     }
 }
 
