@@ -183,6 +183,7 @@ expect "  each trial record says which validation cleared it" 0 '"gate":\{.*"sta
 G2="$TMP/gate-override.sqlite"
 expect "an override with no reason is refused" 64 "--override needs a reason" -- env TETHER_HISTORY="$G2" "$TETHER" deploy --backend emulator $Q --override " "
 expect "an override runs a policy never validated, with a warning" 0 "warning: deployment gate overridden: never validated under this manifest; reason \"test: bench rehearsal\"" -- env TETHER_HISTORY="$G2" "$TETHER" deploy --backend emulator $Q --override "test: bench rehearsal" --record "$TMP/override.mcap" --continuous
+expect "  tether log info shows it" 0 "^gate: +gate OVERRIDDEN \(\"test: bench rehearsal\"\)" -- "$TETHER" log info "$TMP/override.mcap"
 expect "  the recording's metadata carries it" 0 "OVERRIDE test: bench rehearsal" -- .venv/bin/python -c "
 from mcap.reader import make_reader
 m = [c.metadata for c in make_reader(open('$TMP/override.mcap', 'rb')).get_summary().channels.values() if c.metadata.get('gate')][0]
