@@ -86,12 +86,11 @@ enum HistoryHooks {
             randomization: r.identity.randomization, randomizationDigest: r.identity.randomizationDigest, threshold: r.identity.threshold), warn: warn)
     }
 
-    /// The manifest `tether validate run` was given (`--robot`, a built-in name or a path) and the
-    /// digest of its file, read back from this process's command line: the gate's result does not
-    /// carry it unless the validation put it in its identity (`GateIdentity.manifestDigest`).
-    /// nil for other commands (a merge of shards names no manifest).
+    /// The manifest this process's command was given (`--robot`: a built-in name or a path) and
+    /// the digest of its file, read back from the command line, for a gate result whose identity
+    /// does not carry `manifestDigest`. nil for commands that name no manifest (a merge of shards).
     static func invokedManifest() -> (path: String, digest: String)? {
-        guard let command = try? Tether.parseAsRoot(Array(CommandLine.arguments.dropFirst())) as? Validate.RunGate,
+        guard let command = try? Tether.parseAsRoot(Array(CommandLine.arguments.dropFirst())) as? any NamesManifest,
               let path = try? BuiltinRobots.manifestPath(for: command.robot),
               let digest = try? FileDigest.fnv1a64(ofFile: path) else { return nil }
         return (path, digest)
@@ -160,3 +159,10 @@ enum HistoryHooks {
     }
 }
 
+/// A command whose `--robot` names the manifest its validations ran under (`HistoryHooks.invokedManifest`).
+protocol NamesManifest {
+    var robot: String { get }
+}
+
+extension Validate.RunGate: NamesManifest {}
+extension Improve: NamesManifest {}
