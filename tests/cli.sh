@@ -121,9 +121,9 @@ expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety re
 # summary; the run then ends with status 130 (tests/failsafe.sh times it and the second signal).
 expect_rt "SIGINT engages the e-stop" 130 "STOPPED \(estop\).*|ended by SIGINT" -- bash -c "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
 
-expect "deploy on the in-process virtual robot" 0 "backend emulator \(truth harsh\)" -- "$TETHER" deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --seconds 6
-expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6; wait"
-expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx
+expect "deploy on the in-process virtual robot" 0 "backend emulator \(truth harsh\)" -- "$TETHER" deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --seconds 6 --override "test: deploy mechanics on the virtual robot"
+expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 --override 'test: ROS 2 transport'; wait"
+expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --override "test: no robot on the bus"
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
 expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
 
@@ -132,7 +132,7 @@ expect "experiment, unknown kind" 64 "unknown experiment 'swing'" -- "$TETHER" e
 expect "experiment, unknown joint" 1 "did you mean FR_calf_joint" -- "$TETHER" experiment sweep --joints FR_calf --dry-run
 expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" -- "$TETHER" experiment torque-step --joints FR_hip_joint --fast --out "$TMP/steps.mcap"
 expect "the experiment recording reads back" 0 "/joint_commands" -- "$TETHER" log info "$TMP/steps.mcap"
-expect_rt "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 --out $TMP/ros2-trials; wait"
+expect_rt "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 --out $TMP/ros2-trials --override 'test: ROS 2 trials'; wait"
 expect_rt "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
 
 expect "calibrate from the torque steps" 0 "driver.delay" -- "$TETHER" calibrate "$TMP/steps.mcap" --out "$TMP/cal"
@@ -159,9 +159,48 @@ expect "the second shard" 0 "cartpole" -- "$TETHER" validate --robot cartpole --
 expect "shards merge into the whole run" 0 "12" -- "$TETHER" validate merge "$TMP/s0.json" "$TMP/s1.json" --out "$TMP/merged.json" --report "$TMP/gate.html"
 expect "merge refuses a missing shard" 1 "missing" -- "$TETHER" validate merge "$TMP/s0.json" --out "$TMP/bad.json"
 expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --shard 3of2
-expect "trials on the virtual robot" 0 "trials.jsonl" -- "$TETHER" trials --backend emulator --truth typical --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/real"
+
+# The deployment gate (docs/deployment-gate.md): on a robot (every backend but sim) a policy runs
+# only if its last validation for this robot and manifest, found by the file's digest in the
+# history, said GO under a randomization; --override "reason" runs it anyway, recorded. Each
+# check below uses its own history database.
+Q="--policy policies/quadruped.onnx --stage 100 --fast --seconds 6"
+QV="--robot quadruped --policy policies/quadruped.onnx --trials 2"
+G="$TMP/gate.sqlite"
+expect "the gate refuses a policy never validated (nothing runs)" 1 "has no GO validation for robot quadruped with manifest .*quadruped.yaml .*never validated" -- env TETHER_HISTORY="$G" "$TETHER" trials --backend emulator --policy policies/quadruped.onnx --count 1 --seconds 6 --stage 100 --out "$TMP/gate-none"
+expect "  and nothing was written" 0 "^nothing$" -- bash -c "ls '$TMP/gate-none' 2>/dev/null || echo nothing"
+expect "  the refusal names the command that validates it" 1 "tether validate --robot quadruped --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+expect "sim is the sim side of a gap: not gated" 0 "final phase passive" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend sim $Q
+expect "a NO-GO validation (threshold 99 %)" 0 "decision +NO-GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --randomize robots/quadruped/randomization.yaml --threshold 0.99
+expect "  the gate refuses it with its numbers" 1 "its last validation \(#[0-9]+ of .*: 2/2, lower bound 15\.8 % < 99\.0 %, NO-GO, randomization robots/quadruped/randomization.yaml\) says NO-GO" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+expect "a GO on the nominal model only" 0 "decision +GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --threshold 0.05
+expect "  does not clear the gate" 1 "ran on the nominal model only" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+expect "a GO under the randomization" 0 "decision +GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --randomize robots/quadruped/randomization.yaml --threshold 0.05 --out "$TMP/gate-go.json"
+expect "  clears deploy on the virtual robot, saying by which validation" 0 "gate: GO, cleared by validation #[0-9]+ .*2/2, lower bound 15\.8 % ≥ 5\.0 %, GO, randomization robots/quadruped/randomization.yaml" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+cp policies/quadruped.onnx "$TMP/same-bytes.onnx"
+expect "  and trials of the same bytes under another path (the policy is its digest)" 0 "gate: GO" -- env TETHER_HISTORY="$G" "$TETHER" trials --backend emulator --policy "$TMP/same-bytes.onnx" --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/gate-go-trials"
+expect "  each trial record says which validation cleared it" 0 '"gate":\{.*"status":"GO".*"validation":\{' -- cat "$TMP/gate-go-trials/trials.jsonl"
+G2="$TMP/gate-override.sqlite"
+expect "an override with no reason is refused" 64 "--override needs a reason" -- env TETHER_HISTORY="$G2" "$TETHER" deploy --backend emulator $Q --override " "
+expect "an override runs a policy never validated, with a warning" 0 "warning: deployment gate overridden: never validated under this manifest; reason \"test: bench rehearsal\"" -- env TETHER_HISTORY="$G2" "$TETHER" deploy --backend emulator $Q --override "test: bench rehearsal" --record "$TMP/override.mcap" --continuous
+expect "  tether log info shows it" 0 "^gate: +gate OVERRIDDEN \(\"test: bench rehearsal\"\)" -- "$TETHER" log info "$TMP/override.mcap"
+expect "  the recording's metadata carries it" 0 "OVERRIDE test: bench rehearsal" -- .venv/bin/python -c "
+from mcap.reader import make_reader
+m = [c.metadata for c in make_reader(open('$TMP/override.mcap', 'rb')).get_summary().channels.values() if c.metadata.get('gate')][0]
+print(m['gate'], m['gate.override_reason'])"
+expect "  trials with an override record it in each trial record" 0 "success 1/1" -- env TETHER_HISTORY="$G2" "$TETHER" trials --backend emulator --policy policies/quadruped.onnx --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/override-trials" --override "test: gap measurement"
+expect "  (trials.jsonl)" 0 '"overrideReason":"test: gap measurement".*"status":"OVERRIDE"' -- cat "$TMP/override-trials/trials.jsonl"
+expect "  and tether history shows both overrides" 0 "deployment .*OVERRIDE.*gate OVERRIDDEN \(\"test: bench rehearsal\"\).*trials .*OVERRIDE.*test: gap measurement" -- bash -c "TETHER_HISTORY='$G2' $TETHER history | tr '\n' ' '"
+expect "with history recording off the gate fails closed" 1 "history recording is off \(TETHER_HISTORY=off\)" -- env TETHER_HISTORY=off "$TETHER" deploy --backend emulator $Q
+expect "report: gate vs robot, with the difference's interval" 0 "GATE VS ROBOT: AGREES: The gate agrees with the robot: gate 2/2 \(100 %\) vs robot 1/1 \(100 %\): \+0\.0 points, 95 % interval" -- "$TETHER" report --validation "$TMP/gate-go.json" --real "$TMP/gate-go-trials/trials.jsonl" --out "$TMP/gvr.html" --json "$TMP/gvr.json"
+expect "  its JSON" 0 '"differenceInterval"' -- cat "$TMP/gvr.json"
+expect "  its HTML, with the robot's gate clearance" 0 "Gate vs robot.*cleared by validation #" -- bash -c "tr '\n' ' ' < '$TMP/gvr.html'"
+expect "  --validation needs the robot's trials" 64 "add --real" -- "$TETHER" report --validation "$TMP/gate-go.json" --out "$TMP/x.html"
+expect "trials on the virtual robot" 0 "trials.jsonl" -- "$TETHER" trials --backend emulator --truth typical --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/real" --override "test: the gap report's real set"
 expect "trials in simulation" 0 "trials.jsonl" -- "$TETHER" trials --backend sim --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/sim"
 expect "gap report from the two sets" 0 "report" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html" --json "$TMP/gap.json"
+expect "gap report with the gate vs robot section" 0 "GATE VS ROBOT: " -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --validation "$TMP/gate-go.json" --out "$TMP/gap-gate.html" --json "$TMP/gap-gate.json"
+expect "  and the real set's gate override" 0 "real gate: gate OVERRIDDEN \\(\"test: the gap report's real set\"\\)" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --validation "$TMP/gate-go.json" --out "$TMP/gap-gate.html"
 expect "trials in the calibrated simulation, with attribution" 0 "calibrated simulation [0-9]+/2 vs real [0-9]+/2 .*too few trials to tell" -- "$TETHER" trials --backend sim --calibration "$TMP/cal" --attribute --real "$TMP/real/trials.jsonl" --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/calibrated"
 expect "the gap report shows the calibrated attribution" 0 "attribution over calibrated parameters: calibrated [0-9]+/2 vs real [0-9]+/2" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --attribution "$TMP/calibrated/attribution.json" --out "$TMP/gap2.html"
 expect "calibration needs the sim backend" 64 "needs --backend sim" -- "$TETHER" trials --backend emulator --calibration "$TMP/cal" --policy policies/quadruped.onnx
@@ -182,7 +221,7 @@ expect "the fine-tuned policy keeps its contract" 0 "contract: matches cartpole"
 for _ in 1 2 3; do echo '{"observation": [0.1, 0.2], "action": [0.0]}'; done > "$TMP/short.jsonl"
 expect "demonstrations of the wrong size" 1 "short.jsonl:1" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/short.jsonl" --out "$TMP/bad.onnx"
 
-expect "trials at 25 % torque on the typical virtual robot fail" 0 "success 0/1" -- "$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth typical --stage 25 --count 1 --seconds 7 --out "$TMP/weak"
+expect "trials at 25 % torque on the typical virtual robot fail" 0 "success 0/1" -- "$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth typical --stage 25 --count 1 --seconds 7 --out "$TMP/weak" --override "test: a recorded failure at 25 % torque"
 expect "recorded failures are extracted and replayed in simulation" 0 "1 recorded failure → .*recorded-scenarios.yaml" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --recordings "$TMP/weak" --replay-only --out "$TMP/improve"
 expect "improve --replay-only needs recordings" 64 "needs --recordings" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --replay-only
 V=fixtures/vision

@@ -31,7 +31,7 @@ fault() {
     "$PY" tests/peers/failsafe_peer.py driver "$name" 10 4 > "$TMP/$name.driver" 2>&1 &
     local driver=$!
     PIDS+=("$driver")
-    "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 8 --record "$TMP/$name.mcap" > "$TMP/$name.out" 2>&1
+    "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 8 --record "$TMP/$name.mcap" --override "test: fault injection" > "$TMP/$name.out" 2>&1
     code=$?
     wait "$driver"
     # A busy moment on this 2-core machine can stop the robot on a late tick before the fault:
@@ -75,7 +75,7 @@ kill_test() {
   sleep 1
   "$PY" tests/peers/failsafe_peer.py watch 16 > "$TMP/watch.jsonl" 2>"$TMP/watch.err" &
   local watcher=$!; PIDS+=("$watcher")
-  "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 30 --policy-at 100 > "$TMP/deploy.out" 2>&1 &
+  "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 30 --policy-at 100 --override "test: kill -9 of the deploying process" > "$TMP/deploy.out" 2>&1 &
   local deployer=$!; PIDS+=("$deployer")
   sleep 7   # standing (stand-up from 0.5 s to 2.5 s), holding the default pose
   local killed_at

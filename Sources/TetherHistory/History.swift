@@ -18,6 +18,8 @@ public final class History: Sendable {
     /// What a row records.
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case validation, trials, calibration, improvement, detection
+        /// A `tether deploy` on a robot: how it got through the deployment gate (GO or OVERRIDE).
+        case deployment
     }
 
     /// One recorded run.
@@ -51,13 +53,33 @@ public final class History: Sendable {
         public var artifact: String?
         /// The command line that produced it.
         public var command: String?
+        // Schema v2: what the deployment gate needs (nil in rows recorded before it).
+        /// FNV-1a 64 digest of the policy file's bytes (`FileDigest`): the gate identifies a policy by content, not path.
+        public var policyDigest: String?
+        /// The manifest's path and the digest of its bytes.
+        public var manifest: String?
+        public var manifestDigest: String?
+        /// Validation: the randomization spec it ran under and its digest (nil: the nominal model only).
+        public var randomization: String?
+        public var randomizationDigest: String?
+        /// Validation: the gate's threshold on the lower bound (0…1).
+        public var threshold: Double?
+        /// Deployment and trials on a robot: the operator's reason for overriding the gate.
+        public var overrideReason: String?
+        /// Deployment and trials on a robot: the id of the validation that cleared the policy.
+        public var clearedBy: Int64?
 
         public init(id: Int64? = nil, createdAt: Date = Date(), kind: Kind, robot: String, policy: String? = nil, backend: String? = nil,
                     trials: Int? = nil, successes: Int? = nil, rate: Double? = nil, lower: Double? = nil, upper: Double? = nil,
-                    decision: String? = nil, summary: String, metrics: [String: Double] = [:], artifact: String? = nil, command: String? = nil) {
+                    decision: String? = nil, summary: String, metrics: [String: Double] = [:], artifact: String? = nil, command: String? = nil,
+                    policyDigest: String? = nil, manifest: String? = nil, manifestDigest: String? = nil, randomization: String? = nil,
+                    randomizationDigest: String? = nil, threshold: Double? = nil, overrideReason: String? = nil, clearedBy: Int64? = nil) {
             self.id = id; self.createdAt = createdAt; self.kind = kind; self.robot = robot; self.policy = policy; self.backend = backend
             self.trials = trials; self.successes = successes; self.rate = rate; self.lower = lower; self.upper = upper
             self.decision = decision; self.summary = summary; self.metrics = metrics; self.artifact = artifact; self.command = command
+            self.policyDigest = policyDigest; self.manifest = manifest; self.manifestDigest = manifestDigest
+            self.randomization = randomization; self.randomizationDigest = randomizationDigest; self.threshold = threshold
+            self.overrideReason = overrideReason; self.clearedBy = clearedBy
         }
 
         public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -119,6 +141,22 @@ public final class History: Sendable {
                     t.column("artifact", .text)
                     t.column("command", .text)
                 }
+            }
+            // v2: content digests and gate facts, so that `tether deploy` and `tether trials` on a
+            // robot can find a policy's last validation for a robot and manifest (DeploymentGate).
+            // Rows of v1 keep NULL there: they never clear the gate.
+            migrator.registerMigration("v2") { db in
+                try db.alter(table: "run") { t in
+                    t.add(column: "policyDigest", .text)
+                    t.add(column: "manifest", .text)
+                    t.add(column: "manifestDigest", .text)
+                    t.add(column: "randomization", .text)
+                    t.add(column: "randomizationDigest", .text)
+                    t.add(column: "threshold", .double)
+                    t.add(column: "overrideReason", .text)
+                    t.add(column: "clearedBy", .integer)
+                }
+                try db.create(index: "run_on_policyDigest", on: "run", columns: ["policyDigest"])
             }
             let known = Set(migrator.migrations)
             let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }

@@ -81,7 +81,7 @@ public enum HistoryReport {
                 let status: ReportStatus? = switch e.decision {
                 case "GO", "PASS": .pass
                 case "NO-GO", "FAIL": .fail
-                case "WARN", "CONTINUE": .warn
+                case "WARN", "CONTINUE", "OVERRIDE": .warn
                 default: nil
                 }
                 return [ReportCell(e.id.map { "\($0)" } ?? ""), ReportCell(formatter.string(from: e.createdAt)), ReportCell(e.kind.rawValue),

@@ -78,6 +78,8 @@ public final class Deployment {
         public var inputNotes: [String]?
         /// Policy calls that returned after their tick's deadline (the last command was held).
         public var policyLate: Int?
+        /// How the policy got through the deployment gate (robot backends; nil in simulation).
+        public var gate: DeploymentClearance?
     }
 
     public let robot: Robot

@@ -267,10 +267,8 @@ public struct GapAttribution: Sendable, Codable {
         let p = GapStatistics.fisherExact(full.successes, full.trials - full.successes, realSuccesses, realTrials - realSuccesses)
         let smallest = min(GapStatistics.fisherExact(full.trials, 0, 0, realTrials), GapStatistics.fisherExact(0, full.trials, realTrials, 0))
         let a = Double(full.successes) / Double(full.trials), b = Double(realSuccesses) / Double(realTrials)
-        let wa = GapStatistics.wilson(successes: full.successes, trials: full.trials), wb = GapStatistics.wilson(successes: realSuccesses, trials: realTrials)
-        // Newcombe's hybrid score interval for a difference of two independent proportions.
-        let low = (a - b) - ((a - wa[0]) * (a - wa[0]) + (wb[1] - b) * (wb[1] - b)).squareRoot()
-        let high = (a - b) + ((wa[1] - a) * (wa[1] - a) + (b - wb[0]) * (b - wb[0])).squareRoot()
+        let interval = GapStatistics.newcombeDifference(successesA: full.successes, trialsA: full.trials, successesB: realSuccesses, trialsB: realTrials)
+        let low = interval[0], high = interval[1]
         let verdict = p < 0.05 ? "differs" : smallest >= 0.05 ? "too few trials" : "consistent"
         versusReal = VersusReal(realTrials: realTrials, realSuccesses: realSuccesses, differencePercentagePoints: 100 * (a - b),
                                 differenceInterval: [100 * low, 100 * high], fisherP: p, smallestPossibleP: smallest,

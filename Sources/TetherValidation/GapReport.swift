@@ -6,7 +6,7 @@ import TetherCore
 /// the real robot, or the virtual robot standing in for it.
 public struct GapReport: Sendable, Codable {
     /// One set of trials, summarized.
-    public struct TrialSet: Sendable, Codable {
+    public struct TrialSet: Sendable, Codable, Equatable {
         /// Where the records came from.
         public var source: String
         public var backend: String
@@ -20,6 +20,10 @@ public struct GapReport: Sendable, Codable {
         public var failureModes: [String: Int]
         /// Safety interventions by reason, summed over the trials.
         public var interventions: [String: Int]
+        /// How the trials got through the deployment gate: each distinct clearance sentence
+        /// ("cleared by validation #12 …", "gate OVERRIDDEN (\"reason\") …"); nil when no
+        /// record carries one (simulation, or records from before the gate).
+        public var gate: [String]?
     }
 
     /// The success rates compared.
@@ -73,6 +77,8 @@ public struct GapReport: Sendable, Codable {
     public var headline: String
     /// What this report does not do yet.
     public var missing: [String]
+    /// The validation gate compared with the real set (`tether report --validation`), if given.
+    public var gateVersusRobot: GateVersusRobot?
     /// Gap attributions, when given (see `GapAttribution`): over calibrated parameters (compared
     /// here with the real trials) and / or over the virtual robot's truth. Optional in the JSON:
     /// reports written before there were several read back with none.
@@ -157,8 +163,11 @@ public struct GapReport: Sendable, Codable {
 
     static func summarize(_ records: [TrialRecord], source: String) -> TrialSet {
         let t = TrialTally(records)
+        var gates: [String] = []
+        for r in records { if let g = r.gate?.sentence, !gates.contains(g) { gates.append(g) } }
         return TrialSet(source: source, backend: records[0].backend, truth: records[0].truth, trials: t.trials, successes: t.successes,
-                        successRate: t.rate, successInterval: t.wilson, failureModes: t.outcomes, interventions: t.interventions)
+                        successRate: t.rate, successInterval: t.wilson, failureModes: t.outcomes, interventions: t.interventions,
+                        gate: gates.isEmpty ? nil : gates)
     }
 
     /// Reads both files and compares them.
@@ -225,7 +234,10 @@ public struct GapReport: Sendable, Codable {
             failures.table(ReportTable(header: ["intervention", "sim (total)", "real (total)"], rows: reasons.map { [ReportCell($0), ReportCell(integerLiteral: sim.interventions[$0] ?? 0), ReportCell(integerLiteral: real.interventions[$0] ?? 0)] },
                                        caption: "Safety wrapper events by reason, summed over the trials."))
         }
+        let gates = [("sim", sim), ("real", real)].compactMap { name, set in set.gate.map { "\(name): " + $0.joined(separator: "; ") } }
+        if !gates.isEmpty { successSection.paragraph("Deployment gate: " + gates.joined(separator: " · ") + ".") }
         var sections = [successSection, metricSection, failures]
+        if let gateVersusRobot { sections.insert(gateVersusRobot.section, at: 1) }
         for attribution in attributions ?? [] { sections.append(Self.section(attribution)) }
         var notes = ReportSection("Not covered")
         for m in missing { notes.callout(.info, m) }

@@ -14,6 +14,21 @@ public enum GapStatistics {
         PolicyTrials.wilson(successes: successes, trials: trials)
     }
 
+    /// Newcombe's hybrid score interval (his method 10) of the difference of two independent
+    /// success rates, rate A − rate B, at 95 %, [lower, upper], from the two Wilson intervals
+    /// (l, u): lower = d − √((p_A − l_A)² + (u_B − p_B)²), upper = d + √((u_A − p_A)² + (p_B − l_B)²).
+    /// Reference: R. G. Newcombe, "Interval estimation for the difference between independent
+    /// proportions: comparison of eleven methods", Statistics in Medicine 17 (1998) 873–890;
+    /// his example 56/70 − 48/80 gives 0.2000 [0.0524, 0.3339]. [-1, 1] when a set is empty.
+    public static func newcombeDifference(successesA: Int, trialsA: Int, successesB: Int, trialsB: Int) -> [Double] {
+        guard trialsA > 0, trialsB > 0 else { return [-1, 1] }
+        let a = Double(successesA) / Double(trialsA), b = Double(successesB) / Double(trialsB)
+        let wa = wilson(successes: successesA, trials: trialsA), wb = wilson(successes: successesB, trials: trialsB)
+        let low = (a - b) - ((a - wa[0]) * (a - wa[0]) + (wb[1] - b) * (wb[1] - b)).squareRoot()
+        let high = (a - b) + ((wa[1] - a) * (wa[1] - a) + (b - wb[0]) * (b - wb[0])).squareRoot()
+        return [max(-1, low), min(1, high)]
+    }
+
     /// Two-proportion z test with the pooled proportion: (z, two-sided p). p is 1 when both rates
     /// are 0 or both 1 (no variance), and nil when a set is empty.
     public static func twoProportion(successesA: Int, trialsA: Int, successesB: Int, trialsB: Int) -> (z: Double, p: Double)? {

@@ -50,6 +50,10 @@ public struct TrialRecord: Sendable, Codable, Equatable {
     public var recording: String?
     /// Torque stage the trial ran at, fraction of the torque limits (nil: not recorded).
     public var stage: Double?
+    /// How the policy got through the deployment gate on a robot backend: the validation that
+    /// cleared it, or the operator's override and its reason (nil in simulation and in records
+    /// written before the gate).
+    public var gate: DeploymentClearance?
 
     /// Creates a record.
     public init(format: Int = TetherValidationModule.formatVersion, trial: Int, robot: String, policy: String, backend: String,
@@ -57,7 +61,7 @@ public struct TrialRecord: Sendable, Codable, Equatable {
                 requiredDistance: Double, episodeSeconds: Double, score: Double, trackingError: Double? = nil,
                 torqueMargin: Double? = nil, velocityMargin: Double? = nil, oscillation: Double? = nil,
                 oscillationCutoffHz: Double = 10, interventions: [String: Int] = [:], stopReason: String? = nil,
-                recording: String? = nil, stage: Double? = nil) {
+                recording: String? = nil, stage: Double? = nil, gate: DeploymentClearance? = nil) {
         self.format = format
         self.trial = trial
         self.robot = robot
@@ -80,6 +84,7 @@ public struct TrialRecord: Sendable, Codable, Equatable {
         self.stopReason = stopReason
         self.recording = recording
         self.stage = stage
+        self.gate = gate
     }
 }
 

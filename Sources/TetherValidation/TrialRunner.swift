@@ -61,6 +61,10 @@ public struct TrialPlan: Sendable {
     /// Stand up and hold the standing pose, with no policy (the first torque stage's task:
     /// slow, safe movements). Success: no fall and no safety stop.
     public var holdOnly = false
+    /// How the policy got through the deployment gate (`DeploymentGate` in TetherHistory): written
+    /// into every record and into each flight recording's metadata. The plan does not check it;
+    /// the caller does, before running on a robot.
+    public var gate: DeploymentClearance?
 
     /// Creates a plan.
     public init(backend: String, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
@@ -183,7 +187,8 @@ public struct TrialPlan: Sendable {
         let probe = TrialProbe(manifest: manifest, start: clock.now())
         let probed = ProbedRobot(inner: inner, probe: probe)
         let recordingPath = recordingFolder.map { ($0 as NSString).appendingPathComponent(String(format: "trial-%03d.mcap", trial)) }
-        let recorder = recordingPath.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: 10, continuous: true, clockStart: clock.now()) }
+        let recorder = recordingPath.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: 10, continuous: true, clockStart: clock.now(),
+                                                          metadata: gate?.metadata ?? [:]) }
         let config = try SafetyConfig(manifest: manifest, stage: stage)
         let deployment = Deployment(robot: probed, policy: ProbedPolicy(inner: policy, probe: probe), safety: SafetyWrapper(config: config),
                                     timing: .init(standUpSeconds: standUpSeconds), recorder: recorder, clock: clock,
@@ -200,6 +205,7 @@ public struct TrialPlan: Sendable {
             record.failureMode = "success"
             record.success = true
         }
+        record.gate = gate
         return record
     }
 }

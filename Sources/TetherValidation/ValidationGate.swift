@@ -88,10 +88,15 @@ public struct GateIdentity: Sendable, Codable, Equatable {
     public var threshold: Double
     /// Confidence of the intervals (0.95).
     public var confidence: Double
+    /// FNV-1a 64 digest of the manifest file's bytes: joint order, gains and observation layout
+    /// are part of what was validated, so the deployment gate only counts a validation under the
+    /// same manifest. nil in results written before it was recorded.
+    public var manifestDigest: String?
 
     /// Creates an identity.
     public init(robot: String, task: String, policy: String, policyDigest: String, randomization: String? = nil,
-                randomizationDigest: String? = nil, seed: UInt64, trials: Int, threshold: Double, confidence: Double = 0.95) {
+                randomizationDigest: String? = nil, seed: UInt64, trials: Int, threshold: Double, confidence: Double = 0.95,
+                manifestDigest: String? = nil) {
         self.robot = robot
         self.task = task
         self.policy = policy
@@ -102,16 +107,18 @@ public struct GateIdentity: Sendable, Codable, Equatable {
         self.trials = trials
         self.threshold = threshold
         self.confidence = confidence
+        self.manifestDigest = manifestDigest
     }
 
-    /// FNV-1a 64 digest of a file's bytes, "fnv1a64:…" (identity of inputs, not security).
+    /// FNV-1a 64 digest of a file's bytes, "fnv1a64:…" (identity of inputs, not security; see `FileDigest`).
     public static func digest(ofFile path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TetherError("cannot read the file", at: path, hint: "check the path")
-        }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return "fnv1a64:" + String(hash, radix: 16)
+        try FileDigest.fnv1a64(ofFile: path)
+    }
+
+    /// The digest of the manifest a robot was loaded from (`Manifest.sourcePath`); nil for a
+    /// manifest that did not come from a file.
+    public static func manifestDigest(of manifest: Manifest) -> String? {
+        manifest.sourcePath.flatMap { try? FileDigest.fnv1a64(ofFile: $0) }
     }
 
     /// Names of the fields in which two identities differ.
@@ -127,6 +134,7 @@ public struct GateIdentity: Sendable, Codable, Equatable {
         if trials != other.trials { out.append("trials \(trials) vs \(other.trials)") }
         if threshold != other.threshold { out.append("threshold \(threshold) vs \(other.threshold)") }
         if confidence != other.confidence { out.append("confidence \(confidence) vs \(other.confidence)") }
+        if manifestDigest != other.manifestDigest { out.append("manifest \(manifestDigest ?? "not recorded") vs \(other.manifestDigest ?? "not recorded")") }
         return out
     }
 }

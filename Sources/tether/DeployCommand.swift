@@ -29,11 +29,17 @@ struct Deploy: ParsableCommand {
         Backends: sim (in-process MuJoCo, nominal), emulator (the virtual robot in-process, with a \
         hidden --truth), ros2 (any robot on the manifest's ROS 2 topics, e.g. `tether emulate`).
 
+        The deployment gate (docs/deployment-gate.md): on a robot (every backend but sim) the \
+        policy runs only if its last validation for this robot and manifest, found by the policy \
+        file's digest in the history database, said GO under a randomization. Otherwise deploy \
+        refuses (exit 1) and says what to validate, unless --override "reason" is given: the \
+        override is recorded in the history and in the flight recording's metadata.
+
         Examples:
           tether deploy --robot quadruped --policy policies/quadruped.onnx --backend sim --stage 25
           tether deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 20 --record walk.mcap --continuous
           tether deploy --robot cartpole --policy policies/cartpole.onnx --fast --json
-          tether deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast
+          tether deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --override "rehearsal on the virtual robot"
           tether deploy --backend ros2 --policy policies/quadruped.onnx --stage 25   (with `tether emulate` running)
         """
     )
@@ -58,6 +64,7 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
     @Flag(help: "Turn off the deployment's low-pass and target speed limit (on by default, from the manifest's safety section).") var noSmoothing = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @Option(name: .customLong("override"), help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in the history and the recording).", valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
         guard ["sim", "emulator", "ros2"].contains(backend) else { throw ValidationError("--backend must be sim, emulator or ros2") }
@@ -66,6 +73,7 @@ struct Deploy: ParsableCommand {
         guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
         if gantry && backend != "sim" { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
+        try checkOverride(overrideReason)
     }
 
     func run() throws {
@@ -75,11 +83,18 @@ struct Deploy: ParsableCommand {
         let config = try report {
             try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }, options: SafetyOptions(manifestFilters: !noSmoothing))
         }
+        // The gate, before anything connects to the robot: a refusal moves nothing.
+        let quietGate = json
+        let gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { line in
+            if quietGate { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
+        }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let robotBackend: Robot = try report {
             try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, loopRateHz: rate, gantry: gantry)
         }
-        let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now()) }
+        let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now(),
+                                                   metadata: gate?.metadata ?? [:]) }
+        if let gate { HistoryHooks.deployment(gate, artifact: record) }
         let loopRate = rate ?? manifest.rates.controlHz
         let deployment = Deployment(robot: robotBackend, policy: onnx, safety: SafetyWrapper(config: config),
                                     timing: .init(standUpSeconds: standUp), recorder: recorder, clock: clock,
@@ -114,6 +129,7 @@ struct Deploy: ParsableCommand {
             result = last
         }
         result.policy = policy
+        result.gate = gate
         sources.forEach { $0.cancel() }
         if json {
             try printJSON(result)
@@ -145,6 +161,7 @@ struct Deploy: ParsableCommand {
         let more = result.events.count - min(10, notable.count)
         if more > 0 { print("    … \(more) more (filter interventions: see the recording's /tether/safety_events)") }
         if let r = result.recording { print("  recording \(r)") }
+        if let gate = result.gate { print("  gate     \(gate.status.rawValue): \(gate.sentence)") }
         for note in result.inputNotes ?? [] { print("  input    \(note)") }
         if let late = result.policyLate { print("  policy   \(late) late call(s): the last command was held") }
         if let signal = result.interruptedBy { print("  ended by \(signal): the robot was stopped, the recording written") }

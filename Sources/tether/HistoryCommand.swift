@@ -3,6 +3,7 @@ import Foundation
 import TetherCalibration
 import TetherCore
 import TetherHistory
+import TetherSim
 import TetherValidation
 
 struct HistoryCommand: ParsableCommand {
@@ -10,8 +11,8 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "Show how a robot's success rate moved across validations, trial series, calibrations and improvements.",
         discussion: """
-        Every `tether validate` (unsharded, or merged), `tether trials`, `tether calibrate` and \
-        `tether improve` appends one row to a local SQLite database: $TETHER_HISTORY when set \
+        Every `tether validate` (unsharded, or merged), `tether trials`, `tether deploy` on a \
+        robot, `tether calibrate` and `tether improve` appends one row to a local SQLite database: $TETHER_HISTORY when set \
         (TETHER_HISTORY=off records nothing), else .tether/history.sqlite under the current \
         directory. A database that cannot be written is a warning, never a failed command.
 
@@ -24,7 +25,7 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(help: "Database (default: $TETHER_HISTORY or .tether/history.sqlite).") var database: String?
     @Option(help: "Only this robot.") var robot: String?
-    @Option(help: "Only these kinds: validation, trials, calibration, improvement, detection (repeatable).") var kind: [String] = []
+    @Option(help: "Only these kinds: validation, trials, calibration, improvement, detection, deployment (repeatable).") var kind: [String] = []
     @Option(help: "Only policies whose path contains this.") var policy: String?
     @Option(help: "Only the most recent this many.") var last: Int?
     @Option(help: "Write an HTML page with the success rate over the runs.") var html: String?
@@ -72,16 +73,32 @@ enum HistoryHooks {
 
     static func validation(_ r: GateResult, artifact: String?) {
         let s = r.summary
+        let manifest = invokedManifest()
+        let manifestDigest = r.identity.manifestDigest ?? manifest?.digest
         History.recordQuietly(History.Entry(
             kind: .validation, robot: r.identity.robot, policy: r.identity.policy,
             backend: r.identity.randomization.map { "randomized sim (\(($0 as NSString).lastPathComponent))" } ?? "nominal sim",
             trials: s.trials, successes: s.successes, rate: s.successRate, lower: s.clopperPearson[0], upper: s.clopperPearson[1],
             decision: s.decision.rawValue, summary: "\(r.identity.task); \(s.reason)",
             metrics: ["mean_distance_m": s.meanDistance, "mean_return": s.meanReturn, "wilson_lower": s.wilson[0], "wilson_upper": s.wilson[1]],
-            artifact: artifact, command: commandLine), warn: warn)
+            artifact: artifact, command: commandLine, policyDigest: r.identity.policyDigest,
+            manifest: manifestDigest == nil ? nil : manifest?.path, manifestDigest: manifestDigest,
+            randomization: r.identity.randomization, randomizationDigest: r.identity.randomizationDigest, threshold: r.identity.threshold), warn: warn)
     }
 
-    static func trials(_ records: [TrialRecord], robot: String, policy: String, backend: String, truth: String?, artifact: String) {
+    /// The manifest this process's command was given (`--robot`: a built-in name or a path) and
+    /// the digest of its file, read back from the command line, for a gate result whose identity
+    /// does not carry `manifestDigest`. nil for commands that name no manifest (a merge of shards).
+    static func invokedManifest() -> (path: String, digest: String)? {
+        guard let command = try? Tether.parseAsRoot(Array(CommandLine.arguments.dropFirst())) as? any NamesManifest,
+              let path = try? BuiltinRobots.manifestPath(for: command.robot),
+              let digest = try? FileDigest.fnv1a64(ofFile: path) else { return nil }
+        return (path, digest)
+    }
+
+    /// A trial series; `gate`: how it got through the deployment gate (robot backends).
+    static func trials(_ records: [TrialRecord], robot: String, policy: String, backend: String, truth: String?, artifact: String,
+                       gate: DeploymentClearance? = nil) {
         guard !records.isEmpty else { return }
         let tally = TrialTally(records)
         var metrics: [String: Double] = ["mean_distance_m": tally.meanDistance]
@@ -91,8 +108,17 @@ enum HistoryHooks {
         History.recordQuietly(History.Entry(
             kind: .trials, robot: robot, policy: policy, backend: backend + (truth.map { " (truth \($0))" } ?? ""),
             trials: tally.trials, successes: tally.successes, rate: tally.rate, lower: tally.wilson[0], upper: tally.wilson[1],
-            summary: failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
-            metrics: metrics, artifact: artifact, command: commandLine), warn: warn)
+            decision: gate?.status.rawValue,
+            summary: (failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                + (gate.map { "; \($0.sentence)" } ?? ""),
+            metrics: metrics, artifact: artifact, command: commandLine, policyDigest: gate?.policyDigest, manifest: gate?.manifest,
+            manifestDigest: gate?.manifestDigest, overrideReason: gate?.overrideReason,
+            clearedBy: gate?.status == .cleared ? gate?.validation?.id : nil), warn: warn)
+    }
+
+    /// A deployment on a robot, recorded before it starts: how it got through the gate.
+    static func deployment(_ gate: DeploymentClearance, artifact: String?) {
+        History.recordQuietly(.deployment(gate, artifact: artifact, command: commandLine), warn: warn)
     }
 
     static func calibration(_ file: CalibrationFile, artifact: String) {
@@ -133,3 +159,10 @@ enum HistoryHooks {
     }
 }
 
+/// A command whose `--robot` names the manifest its validations ran under (`HistoryHooks.invokedManifest`).
+protocol NamesManifest {
+    var robot: String { get }
+}
+
+extension Validate.RunGate: NamesManifest {}
+extension Improve: NamesManifest {}

@@ -32,6 +32,10 @@ struct LogCommand: ParsableCommand {
                 }
             }
             print(reader.info)
+            // How the recorded policy got through the deployment gate (docs/deployment-gate.md).
+            if let gate = reader.channels.values.compactMap({ $0.metadata["gate.sentence"] }).first {
+                print("gate:     \(gate)")
+            }
             if !spools.isEmpty {
                 print("hint: the run that recorded this did not end cleanly and left a flight-recorder spool (\(spools.joined(separator: ", "))); `tether log recover \(file) OUT.mcap` merges both into a valid recording")
             } else if !reader.isCleanlyClosed {

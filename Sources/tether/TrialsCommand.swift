@@ -14,9 +14,14 @@ struct Trials: ParsableCommand {
         derives from (--seed, i). Writes DIR/trials.jsonl and, per trial, DIR/trial-NNN.mcap \
         (continuous recording). Compare two sets with `tether report`. See docs/gap-report.md.
 
+        On a robot (every backend but sim) the deployment gate applies as for `tether deploy`: \
+        the policy's last validation for this robot and manifest must say GO under a \
+        randomization, or --override "reason" runs it anyway; each trial record, each recording \
+        and the history say which (docs/deployment-gate.md).
+
         Examples:
           tether trials --policy policies/quadruped.onnx --backend sim --count 10 --out runs/sim
-          tether trials --policy policies/quadruped.onnx --backend emulator --truth typical --count 10 --out runs/typical
+          tether trials --policy policies/quadruped.onnx --backend emulator --truth typical --count 10 --out runs/typical --override "gap measurement of the shipped policy"
           tether trials --policy policies/quadruped.onnx --backend sim --calibration cal/ --attribute --real runs/typical/trials.jsonl --count 20 --out runs/calibrated
           tether trials --policy policies/quadruped.onnx --backend ros2 --count 10 --pause 20 --out runs/real   # a robot on ROS 2
         """
@@ -41,6 +46,7 @@ struct Trials: ParsableCommand {
     @Flag(help: "Rerun the trials with each group set back to nominal: calibrated parameter groups (sim with --calibration) or truth groups (emulator); writes DIR/attribution.json.") var attribute = false
     @Flag(inversion: .prefixedNo, help: "With --attribute: rerun each explaining group once per member (that parameter alone nominal), to name which one it is.") var drillDown = true
     @Option(help: "With --calibration: the real trials (trials.jsonl) the calibrated simulation is compared with.") var real: String?
+    @Option(name: .customLong("override"), help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in each trial record, recording and the history).", valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
         if calibration != nil && backend != "sim" { throw ValidationError("--calibration runs the calibrated simulation: it needs --backend sim") }
@@ -54,6 +60,7 @@ struct Trials: ParsableCommand {
         guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
         if gantry && backend != "sim" { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
         if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
+        try checkOverride(overrideReason)
     }
 
     func run() throws {
@@ -73,6 +80,7 @@ struct Trials: ParsableCommand {
             try report { throw TetherError("no trial records in \(real)", at: real, hint: "pass the trials.jsonl of the real (or emulated) trials") }
         }
         _ = try report { try OnnxPolicy(path: policy, manifest: manifest) }  // fail before the first trial
+        plan.gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { emit($0) }
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         let setting = backend == "emulator" ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
         emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "the manifest's")")
@@ -85,7 +93,7 @@ struct Trials: ParsableCommand {
         }
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
         try report { try TrialRecords.write(records, to: file) }
-        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file)
+        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
         let tally = TrialTally(records)
         emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson[0], 1))–\(fmt(100 * tally.wilson[1], 1)) %); records \(file)")
         guard attribute else { return }

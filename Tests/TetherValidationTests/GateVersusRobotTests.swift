@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+import TetherCore
+@testable import TetherValidation
+
+/// A gate result of `successes` in `trials` (merged or whole, GO / NO-GO at `threshold`).
+private func gateResult(_ successes: Int, of trials: Int, threshold: Double = 0.9, robot: String = "quadruped",
+                        randomization: String? = "cal/randomization.yaml", digest: String = "fnv1a64:aaaa") throws -> GateResult {
+    let identity = GateIdentity(robot: robot, task: "walk", policy: "walk.onnx", policyDigest: digest, randomization: randomization,
+                                randomizationDigest: randomization.map { _ in "fnv1a64:rrrr" }, seed: 1, trials: trials, threshold: threshold)
+    return try ValidationGate(identity: identity).run { indices in
+        indices.map { GateTrial(index: $0, success: $0 < successes, failureMode: $0 < successes ? "success" : "fall", distance: 1, seconds: 1, totalReward: 1) }
+    }
+}
+
+/// Robot trials: `successes` of `count` succeed.
+private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentClearance? = nil) -> [TrialRecord] {
+    (0..<count).map { i in
+        TrialRecord(trial: i, robot: "quadruped", policy: "walk.onnx", backend: "emulator", truth: "slow link", seed: UInt64(i),
+                    success: i < successes, failureMode: i < successes ? "success" : "fall", distance: 1, requiredDistance: 1,
+                    episodeSeconds: 10, score: 0.1, gate: gate)
+    }
+}
+
+@Suite struct NewcombeIntervalTests {
+    /// R. G. Newcombe, Statistics in Medicine 17 (1998) 873–890, Table II, method 10 (hybrid score
+    /// interval from the two Wilson intervals), to the 4 decimals printed there.
+    @Test func matchesNewcombesPublishedExamples() {
+        let cases: [(Int, Int, Int, Int, Double, Double)] = [
+            (56, 70, 48, 80, 0.0524, 0.3339), (9, 10, 3, 10, 0.1705, 0.8090), (6, 7, 2, 7, 0.0582, 0.8062),
+            (5, 56, 0, 29, -0.0381, 0.1926), (0, 10, 0, 20, -0.1611, 0.2775), (0, 10, 0, 10, -0.2775, 0.2775),
+            (10, 10, 0, 20, 0.6791, 1.0000), (10, 10, 0, 10, 0.6075, 1.0000),
+        ]
+        for (a, n, b, m, low, high) in cases {
+            let ci = GapStatistics.newcombeDifference(successesA: a, trialsA: n, successesB: b, trialsB: m)
+            #expect(abs(ci[0] - low) < 5e-5 && abs(ci[1] - high) < 5e-5, "\(a)/\(n) − \(b)/\(m): \(ci) vs [\(low), \(high)]")
+        }
+    }
+
+    /// An independent peer: the published formula written out in Python (Wilson's score interval
+    /// with z = Φ⁻¹(0.975) from Python's statistics module), over a grid of counts with the edges.
+    @Test func agreesWithAPythonPeerOverAGrid() throws {
+        let script = """
+        import json, sys
+        from math import sqrt
+        from statistics import NormalDist
+        z = NormalDist().inv_cdf(0.975)
+        def wilson(s, n):
+            p = s / n; d = 1 + z * z / n; c = (p + z * z / (2 * n)) / d; h = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+            return max(0.0, c - h), min(1.0, c + h)
+        out = []
+        for n in (1, 7, 30, 100):
+            for m in (1, 10, 60):
+                for a in sorted({0, 1, n // 2, n - 1, n}):
+                    for b in sorted({0, 1, m // 3, m - 1, m}):
+                        if a < 0 or b < 0: continue
+                        p1, p2 = a / n, b / m; l1, u1 = wilson(a, n); l2, u2 = wilson(b, m)
+                        out.append([a, n, b, m, p1 - p2 - sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), p1 - p2 + sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)])
+        print(json.dumps(out))
+        """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script]
+        let pipe = Pipe()
+        python.standardOutput = pipe
+        try python.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[Double]])
+        #expect(rows.count > 100)
+        for r in rows {
+            let ci = GapStatistics.newcombeDifference(successesA: Int(r[0]), trialsA: Int(r[1]), successesB: Int(r[2]), trialsB: Int(r[3]))
+            #expect(abs(ci[0] - r[4]) < 1e-6 && abs(ci[1] - r[5]) < 1e-6, "\(r[0])/\(r[1]) − \(r[2])/\(r[3])")
+        }
+    }
+}
+
+@Suite struct GateVersusRobotTests {
+    @Test func aGateThatAgreesWithTheRobot() throws {
+        let v = try GateVersusRobot(gate: gateResult(92, of: 100), gateSource: "gate.json", robot: robotTrials(9, of: 10), robotSource: "trials.jsonl")
+        #expect(v.verdict == .agrees)
+        #expect(abs(v.differencePercentagePoints - 2) < 1e-9)
+        #expect(v.differenceInterval[0] < 0 && v.differenceInterval[1] > 0)
+        #expect(v.sentence.hasPrefix("The gate agrees with the robot: gate 92/100 (92 %) vs robot 9/10 (90 %): +2.0 points"))
+        #expect(!v.sentence.contains("leans"))
+    }
+
+    /// The issue's case: 77/100 in the gate, 10/10 on the robot. Ten robot trials cannot show the
+    /// gate pessimistic (Newcombe −32.1 … +5.7 points): the verdict says it leans, no more.
+    @Test func tenRobotTrialsCannotConvictAGate() throws {
+        let v = try GateVersusRobot(gate: gateResult(77, of: 100), gateSource: "gate.json", robot: robotTrials(10, of: 10), robotSource: "trials.jsonl")
+        #expect(v.verdict == .agrees)
+        #expect(abs(v.differenceInterval[0] - -32.15) < 0.01 && abs(v.differenceInterval[1] - 5.66) < 0.01)
+        #expect(v.sentence.contains("it leans pessimistic by 23 points"))
+        #expect(v.advice.contains("Run more trials on the robot"))
+    }
+
+    @Test func aPessimisticGate() throws {
+        let v = try GateVersusRobot(gate: gateResult(34, of: 100), gateSource: "gate.json", robot: robotTrials(20, of: 20), robotSource: "trials.jsonl")
+        #expect(v.verdict == .pessimistic)
+        #expect(v.differenceInterval[1] < 0 && v.fisherP < 0.05)
+        #expect(v.advice.contains("harsher robot than the one measured"))
+    }
+
+    @Test func anOptimisticGate() throws {
+        let v = try GateVersusRobot(gate: gateResult(95, of: 100), gateSource: "gate.json", robot: robotTrials(3, of: 10), robotSource: "trials.jsonl")
+        #expect(v.verdict == .optimistic)
+        #expect(v.differenceInterval[0] > 0 && v.fisherP < 0.05)
+        #expect(v.sentence.contains("the robot does worse than it predicts"))
+    }
+
+    /// 2/2 vs 0/2: Newcombe's interval excludes 0 (+7 … +100 points) but Fisher's exact p is 1/3;
+    /// the verdict does not claim a difference the exact test cannot confirm.
+    @Test func aFewTrialsDoNotMakeADifference() throws {
+        let v = try GateVersusRobot(gate: gateResult(2, of: 2, threshold: 0.05), gateSource: "gate.json", robot: robotTrials(0, of: 2), robotSource: "trials.jsonl")
+        #expect(v.differenceInterval[0] > 0)
+        #expect(abs(v.fisherP - 1.0 / 3) < 1e-9)
+        #expect(v.verdict == .agrees)
+    }
+
+    @Test func mismatchesAreRefusedOrNoted() throws {
+        #expect(throws: TetherError.self) { try GateVersusRobot(gate: gateResult(9, of: 10, robot: "cartpole"), gateSource: "g", robot: robotTrials(1, of: 1), robotSource: "t") }
+        var shard = try gateResult(9, of: 10)
+        shard.shard = try GateShard(index: 0, count: 2)
+        #expect { try GateVersusRobot(gate: shard, gateSource: "g", robot: robotTrials(1, of: 1), robotSource: "t") } throws: { "\($0)".contains("merge the shards first") }
+        #expect(throws: TetherError.self) { try GateVersusRobot(gate: gateResult(9, of: 10), gateSource: "g", robot: [], robotSource: "t") }
+        let clearance = DeploymentClearance(status: .overridden, robot: "quadruped", policy: "walk.onnx", policyDigest: "fnv1a64:bbbb", manifest: "m.yaml",
+                                            manifestDigest: "fnv1a64:mmmm", backend: "emulator", refusal: "never validated", overrideReason: "bench")
+        let v = try GateVersusRobot(gate: gateResult(9, of: 10, randomization: nil), gateSource: "g", robot: robotTrials(1, of: 1, gate: clearance), robotSource: "t")
+        #expect(v.notes.contains { $0.contains("they are not the same policy") })
+        #expect(v.notes.contains { $0.contains("nominal model") })
+        #expect(v.robot.gate == [clearance.sentence])
+    }
+
+    @Test func theGapReportCarriesTheSectionInHTMLAndJSON() throws {
+        let cleared = DeploymentClearance(status: .cleared, robot: "quadruped", policy: "walk.onnx", policyDigest: "fnv1a64:aaaa", manifest: "m.yaml",
+                                          manifestDigest: "fnv1a64:mmmm", backend: "emulator",
+                                          validation: .init(id: 3, date: "2026-12-05T01:17:35Z", trials: 100, successes: 92, lower: 0.85, threshold: 0.8,
+                                                            decision: "GO", randomization: "cal/randomization.yaml"))
+        let real = robotTrials(9, of: 10, gate: cleared)
+        var gap = try GapReport(sim: robotTrials(10, of: 10).map { var r = $0; r.backend = "sim"; return r }, real: real, simSource: "sim.jsonl", realSource: "real.jsonl")
+        gap.gateVersusRobot = try GateVersusRobot(gate: gateResult(92, of: 100, threshold: 0.8), gateSource: "gate.json", robot: real, robotSource: "real.jsonl")
+        let html = gap.html().render()
+        #expect(html.contains("Gate vs robot") && html.contains("Newcombe"))
+        #expect(html.contains("cleared by validation #3 of 2026-12-05 01:17 UTC: 92/100, lower bound 85.0 % ≥ 80.0 %, GO, randomization cal/randomization.yaml"))
+        let decoded = try JSONDecoder().decode(GapReport.self, from: gap.json())
+        #expect(decoded.gateVersusRobot == gap.gateVersusRobot)
+        #expect(decoded.real.gate == [cleared.sentence])
+        // The comparison alone (no sim set) renders its own report.
+        let alone = gap.gateVersusRobot!.html().render()
+        #expect(alone.contains("Gate vs robot") && alone.contains("Robot trials"))
+    }
+
+    @Test func recordsWithoutAGateReadBack() throws {
+        // A line written before the gate existed: no "gate" key.
+        let line = #"{"backend":"emulator","distance":1,"episodeSeconds":10,"failureMode":"success","format":1,"interventions":{},"oscillationCutoffHz":10,"policy":"p.onnx","requiredDistance":1,"robot":"quadruped","score":0.1,"seed":1,"success":true,"trial":0}"#
+        let records = try TrialRecords.decode(line)
+        #expect(records.count == 1 && records[0].gate == nil)
+        let withGate = robotTrials(1, of: 1, gate: DeploymentClearance(status: .overridden, robot: "quadruped", policy: "p", policyDigest: "d", manifest: "m",
+                                                                       manifestDigest: "e", backend: "ros2", overrideReason: "bench"))
+        #expect(try TrialRecords.decode(TrialRecords.encode(withGate)) == withGate)
+    }
+}
