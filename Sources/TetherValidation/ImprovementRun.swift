@@ -187,7 +187,7 @@ public struct ImprovementRun: Sendable {
         func identity(_ path: String, seed: UInt64) throws -> GateIdentity {
             GateIdentity(robot: manifest.name, task: simulation.taskDescription, policy: path, policyDigest: try GateIdentity.digest(ofFile: path),
                          randomization: gate.sourcePath, randomizationDigest: try gate.sourcePath.map { try GateIdentity.digest(ofFile: $0) },
-                         seed: seed, trials: trials, threshold: threshold)
+                         seed: seed, trials: trials, threshold: threshold, manifestDigest: GateIdentity.manifestDigest(of: manifest))
         }
         /// The full fixed-size gate (before and the confirmation).
         func validate(_ path: String, seed: UInt64, what: String) throws -> GateResult {

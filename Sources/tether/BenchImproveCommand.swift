@@ -4,6 +4,7 @@ import TetherCalibration
 import TetherCore
 import TetherEmulator
 import TetherPolicy
+import TetherRuntime
 import TetherSim
 import TetherValidation
 
@@ -55,7 +56,10 @@ extension Bench {
             let parsedBudget: ImprovementBudget
             do { parsedBudget = try ImprovementBudget(parsing: budget) } catch { throw ValidationError("\(error)") }
             guard let root = TetherPaths.checkoutRoot() else { throw ValidationError("run from a Tether checkout (the shipped policy and the field truth are in it)") }
-            let say: (String) -> Void = json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { emit($0) }
+            let toStandardError = json
+            let say: @Sendable (String) -> Void = { line in
+                if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
+            }
             let truthPath = truth ?? "\(root)/robots/quadruped/field-truth.yaml"
             let policy = "\(root)/policies/quadruped.onnx"
             let robotModel = try report { try BuiltinRobots.load("quadruped") }
@@ -79,7 +83,7 @@ extension Bench {
             let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
             try report { try CalibrationOutput.write(outcome, robot: robotModel, to: "\(out)/calibration") }
             let delay = outcome.file.parameters.first { $0.name == "driver.delay" }?.estimate.first
-            say("  experiments and calibration: \(fmt(ContinuousClock.now.duration(since: wall).seconds, 1)) s; measured delay \(delay.map { fmt(1000 * $0, 1) + " ms" } ?? "—")")
+            say("  experiments and calibration: \(fmt((ContinuousClock.now - wall).seconds, 1)) s; measured delay \(delay.map { fmt(1000 * $0, 1) + " ms" } ?? "—")")
             let gate = try report { try RandomizationSpec.load(path: "\(out)/calibration/randomization.yaml") }
             let training = try report { try RandomizationSpec.load(path: "\(out)/calibration/training-randomization.yaml") }
             let run = ImprovementRun(robot: robotModel, policyPath: policy, gate: gate, training: training, budget: parsedBudget, outputDirectory: "\(out)/improve")
@@ -93,14 +97,14 @@ extension Bench {
                 sim.stepPhysics(stepsPerEpisode)
                 return 0
             }
-            let bare = Double(episodes * stepsPerEpisode) / ContinuousClock.now.duration(since: t0).seconds
+            let bare = Double(episodes * stepsPerEpisode) / (ContinuousClock.now - t0).seconds
             let envRate = Double(result.environmentSteps) / max(result.trainingSeconds, 1e-9)
             let physicsRate = envRate * Double(decimation)
             func side(_ g: GateResult) -> Result.Side {
                 .init(successes: g.summary.successes, trials: g.summary.trials, lower: g.summary.decisionInterval[0], decision: g.summary.decision.rawValue)
             }
             let r = Result(truth: truthPath, measuredDelay: delay, before: side(result.before), after: result.after.map(side), stopReason: result.stopReason.rawValue,
-                           iterations: result.iterations, environmentSteps: result.environmentSteps, wallSeconds: ContinuousClock.now.duration(since: wall).seconds,
+                           iterations: result.iterations, environmentSteps: result.environmentSteps, wallSeconds: (ContinuousClock.now - wall).seconds,
                            trainingSeconds: result.trainingSeconds, checkSeconds: result.checkSeconds, trainingEnvironmentStepsPerSecond: envRate,
                            barePhysicsStepsPerSecond: bare, trainingPhysicsStepsPerSecond: physicsRate, trainingEfficiency: physicsRate / bare)
             if json { try printJSON(r); return }

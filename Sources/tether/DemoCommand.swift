@@ -231,7 +231,7 @@ struct Demo: ParsableCommand {
         let subject = try DeploymentGate.Subject(robot: manifest.name, policy: policy, manifest: manifest.sourcePath ?? "", backend: "emulator",
                                                  robotArgument: "quadruped", suggestedRandomization: "out/demo-calibration/randomization.yaml")
         let clearance = try DeploymentGate.clear(subject, source: .default(), override: override)
-        History.recordQuietly(DeploymentGate.deployment(clearance, artifact: nil, command: HistoryHooks.commandLine), warn: HistoryHooks.warn)
+        HistoryHooks.deployment(clearance, artifact: nil)
         return clearance
     }
 
@@ -268,7 +268,7 @@ struct Demo: ParsableCommand {
         }
         guard let full = results.last, full.stage.task == .fullTask else { return }
         try report { try TrialRecords.write(full.records, to: "\(directory)/robot.jsonl") }
-        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: "emulator", truth: "field", artifact: "\(directory)/robot.jsonl")
+        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: "emulator", truth: "field", artifact: "\(directory)/robot.jsonl", gate: cleared)
         let simPlan = try report { try TrialPlan(backend: "sim", count: full.records.count, seconds: full.stage.seconds, seed: 21, stage: 1.0) }
         let sim = try report { try simPlan.run(robot: robotModel, policyName: improved, makePolicy: { try OnnxPolicy(path: improved, manifest: manifest) }) }
         try report { try TrialRecords.write(sim, to: "\(directory)/sim.jsonl") }
@@ -316,7 +316,8 @@ struct Demo: ParsableCommand {
             let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) }) { _ in } }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend)/trials.jsonl") }
-            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "field" : nil, artifact: "\(directory)/\(backend).jsonl")
+            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "field" : nil,
+                                artifact: "\(directory)/\(backend).jsonl", gate: backend == "emulator" ? clearance : nil)
             sets.append(records)
         }
         var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }

@@ -67,7 +67,7 @@ extension Validate {
                 GateIdentity(robot: manifest.name, task: simulation.taskDescription, policy: path,
                              policyDigest: try GateIdentity.digest(ofFile: path), randomization: randomize,
                              randomizationDigest: try randomize.map { try GateIdentity.digest(ofFile: $0) },
-                             seed: self.seed, trials: trials, threshold: threshold)
+                             seed: self.seed, trials: trials, threshold: threshold, manifestDigest: GateIdentity.manifestDigest(of: manifest))
             }
             let gate = try report { try ValidationGate(identity: identity, shard: slice, sequentialBatch: sequential ? batch : nil) }
             let toStandardError = json
