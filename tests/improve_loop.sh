@@ -8,7 +8,7 @@
 #   of the improved policy on the robot (≥ 9 of 10) → the gate-vs-robot comparison.
 # Every figure the steps print is checked from their JSON, and the whole loop is timed.
 # Usage: tests/improve_loop.sh [path/to/tether] [truth.yaml]   (a release build: training takes minutes in debug)
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 TETHER=${1:-.build/release/tether}
 TRUTH=${2:-robots/quadruped/field-truth.yaml}
@@ -23,10 +23,11 @@ step "the shipped policy on the robot (truth hidden from every later step but th
 "$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth "$TRUTH" --stage 100 \
   --count 10 --seconds 15 --seed 3 --override "the shipped policy's first trials: what the loop starts from" --out "$TMP/before" | tail -1
 step "experiments on the robot"
+mkdir -p "$TMP/exp"
 for kind in sweep torque-step stationary chirp; do
-  "$TETHER" experiment "$kind" --backend emulator --truth "$TRUTH" --fast --out "$TMP/exp/$kind.mcap" | tail -1
+  "$TETHER" experiment "$kind" --backend emulator --truth "$TRUTH" --fast --out "$TMP/exp/$kind.mcap" 2>&1 | tail -1
 done
-"$TETHER" experiment chirp --backend emulator --truth "$TRUTH" --fast --seconds 6 --chirp-amplitude 0.25 --out "$TMP/exp/held-out.mcap" | tail -1
+"$TETHER" experiment chirp --backend emulator --truth "$TRUTH" --fast --seconds 6 --chirp-amplitude 0.25 --out "$TMP/exp/held-out.mcap" 2>&1 | tail -1
 step "calibrate"
 "$TETHER" calibrate "$TMP"/exp/{sweep,torque-step,stationary,chirp}.mcap --held-out "$TMP/exp/held-out.mcap" --out "$TMP/cal" | grep -E "driver\.delay|^wrote"
 step "validate the shipped policy under the robot as measured"
@@ -36,12 +37,12 @@ step "attribution from the calibration"
   --count 10 --seconds 15 --seed 3 --stage 100 --no-record --out "$TMP/calibrated" | grep -E "calibrated simulation|explain" || true
 step "improve"
 "$TETHER" improve --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --recordings "$TMP/before" \
-  --out "$TMP/improve" | grep -Ev "^  (iter |trial )"
+  --out "$TMP/improve" 2>&1 | grep -Ev "^  (iter |trial |          )"
 step "validate the improved policy on fresh trials"
 "$TETHER" validate --policy "$TMP/improve/improved.onnx" --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-after.json" | grep -E "^  (success|decision) "
 step "the deploy gate refuses the shipped policy and clears the improved one"
 set +e
-"$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth "$TRUTH" --count 1 --seconds 1 --no-record --out "$TMP/refused" > "$TMP/refused.txt" 2>&1
+"$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth "$TRUTH" --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/refused" > "$TMP/refused.txt" 2>&1
 REFUSED=$?
 set -e
 grep -m1 -E "NO-GO|refus" "$TMP/refused.txt" || true
@@ -87,9 +88,14 @@ rs = json.load(open(f"{tmp}/improve/recorded-scenarios.json"))
 check(len(rs) > 0 and all('replay' in s for s in rs), f"{len(rs)} recorded failures extracted and replayed")
 g1 = json.load(open(f"{tmp}/gate-after.json"))['summary']
 check(g1['decision'] == 'GO' and g1['trials'] == 100, f"validate on fresh trials: {g1['successes']}/100, lower bound {100*g1['clopperPearson'][0]:.1f} % → GO")
-check(refused != 0, "the deploy gate refused the shipped policy (its last validation is NO-GO)")
+refusal = open(f"{tmp}/refused.txt").read()
+check(refused != 0 and 'NO-GO' in refusal and not __import__('os').path.exists(f"{tmp}/refused/trials.jsonl"),
+      "the deployment gate refused the shipped policy (its last validation says NO-GO) and nothing ran")
 a_s, a_n = trials(f"{tmp}/after/trials.jsonl")
 check(a_s >= 9, f"the improved policy on the robot: {a_s}/{a_n}")
+gvr = json.load(open(f"{tmp}/gate-vs-robot.json"))
+g = gvr.get('gateVersusRobot', gvr)
+check(g['verdict'] == 'agrees', f"the report compares the gate with the robot: {g['verdict']}, gate − robot {g['differencePercentagePoints']:+.1f} points, 95 % [{g['differenceInterval'][0]:+.1f}, {g['differenceInterval'][1]:+.1f}]")
 check(elapsed < 15 * 60, f"the loop took {elapsed} s (< 15 min)")
 sys.exit(0 if ok else 1)
 PY

@@ -453,7 +453,7 @@ struct Demo: ParsableCommand {
         print("   " + show("joint[FR_calf_joint].damping"))
         print("   " + show("joint[FR_calf_joint].frictionloss"))
         print("   " + show("driver.lag", "4 ms"))
-        print("   " + show("driver.delay", "2 × 11 ms link + 2 ms driver + about a sample ≈ 25 ms"))
+        print("   " + show("driver.delay", "2 × 12 ms link + 2 ms driver + about a sample ≈ 27 ms"))
         print("   " + show("sensor.gyro.x.noise", "0.01"))
         for h in outcome.file.heldOut {
             print("   held-out chirp: error \(fmt(h.nominal, 3)) (nominal model) → \(fmt(h.calibrated, 3)) (calibrated)")
