@@ -15,12 +15,17 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the whole loop on the built-in robot, with no hardware.",
         discussion: """
-        The loop so far: check the quadruped's manifest against its model, simulate it standing \
-        and pushed, randomized trials over all cores, the default policies in trials, a safe \
-        deployment rehearsal with an e-stop and its flight recording, the policy on the virtual \
-        robot (hidden imperfections), then the system-identification experiments on the virtual \
-        robot and a calibration from the recordings alone (report in out/demo-calibration/). \
-        Validation, the gap report and the improvement loop join as they land.
+        The chapter's loop on the built-in quadruped and a virtual robot it was not made for (the \
+        field: robots/quadruped/field-truth.yaml, a slow link, a heavier body, a slippery floor): \
+        the manifest checked, simulation standing and pushed, randomized batches, the default \
+        policies in trials, a deployment rehearsal with an e-stop and its flight recording; then \
+        experiments on the virtual robot and a calibration from the recordings alone, the \
+        validation gate under the robot as measured (NO-GO), the deployment gate refusing the \
+        policy, trials under a recorded override and the gap report (with the gate against the \
+        robot and the attribution), the improvement loop until the gate passes, the deployment \
+        gate clearing the new policy, a staged deployment (25 % stand and hold, 50 % a short \
+        walk, 100 % the task in trials) and its gap report, the vision stage and the history. \
+        Everything is linked from out/index.html.
 
         Examples:
           tether demo
