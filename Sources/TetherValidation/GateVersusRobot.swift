@@ -121,6 +121,11 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
         if r.backend == "sim" {
             notes.append("the trial set ran on the sim backend (simulation), not on a robot")
         }
+        let reduced = Set(records.compactMap(\.stage).filter { $0 < 1 })
+        if !reduced.isEmpty {
+            notes.append("the robot's trials ran at a torque stage of \(reduced.sorted().map { "\(Int(($0 * 100).rounded())) %" }.joined(separator: ", ")), the gate at full torque: "
+                         + "a reduced stage limits what the policy can do (the chapter gives 25 % slow, safe movements, not the task); run the trials with --stage 100 to compare")
+        }
         self.notes = notes
     }
 

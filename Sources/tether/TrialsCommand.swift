@@ -83,7 +83,10 @@ struct Trials: ParsableCommand {
         plan.gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { emit($0) }
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         let setting = backend == "emulator" ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
-        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "the manifest's")")
+        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "\(Int((manifest.safety.torqueStage * 100).rounded())) % (the manifest's)")")
+        if (stage.map { Double($0) / 100 } ?? manifest.safety.torqueStage) < 1, manifest.task?.kind == .walk {
+            emit("note: below 100 % torque the robot may not do the task (the chapter gives 25 % to slow, safe movements); the gate validated full torque: --stage 100 measures what it predicts")
+        }
         let path = policy
         let records = try report {
             try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { r in
