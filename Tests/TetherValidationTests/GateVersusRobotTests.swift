@@ -130,6 +130,11 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
         #expect(v.notes.contains { $0.contains("they are not the same policy") })
         #expect(v.notes.contains { $0.contains("nominal model") })
         #expect(v.robot.gate == [clearance.sentence])
+        #expect(!v.notes.contains { $0.contains("torque stage") })
+        // Robot trials at a reduced torque stage are noted: the gate validated full torque.
+        let staged = robotTrials(1, of: 1).map { var r = $0; r.stage = 0.25; return r }
+        let w = try GateVersusRobot(gate: gateResult(9, of: 10), gateSource: "g", robot: staged, robotSource: "t")
+        #expect(w.notes.contains { $0.contains("torque stage of 25 %") && $0.contains("--stage 100") })
     }
 
     @Test func theGapReportCarriesTheSectionInHTMLAndJSON() throws {
