@@ -152,7 +152,7 @@ public struct CalibrationFile: Sendable, Codable {
 }
 
 /// Randomization ranges from calibration intervals: one spec that describes the robot as it was
-/// measured (what the validation gate tests), one wider spec to train under.
+/// measured (what the validation gate tests), one wider spec to train from scratch under.
 ///
 /// **The robot as measured** (`Purpose.asMeasured`, `randomization.yaml`): each patched
 /// parameter is uniform over its 95 % interval, at least ±`measuredFloor` (5 %) of the estimate:
@@ -170,7 +170,9 @@ public struct CalibrationFile: Sendable, Codable {
 /// widened on each side by their half-width and at least ±`trainingFloor` (20 %) of the
 /// estimate (a policy trained exactly on the measured robot has no margin for what changes
 /// between days and units), the base spec's terms for what was not measured, and the base spec's
-/// pushes. `tether improve` trains under it and gates under the measured one.
+/// pushes: for `tether train` from scratch, where a margin is customary. `tether improve` trains
+/// under the measured spec by default: on the demo's problem that passed the gate sooner and was
+/// as robust (docs/improve.md); `--train-randomize` chooses this one.
 ///
 /// The reason for each range is written as a comment on its term.
 public enum RandomizationDerivation {
@@ -226,9 +228,9 @@ public enum RandomizationDerivation {
             lines += ["# The robot as measured, for the validation gate: each calibrated parameter uniform over its 95 %",
                       "# interval (at least ±\(Int(measuredFloor * 100)) % of the estimate), the measured delay as action latency over its",
                       "# interval, what was not calibrated as in the base spec; no pushes (a disturbance test, not a",
-                      "# property of the robot). Training runs under training-randomization.yaml, which is wider."]
+                      "# property of the robot). training-randomization.yaml beside it is wider, with pushes."]
         case .training:
-            lines += ["# For training (tether train / improve): the measured ranges widened on each side by their",
+            lines += ["# For training from scratch (tether train): the measured ranges widened on each side by their",
                       "# half-width and at least ±\(Int(trainingFloor * 100)) % of the estimate, what was not calibrated as in the base spec,",
                       "# and the base spec's pushes. The gate tests randomization.yaml (the robot as measured)."]
         }

@@ -85,8 +85,7 @@ extension Bench {
             let delay = outcome.file.parameters.first { $0.name == "driver.delay" }?.estimate.first
             say("  experiments and calibration: \(fmt((ContinuousClock.now - wall).seconds, 1)) s; measured delay \(delay.map { fmt(1000 * $0, 1) + " ms" } ?? "—")")
             let gate = try report { try RandomizationSpec.load(path: "\(out)/calibration/randomization.yaml") }
-            let training = try report { try RandomizationSpec.load(path: "\(out)/calibration/training-randomization.yaml") }
-            let run = ImprovementRun(robot: robotModel, policyPath: policy, gate: gate, training: training, budget: parsedBudget, outputDirectory: "\(out)/improve")
+            let run = ImprovementRun(robot: robotModel, policyPath: policy, gate: gate, training: nil, budget: parsedBudget, outputDirectory: "\(out)/improve")
             let result = try report { try run.run(progress: { line in if !line.hasPrefix("  iter") { say(line) } }) }
             // Bare PD stepping of the same model on the same threads, as many physics steps as one training chunk.
             let decimation = robotModel.manifest.rates.decimation

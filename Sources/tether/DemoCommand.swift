@@ -245,8 +245,8 @@ struct Demo: ParsableCommand {
     /// at 100 % and the gate against the robot.
     func improveAndRedeploy() throws {
         guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
-        print("⑬ improvement loop: the gate's failures and the robot's recorded failures replayed while ARS trains (warm-started) under the calibrated")
-        print("   training randomization, checked on fresh trials every 5 iterations, until the gate would pass (confirmed on other fresh trials)")
+        print("⑬ improvement loop: the gate's failures and the robot's recorded failures replayed while ARS trains (warm-started) under the robot")
+        print("   as measured, checked on fresh trials every 5 iterations, until the gate would pass (confirmed on other fresh trials)")
         let improve = try Improve.parse(["--robot", "quadruped", "--policy", "\(root)/policies/quadruped.onnx",
                                          "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve",
                                          "--recordings", "out/demo-gap/emulator", "--budget", "6min"])
@@ -464,6 +464,6 @@ struct Demo: ParsableCommand {
             print("   held-out chirp: error \(fmt(h.nominal, 3)) (nominal model) → \(fmt(h.calibrated, 3)) (calibrated)")
         }
         print("   report \(directory)/report.html, patched model \(directory)/quadruped.xml (+ .urdf, model.diff); randomization: the robot as measured")
-        print("   \(directory)/randomization.yaml (for the gate), widened with pushes \(directory)/training-randomization.yaml (for training)")
+        print("   \(directory)/randomization.yaml (for the gate), widened with pushes \(directory)/training-randomization.yaml (for training from scratch)")
     }
 }

@@ -11,9 +11,9 @@ struct Improve: ParsableCommand {
         discussion: """
         Validates the policy under the gate's randomization (--randomize: the robot as measured, \
         e.g. calibration's randomization.yaml), writes the failed trials as reproducible scenarios, \
-        then trains it with ARS, warm-started from its checkpoint, under the training randomization \
-        (--train-randomize; default: training-randomization.yaml beside the gate's spec, which \
-        calibrate writes: the measured ranges widened, with pushes), replaying the failures. After \
+        then trains it with ARS, warm-started from its checkpoint, under the same randomization \
+        (or --train-randomize, e.g. calibrate's wider training-randomization.yaml; measured slower \
+        to pass on the demo's problem: docs/improve.md), replaying the failures. After \
         every --chunk iterations the candidate is checked on fresh trials (a seed training never \
         used); when a check passes, a confirmation on yet other fresh trials decides. It stops when \
         the gate passes or the budget (--budget: wall time such as 8min, or env steps such as 2M \
@@ -30,7 +30,7 @@ struct Improve: ParsableCommand {
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy to improve (its training checkpoint beside it is the warm start).") var policy: String
     @Option(help: "The gate's randomization (YAML): what the policy must pass, e.g. calibration's randomization.yaml.") var randomize: String
-    @Option(help: "Randomization to train under (default: training-randomization.yaml beside --randomize if there is one, else --randomize).") var trainRandomize: String?
+    @Option(help: "Randomization to train under (default: --randomize, the gate's; e.g. calibrate's training-randomization.yaml for a wider one).") var trainRandomize: String?
     @Option(help: "Budget: wall time (8min, 480s, 1h) or environment steps of training (2M steps, 500k steps).") var budget = "8min"
     @Option(help: "Gate trials N (before, each check, and the confirmation).") var trials = 100
     @Option(help: "Success-rate threshold on the Clopper–Pearson lower bound, 0…1.") var threshold = 0.9
@@ -63,12 +63,12 @@ struct Improve: ParsableCommand {
         do { _ = try ImprovementBudget(parsing: budget) } catch { throw ValidationError("\(error)") }
     }
 
-    /// The training spec: --train-randomize, else calibrate's training-randomization.yaml beside the gate's spec, else the gate's.
-    var trainingSpecPath: String {
-        if let trainRandomize { return trainRandomize }
-        let beside = ((randomize as NSString).deletingLastPathComponent as NSString).appendingPathComponent("training-randomization.yaml")
-        return FileManager.default.fileExists(atPath: beside) ? beside : randomize
-    }
+    /// The training spec: --train-randomize, else the gate's own. Measured on the demo's problem
+    /// (docs/improve.md, three training seeds each): under the gate's spec the gate passed after
+    /// 10, 20 and 25 iterations, under calibrate's wider training-randomization.yaml after 20, 25
+    /// and 30, and the policies trained under the gate's spec were at least as robust on a
+    /// harsher robot than the one measured (20, 20, 18 of 20 against 0, 0, 20 of 20).
+    var trainingSpecPath: String { trainRandomize ?? randomize }
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
