@@ -82,7 +82,7 @@ check(imp['stopReason'] == 'gate passes', f"improve stopped because the gate pas
 check(c['after']['decision'] == 'GO' and imp['afterOnFreshTrials'], f"improve's confirmation on fresh trials: {c['after']['successes']}/{c['after']['trials']} GO")
 check(c['before']['decision'] == 'NO-GO' and c['after']['successes'] > c['before']['successes'] and c['fisherP'] < 0.05,
       f"before {c['before']['successes']}/{c['before']['trials']} → after {c['after']['successes']}/{c['after']['trials']} (Fisher p {c['fisherP']:.2g})")
-heldout = [k for k in imp['checks'] if not k['confirmation']]
+check('Checks during training' in open(f"{tmp}/improve/improve.html").read(), "improve.html shows the checks")
 check(all(k['seed'] != json.load(open(f"{tmp}/improve/before.json"))['identity']['seed'] for k in imp['checks']), "every check ran on other trials than the before gate")
 rs = json.load(open(f"{tmp}/improve/recorded-scenarios.json"))
 check(len(rs) > 0 and all('replay' in s for s in rs), f"{len(rs)} recorded failures extracted and replayed")

@@ -206,6 +206,7 @@ struct Demo: ParsableCommand {
             ("Validation gate under the robot as measured (NO-GO)", "demo-gap/validation.html"),
             ("Gap report: simulation vs virtual robot, the gate against the robot", "demo-gap/gap-report.html"),
             ("Gap report at the first deployment's 25 % torque stage, with attribution", "demo-gap-25/gap-report.html"),
+            ("Improvement: NO-GO → GO, every check, the cost", "demo-improve/improve.html"),
             ("Improvement: validation before", "demo-improve/before.html"),
             ("Improvement: validation after, on fresh trials", "demo-improve/after.html"),
             ("Staged redeployment: the gap at 100 % and the gate against the robot", "demo-deploy/gap-report.html"),

@@ -113,26 +113,27 @@ struct Improve: ParsableCommand {
         try writeOutput(to: "\(out)/failure-scenarios.yaml", what: "the scenarios") {
             Data(ImprovementLoop.scenariosYAML(scenarios, policy: policyPath, randomization: randomize).utf8)
         }
+        let summary = ImprovementReport(outcome: outcome, budget: run.budget, gateRandomization: randomize, trainingRandomization: trainingPath)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeOutput(to: "\(out)/improve.json", what: "improve.json") { try encoder.encode(summary) }
+        try report { try summary.html(generatedAt: Date()).write(to: "\(out)/improve.html") }
         guard let after = outcome.after else {
-            print("improve: \(policyPath) already passes the gate (\(before.summary.successes)/\(before.summary.trials), \(before.summary.reason)); nothing trained")
+            print("improve: \(policyPath) already passes the gate (\(before.summary.successes)/\(before.summary.trials), \(before.summary.reason)); nothing trained; \(out)/improve.json")
             return
         }
         try report { try after.write(to: "\(out)/after.json") }
         try writeGateReport(after, to: "\(out)/after.html")
         HistoryHooks.validation(after, artifact: "\(out)/after.json")
-        let summary = ImprovementSummary(outcome: outcome, budget: run.budget, gateRandomization: randomize, trainingRandomization: trainingPath)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeOutput(to: "\(out)/improve.json", what: "improve.json") { try encoder.encode(summary) }
         HistoryHooks.improvement(summary.comparison, robot: manifest.name, artifact: "\(out)/improve.json")
         let b = before.summary, a = after.summary
         print(String(format: "improve: gate %d/%d (%.1f %%, lower bound %.1f %%, %@) → %d/%d on fresh trials (%.1f %%, lower bound %.1f %%, %@); %@ after %d iterations, %d checks",
                      b.successes, b.trials, 100 * b.successRate, 100 * b.decisionInterval[0], b.decision.rawValue,
                      a.successes, a.trials, 100 * a.successRate, 100 * a.decisionInterval[0], a.decision.rawValue,
                      outcome.stopReason.rawValue, outcome.iterations, outcome.checks.count))
-        print(String(format: "  cost: %.0f s wall (%.0f s training, %.0f s gate checks), %d env steps of training; %d of %d before-failures (trained on) now pass",
+        print(String(format: "  cost: %.0f s wall (%.0f s training, %.0f s validations and checks), %d env steps of training; %d of %d before-failures (trained on) now pass",
                      outcome.wallSeconds, outcome.trainingSeconds, outcome.checkSeconds, outcome.environmentSteps, outcome.scenariosFixed, outcome.scenariosTotal))
-        print("  new policy \(out)/improved.onnx; reports \(out)/before.html, \(out)/after.html; \(out)/improve.json")
+        print("  new policy \(out)/improved.onnx; report \(out)/improve.html (JSON improve.json); validations \(out)/before.html, \(out)/after.html")
         if let redeployTruth { try redeploy(truth: redeployTruth, robotModel: robotModel, improved: outcome.policy) }
     }
 
@@ -192,49 +193,5 @@ struct Improve: ParsableCommand {
         print(String(format: "redeploy on the virtual robot: success %d/%d → %d/%d (%+.1f points, Fisher p = %.3g); mean distance %.2f → %.2f m; %@/redeploy.json",
                      comparison.beforeSuccesses, comparison.trials, comparison.afterSuccesses, comparison.trials, comparison.change,
                      comparison.fisherP, comparison.beforeMeanDistance, comparison.afterMeanDistance, out))
-    }
-}
-
-/// improve.json: the before / after comparison, every check, why it stopped and what it cost.
-struct ImprovementSummary: Codable {
-    var comparison: ImprovementLoop.Comparison
-    /// Clopper–Pearson 95 % intervals of before and after.
-    var beforeInterval: [Double]
-    var afterInterval: [Double]
-    /// Whether after ran on other trials than before (it does: before's failures were trained on).
-    var afterOnFreshTrials: Bool
-    var stopReason: String
-    var budget: ImprovementBudget
-    var iterations: Int
-    var environmentSteps: Int
-    var wallSeconds: Double
-    var trainingSeconds: Double
-    var checkSeconds: Double
-    var checks: [ImprovementRun.Check]
-    var gateRandomization: String
-    var trainingRandomization: String
-
-    init(outcome o: ImprovementRun.Outcome, budget: ImprovementBudget, gateRandomization: String, trainingRandomization: String) {
-        let b = o.before.summary, a = o.after?.summary ?? o.before.summary
-        func side(_ s: GateSummary, _ policy: String) -> ImprovementLoop.Comparison.Side {
-            .init(policy: policy, trials: s.trials, successes: s.successes, rate: s.successRate, wilson: s.wilson, decision: s.decision.rawValue)
-        }
-        comparison = ImprovementLoop.Comparison(
-            before: side(b, o.before.identity.policy), after: side(a, o.policy), change: 100 * (a.successRate - b.successRate),
-            fisherP: GapStatistics.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes),
-            scenariosFixed: o.scenariosFixed, scenariosTotal: o.scenariosTotal)
-        beforeInterval = b.clopperPearson
-        afterInterval = a.clopperPearson
-        afterOnFreshTrials = o.after.map { $0.identity.seed != o.before.identity.seed } ?? false
-        stopReason = o.stopReason.rawValue
-        self.budget = budget
-        iterations = o.iterations
-        environmentSteps = o.environmentSteps
-        wallSeconds = o.wallSeconds
-        trainingSeconds = o.trainingSeconds
-        checkSeconds = o.checkSeconds
-        checks = o.checks
-        self.gateRandomization = gateRandomization
-        self.trainingRandomization = trainingRandomization
     }
 }

@@ -94,6 +94,13 @@ import TetherSim
         _ = try OnnxPolicy(path: outcome.policy, manifest: robot.manifest)
         #expect(try ARSCheckpoint.read(from: outcome.policy + ".checkpoint.json").iteration == run.chunk)
         #expect(lines.contains { $0.contains("check after 5 iterations (fresh trials, seed 8)") })
+        // The report: JSON that reads back, and a page with the checks and the verdict.
+        let report = ImprovementReport(outcome: outcome, budget: run.budget, gateRandomization: "gate.yaml", trainingRandomization: "gate.yaml")
+        let decoded = try JSONDecoder().decode(ImprovementReport.self, from: JSONEncoder().encode(report))
+        #expect(decoded.comparison == report.comparison && decoded.checks == outcome.checks && decoded.successesForGo == 34)
+        #expect(report.afterOnFreshTrials && report.comparison.before.successes == outcome.before.summary.successes)
+        let page = report.html().render()
+        #expect(page.contains("Checks during training") && page.contains("Before and after") && page.contains("seed") && page.contains(outcome.stopReason.rawValue))
     }
 
     @Test func aPolicyThatAlreadyPassesIsNotTrained() throws {
