@@ -111,7 +111,7 @@ extension Bench {
                          r.before.successes, r.before.trials, 100 * r.before.lower, r.before.decision,
                          r.after.map { String(format: "%d/%d on fresh trials (lower bound %.1f %%, %@)", $0.successes, $0.trials, 100 * $0.lower, $0.decision) } ?? "—",
                          r.stopReason, r.iterations))
-            print(String(format: "wall time %.0f s in all: %.0f s training (%d env steps, %.0f env steps/s), %.0f s gate checks", r.wallSeconds, r.trainingSeconds,
+            print(String(format: "wall time %.0f s in all: %.0f s training (%d env steps, %.0f env steps/s), %.0f s validations and checks", r.wallSeconds, r.trainingSeconds,
                          r.environmentSteps, envRate, r.checkSeconds))
             print(String(format: "training %.0f physics steps/s vs bare PD stepping %.0f: ratio %.3f", physicsRate, bare, r.trainingEfficiency))
         }
