@@ -159,8 +159,10 @@ public struct CalibrationFile: Sendable, Codable {
 /// a measurement is one robot on one day, and a zero-width interval must not become a constant.
 /// The measured delay becomes `action_latency` over the delay's interval in the same way (not
 /// [0, upper]: the gate must test the robot's link, not every faster one). Parameters flagged
-/// not identifiable get ±50 % (the data could not pin them down). What calibration did not
-/// measure keeps the base spec's range (the prior: nothing narrower is known). Random pushes are
+/// not identifiable get ±50 % (the data could not pin them down). A joint that was not measured
+/// but whose sibling was (the same joint on another leg or side, `jointKind`) gets the sibling's
+/// range widened by ±`siblingSpread` (20 %) of its estimate. What calibration did not measure at
+/// all keeps the base spec's range (the prior: nothing narrower is known). Random pushes are
 /// left out: they test robustness to disturbances, they are not a property of the robot, and a
 /// gate with pushes predicts trials that push the robot, which `tether trials` does not (add a
 /// `pushes:` line to test that). This is the spec whose success rate should agree with trials on
@@ -270,6 +272,36 @@ public enum RandomizationDerivation {
         case .coveredByBase(let note): baseNoiseNote = note
         case .none: break
         }
+        // Joints not measured whose siblings were (the same joint on another leg or side): the
+        // siblings' range widened by the unit-to-unit spread, rather than the base spec's prior.
+        let patchedNames = Set(calibration.parameters.filter(\.patched).map(\.name))
+        var inferred: Set<String> = []
+        for field in ["damping", "frictionloss", "armature"] {
+            for joint in joints where !patchedNames.contains("joint[\(joint)].\(field)") {
+                guard let kind = jointKind(joint) else { continue }
+                let siblings = calibration.parameters.filter { p in
+                    guard p.patched, p.estimate.count == 1, let (name, f) = jointField(p.name), f == field, name != joint else { return false }
+                    return jointKind(name) == kind
+                }
+                guard !siblings.isEmpty else { continue }
+                var lo = Double.infinity, hi = -Double.infinity
+                for p in siblings {
+                    let e = p.estimate[0]
+                    let r = range(estimate: e, interval: p.interval.first, identifiable: !p.flags.contains { $0.hasPrefix("not identifiable") }, purpose: purpose)
+                    lo = min(lo, r.low - siblingSpread * abs(e))
+                    hi = max(hi, r.high + siblingSpread * abs(e))
+                }
+                lo = max(0, lo)
+                lo = Double(ModelPatcher.number(lo)) ?? lo
+                hi = Double(ModelPatcher.number(hi)) ?? hi
+                guard hi > lo else { continue }
+                let path = "joint[\(joint)].\(field)"
+                inferred.insert(path)
+                terms.append(.init(name: path, target: .parameter, distribution: .uniform(low: lo, high: hi), mode: .absolute, path: path))
+                lines.append("  - {target: parameter, path: \"\(path)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi)), mode: absolute}"
+                             + "   # not measured: from \(siblings.compactMap { jointField($0.name)?.joint }.joined(separator: ", ")) (the same joint), ±\(Int(siblingSpread * 100)) % unit to unit")
+            }
+        }
         // Terms of the base spec that calibration did not measure stay as they were.
         if let base {
             let jointTargets: Set<RandomizationSpec.Target> = [.jointDamping, .jointFrictionLoss, .jointArmature]
@@ -279,13 +311,13 @@ public enum RandomizationDerivation {
                     // Joint terms stay for the joints calibration did not measure.
                     guard jointTargets.contains(t.target), !joints.isEmpty else { continue }
                     let field = t.target == .jointDamping ? "damping" : t.target == .jointFrictionLoss ? "frictionloss" : "armature"
-                    let measured = Set(calibration.parameters.filter(\.patched).map(\.name))
+                    let measured = patchedNames.union(inferred)
                     let scope = t.items.isEmpty ? joints : t.items
                     let rest = scope.filter { !measured.contains("joint[\($0)].\(field)") }
                     guard !rest.isEmpty else { continue }
                     t.items = rest
                     terms.append(t)
-                    lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") for the joints not calibrated")
+                    lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") for the joints not calibrated (no measured sibling)")
                     continue
                 }
                 terms.append(t)
@@ -351,6 +383,28 @@ public enum RandomizationDerivation {
         high = Double(ModelPatcher.number(high)) ?? high
         let term = RandomizationSpec.Term(target: .observationNoise, distribution: .uniform(low: low, high: high), mode: .scale)
         return .derived(term, "  - " + flow(term) + "   # measured noise / trained noise up to \(String(format: "%.2g", r)) (\(largest.what), standard deviations)")
+    }
+
+    /// The spread assumed between units of the same joint (the same motor and gearbox on another
+    /// leg or side): a joint that was not measured gets its measured siblings' range widened by
+    /// this much of their estimate.
+    public static let siblingSpread = 0.2
+
+    /// The kind of joint a name denotes, by dropping its first `_`-separated token: the leg or
+    /// side (`FR_calf_joint` → `calf_joint`, `left_hip_pitch_joint` → `hip_pitch_joint`). Nil for
+    /// names with one token. Joints of one kind are taken to be the same hardware.
+    static func jointKind(_ name: String) -> String? {
+        let parts = name.split(separator: "_", maxSplits: 1)
+        return parts.count == 2 && !parts[1].isEmpty ? String(parts[1]) : nil
+    }
+
+    /// `joint[NAME].FIELD` → (NAME, FIELD).
+    static func jointField(_ path: String) -> (joint: String, field: String)? {
+        guard path.hasPrefix("joint["), let close = path.firstIndex(of: "]") else { return nil }
+        let name = String(path[path.index(path.startIndex, offsetBy: 6)..<close])
+        let rest = path[path.index(after: close)...]
+        guard rest.hasPrefix(".") else { return nil }
+        return (name, String(rest.dropFirst()))
     }
 
     /// The randomization target a calibrated parameter replaces (so the base spec's term for it is dropped).

@@ -133,9 +133,16 @@ import TetherSim
         // A zero-width interval is floored at ±5 % for the gate.
         let narrow = RandomizationDerivation.range(estimate: 2, interval: [2, 2], identifiable: true, purpose: .asMeasured)
         #expect(abs(narrow.low - 1.9) < 1e-12 && abs(narrow.high - 2.1) < 1e-12)
-        // The base's joint_damping term stays for the 11 joints not calibrated; the rest is kept.
+        // The same joint on the other legs: FR_thigh_joint's range widened by ±20 % of its estimate.
+        for leg in ["FL", "RR", "RL"] {
+            let (slo, shi) = range(spec) { $0.path == "joint[\(leg)_thigh_joint].damping" }
+            #expect(abs(slo - (0.2 - 1.96 * 0.01 - 0.04)) < 1e-6 && abs(shi - (0.2 + 1.96 * 0.01 + 0.04)) < 1e-6)
+        }
+        #expect(yaml.contains("not measured: from FR_thigh_joint (the same joint)"))
+        #expect(!spec.terms.contains { $0.path == "joint[FR_calf_joint].damping" })
+        // The base's joint_damping term stays for the 8 joints with no measured sibling; the rest is kept.
         let kept = try #require(spec.terms.first { $0.target == .jointDamping })
-        #expect(kept.items.count == 11 && !kept.items.contains("FR_thigh_joint"))
+        #expect(kept.items.count == 8 && !kept.items.contains { $0.hasSuffix("_thigh_joint") })
         #expect(spec.terms.contains { $0.target == .geomFriction })
         // The calibration file round-trips through YAML and JSON.
         let base2 = temp("cal")
