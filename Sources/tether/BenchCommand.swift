@@ -135,6 +135,8 @@ extension Bench {
             var tether: RoundTripBenchmark.Result
             var ddsperfMedianMicroseconds: Double?
             var ddsperfP99Microseconds: Double?
+            /// Why there is no peer figure (ddsperf missing, or its output unreadable), if there is none.
+            var ddsperfNote: String?
             var ratio: Double?
         }
 
@@ -156,6 +158,7 @@ extension Bench {
             if !json { print(String(format: "  tether   median %7.2f µs  p99 %7.2f µs  (%d-byte messages)", mine.medianMicroseconds, mine.p99Microseconds, mine.messageBytes)) }
             // The peer: ddsperf ping/pong with the same payload size, same loopback configuration.
             var peer: (Double, Double)?
+            var peerNote: String?
             if let ddsperf = ["/usr/bin/ddsperf", "/usr/local/bin/ddsperf"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
                 var env = ProcessInfo.processInfo.environment
                 env["CYCLONEDDS_URI"] = DDSParticipant.loopbackConfiguration
@@ -172,6 +175,7 @@ extension Bench {
                 ping.environment = env
                 let out = Pipe()
                 ping.standardOutput = out
+                ping.standardError = out
                 try ping.run()
                 let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 ping.waitUntilExit()
@@ -184,12 +188,19 @@ extension Bench {
                     }
                     if let m = value(after: "50%"), let p = value(after: "99%") { peer = (m, p) }
                 }
-            } else if !json {
-                print("  ddsperf not found (Debian cyclonedds-tools); the peer is skipped")
+                if peer == nil {
+                    // Say why, with what ddsperf did print, instead of a silent missing figure.
+                    let tail = text.split(separator: "\n").suffix(3).joined(separator: " | ")
+                    peerNote = "\(ddsperf) ping exited with status \(ping.terminationStatus) and printed no latency line (one with \"50%\" and \"99%\")"
+                        + (tail.isEmpty ? ", nothing at all: is another ddsperf or a firewall in the way of loopback multicast?" : "; its last lines: \(tail)")
+                }
+            } else {
+                peerNote = "ddsperf not found in /usr/bin or /usr/local/bin (Debian package cyclonedds-tools): the peer is skipped"
             }
+            if let peerNote, !json { print("  " + peerNote) }
             let ratio = peer.map { mine.medianMicroseconds / $0.0 }
             if json {
-                try printJSON(Report(tether: mine, ddsperfMedianMicroseconds: peer?.0, ddsperfP99Microseconds: peer?.1, ratio: ratio))
+                try printJSON(Report(tether: mine, ddsperfMedianMicroseconds: peer?.0, ddsperfP99Microseconds: peer?.1, ddsperfNote: peerNote, ratio: ratio))
                 return
             }
             if let (m, p) = peer { print(String(format: "  ddsperf  median %7.2f µs  p99 %7.2f µs", m, p)) }
