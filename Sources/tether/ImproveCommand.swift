@@ -37,6 +37,7 @@ struct Improve: ParsableCommand {
     @Option(help: "Seed of the before validation; checks use seed+1, seed+2, …, confirmations seed+1001, seed+1002, …") var seed: UInt64 = 7
     @Option(help: "Training seed.") var trainingSeed: UInt64 = 2
     @Option(help: "Training iterations between gate checks.") var chunk = 5
+    @Option(help: "Successes beyond the gate's bare GO a check and its confirmation must reach to stop (so that a fresh validation passes too).") var margin = 2
     @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Output folder.") var out = "improve"
     @Option(help: "Trials folder of the deployed policy (tether trials on the virtual or real robot): its failures are extracted from the flight recordings and replayed in simulation.") var recordings: String?
@@ -59,6 +60,7 @@ struct Improve: ParsableCommand {
         guard trials > 0 else { throw ValidationError("--trials must be positive") }
         guard threshold > 0, threshold < 1 else { throw ValidationError("--threshold is a success rate strictly between 0 and 1, e.g. 0.9") }
         guard chunk > 0 else { throw ValidationError("--chunk must be at least 1 iteration") }
+        guard margin >= 0 else { throw ValidationError("--margin is a number of successes, 0 or more") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         do { _ = try ImprovementBudget(parsing: budget) } catch { throw ValidationError("\(error)") }
     }
@@ -95,6 +97,7 @@ struct Improve: ParsableCommand {
         run.threshold = threshold
         run.seed = seed
         run.chunk = chunk
+        run.margin = margin
         run.config.seed = trainingSeed
         run.config.threads = threads
         run.scenarioShare = scenarioShare
