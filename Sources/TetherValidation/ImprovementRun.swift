@@ -206,7 +206,7 @@ public struct ImprovementRun: Sendable {
             return result
         }
         /// A check with futility stopping, in batches of 25.
-        func check(_ path: String, seed: UInt64, iteration: Int, confirmation: Bool) throws -> Check {
+        func check(_ path: String, seed: UInt64, iteration: Int) throws -> Check {
             let t0 = ContinuousClock.now
             var done = 0, successes = 0
             var reason = ""
@@ -226,7 +226,7 @@ public struct ImprovementRun: Sendable {
                 reason = "lower bound \(Self.percent(lower)) \(go ? "≥" : "<") \(Self.percent(threshold))"
             }
             return Check(iteration: iteration, seed: seed, trials: done, successes: successes, decision: go ? "GO" : "NO-GO", reason: reason,
-                         confirmation: confirmation, policy: path, seconds: (ContinuousClock.now - t0).seconds)
+                         confirmation: false, policy: path, seconds: (ContinuousClock.now - t0).seconds)
         }
 
         progress("① the gate the policy failed: \(policyPath), \(trials) trials (seed \(seed)) under \(gate.sourcePath ?? "the gate's randomization")")
@@ -277,7 +277,7 @@ public struct ImprovementRun: Sendable {
         var checks: [Check] = []
         var best: (check: Check, state: ARSCheckpoint)?
         var steps = 0
-        var trainingSeconds = 0.0, checkSeconds = 0.0
+        var trainingSeconds = 0.0
         var lastChunkSeconds = 0.0, lastChunkSteps = 0, lastCheckSeconds = 0.0
         var stop: StopReason = .budgetSpent
         var after: GateResult?
@@ -301,9 +301,8 @@ public struct ImprovementRun: Sendable {
             let candidate = "\(outputDirectory)/candidate-\(state.iteration).onnx"
             try OnnxWriter.write(trainer.exportedPolicy(state), metadata: metadata(iteration: state.iteration), to: candidate)
             checkIndex += 1
-            let c = try check(candidate, seed: seed &+ checkIndex, iteration: state.iteration, confirmation: false)
+            let c = try check(candidate, seed: seed &+ checkIndex, iteration: state.iteration)
             lastCheckSeconds = c.seconds
-            checkSeconds += c.seconds
             checks.append(c)
             progress("  check after \(state.iteration) iterations (fresh trials, seed \(c.seed)): \(c.successes)/\(c.trials) \(c.decision): \(c.reason)  [\(Self.clock(elapsed()))]")
             if best == nil || Self.rate(c) > Self.rate(best!.check) { best = (c, state) }
@@ -312,12 +311,13 @@ public struct ImprovementRun: Sendable {
             confirmations += 1
             let confirmationSeed = seed &+ 1000 &+ confirmations
             progress("③ the check passes: confirming on fresh trials (seed \(confirmationSeed))")
+            let confirmationStart = ContinuousClock.now
             let confirmation = try validate(candidate, seed: confirmationSeed, what: "confirmation")
             let s = confirmation.summary
             let confirmed = s.decision == .go && s.successes >= needed
             checks.append(Check(iteration: state.iteration, seed: confirmationSeed, trials: s.trials, successes: s.successes,
                                 decision: s.decision.rawValue, reason: s.reason + (s.decision == .go && !confirmed ? "; below the margin (\(needed) needed to stop)" : ""),
-                                confirmation: true, policy: candidate, seconds: 0))
+                                confirmation: true, policy: candidate, seconds: (ContinuousClock.now - confirmationStart).seconds))
             after = confirmation
             chosen = (candidate, state)
             if confirmed {

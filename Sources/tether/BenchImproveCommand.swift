@@ -68,20 +68,7 @@ extension Bench {
             let wall = ContinuousClock.now
             // Experiments and calibration, as the demo runs them.
             say("tether bench improve: quadruped, \(policy) on the virtual robot (truth \(truthPath)), budget \(parsedBudget)")
-            var paths: [String] = []
-            var still = ExperimentOptions(); still.seconds = 30
-            var chirp = ExperimentOptions(); chirp.seconds = 10
-            var heldOut = ExperimentOptions(); heldOut.seconds = 6; heldOut.seed = 2
-            for (kind, options, name) in [(ExperimentKind.sweep, ExperimentOptions(), "sweep"), (.torqueStep, ExperimentOptions(), "torque-step"),
-                                          (.stationary, still, "stationary"), (.chirp, chirp, "chirp"), (.chirp, heldOut, "held-out")] {
-                let path = "\(out)/\(name).mcap"
-                _ = try report { try VirtualExperiments.record(kind, options: options, robot: robotModel, truth: hidden, path: path) }
-                paths.append(path)
-            }
-            var calibration = Calibration(robot: robotModel, baseRandomization: try? RandomizationSpec.load(path: "\(root)/robots/quadruped/randomization.yaml"))
-            calibration.trajectoryFit = TrajectoryCalibration.step()
-            let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
-            try report { try CalibrationOutput.write(outcome, robot: robotModel, to: "\(out)/calibration") }
+            let (outcome, _) = try Demo.experimentsAndCalibration(robot: robotModel, truth: hidden, directory: "\(out)/calibration")
             let delay = outcome.file.parameters.first { $0.name == "driver.delay" }?.estimate.first
             say("  experiments and calibration: \(fmt((ContinuousClock.now - wall).seconds, 1)) s; measured delay \(delay.map { fmt(1000 * $0, 1) + " ms" } ?? "—")")
             let gate = try report { try RandomizationSpec.load(path: "\(out)/calibration/randomization.yaml") }

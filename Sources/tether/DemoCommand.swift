@@ -414,12 +414,12 @@ struct Demo: ParsableCommand {
         print("   gap report \(directory)/gap-report.html, JSON \(directory)/gap-report.json")
     }
 
-    /// ⑨ The system-identification experiments on the virtual robot (the field truth, hidden),
-    /// recorded as MCAP; ⑩ calibration from those recordings alone, with a report.
-    func experimentsAndCalibration() throws {
-        let robotModel = try report { try BuiltinRobots.load("quadruped") }
-        let truth = try report { try Truth.load(path: Self.fieldTruth) }
-        let directory = "out/demo-calibration"
+    /// The calibration experiments on a virtual robot (sweep, torque steps, 30 s stationary, a
+    /// 10 s chirp, and a 6 s chirp of another seed held out), recorded into `directory`, and the
+    /// calibration from those recordings alone written there (the demo's ⑨⑩, `bench improve`).
+    /// `recorded` gets the robot time recorded before calibrating. Returns the outcome and that time.
+    static func experimentsAndCalibration(robot robotModel: RobotModel, truth: Truth, directory: String,
+                                          recorded: (Double) -> Void = { _ in }) throws -> (Calibration.Outcome, Double) {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var still = ExperimentOptions()
         still.seconds = 30
@@ -434,19 +434,32 @@ struct Demo: ParsableCommand {
         ]
         var paths: [String] = []
         var seconds = 0.0
-        let start = Date()
         for (kind, options, name) in plan {
             let path = "\(directory)/\(name).mcap"
             let r = try report { try VirtualExperiments.record(kind, options: options, robot: robotModel, truth: truth, path: path) }
             seconds += r.seconds
             paths.append(path)
         }
-        print("⑨ experiments on the virtual robot (the field: robots/quadruped/field-truth.yaml, hidden from everything but the robot): sweep, torque steps, 30 s stationary, two chirps: \(fmt(seconds, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to \(directory)/*.mcap")
+        recorded(seconds)
         var calibration = Calibration(robot: robotModel, baseRandomization: try? RandomizationSpec.load(path: (robotModel.model.source as NSString).deletingLastPathComponent + "/randomization.yaml"))
         calibration.trajectoryFit = TrajectoryCalibration.step()
-        let calibrationStart = Date()
         let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
         try report { try CalibrationOutput.write(outcome, robot: robotModel, to: directory) }
+        return (outcome, seconds)
+    }
+
+    /// ⑨ The system-identification experiments on the virtual robot (the field truth, hidden),
+    /// recorded as MCAP; ⑩ calibration from those recordings alone, with a report.
+    func experimentsAndCalibration() throws {
+        let robotModel = try report { try BuiltinRobots.load("quadruped") }
+        let truth = try report { try Truth.load(path: Self.fieldTruth) }
+        let directory = "out/demo-calibration"
+        let start = Date()
+        var calibrationStart = start
+        let (outcome, _) = try Self.experimentsAndCalibration(robot: robotModel, truth: truth, directory: directory) {
+            print("⑨ experiments on the virtual robot (the field: robots/quadruped/field-truth.yaml, hidden from everything but the robot): sweep, torque steps, 30 s stationary, two chirps: \(fmt($0, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to \(directory)/*.mcap")
+            calibrationStart = Date()
+        }
         HistoryHooks.calibration(outcome.file, artifact: "\(directory)/calibration.json")
         func show(_ name: String, _ truth: String? = nil) -> String {
             guard let p = outcome.file.parameters.first(where: { $0.name == name }) else { return "\(name) —" }
