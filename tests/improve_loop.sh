@@ -34,7 +34,8 @@ step "validate the shipped policy under the robot as measured"
 "$TETHER" validate --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-before.json" | grep -E "^  (success|decision) "
 step "attribution from the calibration"
 "$TETHER" trials --policy policies/quadruped.onnx --backend sim --calibration "$TMP/cal" --attribute --real "$TMP/before/trials.jsonl" \
-  --count 10 --seconds 15 --seed 3 --stage 100 --no-record --out "$TMP/calibrated" | grep -E "calibrated simulation|explain" || true
+  --count 10 --seconds 15 --seed 3 --stage 100 --no-record --out "$TMP/calibrated" > "$TMP/attribution.txt"
+grep -E "calibrated simulation|explain" "$TMP/attribution.txt"
 step "improve"
 "$TETHER" improve --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --recordings "$TMP/before" \
   --out "$TMP/improve" 2>&1 | grep -Ev "^  (iter |trial |          )"
@@ -48,7 +49,8 @@ set -e
 grep -m1 -E "NO-GO|refus" "$TMP/refused.txt" || true
 step "the improved policy on the robot"
 "$TETHER" trials --policy "$TMP/improve/improved.onnx" --backend emulator --truth "$TRUTH" --stage 100 --count 10 --seconds 15 --seed 4 --out "$TMP/after" | tail -1
-"$TETHER" report --validation "$TMP/gate-after.json" --real "$TMP/after/trials.jsonl" --out "$TMP/gate-vs-robot.html" --json "$TMP/gate-vs-robot.json" | grep -iE "gate" | head -3 || true
+"$TETHER" report --validation "$TMP/gate-after.json" --real "$TMP/after/trials.jsonl" --out "$TMP/gate-vs-robot.html" --json "$TMP/gate-vs-robot.json" > "$TMP/report.txt"
+grep -iE "gate" "$TMP/report.txt" | head -3
 ELAPSED=$(( $(date +%s) - START ))
 step "done"
 set +e
@@ -71,8 +73,21 @@ lo = float(lat.split('low:')[1].split(',')[0]); hi = float(lat.split('high:')[1]
 check(lo > 0.5 * delay['estimate'][0] and hi < 1.5 * delay['estimate'][0],
       f"the gate's action latency [{1e3*lo:.1f}, {1e3*hi:.1f}] ms describes the measured delay {1e3*delay['estimate'][0]:.1f} ms (not [0, 1.5 × upper])")
 check('pushes: {' not in spec, "the gate's randomization has no pushes (the robot trials have none)")
+def records(path):
+    return [json.loads(l) for l in open(path) if l.strip()]
+# The property protected: the field robot differs enough from the policy's training that the
+# shipped policy fails there (the README quotes 3/10), so the loop has a gap to close.
 b_s, b_n = trials(f"{tmp}/before/trials.jsonl")
 check(b_s <= b_n // 2, f"the shipped policy fails on the robot: {b_s}/{b_n}")
+check(all(r['gate']['status'] == 'OVERRIDE' and r['gate']['overrideReason'] for r in records(f"{tmp}/before/trials.jsonl")),
+      "the shipped policy's trials ran under a recorded override (it was never validated)")
+att = json.load(open(f"{tmp}/calibrated/attribution.json"))
+v = att.get('versusReal') or {}
+check(att.get('kind') == 'calibration' and v.get('reproduces') is True,
+      f"the calibrated simulation reproduces the robot's trials: {att['entries'][0]['successes']}/{att['entries'][0]['trials']} vs {v.get('realSuccesses')}/{v.get('realTrials')}")
+named = ' '.join(att.get('explaining', []) + (att.get('explainingMembers') or []))
+check(any(w in named for w in ('delay', 'lag', 'actuator', 'driver', 'link')),
+      f"the attribution explains the failures by the measured actuator path: {named or 'nothing'}")
 g0 = json.load(open(f"{tmp}/gate-before.json"))['summary']
 check(g0['decision'] == 'NO-GO', f"the gate says NO-GO for the shipped policy: {g0['successes']}/{g0['trials']}")
 check(abs(g0['successRate'] - b_s / b_n) < 0.35, f"the gate ({100*g0['successRate']:.0f} %) and the robot ({100*b_s/b_n:.0f} %) agree within 35 points")
@@ -92,6 +107,9 @@ refusal = open(f"{tmp}/refused.txt").read()
 check(refused != 0 and 'NO-GO' in refusal and not __import__('os').path.exists(f"{tmp}/refused/trials.jsonl"),
       "the deployment gate refused the shipped policy (its last validation says NO-GO) and nothing ran")
 a_s, a_n = trials(f"{tmp}/after/trials.jsonl")
+check(all(r['gate']['status'] == 'GO' for r in records(f"{tmp}/after/trials.jsonl")),
+      "the deployment gate cleared the improved policy by its GO validation (no override)")
+# The property protected: a policy the gate passes walks on the robot the gate describes.
 check(a_s >= 9, f"the improved policy on the robot: {a_s}/{a_n}")
 gvr = json.load(open(f"{tmp}/gate-vs-robot.json"))
 g = gvr.get('gateVersusRobot', gvr)
