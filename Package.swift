@@ -90,11 +90,11 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
-        // Validation gate, trials, gap report, improvement loop.
+        // Validation gate, trials, gap report, improvement loop, the history as an observer of runs.
         .target(
             name: "TetherValidation",
             dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
-                           .product(name: "Yams", package: "Yams")],
+                           "TetherHistory", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

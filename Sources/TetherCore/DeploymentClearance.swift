@@ -100,7 +100,7 @@ public struct DeploymentClearance: Sendable, Codable, Equatable {
     public var manifest: String
     public var manifestDigest: String
     /// Backend the policy ran on (emulator, ros2, …).
-    public var backend: String
+    public var backend: RobotBackend
     /// The validation that cleared it, or the last one there was (override), if any.
     public var validation: Validation?
     /// Why the gate would have refused (override only).
@@ -110,7 +110,7 @@ public struct DeploymentClearance: Sendable, Codable, Equatable {
 
     /// Creates a clearance.
     public init(status: Status, robot: String, policy: String, policyDigest: String, manifest: String, manifestDigest: String,
-                backend: String, validation: Validation? = nil, refusal: String? = nil, overrideReason: String? = nil) {
+                backend: RobotBackend, validation: Validation? = nil, refusal: String? = nil, overrideReason: String? = nil) {
         self.status = status; self.robot = robot; self.policy = policy; self.policyDigest = policyDigest; self.manifest = manifest
         self.manifestDigest = manifestDigest; self.backend = backend; self.validation = validation; self.refusal = refusal
         self.overrideReason = overrideReason
@@ -129,7 +129,7 @@ public struct DeploymentClearance: Sendable, Codable, Equatable {
     /// The clearance as MCAP channel metadata (string pairs), for flight recordings.
     public var metadata: [String: String] {
         var m = ["gate": status.rawValue, "gate.sentence": sentence, "gate.policy_digest": policyDigest,
-                 "gate.manifest_digest": manifestDigest, "gate.backend": backend]
+                 "gate.manifest_digest": manifestDigest, "gate.backend": backend.rawValue]
         if let reason = overrideReason { m["gate.override_reason"] = reason }
         if let v = validation {
             if let id = v.id { m["gate.validation_id"] = String(id) }

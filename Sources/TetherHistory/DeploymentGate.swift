@@ -20,11 +20,9 @@ import TetherCore
 /// - **Fail closed.** With history recording off, or a database that cannot be read, nothing is
 ///   known about the policy, so it is refused like a policy never validated.
 public enum DeploymentGate {
-    /// Backends that are simulation, not a robot: not gated.
-    public static let simulationBackends: Set<String> = ["sim"]
-
-    /// Whether `backend` needs a clearance (every backend that is not simulation).
-    public static func isGated(backend: String) -> Bool { !simulationBackends.contains(backend) }
+    /// Whether `backend` needs a clearance: every backend that is not simulation
+    /// (`RobotBackend.isSimulation`, which each backend added later must answer).
+    public static func isGated(backend: RobotBackend) -> Bool { !backend.isSimulation }
 
     /// What is about to run: which policy (by content), on which robot, under which manifest.
     public struct Subject: Sendable, Equatable {
@@ -37,7 +35,7 @@ public enum DeploymentGate {
         public var manifest: String
         public var manifestDigest: String
         /// Backend it is about to run on.
-        public var backend: String
+        public var backend: RobotBackend
         /// How the refusal names the robot in the `tether validate` command it suggests (the
         /// `--robot` given: a built-in name or the manifest path), and the randomization spec it
         /// suggests when no validation names one (e.g. the manifest's neighbour randomization.yaml).
@@ -45,7 +43,7 @@ public enum DeploymentGate {
         public var suggestedRandomization: String?
 
         /// Creates a subject from digests already taken.
-        public init(robot: String, policy: String, policyDigest: String, manifest: String, manifestDigest: String, backend: String,
+        public init(robot: String, policy: String, policyDigest: String, manifest: String, manifestDigest: String, backend: RobotBackend,
                     robotArgument: String? = nil, suggestedRandomization: String? = nil) {
             self.robot = robot; self.policy = policy; self.policyDigest = policyDigest
             self.manifest = manifest; self.manifestDigest = manifestDigest; self.backend = backend
@@ -53,7 +51,7 @@ public enum DeploymentGate {
         }
 
         /// Creates a subject, reading the policy and manifest files for their digests.
-        public init(robot: String, policy: String, manifest: String, backend: String, robotArgument: String? = nil,
+        public init(robot: String, policy: String, manifest: String, backend: RobotBackend, robotArgument: String? = nil,
                     suggestedRandomization: String? = nil) throws {
             try self.init(robot: robot, policy: policy, policyDigest: FileDigest.fnv1a64(ofFile: policy), manifest: manifest,
                           manifestDigest: FileDigest.fnv1a64(ofFile: manifest), backend: backend, robotArgument: robotArgument,
@@ -203,7 +201,7 @@ public enum DeploymentGate {
 extension History.Entry {
     /// The history row of a deployment on a robot: how it got through the gate.
     public static func deployment(_ c: DeploymentClearance, artifact: String?, command: String?) -> History.Entry {
-        History.Entry(kind: .deployment, robot: c.robot, policy: c.policy, backend: c.backend, decision: c.status.rawValue,
+        History.Entry(kind: .deployment, robot: c.robot, policy: c.policy, backend: c.backend.rawValue, decision: c.status.rawValue,
                       summary: c.sentence, artifact: artifact, command: command, policyDigest: c.policyDigest, manifest: c.manifest,
                       manifestDigest: c.manifestDigest, overrideReason: c.overrideReason,
                       clearedBy: c.status == .cleared ? c.validation?.id : nil)

@@ -74,8 +74,8 @@ public struct SafetyOptions: Sendable, Equatable {
 /// The model half of the model/state split (`SafetyState` is the other half). Per-joint arrays
 /// are in the manifest's actuated-joint order, the order of actions and commands.
 public struct SafetyConfig: Sendable {
-    /// The torque stages, as fractions of the torque limits, lowest first.
-    public static let stages: [Double] = [0.25, 0.5, 1.0]
+    /// The torque stages (`TorqueStage`), as fractions of the torque limits, lowest first.
+    public static let stages: [Double] = TorqueStage.allCases.map(\.fraction)
 
     /// The manifest this configuration was built from.
     public let manifest: Manifest
@@ -352,6 +352,6 @@ public struct SafetyConfig: Sendable {
 
     /// The stage in `stages` equal to `value` (within 1e-9), or nil.
     public static func canonicalStage(_ value: Double) -> Double? {
-        stages.first { abs($0 - value) <= 1e-9 }
+        TorqueStage(fraction: value)?.fraction
     }
 }

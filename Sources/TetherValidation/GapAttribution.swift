@@ -179,8 +179,8 @@ public struct GapAttribution: Sendable, Codable {
     public static func run(plan: TrialPlan, robot: RobotModel, policyName: String, baseline: [TrialRecord]? = nil,
                            drillDown: Bool = true, makePolicy: () throws -> any PolicyRuntime,
                            progress: (String, [TrialRecord]) -> Void = { _, _ in }) throws -> GapAttribution {
-        let calibrated = plan.backend == "sim" ? plan.calibrated : nil
-        guard plan.backend == "emulator" || calibrated != nil else {
+        let calibrated = plan.backend == .sim ? plan.calibrated : nil
+        guard plan.backend == .emulator || calibrated != nil else {
             throw TetherError("gap attribution needs the emulator backend (its truth is set back to nominal) or the sim backend with a calibration (its calibrated parameters are)",
                               at: "--backend", hint: "add --calibration CALIBRATION.yaml to the sim backend")
         }

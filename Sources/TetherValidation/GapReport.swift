@@ -165,7 +165,7 @@ public struct GapReport: Sendable, Codable {
         let t = TrialTally(records)
         var gates: [String] = []
         for r in records { if let g = r.gate?.sentence, !gates.contains(g) { gates.append(g) } }
-        return TrialSet(source: source, backend: records[0].backend, truth: records[0].truth, trials: t.trials, successes: t.successes,
+        return TrialSet(source: source, backend: records[0].backend.rawValue, truth: records[0].truth, trials: t.trials, successes: t.successes,
                         successRate: t.rate, successInterval: t.wilson, failureModes: t.outcomes, interventions: t.interventions,
                         gate: gates.isEmpty ? nil : gates)
     }

@@ -118,7 +118,7 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
         if result.identity.randomization == nil {
             notes.append("the validation ran on the nominal model, not under a randomization: it predicts one idealized robot")
         }
-        if r.backend == "sim" {
+        if r.backend == RobotBackend.sim.rawValue {
             notes.append("the trial set ran on the sim backend (simulation), not on a robot")
         }
         let reduced = Set(records.compactMap(\.stage).filter { $0 < 1 })

@@ -109,9 +109,9 @@ public enum ImprovementLoop {
             public var successes: Int
             public var rate: Double
             public var wilson: [Double]
-            public var decision: String
+            public var decision: GateDecision
 
-            public init(policy: String, trials: Int, successes: Int, rate: Double, wilson: [Double], decision: String) {
+            public init(policy: String, trials: Int, successes: Int, rate: Double, wilson: [Double], decision: GateDecision) {
                 self.policy = policy; self.trials = trials; self.successes = successes; self.rate = rate; self.wilson = wilson; self.decision = decision
             }
         }
@@ -125,7 +125,7 @@ public enum ImprovementLoop {
         }
         func side(_ r: GateResult) -> Comparison.Side {
             .init(policy: r.identity.policy, trials: r.summary.trials, successes: r.summary.successes, rate: r.summary.successRate,
-                  wilson: r.summary.wilson, decision: r.summary.decision.rawValue)
+                  wilson: r.summary.wilson, decision: r.summary.decision)
         }
         let b = before.summary, a = after.summary
         let p = GapStatistics.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes)

@@ -28,7 +28,7 @@ public struct ImprovementReport: Sendable, Codable {
     public init(outcome o: ImprovementRun.Outcome, budget: ImprovementBudget, gateRandomization: String, trainingRandomization: String) {
         let b = o.before.summary, a = o.after?.summary ?? o.before.summary
         func side(_ s: GateSummary, _ policy: String) -> ImprovementLoop.Comparison.Side {
-            .init(policy: policy, trials: s.trials, successes: s.successes, rate: s.successRate, wilson: s.wilson, decision: s.decision.rawValue)
+            .init(policy: policy, trials: s.trials, successes: s.successes, rate: s.successRate, wilson: s.wilson, decision: s.decision)
         }
         comparison = ImprovementLoop.Comparison(
             before: side(b, o.before.identity.policy), after: side(a, o.policy), change: 100 * (a.successRate - b.successRate),
@@ -66,9 +66,9 @@ public struct ImprovementReport: Sendable, Codable {
             headline = "the budget (\(budget)) was spent before the gate passed: the best checked policy scores \(a.successes)/\(a.trials) (\(a.decision)) on fresh trials"
         }
         let cards = [
-            SummaryCard("success, before", value: pct(b.rate), unit: "%", status: b.decision == "GO" ? .pass : .fail,
+            SummaryCard("success, before", value: pct(b.rate), unit: "%", status: b.decision == .go ? .pass : .fail,
                         detail: "\(b.successes)/\(b.trials), CP \(pct(beforeInterval[0]))–\(pct(beforeInterval[1])) %"),
-            SummaryCard("success, after (fresh trials)", value: pct(a.rate), unit: "%", status: a.decision == "GO" ? .pass : .fail,
+            SummaryCard("success, after (fresh trials)", value: pct(a.rate), unit: "%", status: a.decision == .go ? .pass : .fail,
                         detail: "\(a.successes)/\(a.trials), CP \(pct(afterInterval[0]))–\(pct(afterInterval[1])) %"),
             SummaryCard("training", value: "\(iterations)", unit: "iterations", detail: "\(environmentSteps) env steps"),
             SummaryCard("wall time", value: String(format: "%.0f", wallSeconds), unit: "s",
@@ -84,9 +84,9 @@ public struct ImprovementReport: Sendable, Codable {
                                        referenceLine: 100 * threshold))
         result.table(ReportTable(header: ["", "policy", "successes", "rate", "95 % CP", "decision"], rows: [
             [ReportCell("before"), ReportCell(b.policy), ReportCell("\(b.successes)/\(b.trials)"), ReportCell(pct(b.rate) + " %"),
-             ReportCell("\(pct(beforeInterval[0]))–\(pct(beforeInterval[1])) %"), ReportCell(b.decision, status: b.decision == "GO" ? .pass : .fail)],
+             ReportCell("\(pct(beforeInterval[0]))–\(pct(beforeInterval[1])) %"), ReportCell(b.decision.rawValue, status: b.decision == .go ? .pass : .fail)],
             [ReportCell("after"), ReportCell(a.policy), ReportCell("\(a.successes)/\(a.trials)"), ReportCell(pct(a.rate) + " %"),
-             ReportCell("\(pct(afterInterval[0]))–\(pct(afterInterval[1])) %"), ReportCell(a.decision, status: a.decision == "GO" ? .pass : .fail)],
+             ReportCell("\(pct(afterInterval[0]))–\(pct(afterInterval[1])) %"), ReportCell(a.decision.rawValue, status: a.decision == .go ? .pass : .fail)],
         ], caption: String(format: "Change %+.1f points, Fisher's exact p = %.3g. %d of %d failures of the before gate pass when run again (they were trained on).",
                            comparison.change, comparison.fisherP, comparison.scenariosFixed, comparison.scenariosTotal)))
         var sections = [result]
@@ -106,7 +106,7 @@ public struct ImprovementReport: Sendable, Codable {
                                          series: series, references: references))
             progress.table(ReportTable(header: ["iterations", "kind", "seed", "successes", "decision", "why", "s"], rows: checks.map { c in
                 [ReportCell(integerLiteral: c.iteration), ReportCell(c.confirmation ? "confirmation" : "check"), ReportCell("\(c.seed)"),
-                 ReportCell("\(c.successes)/\(c.trials)"), ReportCell(c.decision, status: c.decision == "GO" ? .pass : .fail), ReportCell(c.reason),
+                 ReportCell("\(c.successes)/\(c.trials)"), ReportCell(c.decision.rawValue, status: c.decision == .go ? .pass : .fail), ReportCell(c.reason),
                  ReportCell(c.seconds, digits: 3)]
             }))
             sections.append(progress)

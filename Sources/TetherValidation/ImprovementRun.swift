@@ -140,7 +140,7 @@ public struct ImprovementRun: Sendable {
         public var trials: Int
         public var successes: Int
         /// GO, or NO-GO with the reason.
-        public var decision: String
+        public var decision: GateDecision
         public var reason: String
         /// Whether this check confirmed a passing one on fresh trials.
         public var confirmation: Bool
@@ -225,7 +225,7 @@ public struct ImprovementRun: Sendable {
                 let lower = GateStatistics.clopperPearson(successes: successes, trials: done, confidence: 0.95)[0]
                 reason = "lower bound \(Self.percent(lower)) \(go ? "≥" : "<") \(Self.percent(threshold))"
             }
-            return Check(iteration: iteration, seed: seed, trials: done, successes: successes, decision: go ? "GO" : "NO-GO", reason: reason,
+            return Check(iteration: iteration, seed: seed, trials: done, successes: successes, decision: go ? .go : .noGo, reason: reason,
                          confirmation: false, policy: path, seconds: (ContinuousClock.now - t0).seconds)
         }
 
@@ -241,18 +241,7 @@ public struct ImprovementRun: Sendable {
 
         // The warm start: the policy's own ARS checkpoint, normalization included.
         let checkpointPath = policyPath + ".checkpoint.json"
-        guard FileManager.default.fileExists(atPath: checkpointPath) else {
-            throw TetherError("no ARS checkpoint beside the policy to warm-start from", at: checkpointPath,
-                              hint: "improve retrains policies Tether trained (tether train writes POLICY.onnx.checkpoint.json); for another policy, train one with tether train --randomize")
-        }
-        var state = try ARSCheckpoint.read(from: checkpointPath)
-        guard state.robot == manifest.name else {
-            throw TetherError("the checkpoint is for robot '\(state.robot)', not '\(manifest.name)'", at: checkpointPath)
-        }
-        guard state.policy.mlp.inputSize == manifest.observationSize, state.policy.mlp.outputSize == manifest.actionSize else {
-            throw TetherError("the checkpoint's network takes \(state.policy.mlp.inputSize) observations and gives \(state.policy.mlp.outputSize) actions; the manifest has \(manifest.observationSize) and \(manifest.actionSize)",
-                              at: checkpointPath, hint: "warm-start from a policy trained for this manifest")
-        }
+        var state = try TrainingRun.warmStartCheckpoint(policy: policyPath, manifest: manifest)
         var config = self.config
         config.hidden = state.config.hidden
         config.activation = state.config.activation
@@ -306,7 +295,7 @@ public struct ImprovementRun: Sendable {
             checks.append(c)
             progress("  check after \(state.iteration) iterations (fresh trials, seed \(c.seed)): \(c.successes)/\(c.trials) \(c.decision): \(c.reason)  [\(Self.clock(elapsed()))]")
             if best == nil || Self.rate(c) > Self.rate(best!.check) { best = (c, state) }
-            guard c.decision == "GO" else { continue }
+            guard c.decision == .go else { continue }
             // Confirm on trials nothing has seen.
             confirmations += 1
             let confirmationSeed = seed &+ 1000 &+ confirmations
@@ -316,7 +305,7 @@ public struct ImprovementRun: Sendable {
             let s = confirmation.summary
             let confirmed = s.decision == .go && s.successes >= needed
             checks.append(Check(iteration: state.iteration, seed: confirmationSeed, trials: s.trials, successes: s.successes,
-                                decision: s.decision.rawValue, reason: s.reason + (s.decision == .go && !confirmed ? "; below the margin (\(needed) needed to stop)" : ""),
+                                decision: s.decision, reason: s.reason + (s.decision == .go && !confirmed ? "; below the margin (\(needed) needed to stop)" : ""),
                                 confirmation: true, policy: candidate, seconds: (ContinuousClock.now - confirmationStart).seconds))
             after = confirmation
             chosen = (candidate, state)

@@ -26,15 +26,18 @@ public struct StagedDeployment: Sendable {
             /// The task, in trials.
             case fullTask = "full task"
         }
-        /// Fraction of the torque limits.
-        public var fraction: Double
+        /// The torque stage it runs at.
+        public var torque: TorqueStage
         public var task: Task
         /// Runs (trials) and their length, s.
         public var runs: Int
         public var seconds: Double
 
-        public init(fraction: Double, task: Task, runs: Int, seconds: Double) {
-            self.fraction = fraction
+        /// Fraction of the torque limits.
+        public var fraction: Double { torque.fraction }
+
+        public init(torque: TorqueStage, task: Task, runs: Int, seconds: Double) {
+            self.torque = torque
             self.task = task
             self.runs = runs
             self.seconds = seconds
@@ -62,14 +65,14 @@ public struct StagedDeployment: Sendable {
 
     /// The chapter's three stages; `trials` runs of `seconds` at 100 %.
     public static func chapter(trials: Int = 10, seconds: Double = 15) -> [Stage] {
-        [Stage(fraction: 0.25, task: .standAndHold, runs: 1, seconds: 8),
-         Stage(fraction: 0.5, task: .shortWalk, runs: 1, seconds: 10),
-         Stage(fraction: 1.0, task: .fullTask, runs: trials, seconds: seconds)]
+        [Stage(torque: .quarter, task: .standAndHold, runs: 1, seconds: 8),
+         Stage(torque: .half, task: .shortWalk, runs: 1, seconds: 10),
+         Stage(torque: .full, task: .fullTask, runs: trials, seconds: seconds)]
     }
 
     public var stages: [Stage]
     /// Backend and truth, as for `TrialPlan`.
-    public var backend: String
+    public var backend: RobotBackend
     public var truth: String
     public var seed: UInt64
     /// Where the stages' recordings go (a subfolder per stage); nil: none.
@@ -78,7 +81,7 @@ public struct StagedDeployment: Sendable {
     /// every record and recording. Nil only in simulation.
     public var gate: DeploymentClearance?
 
-    public init(stages: [Stage] = Self.chapter(), backend: String, truth: String = "typical", seed: UInt64 = 1, recordingFolder: String? = nil) {
+    public init(stages: [Stage] = Self.chapter(), backend: RobotBackend, truth: String = "typical", seed: UInt64 = 1, recordingFolder: String? = nil) {
         self.stages = stages
         self.backend = backend
         self.truth = truth
@@ -92,8 +95,8 @@ public struct StagedDeployment: Sendable {
         var results: [StageResult] = []
         for stage in stages {
             var plan = try TrialPlan(backend: backend, truth: truth, count: stage.runs, seconds: stage.seconds, seed: seed,
-                                     recordingFolder: recordingFolder.map { "\($0)/stage-\(Int((stage.fraction * 100).rounded()))" },
-                                     stage: stage.fraction)
+                                     recordingFolder: recordingFolder.map { "\($0)/stage-\(stage.torque.percent)" },
+                                     stage: stage.torque)
             plan.holdOnly = stage.task == .standAndHold
             plan.gate = gate
             if stage.task == .shortWalk {

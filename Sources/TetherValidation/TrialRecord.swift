@@ -15,7 +15,7 @@ public struct TrialRecord: Sendable, Codable, Equatable {
     /// Policy file.
     public var policy: String
     /// Backend: sim, emulator or ros2.
-    public var backend: String
+    public var backend: RobotBackend
     /// Emulator truth name (nil for other backends).
     public var truth: String?
     /// The seed the trial's random streams derive from (the emulator truth's seed).
@@ -56,7 +56,7 @@ public struct TrialRecord: Sendable, Codable, Equatable {
     public var gate: DeploymentClearance?
 
     /// Creates a record.
-    public init(format: Int = TetherValidationModule.formatVersion, trial: Int, robot: String, policy: String, backend: String,
+    public init(format: Int = TetherValidationModule.formatVersion, trial: Int, robot: String, policy: String, backend: RobotBackend,
                 truth: String? = nil, seed: UInt64, success: Bool, failureMode: String, distance: Double,
                 requiredDistance: Double, episodeSeconds: Double, score: Double, trackingError: Double? = nil,
                 torqueMargin: Double? = nil, velocityMargin: Double? = nil, oscillation: Double? = nil,

@@ -18,7 +18,7 @@ import TetherSim
 public struct TrialPlan: Sendable {
     /// Backend: `sim` (nominal MuJoCo), `emulator` (the virtual robot with a hidden truth), or
     /// `ros2` (any robot on the manifest's topics, in real time).
-    public var backend: String
+    public var backend: RobotBackend
     /// Emulator truth: a preset name (mild, typical, harsh) or a truth YAML path.
     public var truth: String
     /// Number of trials.
@@ -33,8 +33,8 @@ public struct TrialPlan: Sendable {
     public var oscillationCutoffHz: Double
     /// Folder for the per-trial flight recordings (nil: none written).
     public var recordingFolder: String?
-    /// Torque stage, fraction of the torque limits (nil: the manifest's `torque_stage`).
-    public var stage: Double?
+    /// Torque stage (nil: the manifest's `torque_stage`).
+    public var stage: TorqueStage?
     /// Groups set back to nominal: with the emulator, truth groups (`GapAttribution.groups`:
     /// physics, actuators, sensors, link); with a calibrated simulation, calibrated groups
     /// (`CalibratedSimulation.groups`).
@@ -67,12 +67,9 @@ public struct TrialPlan: Sendable {
     public var gate: DeploymentClearance?
 
     /// Creates a plan.
-    public init(backend: String, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
+    public init(backend: RobotBackend, truth: String = "typical", count: Int, seconds: Double = 15, seed: UInt64 = 1,
                 successDistance: Double? = nil, oscillationCutoffHz: Double = 10, recordingFolder: String? = nil,
-                stage: Double? = nil) throws {
-        guard ["sim", "emulator", "ros2"].contains(backend) else {
-            throw TetherError("backend \"\(backend)\" cannot run trials", at: "--backend", hint: "use sim, emulator (in-process) or ros2")
-        }
+                stage: TorqueStage? = nil) throws {
         guard count > 0 else { throw TetherError("the number of trials must be positive, not \(count)", at: "--count") }
         guard seconds > 5 else { throw TetherError("a trial of \(seconds) s leaves no time for the policy", at: "--seconds", hint: "give at least 6 s: stand-up takes 3 s and the stop 1.5 s") }
         if let d = successDistance, !(d > 0) { throw TetherError("the success distance must be positive, not \(d)", at: "--success-distance") }
@@ -89,8 +86,13 @@ public struct TrialPlan: Sendable {
     }
 
     /// When the policy starts and stops, s.
-    public var policyStart: Double { standUpAt + standUpSeconds + 0.5 }
-    public var policyStop: Double { max(policyStart, seconds - 1.5) }
+    public var policyStart: Double { schedule.policyStart }
+    public var policyStop: Double { schedule.policyStop }
+
+    /// The deployment each trial runs: stand up, the policy (or hold, `holdOnly`), stop.
+    public var schedule: DeploymentSchedule {
+        DeploymentSchedule(seconds: seconds, standUpAt: standUpAt, standUpSeconds: standUpSeconds, holdOnly: holdOnly)
+    }
 
     /// The distance the success criterion asks for: the given one, or the manifest task's
     /// `success_distance` scaled by policy time / `episode_seconds` (the same mean speed the task
@@ -117,12 +119,9 @@ public struct TrialPlan: Sendable {
         }
         var records: [TrialRecord] = []
         var remote: (robot: ROS2Robot, clock: MonotonicClock)?
-        if backend == "ros2" {
+        if backend == .ros2 {
             let clock = MonotonicClock()
-            let participant = try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil)
-            let robot = try ROS2Robot(manifest: robot.manifest, participant: participant, clock: clock)
-            try robot.waitForRobot(timeout: 10)
-            remote = (robot, clock)
+            remote = (try RobotBackend.connectROS2(manifest: robot.manifest, loopback: loopback, clock: clock), clock)
         }
         for trial in 0..<count {
             if let remote, trial > 0, pauseSeconds > 0 { remote.clock.sleep(until: remote.clock.now() + pauseSeconds) }
@@ -145,9 +144,9 @@ public struct TrialPlan: Sendable {
         var truthName: String?
         if let (robot, _) = remote {
             inner = robot
-        } else if backend == "ros2" {
+        } else if backend == .ros2 {
             throw TetherError("a ros2 trial needs the robot: run the plan (TrialPlan.run) rather than one trial")
-        } else if backend == "emulator" {
+        } else if backend == .emulator {
             var t: Truth
             if Truth.presetNames.contains(truth) {
                 t = try Truth.preset(truth, seed: trialSeed)
@@ -189,20 +188,16 @@ public struct TrialPlan: Sendable {
         let recordingPath = recordingFolder.map { ($0 as NSString).appendingPathComponent(String(format: "trial-%03d.mcap", trial)) }
         let recorder = recordingPath.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: 10, continuous: true, clockStart: clock.now(),
                                                           metadata: gate?.metadata ?? [:]) }
-        let config = try SafetyConfig(manifest: manifest, stage: stage)
-        let deployment = Deployment(robot: probed, policy: ProbedPolicy(inner: policy, probe: probe), safety: SafetyWrapper(config: config),
-                                    timing: .init(standUpSeconds: standUpSeconds), recorder: recorder, clock: clock,
-                                    loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
-        let script: [Deployment.ScriptedCommand] = holdOnly
-            ? [.init(time: standUpAt, command: .standUp), .init(time: policyStop, command: .stop)]
-            : [.init(time: standUpAt, command: .standUp), .init(time: policyStart, command: .startPolicy), .init(time: policyStop, command: .stop)]
-        let report = try deployment.run(script: script, seconds: seconds)
+        let deployment = try Deployment(robot: probed, policy: ProbedPolicy(inner: policy, probe: probe), stage: stage, schedule: schedule,
+                                        recorder: recorder, clock: clock)
+        let report = try deployment.run(schedule)
         var record = TrialMetrics.record(trial: trial, report: report, probe: probe, manifest: manifest, policyName: policyName,
                                          backend: backend, truth: truthName, seed: trialSeed, requiredDistance: holdOnly ? 0 : requiredDistance(task: manifest.task),
-                                         oscillationCutoffHz: oscillationCutoffHz, controlHz: manifest.rates.controlHz, stage: config.startStage)
-        if holdOnly && record.failureMode == "no_progress" {
+                                         oscillationCutoffHz: oscillationCutoffHz, controlHz: manifest.rates.controlHz,
+                                         stage: deployment.safety.config.startStage)
+        if holdOnly && record.failureMode == FailureMode.noProgress.rawValue {
             // Holding still is the task: no distance to cover.
-            record.failureMode = "success"
+            record.failureMode = FailureMode.success.rawValue
             record.success = true
         }
         record.gate = gate
@@ -296,26 +291,26 @@ struct ProbedPolicy: PolicyRuntime {
 /// The metrics of one trial, from the deployment's report and what the probe saw.
 public enum TrialMetrics {
     static func record(trial: Int, report: Deployment.Report, probe: TrialProbe, manifest: Manifest, policyName: String,
-                       backend: String, truth: String?, seed: UInt64, requiredDistance: Double,
+                       backend: RobotBackend, truth: String?, seed: UInt64, requiredDistance: Double,
                        oscillationCutoffHz: Double, controlHz: Double, stage: Double) -> TrialRecord {
         let distance = report.distance ?? 0
         let episode = probe.actionTimes.count > 0 ? (probe.actionTimes.last! - probe.actionTimes.first! + 1 / controlHz) : 0
         let fellLow = manifest.task.map { task in (probe.minPolicyBaseHeight ?? .infinity) < task.minBaseHeight } ?? false
-        let failureMode: String
+        let failureMode: FailureMode
         if let reason = report.stopReason {
-            failureMode = (reason == SafetyReason.tiltLimit.rawValue || reason == SafetyReason.fall.rawValue) ? "fall" : "safety_stop:\(reason)"
+            failureMode = (reason == SafetyReason.tiltLimit.rawValue || reason == SafetyReason.fall.rawValue) ? .fall : .safetyStop(reason)
         } else if fellLow {
-            failureMode = "fall"
+            failureMode = .fall
         } else if distance < requiredDistance {
-            failureMode = "no_progress"
+            failureMode = .noProgress
         } else {
-            failureMode = "success"
+            failureMode = .success
         }
         let commanded = manifest.task?.command.x ?? 0
         let tracking = probe.forwardVelocities.isEmpty ? nil
             : probe.forwardVelocities.reduce(0) { $0 + abs($1 - commanded) } / Double(probe.forwardVelocities.count)
         return TrialRecord(trial: trial, robot: manifest.name, policy: policyName, backend: backend, truth: truth, seed: seed,
-                           success: failureMode == "success", failureMode: failureMode, distance: distance,
+                           success: failureMode.isSuccess, failureMode: failureMode.rawValue, distance: distance,
                            requiredDistance: requiredDistance, episodeSeconds: episode, score: episode > 0 ? distance / episode : 0,
                            trackingError: tracking, torqueMargin: probe.torqueMargin, velocityMargin: probe.velocityMargin,
                            oscillation: highFrequencyShare(probe.actions, sampleHz: controlHz, cutoffHz: oscillationCutoffHz),

@@ -7,8 +7,8 @@ public struct GateTrial: Sendable, Codable, Equatable {
     public var index: Int
     /// Whether the task's success criterion was met.
     public var success: Bool
-    /// "success", or why not: "fall", "no progress", "pole fell", "track limit", "non-finite",
-    /// "policy error".
+    /// `FailureMode`'s raw value: "success", or why not: "fall", "no_progress", "pole_fell",
+    /// "track_limit", "non_finite", "policy_error", "timeout".
     public var failureMode: String
     /// Forward distance of the base (walking) or largest |cart position| (balance), m.
     public var distance: Double

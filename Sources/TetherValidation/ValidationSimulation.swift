@@ -66,17 +66,22 @@ public struct GateSimulation: Sendable {
         }
     }
 
-    /// The failure mode of an episode in the gate's words.
+    /// The failure mode of an episode (`FailureMode`'s vocabulary, shared with trials on a robot).
     public static func failureMode(_ e: EpisodeResult, kind: Manifest.Task.Kind) -> String {
-        if e.success { return "success" }
+        mode(e, kind: kind).rawValue
+    }
+
+    /// The failure mode of an episode, typed.
+    public static func mode(_ e: EpisodeResult, kind: Manifest.Task.Kind) -> FailureMode {
+        if e.success { return .success }
         switch e.outcome {
-        case "fall": return "fall"
-        case "pole": return "pole fell"
-        case "limit": return "track limit"
-        case "diverged": return "non-finite"
-        case "error": return "policy error"
-        case "timeout": return kind == .walk ? "no progress" : "timeout"
-        default: return e.outcome
+        case "fall": return .fall
+        case "pole": return .poleFell
+        case "limit": return .trackLimit
+        case "diverged": return .nonFinite
+        case "error": return .policyError
+        case "timeout": return kind == .walk ? .noProgress : .timeout
+        default: return FailureMode(rawValue: e.outcome)
         }
     }
 }

@@ -65,13 +65,16 @@ public enum GateStatistics {
 }
 
 /// The go / no-go decision of the gate.
-public enum GateDecision: String, Sendable, Codable, Equatable {
+public enum GateDecision: String, Sendable, Codable, Equatable, CustomStringConvertible {
     /// The lower bound of the success rate's interval reaches the threshold.
     case go = "GO"
     /// It does not (or the upper bound is already below the threshold).
     case noGo = "NO-GO"
     /// A shard: a slice of the trials decides nothing; merge the shards.
     case partial = "PARTIAL"
+
+    /// As printed and written: "GO", "NO-GO", "PARTIAL".
+    public var description: String { rawValue }
 }
 
 /// A group-sequential version of the gate: look at the trials every `batch` trials and stop as

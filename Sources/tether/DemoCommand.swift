@@ -102,21 +102,20 @@ struct Demo: ParsableCommand {
             let recording = "\(outDir)/demo-flight.mcap"
             let deployed = try report { () throws -> Deployment.Report in
                 let policy = try OnnxPolicy(path: "\(root)/policies/quadruped.onnx", manifest: manifest)
-                let config = try SafetyConfig(manifest: manifest, stage: 1.0)
                 let clock = ManualClock()
-                let sim = SimRobot(robot: robotModel)
-                sim.layDown()
-                let deployment = Deployment(robot: SimulatedRobot(sim: sim, start: clock.now()), policy: policy,
-                                            safety: SafetyWrapper(config: config), timing: .init(standUpSeconds: 2),
-                                            recorder: FlightRecorder(manifest: manifest, path: recording, windowSeconds: 10, clockStart: clock.now()),
-                                            clock: clock, loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
+                // No scheduled stop: the operator's e-stop at 10 s ends the walk.
+                let schedule = DeploymentSchedule(seconds: 12, policyAt: 3, stopAt: 12)
+                let deployment = try Deployment(robot: try RobotBackend.sim.makeRobot(robotModel, clock: clock), policy: policy, stage: .full,
+                                                schedule: schedule,
+                                                recorder: FlightRecorder(manifest: manifest, path: recording, windowSeconds: 10, clockStart: clock.now()),
+                                                clock: clock)
                 var pressed = false
-                return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 12) { status in
+                return try deployment.run(schedule) { status in
                     if status.time >= 10, !pressed { deployment.eStopRequest.set("demo operator"); pressed = true }
                 }
             }
             print("⑥ deployment (stage 100 %): stood up, walked \(fmt(deployed.distance ?? 0, 2)) m, e-stop at 10 s → \(deployed.stopReason ?? "no stop"), damping stop, final phase \(deployed.finalPhase); flight recording \(recording)")
-            let config = try report { try SafetyConfig(manifest: manifest, stage: 0.25) }
+            let config = try report { try SafetyConfig(manifest: manifest, stage: TorqueStage.quarter.fraction) }
             let replayed = SafetyReplay.run(try report { try SafetyReplay.inputs(path: recording, manifest: manifest) }, config: config)
             let bounded = replayed.reduce(0) { $0 + $1.events.filter { $0.hasPrefix("torque_bound") }.count }
             print("⑦ replay of that recording at stage 25 %: \(replayed.count) ticks, \(bounded) torque-bound events, first stop: \(replayed.first { $0.mode.hasPrefix("stopped") }?.mode ?? "none")")
@@ -130,12 +129,11 @@ struct Demo: ParsableCommand {
             for preset in Truth.presetNames {
                 let result = try report { () throws -> Deployment.Report in
                     let clock = ManualClock()
-                    let virtual = try VirtualRobot(robot: robotModel, truth: try Truth.preset(preset), clock: clock)
-                    let deployment = Deployment(robot: virtual, policy: try OnnxPolicy(path: "\(root)/policies/quadruped.onnx", manifest: manifest),
-                                                safety: SafetyWrapper(config: try SafetyConfig(manifest: manifest, stage: 1.0)),
-                                                timing: .init(standUpSeconds: 2), recorder: nil, clock: clock,
-                                                loop: .init(rateHz: manifest.rates.controlHz), velocityCommand: manifest.task?.command ?? .zero)
-                    return try deployment.run(script: [.init(time: 0.5, command: .standUp), .init(time: 3, command: .startPolicy)], seconds: 11)
+                    let virtual = try RobotBackend.emulator.makeRobot(robotModel, clock: clock, setup: .init(truth: preset))
+                    // 8 s of walking, no scheduled stop.
+                    let schedule = DeploymentSchedule(seconds: 11, policyAt: 3, stopAt: 11)
+                    let policy = try OnnxPolicy(path: "\(root)/policies/quadruped.onnx", manifest: manifest)
+                    return try Deployment(robot: virtual, policy: policy, stage: .full, schedule: schedule, clock: clock).run(schedule)
                 }
                 parts.append("\(preset) \(fmt(result.distance ?? 0, 2)) m\(result.stopped ? " (stopped: \(result.stopReason ?? "?"))" : "")")
             }
@@ -234,7 +232,7 @@ struct Demo: ParsableCommand {
     /// The deployment gate's decision for `policy` on the virtual robot, from the demo's history.
     static func clearance(_ policy: String, override: String? = nil) throws -> DeploymentClearance {
         let manifest = try BuiltinRobots.load("quadruped").manifest
-        let subject = try DeploymentGate.Subject(robot: manifest.name, policy: policy, manifest: manifest.sourcePath ?? "", backend: "emulator",
+        let subject = try DeploymentGate.Subject(robot: manifest.name, policy: policy, manifest: manifest.sourcePath ?? "", backend: .emulator,
                                                  robotArgument: "quadruped", suggestedRandomization: "out/demo-calibration/randomization.yaml")
         let clearance = try DeploymentGate.clear(subject, source: .default(), override: override)
         HistoryHooks.deployment(clearance, artifact: nil)
@@ -248,13 +246,22 @@ struct Demo: ParsableCommand {
         guard let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") else { return }
         print("⑬ improvement loop: the gate's failures and the robot's recorded failures replayed while ARS trains (warm-started) under the robot")
         print("   as measured, checked on fresh trials every 5 iterations, until the gate would pass (confirmed on other fresh trials)")
-        let improve = try Improve.parse(["--robot", "quadruped", "--policy", "\(root)/policies/quadruped.onnx",
-                                         "--randomize", "out/demo-calibration/randomization.yaml", "--out", "out/demo-improve",
-                                         "--recordings", "out/demo-gap/emulator", "--budget", "6min"])
-        try improve.run()
-        let improved = "out/demo-improve/improved.onnx"
         let robotModel = try report { try BuiltinRobots.load("quadruped") }
         let manifest = robotModel.manifest
+        let gateSpec = try report { try RandomizationSpec.load(path: "out/demo-calibration/randomization.yaml") }
+        var run = ImprovementRun(robot: robotModel, policyPath: "\(root)/policies/quadruped.onnx", gate: gateSpec, training: nil,
+                                 budget: try report { try ImprovementBudget(parsing: "6min") }, outputDirectory: "out/demo-improve")
+        run.metadata = PolicyContract(manifest: manifest).metadata
+        run.config.seed = 2  // tether improve's default --training-seed: the demo runs what the README's command runs
+        let workflow = ImprovementWorkflow(run: run, recordings: "out/demo-gap/emulator", history: HistoryHooks.recorder)
+        let result = try report { try workflow.perform { emit($0) } }
+        if let after = result.outcome.after {
+            let b = result.outcome.before.summary, a = after.summary
+            print("   improve: gate \(b.successes)/\(b.trials) (\(b.decision.rawValue)) → \(a.successes)/\(a.trials) on fresh trials (\(a.decision.rawValue)); "
+                  + "\(result.outcome.stopReason.rawValue) after \(result.outcome.iterations) iterations, \(fmt(result.outcome.wallSeconds, 0)) s; "
+                  + "out/demo-improve/improve.html")
+        }
+        let improved = result.outcome.policy
         let cleared: DeploymentClearance
         do { cleared = try Self.clearance(improved) } catch {
             print("⑭ the deployment gate refuses \(improved): \(String(describing: error).split(separator: "\n").first ?? "")")
@@ -265,7 +272,7 @@ struct Demo: ParsableCommand {
         print("   staged deployment on the virtual robot (the field), each stage with its task, the next only when the last passed:")
         let directory = "out/demo-deploy"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var staged = StagedDeployment(backend: "emulator", truth: Self.fieldTruth, seed: 21, recordingFolder: directory)
+        var staged = StagedDeployment(backend: .emulator, truth: Self.fieldTruth, seed: 21, recordingFolder: directory)
         staged.gate = cleared
         let results = try report {
             try staged.run(robot: robotModel, policyName: improved, makePolicy: { try OnnxPolicy(path: improved, manifest: manifest) }) { r in
@@ -274,8 +281,8 @@ struct Demo: ParsableCommand {
         }
         guard let full = results.last, full.stage.task == .fullTask else { return }
         try report { try TrialRecords.write(full.records, to: "\(directory)/robot.jsonl") }
-        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: "emulator", truth: "field", artifact: "\(directory)/robot.jsonl", gate: cleared)
-        let simPlan = try report { try TrialPlan(backend: "sim", count: full.records.count, seconds: full.stage.seconds, seed: 21, stage: 1.0) }
+        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: .emulator, truth: "field", artifact: "\(directory)/robot.jsonl", gate: cleared)
+        let simPlan = try report { try TrialPlan(backend: .sim, count: full.records.count, seconds: full.stage.seconds, seed: 21, stage: .full) }
         let sim = try report { try simPlan.run(robot: robotModel, policyName: improved, makePolicy: { try OnnxPolicy(path: improved, manifest: manifest) }) }
         try report { try TrialRecords.write(sim, to: "\(directory)/sim.jsonl") }
         var gap = try report { try GapReport(sim: sim, real: full.records, simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/robot.jsonl") }
@@ -299,13 +306,16 @@ struct Demo: ParsableCommand {
         let directory = "out/demo-gap"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         print("⑪ validation gate: the shipped quadruped policy under the robot as measured (out/demo-calibration/randomization.yaml)")
-        let gate = try Validate.RunGate.parse(["--robot", "quadruped", "--policy", policy, "--randomize", "out/demo-calibration/randomization.yaml",
-                                           "--trials", "100", "--seed", "1", "--report", "\(directory)/validation.html",
-                                           "--out", "\(directory)/validation.json"])
-        try gate.run()
-        let gateResult = try report { try GateResult.load(path: "\(directory)/validation.json") }
         let robotModel = try report { try BuiltinRobots.load("quadruped") }
         let manifest = robotModel.manifest
+        let validation = ValidationRun(robot: robotModel, policy: policy,
+                                       randomization: try report { try RandomizationSpec.load(path: "out/demo-calibration/randomization.yaml") })
+        let gateResult = try report { try validation.run { emit($0) } }
+        try report { try gateResult.write(to: "\(directory)/validation.json") }
+        try writeGateReport(gateResult, to: "\(directory)/validation.html")
+        HistoryHooks.validation(gateResult, artifact: "\(directory)/validation.json")
+        printGateSummary(gateResult)
+        print("  report           \(directory)/validation.html")
         var clearance: DeploymentClearance?
         do {
             clearance = try Self.clearance(policy)
@@ -316,14 +326,14 @@ struct Demo: ParsableCommand {
             clearance = try report { try Self.clearance(policy, override: "demo: trials of a NO-GO policy to measure the gap the gate predicts") }
         }
         var sets: [[TrialRecord]] = []
-        for backend in ["sim", "emulator"] {
-            var plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 10, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: 1.0) }
-            if backend == "emulator" { plan.gate = clearance }
+        for backend in [RobotBackend.sim, .emulator] {
+            var plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 10, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: .full) }
+            if backend == .emulator { plan.gate = clearance }
             let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) }) { _ in } }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend)/trials.jsonl") }
-            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? "field" : nil,
-                                artifact: "\(directory)/\(backend).jsonl", gate: backend == "emulator" ? clearance : nil)
+            HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == .emulator ? "field" : nil,
+                                artifact: "\(directory)/\(backend).jsonl", gate: backend == .emulator ? clearance : nil)
             sets.append(records)
         }
         var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
@@ -337,7 +347,7 @@ struct Demo: ParsableCommand {
             calibratedSimulation = nil
         }
         if let calibrated = calibratedSimulation {
-            var plan = try report { try TrialPlan(backend: "sim", count: 10, seconds: 15, seed: 1, stage: 1.0) }
+            var plan = try report { try TrialPlan(backend: .sim, count: 10, seconds: 15, seed: 1, stage: .full) }
             plan.calibrated = calibrated
             let attribution = try report {
                 try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) })
@@ -375,8 +385,8 @@ struct Demo: ParsableCommand {
         let manifest = robotModel.manifest
         let makePolicy: () throws -> any PolicyRuntime = { try OnnxPolicy(path: policy, manifest: manifest) }
         var sets: [[TrialRecord]] = []
-        for backend in ["sim", "emulator"] {
-            let plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: 0.25) }
+        for backend in [RobotBackend.sim, .emulator] {
+            let plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: .quarter) }
             let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: makePolicy) }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
             sets.append(records)
@@ -390,11 +400,11 @@ struct Demo: ParsableCommand {
             print("   attribution over calibrated parameters skipped: \(error)")
         }
         if let calibrated {
-            var plan = try report { try TrialPlan(backend: "sim", count: 8, seconds: 15, seed: 1, stage: 0.25) }
+            var plan = try report { try TrialPlan(backend: .sim, count: 8, seconds: 15, seed: 1, stage: .quarter) }
             plan.calibrated = calibrated
             attributions.append(try report { try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: makePolicy) })
         }
-        let truthPlan = try report { try TrialPlan(backend: "emulator", truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: 0.25) }
+        let truthPlan = try report { try TrialPlan(backend: .emulator, truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: .quarter) }
         attributions.append(try report { try GapAttribution.run(plan: truthPlan, robot: robotModel, policyName: policy, baseline: sets[1], makePolicy: makePolicy) })
         gap.attributions = attributions
         for a in gap.attributions ?? [] {

@@ -46,10 +46,10 @@ struct Deploy: ParsableCommand {
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
-    @Option(help: "Backend: sim, emulator or ros2.") var backend = "sim"
+    @Option(help: "Backend: sim, emulator or ros2.", transform: RobotBackend.argument) var backend: RobotBackend = .sim
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
     @Flag(help: "ros2 backend: keep DDS traffic on 127.0.0.1.") var loopback = false
-    @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
+    @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).", transform: TorqueStage.argument) var stage: TorqueStage?
     @Option(help: "Total duration, s.") var seconds = 15.0
     @Option(help: "Loop rate, Hz (default: the manifest's control rate).") var rate: Double?
     @Option(help: "When to stand up, s.") var standUpAt = 0.5
@@ -67,12 +67,10 @@ struct Deploy: ParsableCommand {
     @Option(name: .customLong("override"), help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in the history and the recording).", valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
-        guard ["sim", "emulator", "ros2"].contains(backend) else { throw ValidationError("--backend must be sim, emulator or ros2") }
-        if backend == "ros2" && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
-        if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
+        if !backend.isInProcess && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
         guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
-        if gantry && backend != "sim" { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
+        if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
         try checkOverride(overrideReason)
     }
 
@@ -80,9 +78,6 @@ struct Deploy: ParsableCommand {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let manifest = robotModel.manifest
         let onnx = try report { try OnnxPolicy(path: policy, manifest: manifest, allowMismatch: allowMismatch) }
-        let config = try report {
-            try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }, options: SafetyOptions(manifestFilters: !noSmoothing))
-        }
         // The gate, before anything connects to the robot: a refusal moves nothing.
         let quietGate = json
         let gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { line in
@@ -90,32 +85,30 @@ struct Deploy: ParsableCommand {
         }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let robotBackend: Robot = try report {
-            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, loopRateHz: rate, gantry: gantry)
+            try backend.makeRobot(robotModel, clock: clock, setup: .init(truth: truth, loopback: loopback, loopRateHz: rate, gantry: gantry))
         }
         let recorder = record.map { FlightRecorder(manifest: manifest, path: $0, windowSeconds: window, continuous: continuous, clockStart: clock.now(),
                                                    metadata: gate?.metadata ?? [:]) }
         if let gate { HistoryHooks.deployment(gate, artifact: record) }
         let loopRate = rate ?? manifest.rates.controlHz
-        let deployment = Deployment(robot: robotBackend, policy: onnx, safety: SafetyWrapper(config: config),
-                                    timing: .init(standUpSeconds: standUp), recorder: recorder, clock: clock,
-                                    loop: .init(rateHz: loopRate), velocityCommand: manifest.task?.command ?? .zero)
-        let startPolicy = policyAt ?? (standUpAt + standUp + 0.5)
-        let script: [Deployment.ScriptedCommand] = [
-            .init(time: standUpAt, command: .standUp), .init(time: startPolicy, command: .startPolicy),
-            .init(time: stopAt ?? max(startPolicy, seconds - 1.5), command: .stop),
-        ]
+        let schedule = DeploymentSchedule(seconds: seconds, standUpAt: standUpAt, standUpSeconds: standUp, policyAt: policyAt, stopAt: stopAt)
+        let deployment = try report {
+            try Deployment(robot: robotBackend, policy: onnx, stage: stage, schedule: schedule, recorder: recorder, clock: clock,
+                           rateHz: loopRate, options: SafetyOptions(manifestFilters: !noSmoothing))
+        }
+        let config = deployment.safety.config
         // The first Ctrl-C / SIGTERM: e-stop, finish the stop, write the recording, exit 130 / 143.
         // A second: one more stop command, then exit at once.
         let signals = SignalEscalation(deployment: deployment, robot: robotBackend)
         let sources = onTerminationSignals { signals.received($0) }
         if !json {
-            emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == "emulator" ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
+            emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == .emulator ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
         }
         let quiet = json
         var failure: Error?
         var result: Deployment.Report
         do {
-            result = try deployment.run(script: script, seconds: seconds) { s in
+            result = try deployment.run(schedule) { s in
                 guard !quiet else { return }
                 var line = String(format: "\r  t %6.2f s  %-11@ safety %-8@ stage %3.0f%%  %6.1f Hz  p99 %7.1f µs  misses %d  events %d",
                                   s.time, s.phase.rawValue, s.safetyMode, 100 * s.stage, s.tickRate, s.computeP99Microseconds, s.deadlineMisses, s.safetyEvents)

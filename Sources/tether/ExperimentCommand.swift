@@ -32,7 +32,7 @@ struct Experiment: ParsableCommand {
 
     @Argument(help: "stationary, sweep, torque-step, pendulum or chirp.") var kind: String
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
-    @Option(help: "Backend: sim, emulator or ros2.") var backend = "emulator"
+    @Option(help: "Backend: sim, emulator or ros2.", transform: RobotBackend.argument) var backend: RobotBackend = .emulator
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
     @Flag(help: "ros2 backend: keep DDS traffic on 127.0.0.1.") var loopback = false
     @Option(help: "Recording (MCAP) path (default: <kind>.mcap).") var out: String?
@@ -43,7 +43,7 @@ struct Experiment: ParsableCommand {
     @Option(help: "Pendulum release amplitude from the hanging equilibrium, rad.") var amplitude = 0.6
     @Option(help: "Chirp (multisine) RMS-scaled amplitude per joint, rad.") var chirpAmplitude = 0.15
     @Option(help: "Loop rate, Hz (default: the manifest's physics rate).") var rate: Double?
-    @Option(help: "Torque stage in percent: 25, 50 or 100.") var stage = 50
+    @Option(help: "Torque stage in percent: 25, 50 or 100.", transform: TorqueStage.argument) var stage: TorqueStage = .half
     @Option(help: "Base height when hung in sim/emulator, m.") var hangHeight = 0.8
     @Flag(help: "Run as fast as possible on a simulated clock (sim and emulator backends).") var fast = false
     @Flag(help: "Print the plan and its duration, run nothing.") var dryRun = false
@@ -53,9 +53,7 @@ struct Experiment: ParsableCommand {
         guard ExperimentKind(rawValue: kind) != nil else {
             throw ValidationError("unknown experiment '\(kind)': one of \(ExperimentKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard ["sim", "emulator", "ros2"].contains(backend) else { throw ValidationError("--backend must be sim, emulator or ros2") }
-        if backend == "ros2" && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
-        guard [25, 50, 100].contains(stage) else { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
+        if !backend.isInProcess && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
     }
 
     func run() throws {
@@ -81,16 +79,16 @@ struct Experiment: ParsableCommand {
         let rateHz = rate ?? manifest.rates.physicsHz
         if !json || dryRun {
             for line in plan.summary { emit(line) }
-            emit("backend \(backend)\(backend == "emulator" ? " (truth \(truth), hidden)" : ""), \(fmt(rateHz, 0)) Hz, stage \(stage) %, \(fast ? "simulated clock" : "real time: \(fmt(plan.duration, 1)) s")")
+            emit("backend \(backend)\(backend == .emulator ? " (truth \(truth), hidden)" : ""), \(fmt(rateHz, 0)) Hz, stage \(stage), \(fast ? "simulated clock" : "real time: \(fmt(plan.duration, 1)) s")")
         }
         if dryRun { return }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
         let hang: Double? = plan.hung ? hangHeight : nil
         let robotBackend: Robot = try report {
-            try makeRobotBackend(backend, robot: robotModel, truth: truth, loopback: loopback, clock: clock, hungAt: hang)
+            try backend.makeRobot(robotModel, clock: clock, setup: .init(truth: truth, loopback: loopback, hungAt: hang))
         }
         // Experiments run without the deployment filters: a low-pass would reshape the excitation.
-        let config = try report { try SafetyConfig(manifest: manifest, stage: Double(stage) / 100, options: SafetyOptions(manifestFilters: false)) }
+        let config = try report { try SafetyConfig(manifest: manifest, stage: stage.fraction, options: SafetyOptions(manifestFilters: false)) }
         let path = out ?? "\(kind).mcap"
         let recorder = FlightRecorder(manifest: manifest, path: path, continuous: true, clockStart: clock.now(), metadata: plan.metadata)
         let request = EStopRequest()

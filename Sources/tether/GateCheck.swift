@@ -7,7 +7,7 @@ import TetherSim
 /// The deployment gate as `tether deploy` and `tether trials` apply it (docs/deployment-gate.md):
 /// nil for a simulation backend (not gated); the clearance, with one line saying which validation
 /// cleared the policy or a warning for an override; or the refusal (exit 1) before anything moves.
-func deploymentGate(robot: RobotModel, robotOption: String, policy: String, backend: String, override: String?,
+func deploymentGate(robot: RobotModel, robotOption: String, policy: String, backend: RobotBackend, override: String?,
                     say: (String) -> Void) throws -> DeploymentClearance? {
     guard DeploymentGate.isGated(backend: backend) else {
         if override != nil { say("note: the \(backend) backend is simulation and is not gated: --override ignored") }

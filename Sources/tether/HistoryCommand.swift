@@ -65,97 +65,36 @@ struct HistoryCommand: ParsableCommand {
     }
 }
 
-/// One row per run, written at the end of the commands that produce results.
+/// The history as this process's commands record it: `RunHistory` (TetherValidation) with the
+/// command line and the manifest named by `--robot`.
 enum HistoryHooks {
     static var commandLine: String { (["tether"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
 
-    static func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    /// The recorder every command uses.
+    static var recorder: RunHistory {
+        RunHistory(command: commandLine, invokedManifest: invokedManifest()) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    }
 
-    static func validation(_ r: GateResult, artifact: String?) {
-        let s = r.summary
-        let manifest = invokedManifest()
-        let manifestDigest = r.identity.manifestDigest ?? manifest?.digest
-        History.recordQuietly(History.Entry(
-            kind: .validation, robot: r.identity.robot, policy: r.identity.policy,
-            backend: r.identity.randomization.map { "randomized sim (\(($0 as NSString).lastPathComponent))" } ?? "nominal sim",
-            trials: s.trials, successes: s.successes, rate: s.successRate, lower: s.clopperPearson[0], upper: s.clopperPearson[1],
-            decision: s.decision.rawValue, summary: "\(r.identity.task); \(s.reason)",
-            metrics: ["mean_distance_m": s.meanDistance, "mean_return": s.meanReturn, "wilson_lower": s.wilson[0], "wilson_upper": s.wilson[1]],
-            artifact: artifact, command: commandLine, policyDigest: r.identity.policyDigest,
-            manifest: manifestDigest == nil ? nil : manifest?.path, manifestDigest: manifestDigest,
-            randomization: r.identity.randomization, randomizationDigest: r.identity.randomizationDigest, threshold: r.identity.threshold), warn: warn)
+    static func validation(_ r: GateResult, artifact: String?) { recorder.validation(r, artifact: artifact) }
+    static func trials(_ records: [TrialRecord], robot: String, policy: String, backend: RobotBackend, truth: String?, artifact: String,
+                       gate: DeploymentClearance? = nil) {
+        recorder.trials(records, robot: robot, policy: policy, backend: backend, truth: truth, artifact: artifact, gate: gate)
+    }
+    static func deployment(_ gate: DeploymentClearance, artifact: String?) { recorder.deployment(gate, artifact: artifact) }
+    static func calibration(_ file: CalibrationFile, artifact: String) { recorder.calibration(file, artifact: artifact) }
+    static func improvement(_ c: ImprovementLoop.Comparison, robot: String, artifact: String) { recorder.improvement(c, robot: robot, artifact: artifact) }
+    static func detection(robot: String, model: String, set: String, stats: [Double], images: Int, artifact: String?) {
+        recorder.detection(robot: robot, model: model, set: set, stats: stats, images: images, artifact: artifact)
     }
 
     /// The manifest this process's command was given (`--robot`: a built-in name or a path) and
     /// the digest of its file, read back from the command line, for a gate result whose identity
     /// does not carry `manifestDigest`. nil for commands that name no manifest (a merge of shards).
-    static func invokedManifest() -> (path: String, digest: String)? {
+    static func invokedManifest() -> RunHistory.ManifestFile? {
         guard let command = try? Tether.parseAsRoot(Array(CommandLine.arguments.dropFirst())) as? any NamesManifest,
               let path = try? BuiltinRobots.manifestPath(for: command.robot),
               let digest = try? FileDigest.fnv1a64(ofFile: path) else { return nil }
-        return (path, digest)
-    }
-
-    /// A trial series; `gate`: how it got through the deployment gate (robot backends).
-    static func trials(_ records: [TrialRecord], robot: String, policy: String, backend: String, truth: String?, artifact: String,
-                       gate: DeploymentClearance? = nil) {
-        guard !records.isEmpty else { return }
-        let tally = TrialTally(records)
-        var metrics: [String: Double] = ["mean_distance_m": tally.meanDistance]
-        let tracking = records.compactMap(\.trackingError)
-        if !tracking.isEmpty { metrics["mean_tracking_error_m_per_s"] = tracking.reduce(0, +) / Double(tracking.count) }
-        let failures = tally.failureModes
-        History.recordQuietly(History.Entry(
-            kind: .trials, robot: robot, policy: policy, backend: backend + (truth.map { " (truth \($0))" } ?? ""),
-            trials: tally.trials, successes: tally.successes, rate: tally.rate, lower: tally.wilson[0], upper: tally.wilson[1],
-            decision: gate?.status.rawValue,
-            summary: (failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-                + (gate.map { "; \($0.sentence)" } ?? ""),
-            metrics: metrics, artifact: artifact, command: commandLine, policyDigest: gate?.policyDigest, manifest: gate?.manifest,
-            manifestDigest: gate?.manifestDigest, overrideReason: gate?.overrideReason,
-            clearedBy: gate?.status == .cleared ? gate?.validation?.id : nil), warn: warn)
-    }
-
-    /// A deployment on a robot, recorded before it starts: how it got through the gate.
-    static func deployment(_ gate: DeploymentClearance, artifact: String?) {
-        History.recordQuietly(.deployment(gate, artifact: artifact, command: commandLine), warn: warn)
-    }
-
-    static func calibration(_ file: CalibrationFile, artifact: String) {
-        let patched = file.parameters.filter(\.patched)
-        var metrics: [String: Double] = ["parameters_patched": Double(patched.count), "warnings": Double(file.warnings.count)]
-        var summary = "\(patched.count) of \(file.parameters.count) parameters patched from \(file.recordings.count) recordings"
-        if let h = file.heldOut.first {
-            metrics["held_out_error_nominal"] = h.nominal
-            metrics["held_out_error_calibrated"] = h.calibrated
-            summary += String(format: "; held-out error %.3g → %.3g", h.nominal, h.calibrated)
-        }
-        for p in patched where p.estimate.count == 1 { metrics[p.name] = p.estimate[0] }
-        History.recordQuietly(History.Entry(
-            kind: .calibration, robot: file.robot, backend: nil, decision: file.warnings.isEmpty ? "PASS" : "WARN",
-            summary: summary, metrics: metrics, artifact: artifact, command: commandLine), warn: warn)
-    }
-
-    static func improvement(_ c: ImprovementLoop.Comparison, robot: String, artifact: String) {
-        History.recordQuietly(History.Entry(
-            kind: .improvement, robot: robot, policy: c.after.policy, backend: "randomized sim",
-            trials: c.after.trials, successes: c.after.successes, rate: c.after.rate, lower: c.after.wilson[0], upper: c.after.wilson[1],
-            decision: c.after.decision,
-            summary: String(format: "%@ %d/%d (%@) → %d/%d (%@), %+.1f points, Fisher p = %.3g; %d of %d failure scenarios fixed",
-                            (c.before.policy as NSString).lastPathComponent, c.before.successes, c.before.trials, c.before.decision,
-                            c.after.successes, c.after.trials, c.after.decision, c.change, c.fisherP, c.scenariosFixed, c.scenariosTotal),
-            metrics: ["before_rate": c.before.rate, "after_rate": c.after.rate, "change_points": c.change, "fisher_p": c.fisherP,
-                      "scenarios_fixed": Double(c.scenariosFixed), "scenarios_total": Double(c.scenariosTotal)],
-            artifact: artifact, command: commandLine), warn: warn)
-    }
-
-    /// A detector's score on one test set: rate = mAP@[.5:.95].
-    static func detection(robot: String, model: String, set: String, stats: [Double], images: Int, artifact: String?) {
-        guard stats.count == 12 else { return }
-        History.recordQuietly(History.Entry(
-            kind: .detection, robot: robot, policy: model, backend: set, trials: images, rate: max(0, stats[0]),
-            summary: String(format: "mAP@[.5:.95] %.3f, AP50 %.3f, AR@100 %.3f on %d images (%@)", stats[0], stats[1], stats[8], images, set),
-            metrics: ["mAP": stats[0], "AP50": stats[1], "AP75": stats[2], "AR100": stats[8]], artifact: artifact, command: commandLine), warn: warn)
+        return .init(path: path, digest: digest)
     }
 }
 

@@ -48,11 +48,10 @@ struct Improve: ParsableCommand {
     @Option(help: "Redeploy on the virtual robot with this truth (preset or YAML): trials of the policy before and after on it, compared.") var redeployTruth: String?
     @Option(help: "Trials per policy when redeploying.") var redeployCount = 10
     @Option(help: "Length of each redeployment trial, s.") var redeploySeconds = 15.0
-    @Option(help: "Torque stage of the redeployment trials in percent (25, 50, 100).") var redeployStage = 100
+    @Option(help: "Torque stage of the redeployment trials in percent (25, 50, 100).", transform: TorqueStage.argument) var redeployStage: TorqueStage = .full
 
     func validate() throws {
         if replayOnly && recordings == nil { throw ValidationError("--replay-only needs --recordings DIR (a tether trials folder)") }
-        if ![25, 50, 100].contains(redeployStage) { throw ValidationError("--redeploy-stage must be 25, 50 or 100 (percent)") }
         guard redeployCount > 0 else { throw ValidationError("--redeploy-count must be positive") }
         guard scenarioShare >= 0, scenarioShare <= 1 else { throw ValidationError("--scenario-share must be in [0, 1]") }
         guard startShare >= 0, startShare <= 1 else { throw ValidationError("--start-share must be in [0, 1]") }
@@ -75,23 +74,10 @@ struct Improve: ParsableCommand {
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let manifest = robotModel.manifest
-        try report {
-            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                throw TetherError("cannot create the output folder: \(error.localizedDescription)", at: out)
-            }
-        }
-        var starts: [EpisodeStart] = []
-        if let recordings {
-            starts = try replayRecorded(recordings, robotModel: robotModel)
-            if replayOnly { return }
-        }
-        try report { try refuseRecurrentWarmStart(policy) }
-        let policyPath = policy
-        _ = try report { try OnnxPolicy(path: policyPath, manifest: manifest) }
         let gateSpec = try report { try RandomizationSpec.load(path: randomize) }
         let trainingPath = trainingSpecPath
         let trainingSpec = try report { try RandomizationSpec.load(path: trainingPath) }
-        var run = ImprovementRun(robot: robotModel, policyPath: policyPath, gate: gateSpec, training: trainingSpec,
+        var run = ImprovementRun(robot: robotModel, policyPath: policy, gate: gateSpec, training: trainingSpec,
                                  budget: try report { try ImprovementBudget(parsing: budget) }, outputDirectory: out)
         run.trials = trials
         run.threshold = threshold
@@ -101,71 +87,35 @@ struct Improve: ParsableCommand {
         run.config.seed = trainingSeed
         run.config.threads = threads
         run.scenarioShare = scenarioShare
-        run.starts = startShare > 0 ? starts : []
         run.startShare = startShare
-        var metadata = PolicyContract(manifest: manifest).metadata
-        metadata["training_command"] = HistoryHooks.commandLine
-        run.metadata = metadata
-        emit("tether improve: \(manifest.name), \(policyPath); gate: \(trials) trials, lower bound ≥ \(fmt(100 * threshold, 0)) % under \(randomize); training under \(trainingPath); budget \(run.budget)")
-        let outcome = try report { try run.run { emit($0) } }
-        let before = outcome.before
-        try report { try before.write(to: "\(out)/before.json") }
-        try writeGateReport(before, to: "\(out)/before.html")
-        HistoryHooks.validation(before, artifact: "\(out)/before.json")
-        let scenarios = ImprovementLoop.scenarios(from: before)
-        try writeOutput(to: "\(out)/failure-scenarios.yaml", what: "the scenarios") {
-            Data(ImprovementLoop.scenariosYAML(scenarios, policy: policyPath, randomization: randomize).utf8)
-        }
-        let summary = ImprovementReport(outcome: outcome, budget: run.budget, gateRandomization: randomize, trainingRandomization: trainingPath)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeOutput(to: "\(out)/improve.json", what: "improve.json") { try encoder.encode(summary) }
-        try report { try summary.html(generatedAt: Date()).write(to: "\(out)/improve.html") }
-        guard let after = outcome.after else {
-            print("improve: \(policyPath) already passes the gate (\(before.summary.successes)/\(before.summary.trials), \(before.summary.reason)); nothing trained; \(out)/improve.json")
+        run.metadata = PolicyContract(manifest: manifest).metadata.merging(["training_command": HistoryHooks.commandLine]) { _, new in new }
+        var workflow = ImprovementWorkflow(run: run, recordings: recordings, history: HistoryHooks.recorder)
+        workflow.window = window
+        if replayOnly, let recordings {
+            _ = try report { try workflow.replayRecorded(recordings) { emit($0) } }
             return
         }
-        try report { try after.write(to: "\(out)/after.json") }
-        try writeGateReport(after, to: "\(out)/after.html")
-        HistoryHooks.validation(after, artifact: "\(out)/after.json")
-        HistoryHooks.improvement(summary.comparison, robot: manifest.name, artifact: "\(out)/improve.json")
+        emit("tether improve: \(manifest.name), \(policy); gate: \(trials) trials, lower bound ≥ \(fmt(100 * threshold, 0)) % under \(randomize); "
+             + "training under \(trainingPath); budget \(run.budget)")
+        let result = try report { try workflow.perform { emit($0) } }
+        let outcome = result.outcome, before = outcome.before
+        guard let after = outcome.after else {
+            print("improve: \(policy) already passes the gate (\(before.summary.successes)/\(before.summary.trials), \(before.summary.reason)); "
+                  + "nothing trained; \(out)/improve.json")
+            return
+        }
         let b = before.summary, a = after.summary
-        print(String(format: "improve: gate %d/%d (%.1f %%, lower bound %.1f %%, %@) → %d/%d on fresh trials (%.1f %%, lower bound %.1f %%, %@); %@ after %d iterations, %d checks",
+        print(String(format: "improve: gate %d/%d (%.1f %%, lower bound %.1f %%, %@) → %d/%d on fresh trials (%.1f %%, lower bound %.1f %%, %@); "
+                     + "%@ after %d iterations, %d checks",
                      b.successes, b.trials, 100 * b.successRate, 100 * b.decisionInterval[0], b.decision.rawValue,
                      a.successes, a.trials, 100 * a.successRate, 100 * a.decisionInterval[0], a.decision.rawValue,
                      outcome.stopReason.rawValue, outcome.iterations, outcome.checks.count))
-        print(String(format: "  cost: %.0f s wall (%.0f s training, %.0f s validations and checks), %d env steps of training; %d of %d before-failures (trained on) now pass",
-                     outcome.wallSeconds, outcome.trainingSeconds, outcome.checkSeconds, outcome.environmentSteps, outcome.scenariosFixed, outcome.scenariosTotal))
+        print(String(format: "  cost: %.0f s wall (%.0f s training, %.0f s validations and checks), %d env steps of training; "
+                     + "%d of %d before-failures (trained on) now pass",
+                     outcome.wallSeconds, outcome.trainingSeconds, outcome.checkSeconds, outcome.environmentSteps, outcome.scenariosFixed,
+                     outcome.scenariosTotal))
         print("  new policy \(out)/improved.onnx; report \(out)/improve.html (JSON improve.json); validations \(out)/before.html, \(out)/after.html")
         if let redeployTruth { try redeploy(truth: redeployTruth, robotModel: robotModel, improved: outcome.policy) }
-    }
-
-    /// Failures out of the flight recordings of `folder`, replayed in simulation; writes
-    /// recorded-scenarios.yaml and .json. Returns the measured start states training can use.
-    private func replayRecorded(_ folder: String, robotModel: RobotModel) throws -> [EpisodeStart] {
-        emit("⓪ failures in the flight recordings of \(folder) (\(fmt(window, 1)) s before each)")
-        let manifest = robotModel.manifest, path = policy
-        _ = try report { try OnnxPolicy(path: path, manifest: manifest) }
-        let spec = try report { try RandomizationSpec.load(path: randomize) }
-        let extracted = try report { try RecordedFailures.extract(trials: folder, robot: robotModel, window: window) }
-        let replayed = try report {
-            try RecordedFailures.replay(extracted, robot: robotModel, makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }, randomization: spec)
-        }
-        for s in replayed {
-            let r = s.replay!
-            emit(String(format: "  trial %3d  %@ at %.2f s  peak tilt %.2f rad, rate %.2f rad/s  %@", s.trial, s.failureMode, s.failureTime, s.peakTilt, s.peakAngularRate,
-                        s.interventions.isEmpty ? "" : "interventions " + s.interventions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-            emit("             replay: nominal \(r.nominalOutcome) after \(fmt(r.nominalSeconds, 2)) s, randomized \(r.randomizedReproduced)/\(r.randomizedDraws) reproduce: \(r.verdict)")
-        }
-        let yamlPath = "\(out)/recorded-scenarios.yaml", jsonPath = "\(out)/recorded-scenarios.json"
-        try writeOutput(to: yamlPath, what: "the recorded scenarios") { Data(RecordedFailures.yaml(replayed, policy: path).utf8) }
-        try writeOutput(to: jsonPath, what: "the recorded scenarios") {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return try encoder.encode(replayed)
-        }
-        emit("  \(replayed.count) recorded failure\(replayed.count == 1 ? "" : "s") → \(yamlPath), \(jsonPath)")
-        return RecordedFailures.starts(replayed, manifest: manifest)
     }
 
     /// Trials of the policy before and after on the virtual robot with the same truth and seeds
@@ -175,8 +125,8 @@ struct Improve: ParsableCommand {
         let manifest = robotModel.manifest
         func trials(_ path: String, _ folder: String) throws -> [TrialRecord] {
             let plan = try report {
-                try TrialPlan(backend: "emulator", truth: truth, count: redeployCount, seconds: redeploySeconds, seed: seed,
-                              recordingFolder: "\(out)/\(folder)", stage: Double(redeployStage) / 100)
+                try TrialPlan(backend: .emulator, truth: truth, count: redeployCount, seconds: redeploySeconds, seed: seed,
+                              recordingFolder: "\(out)/\(folder)", stage: redeployStage)
             }
             try report { try FileManager.default.createDirectory(atPath: "\(out)/\(folder)", withIntermediateDirectories: true) }
             let records = try report {
@@ -185,7 +135,7 @@ struct Improve: ParsableCommand {
                 }
             }
             try report { try TrialRecords.write(records, to: "\(out)/\(folder)/trials.jsonl") }
-            HistoryHooks.trials(records, robot: manifest.name, policy: path, backend: "emulator", truth: truth, artifact: "\(out)/\(folder)/trials.jsonl")
+            HistoryHooks.trials(records, robot: manifest.name, policy: path, backend: .emulator, truth: truth, artifact: "\(out)/\(folder)/trials.jsonl")
             return records
         }
         let before = try trials(policy, "redeploy-before"), after = try trials("\(out)/improved.onnx", "redeploy-after")

@@ -29,14 +29,13 @@ struct SafetyCommand: ParsableCommand {
         )
         @Argument(help: "Recording (.mcap) or JSON Lines file.") var input: String
         @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
-        @Option(help: "Torque stage in percent (25, 50, 100).") var stage: Int?
+        @Option(help: "Torque stage in percent (25, 50, 100).", transform: TorqueStage.argument) var stage: TorqueStage?
         @Option(help: "Where to write the replayed ticks (JSON Lines).") var out: String?
         @Option(help: "Re-run this ONNX policy on the recording's observations (a recurrent policy's state reset where its policy phases started) and replay its actions instead of the recorded ones.") var policy: String?
 
         func run() throws {
-            if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100") }
             let manifest = try report { try Manifest.load(path: try BuiltinRobots.manifestPath(for: robot)) }
-            let config = try report { try SafetyConfig(manifest: manifest, stage: stage.map { Double($0) / 100 }) }
+            let config = try report { try SafetyConfig(manifest: manifest, stage: stage?.fraction) }
             let inputs: [SafetyInput] = try report {
                 guard let policy else { return try SafetyReplay.inputs(path: input, manifest: manifest) }
                 var onnx = try OnnxPolicy(path: policy, manifest: manifest)

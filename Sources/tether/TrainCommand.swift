@@ -68,79 +68,16 @@ struct Train: ParsableCommand {
         config.seed = seed
         config.threads = threads
         config.evaluateEvery = evaluateEvery
-        if let scenarios {
-            let loaded = try report { try ImprovementLoop.loadScenarios(path: scenarios) }
-            if !loaded.isEmpty {
-                config.scenarios = ImprovementLoop.episodeStreams(loaded)
-                config.scenarioShare = scenarioShare
-                emit("replaying \(loaded.count) failure scenarios in \(config.scenarioDirections) of \(directions) directions per iteration")
-            }
-        }
-        if let starts {
-            let loaded = try report { try RecordedFailures.load(path: starts) }
-            let states = RecordedFailures.starts(loaded, manifest: robotModel.manifest)
-            if states.count < loaded.count {
-                emit("warning: \(starts): \(loaded.count - states.count) of \(loaded.count) recorded states do not fit \(robotModel.manifest.name) (joint counts, orientation, action size, finite values); skipped")
-            }
-            if !states.isEmpty {
-                config.starts = states
-                config.startShare = startShare
-                emit("starting \(config.startDirections) of \(directions) directions per iteration from \(states.count) recorded failure state\(states.count == 1 ? "" : "s")")
-            }
-        }
-        let checkpointPath = out + ".checkpoint.json"
-        let commandLine = (["tether"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        try report {
-            var start: ARSCheckpoint
-            if let resume {
-                start = try ARSCheckpoint.read(from: resume)
-                guard start.robot == robotModel.manifest.name else {
-                    throw TetherError("the checkpoint is for robot '\(start.robot)', not '\(robotModel.manifest.name)'", at: resume)
-                }
-                config.hidden = start.config.hidden
-                config.activation = start.config.activation
-                start.config.iterations = iterations
-                emit("resuming at iteration \(start.iteration) of \(iterations)")
-            } else {
-                let trainer = try ARSTrainer(robot: robotModel, randomization: spec, config: config)
-                var warm: PolicyNetwork?
-                if let warmStart {
-                    try refuseRecurrentWarmStart(warmStart)
-                    warm = try ARSCheckpoint.read(from: warmStart + ".checkpoint.json").policy
-                }
-                start = trainer.initialCheckpoint(warmStart: warm)
-                if let gait {
-                    guard gait == "trot" else { throw TetherError("unknown gait '\(gait)'", hint: "the built-in gait is 'trot'") }
-                    let (generator, error) = try TrotGait().generator(for: robotModel.manifest, harmonics: harmonics)
-                    start.policy.generator = generator
-                    emit("gait: trot at \(TrotGait().frequency) Hz as \(harmonics) Fourier harmonics (largest fit error \(fmt(error, 4)) rad)")
-                }
-            }
-            let trainer = try ARSTrainer(robot: robotModel, randomization: spec, config: config)
-            let task = robotModel.manifest.task!
-            emit("training \(robotModel.manifest.name) (\(task.kind.rawValue)) with ARS: \(config.directions) directions, top \(config.topDirections), α \(config.stepSize), ν \(config.noise), \(config.threads) threads, seed \(seed)\(spec.map { ", randomization \($0.sourcePath ?? "")" } ?? "")")
-            let final = try trainer.train(from: start, progress: { log in
-                var line = String(format: "iter %4d  mean return %9.2f  best %9.2f  %8.0f env steps/s", log.iteration, log.meanReturn, log.bestReturn, log.stepsPerSecond)
-                if let r = log.evaluationReturn, let s = log.evaluationSuccess { line += String(format: "  eval return %9.2f success %5.1f%%", r, 100 * s) }
-                emit(line)
-            }, checkpoint: { try $0.write(to: checkpointPath) })
-            let policy = trainer.exportedPolicy(final)
-            var metadata = PolicyContract(manifest: robotModel.manifest).metadata
-            metadata["training"] = "ARS V2-t, \(final.iteration) iterations, seed \(seed)"
-            metadata["training_command"] = commandLine
-            try OnnxWriter.write(policy, metadata: metadata, to: out)
-            print("wrote \(out) and \(checkpointPath)")
-        }
-    }
-}
-
-/// Tether's trainer (ARS) trains feed-forward networks from their native checkpoint; a recurrent
-/// policy (trained elsewhere) can be validated, deployed and replayed, but not warm-started.
-func refuseRecurrentWarmStart(_ path: String) throws {
-    guard FileManager.default.fileExists(atPath: path) else { return }
-    let session = try OnnxSession(path: path)
-    if let signature = try? PolicySignature.recognise(session, observationSize: nil), !signature.states.isEmpty {
-        throw TetherError("a recurrent policy (\(signature.kind)): Tether's trainer (ARS) trains feed-forward policies and cannot warm-start it", at: path,
-                          hint: "retrain or fine-tune it in the trainer that made it (rsl_rl, Isaac Lab), then validate and deploy it with Tether; `tether validate` and `tether deploy` run recurrent policies")
+        var run = TrainingRun(robot: robotModel, randomization: spec, config: config, output: out)
+        run.start = resume.map { .resume(checkpoint: $0) } ?? warmStart.map { .warmStart(policy: $0) } ?? .scratch
+        run.gait = gait
+        run.harmonics = harmonics
+        run.scenariosFile = scenarios
+        run.scenarioShare = scenarioShare
+        run.startsFile = starts
+        run.startShare = startShare
+        run.metadata["training_command"] = HistoryHooks.commandLine
+        let outcome = try report { try run.run { emit($0) } }
+        print("wrote \(outcome.policy) and \(outcome.checkpoint)")
     }
 }

@@ -29,7 +29,7 @@ struct Trials: ParsableCommand {
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
-    @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).") var backend = "sim"
+    @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).", transform: RobotBackend.argument) var backend: RobotBackend = .sim
     @Flag(help: "ros2: keep DDS on the loopback interface (one machine).") var loopback = false
     @Option(help: "ros2: seconds between trials, to reposition the robot.") var pause = 3.0
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
@@ -39,7 +39,7 @@ struct Trials: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Option(help: "Success distance, m (default: the task's, scaled to the policy time).") var successDistance: Double?
     @Option(help: "Oscillation cutoff, Hz.") var oscillationHz = 10.0
-    @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).") var stage: Int?
+    @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).", transform: TorqueStage.argument) var stage: TorqueStage?
     @Flag(help: "Do not write flight recordings.") var noRecord = false
     @Flag(help: "sim: each trial starts hung on a gantry at the standing height, let go at the end of the stand-up (humanoids, which cannot stand up from lying).") var gantry = false
     @Option(help: "sim: run in the calibrated simulation (calibration.yaml or the folder `tether calibrate` wrote): patched model, measured driver lag and dead time, sensor noise.") var calibration: String?
@@ -49,17 +49,16 @@ struct Trials: ParsableCommand {
     @Option(name: .customLong("override"), help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in each trial record, recording and the history).", valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
-        if calibration != nil && backend != "sim" { throw ValidationError("--calibration runs the calibrated simulation: it needs --backend sim") }
-        if attribute && backend == "sim" && calibration == nil {
+        if calibration != nil && backend != .sim { throw ValidationError("--calibration runs the calibrated simulation: it needs --backend sim") }
+        if attribute && backend == .sim && calibration == nil {
             throw ValidationError("--attribute needs something to set back to nominal: --backend sim with --calibration CAL (calibrated parameters), or --backend emulator (the virtual robot's truth)")
         }
-        if attribute && backend == "ros2" { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has none to set: run it on the sim backend with --calibration") }
+        if attribute && backend == .ros2 { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has none to set: run it on the sim backend with --calibration") }
         if real != nil && (calibration == nil || !attribute) {
             throw ValidationError("--real compares the calibrated simulation with real trials in the attribution: add --calibration CAL --attribute")
         }
         guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
-        if gantry && backend != "sim" { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
-        if let stage, ![25, 50, 100].contains(stage) { throw ValidationError("--stage must be 25, 50 or 100 (percent of the torque limits)") }
+        if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
         try checkOverride(overrideReason)
     }
 
@@ -69,7 +68,7 @@ struct Trials: ParsableCommand {
         var plan = try report {
             try TrialPlan(backend: backend, truth: truth, count: count, seconds: seconds, seed: seed, successDistance: successDistance,
                           oscillationCutoffHz: oscillationHz, recordingFolder: noRecord ? nil : out,
-                          stage: stage.map { Double($0) / 100 })
+                          stage: stage)
         }
         plan.loopback = loopback
         plan.pauseSeconds = pause
@@ -82,9 +81,9 @@ struct Trials: ParsableCommand {
         _ = try report { try OnnxPolicy(path: policy, manifest: manifest) }  // fail before the first trial
         plan.gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { emit($0) }
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
-        let setting = backend == "emulator" ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
+        let setting = backend == .emulator ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
         emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "\(Int((manifest.safety.torqueStage * 100).rounded())) % (the manifest's)")")
-        if (stage.map { Double($0) / 100 } ?? manifest.safety.torqueStage) < 1, manifest.task?.kind == .walk {
+        if (stage?.fraction ?? manifest.safety.torqueStage) < 1, manifest.task?.kind == .walk {
             emit("note: below 100 % torque the robot may not do the task (the chapter gives 25 % to slow, safe movements); the gate validated full torque: --stage 100 measures what it predicts")
         }
         let path = policy
@@ -96,7 +95,7 @@ struct Trials: ParsableCommand {
         }
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
         try report { try TrialRecords.write(records, to: file) }
-        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == "emulator" ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
+        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == .emulator ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
         let tally = TrialTally(records)
         emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson[0], 1))–\(fmt(100 * tally.wilson[1], 1)) %); records \(file)")
         guard attribute else { return }

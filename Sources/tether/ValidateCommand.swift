@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TetherCore
 import TetherPolicy
 import TetherSim
@@ -56,56 +55,26 @@ extension Validate {
 
         func run() throws {
             let robotModel = try report { try BuiltinRobots.load(robot) }
-            let manifest = robotModel.manifest, allow = allowMismatch, path = policy
-            _ = try report { try OnnxPolicy(path: path, manifest: manifest, allowMismatch: allow) }  // check once, up front
-            let spec = try report { try randomize.map { try RandomizationSpec.load(path: $0) } }
-            let slice = try report { try shard.map { try GateShard(parsing: $0) } }
-            let simulation = try report {
-                try GateSimulation(robot: robotModel, randomization: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            }
-            let identity = try report {
-                GateIdentity(robot: manifest.name, task: simulation.taskDescription, policy: path,
-                             policyDigest: try GateIdentity.digest(ofFile: path), randomization: randomize,
-                             randomizationDigest: try randomize.map { try GateIdentity.digest(ofFile: $0) },
-                             seed: self.seed, trials: trials, threshold: threshold, manifestDigest: GateIdentity.manifestDigest(of: manifest))
-            }
-            let gate = try report { try ValidationGate(identity: identity, shard: slice, sequentialBatch: sequential ? batch : nil) }
+            var run = ValidationRun(robot: robotModel, policy: policy, randomization: try report { try randomize.map { try RandomizationSpec.load(path: $0) } })
+            run.trials = trials
+            run.seed = seed
+            run.threshold = threshold
+            run.shard = try report { try shard.map { try GateShard(parsing: $0) } }
+            run.sequentialBatch = sequential ? batch : nil
+            run.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            run.allowMismatch = allowMismatch
             let toStandardError = json
-            let say: @Sendable (String) -> Void = { line in
-                if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
-            }
-            let planned = slice.map { $0.indices(of: trials).count } ?? trials
-            say("tether validate: \(manifest.name), policy \(path), \(planned) trials\(slice.map { " (shard \($0.index)/\($0.count))" } ?? "") of '\(identity.task)', "
-                + (spec.map { "randomization \($0.sourcePath ?? "")" } ?? "nominal model") + ", \(simulation.threads) threads")
-            let start = ContinuousClock.now
-            let offset = Mutex(0)
-            let isSequential = gate.sequentialBatch != nil
-            let onLook: (GateProgress) -> Void = { p in
-                if isSequential {
-                    say("  look: \(p.done) trials, \(p.successes) successes, interval \(fmt(100 * p.interval[0], 1))–\(fmt(100 * p.interval[1], 1)) %")
-                }
-                offset.withLock { $0 = p.done }
-            }
-            let step = max(1, planned / 10), seed = self.seed
-            let runTrials: ([Int]) throws -> [GateTrial] = { indices in
-                let base = offset.withLock { $0 }
-                let onTrial: @Sendable (Int) -> Void = { done in
-                    let total = base + done
-                    if total % step == 0 || total == planned {
-                        let seconds = Double((ContinuousClock.now - start).components.seconds)
-                        say("  trials \(total)/\(planned)  (\(Int(seconds)) s)")
-                    }
-                }
-                return try simulation.run(indices: indices, seed: seed, progress: onTrial) {
-                    try OnnxPolicy(path: path, manifest: manifest, allowMismatch: allow)
+            let result = try report {
+                try run.run { line in
+                    if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
                 }
             }
-            let result = try report { try gate.run(progress: onLook, runTrials: runTrials) }
+            let slice = run.shard
             if let out { try report { try result.write(to: out) } }
             if let reportPath { try writeGateReport(result, to: reportPath) }
             if slice == nil { HistoryHooks.validation(result, artifact: out ?? reportPath) }
             if json { try printJSON(result); return }
-            printSummary(result)
+            printGateSummary(result)
             if let out { print("  wrote            \(out)") }
             if let reportPath { print("  report           \(reportPath)") }
         }
@@ -132,7 +101,7 @@ extension Validate {
             HistoryHooks.validation(merged, artifact: out ?? reportPath)
             if json { try printJSON(merged); return }
             print("tether validate merge: \(files.count) shards, \(merged.summary.trials) trials")
-            printSummary(merged)
+            printGateSummary(merged)
             if let out { print("  wrote            \(out)") }
             if let reportPath { print("  report           \(reportPath)") }
         }
@@ -145,7 +114,7 @@ func writeGateReport(_ result: GateResult, to path: String) throws {
 }
 
 /// Prints the terminal summary of a gate result.
-private func printSummary(_ r: GateResult) {
+func printGateSummary(_ r: GateResult) {
     let s = r.summary
     print("  success          \(s.successes)/\(s.trials) = \(fmt(100 * s.successRate, 1)) %")
     print("  Wilson 95 %      \(fmt(100 * s.wilson[0], 1))–\(fmt(100 * s.wilson[1], 1)) %")

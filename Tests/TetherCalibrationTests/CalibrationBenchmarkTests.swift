@@ -18,7 +18,9 @@ import TetherCalibration
             #expect(abs(peer - p.tether) < 2 * sd, "\(p.name): mujoco.sysid \(peer), Tether \(p.tether) (σ \(sd))")
         }
         #expect(report.peerSeconds != nil && report.speedup != nil)
-        let json = try JSONEncoder().encode(report)
-        #expect(!json.isEmpty)
+        // The JSON scripts read carries every parameter with both fitters' estimates.
+        let json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(report)) as? [String: Any]
+        let parameters = try #require(json?["parameters"] as? [[String: Any]])
+        #expect(parameters.count == 4 && parameters.allSatisfy { $0["tether"] is Double && $0["peer"] is Double })
     }
 }

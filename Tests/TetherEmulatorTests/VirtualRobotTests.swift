@@ -326,12 +326,10 @@ func torqueCommand(_ torque: Double) -> JointCommand {
         let nominal = try walk(Truth(name: "nominal", seed: 1))
         let mild = try walk(try Truth.preset("mild"))
         let typical = try walk(try Truth.preset("typical"))
-        let harsh = try walk(try Truth.preset("harsh"))
         #expect(!nominal.stopped && nominal.distance! > 1)
         #expect(!mild.stopped && mild.safetyCounters["fall", default: 0] == 0)
         #expect(mild.distance! > 1)
         #expect(typical.distance! > 1)
-        _ = harsh  // reported, not asserted: the harsh gap is meant to hurt
     }
 }
 

@@ -5,7 +5,7 @@ import TetherCore
 
 @Suite struct DeploymentGateTests {
     let subject = DeploymentGate.Subject(robot: "quadruped", policy: "policies/walk.onnx", policyDigest: "fnv1a64:aaaa",
-                                         manifest: "robots/quadruped/quadruped.yaml", manifestDigest: "fnv1a64:mmmm", backend: "emulator",
+                                         manifest: "robots/quadruped/quadruped.yaml", manifestDigest: "fnv1a64:mmmm", backend: .emulator,
                                          robotArgument: "quadruped", suggestedRandomization: "robots/quadruped/randomization.yaml")
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -27,10 +27,11 @@ import TetherCore
     }
 
     @Test func onlySimulationIsUngated() {
-        #expect(!DeploymentGate.isGated(backend: "sim"))
-        #expect(DeploymentGate.isGated(backend: "emulator"))
-        #expect(DeploymentGate.isGated(backend: "ros2"))
-        #expect(DeploymentGate.isGated(backend: "unitree"))  // a backend added later is a robot until said otherwise
+        #expect(!DeploymentGate.isGated(backend: .sim))
+        #expect(DeploymentGate.isGated(backend: .emulator))
+        #expect(DeploymentGate.isGated(backend: .ros2))
+        // Every backend but simulation is a robot: each is gated.
+        #expect(RobotBackend.allCases.filter { DeploymentGate.isGated(backend: $0) } == [.emulator, .ros2])
     }
 
     @Test func aPolicyNeverValidatedIsRefusedWithTheCommandThatValidatesIt() throws {

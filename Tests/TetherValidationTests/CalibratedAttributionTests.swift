@@ -118,7 +118,7 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
     @Test func attributionFindsTheCalibratedDelay() throws {
         let robot = try BuiltinRobots.load("quadruped")
         let policyPath = "\(root)/policies/quadruped.onnx"
-        var plan = try TrialPlan(backend: "sim", count: 8, seconds: 8, seed: 3, stage: 1)
+        var plan = try TrialPlan(backend: .sim, count: 8, seconds: 8, seed: 3, stage: .full)
         plan.calibrated = try CalibratedSimulation(calibration: try calibration(delay: 0.045, robot: robot), source: "cal.yaml", robot: robot)
         var attribution = try GapAttribution.run(plan: plan, robot: robot, policyName: policyPath,
                                                  makePolicy: { try OnnxPolicy(path: policyPath, manifest: robot.manifest) })
@@ -149,7 +149,7 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         attribution.compare(realSuccesses: 1, realTrials: 1)
         #expect(attribution.versusReal?.verdict == "too few trials" && attribution.versusReal?.reproduces == false)
         // In the gap report, beside the real trials.
-        let real = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: "emulator", seed: 1, success: false, failureMode: "fall",
+        let real = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: .emulator, seed: 1, success: false, failureMode: "fall",
                                distance: 0.2, requiredDistance: 1, episodeSeconds: 1.5, score: 0.1)
         var gap = try GapReport(sim: [real], real: [real], simSource: "a", realSource: "b")
         gap.attributions = [attribution]
@@ -197,7 +197,7 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         for i in file.parameters.indices where ["driver.delay", "sensor.delay"].contains(file.parameters[i].name) {
             file.parameters[i].method = "trajectory fit (LM)"
         }
-        var plan = try TrialPlan(backend: "sim", count: 8, seconds: 8, seed: 3, stage: 1)
+        var plan = try TrialPlan(backend: .sim, count: 8, seconds: 8, seed: 3, stage: .full)
         plan.calibrated = try CalibratedSimulation(calibration: file, source: "cal.yaml", robot: robot)
         var progress: [String] = []
         let attribution = try GapAttribution.run(plan: plan, robot: robot, policyName: policyPath,
@@ -212,7 +212,7 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         #expect(attribution.explanation == "explained by driver.delay, within it driver.delay")
         let back = try JSONDecoder().decode(GapAttribution.self, from: attribution.json())
         #expect(back.entries.last?.within == "driver.delay" && back.explainingMembers == ["driver.delay"])
-        let real = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: "emulator", seed: 1, success: false, failureMode: "fall",
+        let real = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: .emulator, seed: 1, success: false, failureMode: "fall",
                                distance: 0.2, requiredDistance: 1, episodeSeconds: 1.5, score: 0.1)
         var gap = try GapReport(sim: [real], real: [real], simSource: "a", realSource: "b")
         gap.attributions = [attribution]

@@ -4,10 +4,10 @@ import TetherCore
 @testable import TetherValidation
 
 /// Synthetic trial records: `successes` of `count` succeed, distances from `distances`.
-private func records(backend: String, successes: Int, distances: [Double], oscillation: Double? = nil) -> [TrialRecord] {
+private func records(backend: RobotBackend, successes: Int, distances: [Double], oscillation: Double? = nil) -> [TrialRecord] {
     distances.enumerated().map { i, d in
         let ok = i < successes
-        return TrialRecord(trial: i, robot: "quadruped", policy: "p.onnx", backend: backend, truth: backend == "emulator" ? "typical" : nil,
+        return TrialRecord(trial: i, robot: "quadruped", policy: "p.onnx", backend: backend, truth: backend == .emulator ? "typical" : nil,
                            seed: UInt64(i + 1), success: ok, failureMode: ok ? "success" : (i % 2 == 0 ? "fall" : "no_progress"),
                            distance: d, requiredDistance: 3, episodeSeconds: 10, score: d / 10, trackingError: 0.1 + d / 100,
                            torqueMargin: 0.5, velocityMargin: 0.4 - d / 100, oscillation: oscillation,
@@ -25,7 +25,7 @@ private func temporaryFile(_ name: String, _ text: String) throws -> String {
 
 @Suite struct TrialRecordTests {
     @Test func recordsRoundTripThroughJSONLines() throws {
-        var original = records(backend: "emulator", successes: 2, distances: [3.5, 3.1, 1.2, 0.4], oscillation: 0.02)
+        var original = records(backend: .emulator, successes: 2, distances: [3.5, 3.1, 1.2, 0.4], oscillation: 0.02)
         original[1].recording = "runs/x/trial-001.mcap"
         original[2].trackingError = nil  // absent metrics stay absent
         let text = try TrialRecords.encode(original)
@@ -35,7 +35,7 @@ private func temporaryFile(_ name: String, _ text: String) throws -> String {
     }
 
     @Test func malformedLineIsNamedByNumber() throws {
-        let good = try TrialRecords.line(records(backend: "sim", successes: 1, distances: [3])[0])
+        let good = try TrialRecords.line(records(backend: .sim, successes: 1, distances: [3])[0])
         let path = try temporaryFile("bad.jsonl", good + "\n\n" + "{\"trial\": 1}\n")
         do {
             _ = try TrialRecords.read(path: path)
@@ -58,7 +58,7 @@ private func temporaryFile(_ name: String, _ text: String) throws -> String {
     }
 
     @Test func emptySetsAreRefused() throws {
-        let some = records(backend: "sim", successes: 1, distances: [3, 1])
+        let some = records(backend: .sim, successes: 1, distances: [3, 1])
         #expect(throws: TetherError.self) { try GapReport(sim: [], real: some, simSource: "a", realSource: "b") }
         #expect(throws: TetherError.self) { try GapReport(sim: some, real: [], simSource: "a", realSource: "b") }
         let empty = try temporaryFile("empty.jsonl", "\n")
@@ -129,8 +129,8 @@ private func temporaryFile(_ name: String, _ text: String) throws -> String {
 
 @Suite struct GapReportNumbersTests {
     @Test func reportNumbersRecomputeFromTheRawRecords() throws {
-        let sim = records(backend: "sim", successes: 9, distances: [3.6, 3.5, 3.7, 3.4, 3.6, 3.5, 3.8, 3.6, 3.5, 1.0])
-        let real = records(backend: "emulator", successes: 5, distances: [3.2, 3.0, 3.3, 3.1, 3.4, 0.8, 1.1, 0.5, 2.0, 0.9])
+        let sim = records(backend: .sim, successes: 9, distances: [3.6, 3.5, 3.7, 3.4, 3.6, 3.5, 3.8, 3.6, 3.5, 1.0])
+        let real = records(backend: .emulator, successes: 5, distances: [3.2, 3.0, 3.3, 3.1, 3.4, 0.8, 1.1, 0.5, 2.0, 0.9])
         let simPath = try temporaryFile("sim.jsonl", try TrialRecords.encode(sim))
         let realPath = try temporaryFile("real.jsonl", try TrialRecords.encode(real))
         let gap = try GapReport.load(simPath: simPath, realPath: realPath)

@@ -16,7 +16,7 @@ private func gateResult(_ successes: Int, of trials: Int, threshold: Double = 0.
 /// Robot trials: `successes` of `count` succeed.
 private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentClearance? = nil) -> [TrialRecord] {
     (0..<count).map { i in
-        TrialRecord(trial: i, robot: "quadruped", policy: "walk.onnx", backend: "emulator", truth: "slow link", seed: UInt64(i),
+        TrialRecord(trial: i, robot: "quadruped", policy: "walk.onnx", backend: .emulator, truth: "slow link", seed: UInt64(i),
                     success: i < successes, failureMode: i < successes ? "success" : "fall", distance: 1, requiredDistance: 1,
                     episodeSeconds: 10, score: 0.1, gate: gate)
     }
@@ -125,7 +125,7 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
         #expect { try GateVersusRobot(gate: shard, gateSource: "g", robot: robotTrials(1, of: 1), robotSource: "t") } throws: { "\($0)".contains("merge the shards first") }
         #expect(throws: TetherError.self) { try GateVersusRobot(gate: gateResult(9, of: 10), gateSource: "g", robot: [], robotSource: "t") }
         let clearance = DeploymentClearance(status: .overridden, robot: "quadruped", policy: "walk.onnx", policyDigest: "fnv1a64:bbbb", manifest: "m.yaml",
-                                            manifestDigest: "fnv1a64:mmmm", backend: "emulator", refusal: "never validated", overrideReason: "bench")
+                                            manifestDigest: "fnv1a64:mmmm", backend: .emulator, refusal: "never validated", overrideReason: "bench")
         let v = try GateVersusRobot(gate: gateResult(9, of: 10, randomization: nil), gateSource: "g", robot: robotTrials(1, of: 1, gate: clearance), robotSource: "t")
         #expect(v.notes.contains { $0.contains("they are not the same policy") })
         #expect(v.notes.contains { $0.contains("nominal model") })
@@ -139,11 +139,11 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
 
     @Test func theGapReportCarriesTheSectionInHTMLAndJSON() throws {
         let cleared = DeploymentClearance(status: .cleared, robot: "quadruped", policy: "walk.onnx", policyDigest: "fnv1a64:aaaa", manifest: "m.yaml",
-                                          manifestDigest: "fnv1a64:mmmm", backend: "emulator",
+                                          manifestDigest: "fnv1a64:mmmm", backend: .emulator,
                                           validation: .init(id: 3, date: "2026-12-05T01:17:35Z", trials: 100, successes: 92, lower: 0.85, threshold: 0.8,
                                                             decision: "GO", randomization: "cal/randomization.yaml"))
         let real = robotTrials(9, of: 10, gate: cleared)
-        var gap = try GapReport(sim: robotTrials(10, of: 10).map { var r = $0; r.backend = "sim"; return r }, real: real, simSource: "sim.jsonl", realSource: "real.jsonl")
+        var gap = try GapReport(sim: robotTrials(10, of: 10).map { var r = $0; r.backend = .sim; return r }, real: real, simSource: "sim.jsonl", realSource: "real.jsonl")
         gap.gateVersusRobot = try GateVersusRobot(gate: gateResult(92, of: 100, threshold: 0.8), gateSource: "gate.json", robot: real, robotSource: "real.jsonl")
         let html = gap.html().render()
         #expect(html.contains("Gate vs robot") && html.contains("Newcombe"))
@@ -162,7 +162,7 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
         let records = try TrialRecords.decode(line)
         #expect(records.count == 1 && records[0].gate == nil)
         let withGate = robotTrials(1, of: 1, gate: DeploymentClearance(status: .overridden, robot: "quadruped", policy: "p", policyDigest: "d", manifest: "m",
-                                                                       manifestDigest: "e", backend: "ros2", overrideReason: "bench"))
+                                                                       manifestDigest: "e", backend: .ros2, overrideReason: "bench"))
         #expect(try TrialRecords.decode(TrialRecords.encode(withGate)) == withGate)
     }
 }

@@ -16,7 +16,7 @@ import TetherSim
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-recorded-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 1, seconds: 8, seed: 1, recordingFolder: folder, stage: 0.25)
+        let plan = try TrialPlan(backend: .emulator, truth: "typical", count: 1, seconds: 8, seed: 1, recordingFolder: folder, stage: .quarter)
         let records = try plan.run(robot: model, policyName: policyPath, makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { _ in }
         try TrialRecords.write(records, to: "\(folder)/trials.jsonl")
         #expect(records.allSatisfy { !$0.success })
@@ -70,7 +70,7 @@ import TetherSim
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-recorded-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var record = TrialRecord(trial: 0, robot: "quadruped", policy: "p.onnx", backend: "emulator", seed: 1, success: false, failureMode: "fall",
+        var record = TrialRecord(trial: 0, robot: "quadruped", policy: "p.onnx", backend: .emulator, seed: 1, success: false, failureMode: "fall",
                                  distance: 0.1, requiredDistance: 1, episodeSeconds: 1, score: 0, oscillationCutoffHz: 10, interventions: [:])
         record.recording = "\(folder)/gone.mcap"
         try TrialRecords.write([record], to: "\(folder)/trials.jsonl")

@@ -15,16 +15,16 @@ private struct StandStill: PolicyRuntime {
 }
 
 @Suite struct StagedDeploymentTests {
-    static let stages = [StagedDeployment.Stage(fraction: 0.25, task: .standAndHold, runs: 1, seconds: 6),
-                         StagedDeployment.Stage(fraction: 0.5, task: .shortWalk, runs: 1, seconds: 8),
-                         StagedDeployment.Stage(fraction: 1.0, task: .fullTask, runs: 2, seconds: 8)]
+    static let stages = [StagedDeployment.Stage(torque: .quarter, task: .standAndHold, runs: 1, seconds: 6),
+                         StagedDeployment.Stage(torque: .half, task: .shortWalk, runs: 1, seconds: 8),
+                         StagedDeployment.Stage(torque: .full, task: .fullTask, runs: 2, seconds: 8)]
 
     @Test func theShippedPolicyGoesThroughEveryStageInSimulation() throws {
         let model = try BuiltinRobots.load("quadruped")
         let path = "\(stagedRepositoryRoot)/policies/quadruped.onnx"
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-staged-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let staged = StagedDeployment(stages: Self.stages, backend: "sim", seed: 3, recordingFolder: folder)
+        let staged = StagedDeployment(stages: Self.stages, backend: .sim, seed: 3, recordingFolder: folder)
         var seen: [Double] = []
         let results = try staged.run(robot: model, policyName: path, makePolicy: { try OnnxPolicy(path: path, manifest: model.manifest) }) { seen.append($0.stage.fraction) }
         #expect(seen == [0.25, 0.5, 1.0] && results.allSatisfy(\.passed))
@@ -41,7 +41,7 @@ private struct StandStill: PolicyRuntime {
     @Test func aStageThatDoesNotPassStopsTheRollout() throws {
         let model = try BuiltinRobots.load("quadruped")
         let m = model.manifest
-        let staged = StagedDeployment(stages: Self.stages, backend: "sim", seed: 3)
+        let staged = StagedDeployment(stages: Self.stages, backend: .sim, seed: 3)
         let results = try staged.run(robot: model, policyName: "stand-still",
                                      makePolicy: { StandStill(observationSize: m.observationSize, actionSize: m.actionSize) })
         // Standing still passes the 25 % stage and cannot pass the walk: 100 % is never run.

@@ -12,8 +12,8 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         let model = try BuiltinRobots.load("quadruped")
         let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-trials-\(UUID().uuidString)").path
-        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 2, seconds: 6, seed: 7, successDistance: 1,
-                                 recordingFolder: folder, stage: 1)
+        let plan = try TrialPlan(backend: .emulator, truth: "typical", count: 2, seconds: 6, seed: 7, successDistance: 1,
+                                 recordingFolder: folder, stage: .full)
         var seen: [Int] = []
         let records = try plan.run(robot: model, policyName: policyPath,
                                    makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { seen.append($0.trial) }
@@ -22,7 +22,7 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         #expect(records[0].seed != records[1].seed)
         #expect(records[0].seed == plan.trialSeed(0))
         for r in records {
-            #expect(r.backend == "emulator" && r.truth == "typical" && r.stage == 1)
+            #expect(r.backend == .emulator && r.truth == "typical" && r.stage == 1)
             #expect(r.requiredDistance == 1)
             #expect(r.success == (r.failureMode == "success"))
             #expect(r.success == (r.distance >= 1 && r.stopReason == nil && r.failureMode != "fall"))
@@ -46,18 +46,18 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
     }
 
     @Test func plansRefuseWhatCannotRun() {
-        #expect(throws: TetherError.self) { try TrialPlan(backend: "gazebo", count: 2) }
-        #expect(throws: TetherError.self) { try TrialPlan(backend: "ros2", count: 1).runOne(trial: 0, robot: try BuiltinRobots.load("quadruped"), policyName: "p", policy: NativePolicy(PolicyNetwork(mlp: MLP(sizes: [48, 12])))) }
-        #expect(throws: TetherError.self) { try TrialPlan(backend: "sim", count: 0) }
-        #expect(throws: TetherError.self) { try TrialPlan(backend: "sim", count: 2, seconds: 3) }
+        #expect(throws: TetherError.self) { try RobotBackend(parsing: "gazebo") }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: .ros2, count: 1).runOne(trial: 0, robot: try BuiltinRobots.load("quadruped"), policyName: "p", policy: NativePolicy(PolicyNetwork(mlp: MLP(sizes: [48, 12])))) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: .sim, count: 0) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: .sim, count: 2, seconds: 3) }
     }
 
     @Test func requiredDistanceScalesTheTaskToThePolicyTime() throws {
         let task = Manifest.Task(kind: .walk, episodeSeconds: 30, command: SIMD3(0.5, 0, 0), successDistance: 10)
-        let plan = try TrialPlan(backend: "sim", count: 1, seconds: 15)
+        let plan = try TrialPlan(backend: .sim, count: 1, seconds: 15)
         // Policy from 3.0 s to 13.5 s: 10.5 s of the task's 30 s.
         #expect(abs(plan.requiredDistance(task: task) - 3.5) < 1e-12)
-        let long = try TrialPlan(backend: "sim", count: 1, seconds: 60)
+        let long = try TrialPlan(backend: .sim, count: 1, seconds: 60)
         #expect(long.requiredDistance(task: task) == 10)
     }
 }
@@ -94,7 +94,7 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
     @Test func attributionRunsEachGroupAndRoundTrips() throws {
         let model = try BuiltinRobots.load("quadruped")
         let policyPath = "\(gapRepositoryRoot)/policies/quadruped.onnx"
-        let plan = try TrialPlan(backend: "emulator", truth: "typical", count: 1, seconds: 6, seed: 2, successDistance: 1, stage: 1)
+        let plan = try TrialPlan(backend: .emulator, truth: "typical", count: 1, seconds: 6, seed: 2, successDistance: 1, stage: .full)
         var groups: [String] = []
         let attribution = try GapAttribution.run(plan: plan, robot: model, policyName: policyPath,
                                                  makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) { g, _ in groups.append(g) }
@@ -107,7 +107,7 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         let back = try GapAttribution.read(path: path)
         #expect(back.entries.map(\.successes) == attribution.entries.map(\.successes))
         // The report shows it, and its JSON twin decodes back with it.
-        let record = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: "sim", seed: 1, success: true, failureMode: "success",
+        let record = TrialRecord(trial: 0, robot: "quadruped", policy: "p", backend: .sim, seed: 1, success: true, failureMode: "success",
                                  distance: 2, requiredDistance: 1, episodeSeconds: 1.5, score: 1.3)
         var gap = try GapReport(sim: [record], real: [record], simSource: "a", realSource: "b")
         #expect(gap.missing.first?.contains("not given") == true)
@@ -117,14 +117,14 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
         #expect(decoded.attributions?.first?.entries.count == 5)
         #expect(decoded.attributions?.first?.isCalibration == false)
         #expect(decoded.success.fisherP == 1)
-        #expect(throws: TetherError.self) { try GapAttribution.run(plan: try TrialPlan(backend: "sim", count: 1), robot: model, policyName: policyPath,
+        #expect(throws: TetherError.self) { try GapAttribution.run(plan: try TrialPlan(backend: .sim, count: 1), robot: model, policyName: policyPath,
                                                                    makePolicy: { try OnnxPolicy(path: policyPath, manifest: model.manifest) }) }
     }
 }
 
 @Suite struct TrialTallyTests {
     private func record(_ trial: Int, _ mode: String, distance: Double, interventions: [String: Int] = [:]) -> TrialRecord {
-        TrialRecord(trial: trial, robot: "quadruped", policy: "p", backend: "sim", seed: UInt64(trial), success: mode == "success", failureMode: mode,
+        TrialRecord(trial: trial, robot: "quadruped", policy: "p", backend: .sim, seed: UInt64(trial), success: mode == "success", failureMode: mode,
                     distance: distance, requiredDistance: 1, episodeSeconds: 1, score: distance, interventions: interventions)
     }
 
