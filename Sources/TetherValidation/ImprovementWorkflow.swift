@@ -39,10 +39,8 @@ public struct ImprovementWorkflow: Sendable {
 
     /// Replays the recordings (if any), runs the loop, writes the files, tells the history.
     public func perform(progress: @escaping ImprovementRun.Progress = { _ in }) throws -> Result {
+        try createOutputDirectory()
         let out = run.outputDirectory
-        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw TetherError("cannot create the output folder: \(error.localizedDescription)", at: out)
-        }
         var run = self.run
         var recorded: [RecordedFailures.Scenario] = []
         if let recordings {
@@ -74,6 +72,7 @@ public struct ImprovementWorkflow: Sendable {
     /// simulation under the gate's randomization; writes recorded-scenarios.yaml and .json.
     public func replayRecorded(_ folder: String, progress: ImprovementRun.Progress = { _ in }) throws -> [RecordedFailures.Scenario] {
         let robot = run.robot, manifest = robot.manifest, path = run.policyPath, out = run.outputDirectory
+        try createOutputDirectory()
         progress("⓪ failures in the flight recordings of \(folder) (\(String(format: "%.1f", window)) s before each)")
         _ = try OnnxPolicy(path: path, manifest: manifest)
         let extracted = try RecordedFailures.extract(trials: folder, robot: robot, window: window)
@@ -98,6 +97,12 @@ public struct ImprovementWorkflow: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return encoder
+    }
+
+    private func createOutputDirectory() throws {
+        do { try FileManager.default.createDirectory(atPath: run.outputDirectory, withIntermediateDirectories: true) } catch {
+            throw TetherError("cannot create the output folder: \(error.localizedDescription)", at: run.outputDirectory)
+        }
     }
 
     private func write(_ data: Data, to path: String) throws {

@@ -126,6 +126,8 @@ public struct TrainingRun {
         metadata["training"] = "ARS V2-t, \(final.iteration) iterations, seed \(config.seed)"
         metadata.merge(self.metadata) { _, new in new }
         try OnnxWriter.write(trainer.exportedPolicy(final), metadata: metadata, to: output)
+        // The checkpoint of what was exported, also after 0 iterations (a starting policy to warm-start from).
+        try final.write(to: checkpoint)
         return Outcome(policy: output, checkpoint: checkpoint, iterations: final.iteration)
     }
 

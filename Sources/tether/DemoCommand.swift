@@ -39,6 +39,20 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         Self.useDemoHistory()
+        try simulationBasics()
+        try defaultPolicies()
+        try deploymentRehearsal()
+        try virtualRobotFirstLook()
+        try experimentsAndCalibration()
+        try validationAndGap()
+        try firstStageGap()
+        try improveAndRedeploy()
+        try vision()
+        try historyAndIndex()
+    }
+
+    /// ① the manifest against its model, ② standing, ③ pushes, ④ a randomized batch.
+    func simulationBasics() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let m = robotModel.manifest
         print("① manifest: \(m.name) checked against \(URL(fileURLWithPath: robotModel.model.source).lastPathComponent): \(m.joints.count) joints, obs \(m.observationSize), action \(m.actionSize), \(fmt(robotModel.model.totalMass, 2)) kg")
@@ -75,6 +89,10 @@ struct Demo: ParsableCommand {
         if held < trials {
             for r in results where !r.2 { print("    fell: friction \(fmt(r.0, 2)), payload \(fmt(r.1, 2)) kg") }
         }
+    }
+
+    /// ⑤ The committed default policies, checked against their manifests, run in trials.
+    func defaultPolicies() throws {
         // ⑤ Policies: the committed default policies, checked against their manifests, run in trials.
         for (name, trialsCount) in [("cartpole", 50), ("quadruped", 20)] {
             guard let root = TetherPaths.checkoutRoot() else { break }
@@ -92,6 +110,10 @@ struct Demo: ParsableCommand {
             }
             print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval[0], 0))–\(fmt(100 * summary.successInterval[1], 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
         }
+    }
+
+    /// ⑥ Safe deployment rehearsal, ⑦ its recording replayed offline at 25 %.
+    func deploymentRehearsal() throws {
         // ⑥ Safe deployment rehearsal: passive on the ground → stand up → walk → e-stop → damping stop,
         //    on a simulated clock, with the flight recorder, then the recording replayed offline.
         if let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") {
@@ -120,6 +142,10 @@ struct Demo: ParsableCommand {
             let bounded = replayed.reduce(0) { $0 + $1.events.filter { $0.hasPrefix("torque_bound") }.count }
             print("⑦ replay of that recording at stage 25 %: \(replayed.count) ticks, \(bounded) torque-bound events, first stop: \(replayed.first { $0.mode.hasPrefix("stopped") }?.mode ?? "none")")
         }
+    }
+
+    /// ⑧ The same policy on the virtual robot's presets: a first look at the gap.
+    func virtualRobotFirstLook() throws {
         // ⑧ The same policy on the virtual robot (hidden imperfections, in-process, simulated clock):
         //    a first look at the sim-to-real gap, before any hardware.
         if let root = TetherPaths.checkoutRoot(), FileManager.default.fileExists(atPath: "\(root)/policies/quadruped.onnx") {
@@ -139,12 +165,6 @@ struct Demo: ParsableCommand {
             }
             print("⑧ virtual robot (hidden truth), 8 s of walking at stage 100 %: " + parts.joined(separator: ", "))
         }
-        try experimentsAndCalibration()
-        try validationAndGap()
-        try firstStageGap()
-        try improveAndRedeploy()
-        try vision()
-        try historyAndIndex()
     }
 
     /// ⑮ The fixture detector (trained on MuJoCo scenes) on the synthetic and the "real" test

@@ -104,23 +104,8 @@ struct Deploy: ParsableCommand {
         if !json {
             emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == .emulator ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
         }
-        let quiet = json
-        var failure: Error?
-        var result: Deployment.Report
-        do {
-            result = try deployment.run(schedule) { s in
-                guard !quiet else { return }
-                var line = String(format: "\r  t %6.2f s  %-11@ safety %-8@ stage %3.0f%%  %6.1f Hz  p99 %7.1f µs  misses %d  events %d",
-                                  s.time, s.phase.rawValue, s.safetyMode, 100 * s.stage, s.tickRate, s.computeP99Microseconds, s.deadlineMisses, s.safetyEvents)
-                if let d = s.distance { line += String(format: "  distance %5.2f m", d) }
-                FileHandle.standardError.write(Data(line.utf8))
-            }
-        } catch {
-            // The robot was stopped first and the recording written; print what happened, then the error.
-            guard let last = deployment.lastReport else { try report { () throws -> Void in throw error }; return }
-            failure = error
-            result = last
-        }
+        let (report, failure) = try runShowingStatus(deployment, schedule)
+        var result = report
         result.policy = policy
         result.gate = gate
         sources.forEach { $0.cancel() }
@@ -135,6 +120,27 @@ struct Deploy: ParsableCommand {
         }
         if let signal = result.interruptedBy {
             throw ExitCode(signal == "SIGTERM" ? 143 : 130)
+        }
+    }
+
+    /// Runs the deployment with a live status line (unless --json). An error after the robot was
+    /// stopped and the recording written comes back beside the report, to be printed after it.
+    private func runShowingStatus(_ deployment: Deployment, _ schedule: DeploymentSchedule) throws -> (Deployment.Report, Error?) {
+        let quiet = json
+        do {
+            let result = try deployment.run(schedule) { s in
+                guard !quiet else { return }
+                var line = String(format: "\r  t %6.2f s  %-11@ safety %-8@ stage %3.0f%%  %6.1f Hz  p99 %7.1f µs  misses %d  events %d",
+                                  s.time, s.phase.rawValue, s.safetyMode, 100 * s.stage, s.tickRate, s.computeP99Microseconds, s.deadlineMisses,
+                                  s.safetyEvents)
+                if let d = s.distance { line += String(format: "  distance %5.2f m", d) }
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            return (result, nil)
+        } catch {
+            // The robot was stopped first and the recording written; print what happened, then the error.
+            guard let last = deployment.lastReport else { try report { () throws -> Void in throw error }; throw ExitCode.failure }
+            return (last, error)
         }
     }
 

@@ -59,23 +59,7 @@ struct Experiment: ParsableCommand {
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let manifest = robotModel.manifest
-        let experimentKind = ExperimentKind(rawValue: kind)!
-        var options = ExperimentOptions()
-        options.joints = joints.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
-        options.seconds = seconds
-        options.speeds = try report {
-            try speeds.split(separator: ",").map {
-                guard let v = Double($0.trimmingCharacters(in: .whitespaces)) else {
-                    throw TetherError("'\($0)' is not a number", at: "--speeds", hint: "speeds in rad/s, e.g. 0.5,1,2")
-                }
-                return v
-            }
-        }
-        options.stepTorque = stepTorque
-        options.hangHeight = hangHeight
-        options.pendulumAmplitude = amplitude
-        options.chirpAmplitude = chirpAmplitude
-        let plan = try report { try ExperimentPlan(kind: experimentKind, manifest: manifest, options: options) }
+        let plan = try report { try ExperimentPlan(kind: ExperimentKind(rawValue: kind)!, manifest: manifest, options: try experimentOptions()) }
         let rateHz = rate ?? manifest.rates.physicsHz
         if !json || dryRun {
             for line in plan.summary { emit(line) }
@@ -104,6 +88,31 @@ struct Experiment: ParsableCommand {
         }
         sources.forEach { $0.cancel() }
         if json { try printJSON(result); return }
+        printSummary(result)
+        if result.stopped { throw ExitCode(2) }
+    }
+
+    /// The options as the experiment plan takes them.
+    private func experimentOptions() throws -> ExperimentOptions {
+        var options = ExperimentOptions()
+        options.joints = joints.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
+        options.seconds = seconds
+        options.speeds = try report {
+            try speeds.split(separator: ",").map {
+                guard let v = Double($0.trimmingCharacters(in: .whitespaces)) else {
+                    throw TetherError("'\($0)' is not a number", at: "--speeds", hint: "speeds in rad/s, e.g. 0.5,1,2")
+                }
+                return v
+            }
+        }
+        options.stepTorque = stepTorque
+        options.hangHeight = hangHeight
+        options.pendulumAmplitude = amplitude
+        options.chirpAmplitude = chirpAmplitude
+        return options
+    }
+
+    private func printSummary(_ result: ExperimentRunner.Report) {
         FileHandle.standardError.write(Data("\n".utf8))
         print("\(result.kind): \(fmt(result.seconds, 2)) s, \(result.ticks) ticks at \(fmt(result.rateHz, 0)) Hz, \(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "completed")")
         let counters = result.safetyCounters.filter { $0.value > 0 }.sorted { $0.key < $1.key }
@@ -111,6 +120,5 @@ struct Experiment: ParsableCommand {
         for e in result.events.prefix(8) { print("    \(e)") }
         for (j, e) in result.equilibria.sorted(by: { $0.key < $1.key }) { print("  equilibrium \(j) \(fmt(e, 4)) rad") }
         if let r = result.recording { print("  recording \(r)") }
-        if result.stopped { throw ExitCode(2) }
     }
 }

@@ -82,7 +82,7 @@ struct Trials: ParsableCommand {
         plan.gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { emit($0) }
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         let setting = backend == .emulator ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
-        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0) %" } ?? "\(Int((manifest.safety.torqueStage * 100).rounded())) % (the manifest's)")")
+        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0)" } ?? "\(Int((manifest.safety.torqueStage * 100).rounded())) % (the manifest's)")")
         if (stage?.fraction ?? manifest.safety.torqueStage) < 1, manifest.task?.kind == .walk {
             emit("note: below 100 % torque the robot may not do the task (the chapter gives 25 % to slow, safe movements); the gate validated full torque: --stage 100 measures what it predicts")
         }
@@ -98,7 +98,12 @@ struct Trials: ParsableCommand {
         HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == .emulator ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
         let tally = TrialTally(records)
         emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson[0], 1))–\(fmt(100 * tally.wilson[1], 1)) %); records \(file)")
-        guard attribute else { return }
+        if attribute { try attribute(plan: plan, robotModel: robotModel, baseline: records, realRecords: realRecords) }
+    }
+
+    /// `--attribute`: the same trials with each group set back to nominal, compared; writes DIR/attribution.json.
+    private func attribute(plan: TrialPlan, robotModel: RobotModel, baseline records: [TrialRecord], realRecords: [TrialRecord]?) throws {
+        let manifest = robotModel.manifest, path = policy
         if let calibrated = plan.calibrated {
             emit("calibrated simulation: " + calibrated.groups.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))
             for s in calibrated.skipped { emit("  not simulated: \(s)") }

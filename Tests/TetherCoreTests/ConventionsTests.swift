@@ -4,29 +4,9 @@ import Testing
 
 /// A robot whose manifest lists joints leg by leg (the model's order) while the policy reads them
 /// breadth-first (Isaac Lab's order), with a passive tail joint between the hips and the knees.
-let breadthFirstYAML = """
-tether_manifest: 1
-name: biped
-model: biped.xml
-rates:
-  physics_hz: 500
-  control_hz: 50
-joints:
-  - {name: l_hip, actuator: m_lh, default: 0.1, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 10, kd: 1}
-  - {name: l_knee, actuator: m_lk, default: 0.2, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 2}
-  - {name: r_hip, actuator: m_rh, default: 0.3, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 30, kd: 3}
-  - {name: r_knee, actuator: m_rk, default: 0.4, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 40, kd: 4}
-  - {name: tail, default: 0.0, limits: [-3, 3], velocity_limit: 5.0}
-policy_joint_order: [l_hip, r_hip, tail, l_knee, r_knee]
-observation:
-  terms:
-    - {source: joint_positions}
-    - {source: joint_velocities}
-    - {source: last_action}
-action:
-  mode: position
-  scale: [1, 2, 3, 4]
-"""
+let breadthFirstYAML = try! String(
+    contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("tests/fixtures/biped-breadth-first.yaml").path, encoding: .utf8)
 
 @Suite struct ConventionsTests {
     @Test func policyJointOrderMapsJointsByName() throws {

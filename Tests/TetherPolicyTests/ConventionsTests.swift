@@ -4,31 +4,12 @@ import TetherCore
 import TetherSim
 @testable import TetherPolicy
 
-/// Joints leg by leg in the manifest, breadth-first in the policy, with a passive tail.
-private let breadthFirst = """
-tether_manifest: 1
-name: biped
-model: biped.xml
-rates:
-  physics_hz: 500
-  control_hz: 50
-joints:
-  - {name: l_hip, actuator: m_lh, default: 0.1, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 10, kd: 1}
-  - {name: l_knee, actuator: m_lk, default: 0.2, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 2}
-  - {name: r_hip, actuator: m_rh, default: 0.3, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 30, kd: 3}
-  - {name: r_knee, actuator: m_rk, default: 0.4, limits: [-3, 3], velocity_limit: 5.0, torque_limit: 10.0, kp: 40, kd: 4}
-  - {name: tail, default: 0.0, limits: [-3, 3], velocity_limit: 5.0}
-policy_joint_order: [l_hip, r_hip, tail, l_knee, r_knee]
-observation:
-  terms:
-    - {source: joint_positions}
-    - {source: joint_velocities}
-    - {source: joint_positions_absolute}
-    - {source: last_action}
-action:
-  mode: position
-  scale: [1, 2, 3, 4]
-"""
+/// Joints leg by leg in the manifest, breadth-first in the policy, with a passive tail (the fixture the
+/// Core tests read, tests/fixtures/biped-breadth-first.yaml), with absolute joint positions observed too.
+private let breadthFirst = try! String(
+    contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("tests/fixtures/biped-breadth-first.yaml").path, encoding: .utf8)
+    .replacingOccurrences(of: "    - {source: joint_velocities}\n", with: "    - {source: joint_velocities}\n    - {source: joint_positions_absolute}\n")
 
 /// Two joints; terms of two values each, so every layout is easy to write by hand.
 private func twoJoints(_ observation: String) -> String {
