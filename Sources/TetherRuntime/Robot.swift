@@ -67,6 +67,8 @@ public final class SimulatedRobot: Robot {
     private var sensorRandom: SeededRandom
     /// The last measured state and when it was received (sensors that are not exact).
     private var measured: (state: RobotState, receivedAt: Double)?
+    /// Simulation time of the last sample taken or dropped, s.
+    private var sampledAt: Double?
 
     /// Wraps `sim`; the simulation's time zero is the runtime clock's `start`. `sensors` corrupt
     /// each new state once (a state read twice reads the same), with draws from `sensorRandom`.
@@ -86,8 +88,12 @@ public final class SimulatedRobot: Robot {
         // unlike the simulation time plus an offset, which rounds).
         guard !sensors.isExact else { return (sim.state(), advancedTo) }
         let exact = sim.state()
-        if let measured, measured.state.time == exact.time { return (measured.state, advancedTo) }
-        if let measured { sensors.walkDrift(over: exact.time - measured.state.time, in: &sensorState, random: &sensorRandom) }
+        if let measured, exact.time == sampledAt {
+            // This instant was sampled already: its measurement again, or the held one if it dropped out.
+            return measured.state.time == exact.time ? (measured.state, advancedTo) : measured
+        }
+        if let sampledAt { sensors.walkDrift(over: exact.time - sampledAt, in: &sensorState, random: &sensorRandom) }
+        sampledAt = exact.time
         // A dropped sample: the last one, received when it was, is read again.
         if let measured, sensors.dropsSample(random: &sensorRandom) { return measured }
         let new = (sensors.measure(exact, state: sensorState, random: &sensorRandom), advancedTo)
