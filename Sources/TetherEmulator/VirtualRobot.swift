@@ -9,11 +9,13 @@ import TetherSim
 /// - Physics: a private copy of the robot's model, edited through `SimParameter` (friction, mass,
 ///   payload, centre of mass, joint damping and friction loss).
 /// - Link: each command arrives after the latency ± jitter, or is lost; each state likewise.
-/// - Motor drivers, at the physics rate: dead time, the PD law on the driver's own encoder
-///   (backlash dead band, encoder offset), a first-order lag on the torque, saturation, and the
-///   thermal loss of torque constant. The torque is written to `ctrl` directly.
-/// - Sensors, at the publish rate: bias, drift, noise and quantization of the joints, IMU noise
-///   and bias, orientation noise, dropouts, and a publisher that can stall.
+/// - Motor drivers, at the physics rate: the `ActuatorModel` every simulated robot composes, with
+///   the truth's values (dead time, the PD law on the driver's own encoder: backlash dead band and
+///   encoder offset, a first-order lag on the torque, saturation, thermal derating). The torque
+///   is written to `ctrl` directly.
+/// - Sensors, at the publish rate: the `SensorModel` every simulated robot composes, with the
+///   truth's values (bias, drift, noise and quantization of the joints, IMU noise and bias,
+///   orientation noise, dropouts), and a publisher that can stall.
 ///
 /// - Command timeout, like a real driver's (`CommandWatchdog`): when no command has reached the
 ///   driver for `commandTimeout` of robot time (default 0.1 s), a damping stop, then zero torque;
@@ -34,21 +36,19 @@ public final class VirtualRobot: Robot {
     private var advancedTo: Double
     private let dt: Double
     private let publishPeriod: Double
-    private let offsets: [Double]
-    private let lagAlpha: Double
+    /// The motor drivers (the truth's actuators).
+    private let actuator: ActuatorModel
+    /// The sensors (the truth's).
+    private let sensors: SensorModel
 
     // Link and driver state.
-    private var commandQueue: [(effective: Double, command: JointCommand)] = []
     private var active: JointCommand
     private var stateQueue: [(arrival: Double, state: RobotState)] = []
     private var delivered: (state: RobotState, receivedAt: Double)?
-    private var laggedTorque: [Double]
-    /// Winding temperature above ambient per actuated joint, K.
-    private var temperature: [Double]
-    /// Motor-side position per joint (the joint position seen through the backlash), rad.
-    private var motorPosition: [Double]
+    /// Commands in flight through the link and the dead time, lagged torque, temperature, motor side.
+    private var actuatorState: ActuatorState
     // Sensor state.
-    private var drift: [Double]
+    private var sensorState: SensorState
     private var nextPublish: Double
     // Independent random streams, so changing one model does not change the others' draws.
     private var commandRandom: SeededRandom
@@ -87,26 +87,22 @@ public final class VirtualRobot: Robot {
         manifest = robot.manifest
         dt = patched.model.timestep
         publishPeriod = 1 / truth.sensors.publishHz
-        self.offsets = offsets.isEmpty ? [Double](repeating: 0, count: robot.manifest.joints.count) : offsets
-        let tau = truth.actuators.lagTimeConstant
-        lagAlpha = tau > 0 ? 1 - Foundation.exp(-dt / tau) : 1
+        actuator = ActuatorModel(truth.actuators, timestep: dt)
+        sensors = SensorModel(truth.sensors)
         let start = clock.now()
         clockOffset = start - sim.data.time
         advancedTo = start
         active = sim.command
-        let n = patched.actuatorIDs.count
-        laggedTorque = [Double](repeating: 0, count: n)
-        temperature = [Double](repeating: 0, count: n)
-        motorPosition = patched.qposAddress.map { sim.data.qpos[$0] }
-        drift = [Double](repeating: 0, count: robot.manifest.joints.count)
+        actuatorState = ActuatorState(actuatedJoints: patched.actuatorIDs.count, jointPositions: patched.qposAddress.map { sim.data.qpos[$0] })
+        sensorState = SensorState(joints: robot.manifest.joints.count)
         nextPublish = sim.data.time
         commandRandom = SeededRandom(seed: truth.seed, stream: 1)
         stateLinkRandom = SeededRandom(seed: truth.seed, stream: 2)
         sensorRandom = SeededRandom(seed: truth.seed, stream: 3)
         watchdog = CommandWatchdog(configuration: .init(manifest: robot.manifest, timeout: commandTimeout, dampingSeconds: dampingSeconds))
         // The driver's torque starts where the simulation's is (zero after lying down).
-        for (k, a) in patched.actuatorIDs.enumerated() {
-            laggedTorque[k] = patched.drives[k] == .motor ? sim.data.ctrl[a] : sim.data.actuatorForce[a]
+        for (k, a) in sim.robot.actuatorIDs.enumerated() {
+            actuatorState.torques[k] = sim.robot.drives[k] == .motor ? sim.data.ctrl[a] : sim.data.actuatorForce[a]
         }
         // The robot was publishing before the runtime connected: a first state is already there.
         delivered = (measure(), start)
@@ -171,10 +167,7 @@ public final class VirtualRobot: Robot {
         let sentAt = max(clock.now(), advancedTo) - clockOffset
         let link = truth.link
         if link.commandLoss > 0, commandRandom.uniform() < link.commandLoss { return }
-        let arrival = sentAt + delay(&commandRandom)
-        let effective = arrival + truth.actuators.deadTime
-        let index = commandQueue.firstIndex { $0.effective > effective } ?? commandQueue.endIndex
-        commandQueue.insert((effective, command), at: index)
+        actuator.schedule(command, arrivingAt: sentAt + delay(&commandRandom), in: &actuatorState)
     }
 
     public func advance(to time: Double) throws {
@@ -188,29 +181,21 @@ public final class VirtualRobot: Robot {
     /// One physics step: commands that reached the driver, the driver's torque, the step, the sensors.
     private func stepOnce() {
         let t = sim.data.time
-        while let first = commandQueue.first, first.effective <= t + 1e-9 {
-            commandQueue.removeFirst()
-            active = first.command
-            watchdog.commandArrived(at: first.effective)
+        while let due = actuatorState.takeDue(at: t) {
+            active = due.command
+            watchdog.commandArrived(at: due.effective)
         }
         let robot = sim.robot
         let qpos = sim.data.qpos, qvel = sim.data.qvel, ctrl = sim.data.ctrl
         followBacklash()
-        let a = truth.actuators
         let c = watchdog.check(at: t, positions: active.positions) ?? active
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
-            let q = motorPosition[j] + offsets[j], qd = qvel[robot.dofAddress[j]]
-            let limit = robot.torqueLimits[k]
-            var tau = c.kp[k] * (c.positions[k] - q) + c.kd[k] * (c.velocities[k] - qd) + c.torques[k]
-            tau = tau.isNaN ? 0 : min(limit, max(-limit, tau))
-            laggedTorque[k] += lagAlpha * (tau - laggedTorque[k])
-            let peak = limit * a.saturation
-            var out = min(peak, max(-peak, laggedTorque[k]))
-            out *= max(0, 1 - a.thermal.lossPerKelvin * temperature[k])
+            // The driver reads its own encoder: the motor side, with the encoder's offset.
+            let q = actuatorState.motorPositions[j] + sensors.encoderOffset(joint: j), qd = qvel[robot.dofAddress[j]]
+            let out = actuator.torque(actuated: k, command: c, position: q, velocity: qd, limit: robot.torqueLimits[k], in: &actuatorState)
             // A position servo gets the target at which it gives this torque (the true joint's state).
             ctrl[robot.actuatorIDs[k]] = robot.hasServos ? robot.control(actuated: k, torque: out, position: qpos[robot.qposAddress[j]], velocity: qd) : out
-            temperature[k] += dt * (a.thermal.heating * out * out - temperature[k] / a.thermal.coolingTime)
         }
         sim.holdMount()
         sim.data.step()
@@ -220,12 +205,7 @@ public final class VirtualRobot: Robot {
     /// Moves each motor-side position to within half the backlash of its joint's position.
     private func followBacklash() {
         let qpos = sim.data.qpos
-        let half = truth.actuators.backlash / 2
-        for (j, address) in sim.robot.qposAddress.enumerated() {
-            let q = qpos[address]
-            if q - motorPosition[j] > half { motorPosition[j] = q - half }
-            else if q - motorPosition[j] < -half { motorPosition[j] = q + half }
-        }
+        for (j, address) in sim.robot.qposAddress.enumerated() { _ = actuator.followBacklash(joint: j, position: qpos[address], in: &actuatorState) }
     }
 
     /// Measures, corrupts and sends a state if the publish instant has come.
@@ -233,13 +213,9 @@ public final class VirtualRobot: Robot {
         let t = sim.data.time
         guard t + 1e-9 >= nextPublish else { return }
         while nextPublish <= t + 1e-9 { nextPublish += publishPeriod }
-        let s = truth.sensors
         // The drift walks whether or not the sample is sent.
-        if s.positionDrift > 0 {
-            let step = s.positionDrift * publishPeriod.squareRoot()
-            for j in drift.indices { drift[j] += sensorRandom.gaussian(standardDeviation: step) }
-        }
-        if s.dropout > 0, sensorRandom.uniform() < s.dropout { return }
+        sensors.walkDrift(over: publishPeriod, in: &sensorState, random: &sensorRandom)
+        if sensors.dropsSample(random: &sensorRandom) { return }
         if let stall = truth.link.stall, t >= stall.start - 1e-9, t < stall.start + stall.duration - 1e-9 { return }
         let link = truth.link
         if link.stateLoss > 0, stateLinkRandom.uniform() < link.stateLoss { return }
@@ -250,35 +226,12 @@ public final class VirtualRobot: Robot {
     }
 
     /// The state as the robot's sensors report it (positions, velocities and time of the same
-    /// instant: the motor side follows the joint before it is read).
+    /// instant: the motor side follows the joint before it is read, and the encoders sit there).
     private func measure() -> RobotState {
         followBacklash()
-        var state = sim.state()
-        let s = truth.sensors
-        for j in state.jointPositions.indices {
-            var q = motorPosition[j] + offsets[j] + s.positionBias + drift[j]
-            if s.positionNoise > 0 { q += sensorRandom.gaussian(standardDeviation: s.positionNoise) }
-            if s.resolution > 0 { q = (q / s.resolution).rounded() * s.resolution }
-            state.jointPositions[j] = q
-            var qd = state.jointVelocities[j] + s.velocityBias
-            if s.velocityNoise > 0 { qd += sensorRandom.gaussian(standardDeviation: s.velocityNoise) }
-            state.jointVelocities[j] = qd
-        }
-        if let w = state.baseAngularVelocity { state.baseAngularVelocity = w + s.gyroBias + noise3(s.gyroNoise) }
-        if let f = state.baseAcceleration { state.baseAcceleration = f + s.accelerometerBias + noise3(s.accelerometerNoise) }
-        if let q = state.baseOrientation, s.orientationNoise > 0 {
-            let e = noise3(s.orientationNoise) / 2
-            var d = Self.multiply(q, SIMD4(1, e.x, e.y, e.z))
-            d /= (d * d).sum().squareRoot()
-            state.baseOrientation = d
-        }
-        return state
-    }
-
-    private func noise3(_ sd: Double) -> SIMD3<Double> {
-        guard sd > 0 else { return .zero }
-        return SIMD3(sensorRandom.gaussian(standardDeviation: sd), sensorRandom.gaussian(standardDeviation: sd),
-                     sensorRandom.gaussian(standardDeviation: sd))
+        var exact = sim.state()
+        exact.jointPositions = actuatorState.motorPositions
+        return sensors.measure(exact, state: sensorState, random: &sensorRandom)
     }
 
     /// Latency ± a uniform jitter, never negative.
@@ -286,13 +239,5 @@ public final class VirtualRobot: Robot {
         let link = truth.link
         guard link.jitter > 0 else { return link.latency }
         return max(0, link.latency + random.uniform(-link.jitter, link.jitter))
-    }
-
-    /// Hamilton product of (w, x, y, z) quaternions.
-    private static func multiply(_ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> {
-        SIMD4(a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3],
-              a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2],
-              a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1],
-              a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0])
     }
 }

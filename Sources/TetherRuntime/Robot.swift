@@ -54,16 +54,29 @@ extension Robot {
 }
 
 /// `SimRobot` behind the `Robot` protocol: the simulation advances in lock step with the
-/// runtime's clock, at the physics rate, applying the last command with the PD law.
+/// runtime's clock, at the physics rate, applying the last command through its motor drivers.
+/// The state reads through a `SensorModel` (default: exact sensors).
 public final class SimulatedRobot: Robot {
     /// The simulation.
     public let sim: SimRobot
+    /// The sensors between the simulation and what the runtime reads.
+    public let sensors: SensorModel
     private var advancedTo: Double
     private let clockOffset: Double
+    private var sensorState: SensorState
+    private var sensorRandom: SeededRandom
+    /// The last measured state and when it was received (sensors that are not exact).
+    private var measured: (state: RobotState, receivedAt: Double)?
+    /// Simulation time of the last sample taken or dropped, s.
+    private var sampledAt: Double?
 
-    /// Wraps `sim`; the simulation's time zero is the runtime clock's `start`.
-    public init(sim: SimRobot, start: Double) {
+    /// Wraps `sim`; the simulation's time zero is the runtime clock's `start`. `sensors` corrupt
+    /// each new state once (a state read twice reads the same), with draws from `sensorRandom`.
+    public init(sim: SimRobot, start: Double, sensors: SensorModel = SensorModel(), sensorRandom: SeededRandom = SeededRandom(seed: 0)) {
         self.sim = sim
+        self.sensors = sensors
+        self.sensorRandom = sensorRandom
+        sensorState = SensorState(joints: sim.robot.manifest.joints.count)
         clockOffset = start - sim.data.time
         advancedTo = start
     }
@@ -73,7 +86,19 @@ public final class SimulatedRobot: Robot {
     public func latestState() throws -> (state: RobotState, receivedAt: Double)? {
         // The state of the last advance, received at the time the runtime advanced to (exact,
         // unlike the simulation time plus an offset, which rounds).
-        (sim.state(), advancedTo)
+        guard !sensors.isExact else { return (sim.state(), advancedTo) }
+        let exact = sim.state()
+        if let measured, exact.time == sampledAt {
+            // This instant was sampled already: its measurement again, or the held one if it dropped out.
+            return measured.state.time == exact.time ? (measured.state, advancedTo) : measured
+        }
+        if let sampledAt { sensors.walkDrift(over: exact.time - sampledAt, in: &sensorState, random: &sensorRandom) }
+        sampledAt = exact.time
+        // A dropped sample: the last one, received when it was, is read again.
+        if let measured, sensors.dropsSample(random: &sensorRandom) { return measured }
+        let new = (sensors.measure(exact, state: sensorState, random: &sensorRandom), advancedTo)
+        measured = new
+        return new
     }
 
     public func send(_ command: JointCommand) throws {

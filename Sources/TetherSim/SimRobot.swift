@@ -3,23 +3,30 @@ import Foundation
 import TetherCore
 
 /// A robot simulated in-process by MuJoCo: reads state in manifest order, takes joint commands,
-/// and runs the PD law at the physics rate inside each control step (the decimation).
+/// and runs its motor drivers (`ActuatorModel`, the PD law and what a driver adds to it) at the
+/// physics rate inside each control step (the decimation). The state it reports is exact; a
+/// `SensorModel` corrupts it where a robot's sensors should (`SimulatedRobot`, the virtual robot).
 public final class SimRobot {
-    /// The robot's model and index maps.
-    public let robot: RobotModel
+    /// The robot's model and index maps (a private copy once hung: `hang(height:)`).
+    public private(set) var robot: RobotModel
     /// The simulation data.
-    public let data: SimData
+    public private(set) var data: SimData
     /// The command applied at every physics step until the next one arrives.
     public private(set) var command: JointCommand
-    /// Motor-driver dynamics between a command and the joint torque (zero: ideal driver).
-    public var driver = DriverDynamics() {
-        didSet { lagAlpha = driver.lagTimeConstant > 0 ? 1 - exp(-robot.model.timestep / driver.lagTimeConstant) : 1 }
+    /// The motor drivers between a command and the joint torque (default: the ideal driver).
+    public var actuator: ActuatorModel
+    /// The motor drivers' state (pending commands, lagged torque, temperature, motor side).
+    public private(set) var actuatorState: ActuatorState
+    /// The dead time and lag of the motor drivers (what calibration fits); setting it keeps the
+    /// actuator model's other effects.
+    public var driver: DriverDynamics {
+        get { actuator.driver }
+        set { actuator = actuator.with(driver: newValue) }
     }
     /// The base pose held fixed while hung (`hang(height:)`), nil when free.
     public private(set) var mount: [Double]?
-    private var lagAlpha = 1.0
-    private var laggedTorque: [Double]
-    private var pendingCommands: [(effective: Double, command: JointCommand)] = []
+    /// Whether `robot.model` is this robot's own copy (made by the first `hang`).
+    private var ownsModel = false
 
     /// Creates a simulated robot at its initial state (keyframe, or the model's reference pose).
     public convenience init(robot: RobotModel) {
@@ -32,7 +39,8 @@ public final class SimRobot {
         self.robot = robot
         self.data = data
         self.command = robot.manifest.defaultPoseCommand
-        laggedTorque = [Double](repeating: 0, count: robot.actuatorIDs.count)
+        actuator = ActuatorModel(timestep: robot.model.timestep)
+        actuatorState = ActuatorState(actuatedJoints: robot.actuatorIDs.count, jointPositions: robot.qposAddress.map { data.qpos[$0] })
         reset()
     }
 
@@ -40,10 +48,12 @@ public final class SimRobot {
     /// sweeps, torque steps and pendulum swings need the legs in the air): the base is held
     /// upright at `height` metres with zero velocity, and the base's six degrees of freedom get
     /// a very large armature so that the legs move as on a fixed base (their coupling to the base
-    /// vanishes). **Changes the model**: hang a robot built on a copy
-    /// (`robot.with(model: robot.model.copy())`). Fixed-base robots are left as they are.
+    /// vanishes). The armature is set in a private copy of the model that this robot takes on its
+    /// first hang (`robot` and `data` are then the copy's; the state carries over): a model shared
+    /// with other robots is never changed. Fixed-base robots are left as they are.
     public func hang(height: Double = 0.8) {
         guard let base = robot.baseSensors else { return }
+        takeOwnModel()
         let m = robot.model.raw
         for i in 0..<6 { m.pointee.dof_armature[base.freeJointDofAddress + i] = 1e6 }
         let p = base.freeJointQposAddress
@@ -57,14 +67,15 @@ public final class SimRobot {
     /// Hangs a floating-base robot on a gantry at its default pose, its feet just above the
     /// ground (the lowest collision geometry 1 mm up): the start of robots that cannot stand up
     /// from lying, such as humanoids, whose operators hang them, stand them up in the air and
-    /// lower them. `releaseGantry()` lets go. **Changes the model** while hung, as `hang` does:
-    /// use a robot built on a copy.
+    /// lower them. `releaseGantry()` lets go. Hangs on the robot's own copy of the model, as `hang`
+    /// does.
     public func hangStanding() {
         guard let base = robot.baseSensors else { return }
         place(jointPositions: robot.manifest.joints.map(\.defaultPosition),
               jointVelocities: [Double](repeating: 0, count: robot.manifest.joints.count),
               baseOrientation: SIMD4(1, 0, 0, 0), baseAngularVelocity: .zero)
         let height = data.qpos[base.freeJointQposAddress + 2]
+        takeOwnModel()
         gantryArmature = (0..<6).map { robot.model.raw.pointee.dof_armature[base.freeJointDofAddress + $0] }
         hang(height: height)
         command = .zeroTorque(count: robot.actuatorIDs.count)
@@ -81,6 +92,17 @@ public final class SimRobot {
 
     /// The base's armature before `hangStanding` (nil: not hung that way).
     private var gantryArmature: [Double]?
+
+    /// Moves the robot onto its own copy of the model (once), carrying the simulation state over.
+    private func takeOwnModel() {
+        guard !ownsModel else { return }
+        let own = robot.with(model: robot.model.copy())
+        let copied = SimData(model: own.model)
+        mj_copyData(copied.raw, own.model.raw, data.raw)
+        robot = own
+        data = copied
+        ownsModel = true
+    }
 
     /// Puts the base back on its mount (called before every physics step while hung).
     @inline(__always) public func holdMount() {
@@ -114,8 +136,7 @@ public final class SimRobot {
         }
         data.forward()
         command = robot.manifest.defaultPoseCommand
-        pendingCommands.removeAll()
-        for k in laggedTorque.indices { laggedTorque[k] = 0 }
+        actuatorState.rest(jointPositions: robot.qposAddress.map { data.qpos[$0] })
     }
 
     /// Puts a floating-base robot on the ground in its manifest rest pose (`rest` per joint: legs
@@ -182,10 +203,8 @@ public final class SimRobot {
             throw TetherError("command has \(command.count) joints, the robot has \(robot.actuatorIDs.count) actuated joints",
                               at: robot.manifest.name)
         }
-        if driver.actionDelay > 0 {
-            let effective = data.time + driver.actionDelay
-            let index = pendingCommands.firstIndex { $0.effective > effective } ?? pendingCommands.endIndex
-            pendingCommands.insert((effective, command), at: index)
+        if actuator.deadTime > 0 {
+            actuator.schedule(command, arrivingAt: data.time, in: &actuatorState)
         } else {
             self.command = command
         }
@@ -201,63 +220,48 @@ public final class SimRobot {
         data.step(count: count) { _ in self.applyPD() }
     }
 
-    /// tau = kp (q* - q) + kd (qd* - qd) + tau_ff, clipped to the torque limit, into ctrl; through
-    /// the driver's dead time and first-order lag when it has them; the base held when hung.
-    /// A position servo gets the control that makes it give that torque (`applyWithServos`).
+    /// The motor drivers' torque (`ActuatorModel`: the PD law, clipped to the torque limit, through
+    /// the dead time, backlash, lag, saturation and derating it has) into ctrl; the base held when
+    /// hung. A position servo gets the control that makes it give that torque (`applyWithServos`).
     @inline(__always) func applyPD() {
         if mount != nil { holdMount() }
-        if !pendingCommands.isEmpty {
-            while let first = pendingCommands.first, first.effective <= data.time + 1e-9 {
-                pendingCommands.removeFirst()
-                command = first.command
-            }
-        }
-        let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
-        let c = command
-        let lagged = lagAlpha < 1
+        while let due = actuatorState.takeDue(at: data.time) { command = due.command }
         if robot.hasServos {
-            applyWithServos(c, lagged: lagged)
+            applyWithServos(command)
             return
         }
+        let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
-            let q = qpos[robot.qposAddress[j]], qd = qvel[robot.dofAddress[j]]
-            var tau = c.kp[k] * (c.positions[k] - q) + c.kd[k] * (c.velocities[k] - qd) + c.torques[k]
-            let limit = robot.torqueLimits[k]
-            tau = tau.isNaN ? 0 : min(limit, max(-limit, tau))
-            if lagged {
-                laggedTorque[k] += lagAlpha * (tau - laggedTorque[k])
-                tau = laggedTorque[k]
-            }
-            ctrl[robot.actuatorIDs[k]] = tau
+            let q = actuator.followBacklash(joint: j, position: qpos[robot.qposAddress[j]], in: &actuatorState)
+            ctrl[robot.actuatorIDs[k]] = actuator.torque(actuated: k, command: command, position: q, velocity: qvel[robot.dofAddress[j]],
+                                                         limit: robot.torqueLimits[k], in: &actuatorState)
         }
     }
 
-    /// `applyPD` for a robot with position servos. The torque is Tether's PD torque as for a motor;
+    /// `applyPD` for a robot with position servos. The torque is the motor drivers' as for a motor;
     /// a servo's control is the target at which the servo gives that torque at the current state,
     /// `q + (tau + kv qd) / kp`. When the command's gains are the servo's (every position-mode
-    /// command the safety wrapper has not had to weaken) and there is no driver lag, that is the
-    /// command's own target, `target + (kd v + tau_ff) / kp`, kept inside the interval where the
-    /// servo's torque stays within the limit: the servo then tracks the target as the model's
-    /// author meant (MuJoCo's implicit integrators treat its kv implicitly).
-    func applyWithServos(_ c: JointCommand, lagged: Bool) {
+    /// command the safety wrapper has not had to weaken) and the driver passes the torque through
+    /// (no lag, saturation, derating or backlash), that is the command's own target,
+    /// `target + (kd v + tau_ff) / kp`, kept inside the interval where the servo's torque stays
+    /// within the limit: the servo then tracks the target as the model's author meant (MuJoCo's
+    /// implicit integrators treat its kv implicitly).
+    func applyWithServos(_ c: JointCommand) {
         let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
+        let direct = actuator.passesTorqueThrough && actuator.backlash == 0
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
             let q = qpos[robot.qposAddress[j]], qd = qvel[robot.dofAddress[j]]
             let limit = robot.torqueLimits[k]
-            if !lagged, case .positionServo(let kp, let kv) = robot.drives[k], c.kp[k] == kp, c.kd[k] == kv {
+            if direct, case .positionServo(let kp, let kv) = robot.drives[k], c.kp[k] == kp, c.kd[k] == kv {
                 let target = c.positions[k] + (c.kd[k] * c.velocities[k] + c.torques[k]) / kp
                 let low = q + (kv * qd - limit) / kp, high = q + (kv * qd + limit) / kp
                 ctrl[robot.actuatorIDs[k]] = target.isNaN ? q + kv * qd / kp : min(high, max(low, target))
                 continue
             }
-            var tau = c.kp[k] * (c.positions[k] - q) + c.kd[k] * (c.velocities[k] - qd) + c.torques[k]
-            tau = tau.isNaN ? 0 : min(limit, max(-limit, tau))
-            if lagged {
-                laggedTorque[k] += lagAlpha * (tau - laggedTorque[k])
-                tau = laggedTorque[k]
-            }
+            let reading = actuator.followBacklash(joint: j, position: q, in: &actuatorState)
+            let tau = actuator.torque(actuated: k, command: c, position: reading, velocity: qd, limit: limit, in: &actuatorState)
             ctrl[robot.actuatorIDs[k]] = robot.control(actuated: k, torque: tau, position: q, velocity: qd)
         }
     }
@@ -294,19 +298,5 @@ public final class SimRobot {
             state.baseLinearVelocity = Rotation.worldToBody(worldVelocity, orientation: SIMD4(qpos[p + 3], qpos[p + 4], qpos[p + 5], qpos[p + 6]))
         }
         return state
-    }
-}
-
-/// What a motor driver adds between a command and the joint torque: a dead time before a command
-/// takes effect and a first-order lag of the torque. Calibration fits both; the ideal driver
-/// (both zero) is what training used unless told otherwise.
-public struct DriverDynamics: Sendable, Equatable, Codable {
-    /// First-order time constant of the torque, s.
-    public var lagTimeConstant: Double
-    /// Dead time from a command's arrival to its use, s.
-    public var actionDelay: Double
-    public init(lagTimeConstant: Double = 0, actionDelay: Double = 0) {
-        self.lagTimeConstant = lagTimeConstant
-        self.actionDelay = actionDelay
     }
 }

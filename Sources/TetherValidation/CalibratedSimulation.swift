@@ -49,15 +49,6 @@ public struct CalibratedSimulation: Sendable {
         public var summary: String
     }
 
-    /// Sensor errors added to what the runtime reads.
-    public struct SensorErrors: Sendable, Equatable {
-        public var gyroNoise: SIMD3<Double> = .zero
-        public var gyroBias: SIMD3<Double> = .zero
-        public var accelerometerNoise: SIMD3<Double> = .zero
-        public var jointPositionNoise = 0.0
-        public var isZero: Bool { self == SensorErrors() }
-    }
-
     /// Where the calibration came from (a path).
     public let source: String
     /// The groups, in a fixed order (model, driver, sensors).
@@ -165,9 +156,12 @@ public struct CalibratedSimulation: Sendable {
 
     /// What one trial set runs on: the model, driver and sensors with `nominal` groups set back.
     public struct Configuration: Sendable {
+        /// The robot on a copy of its model with the calibrated values written in.
         public var robot: RobotModel
+        /// The motor drivers' dead time and lag (`SimRobot.actuator`).
         public var driver: DriverDynamics
-        public var sensors: SensorErrors
+        /// The sensors between the simulation and what the runtime reads (`SimulatedRobot.sensors`).
+        public var sensors: SensorModel
     }
 
     /// The calibrated simulation with the groups in `nominal`, and the single parameters in
@@ -195,13 +189,13 @@ public struct CalibratedSimulation: Sendable {
         let delay = driverValue("driver.delay") + driverValue("sensor.delay")
         let driver = DriverDynamics(lagTimeConstant: nominal.contains("driver.lag") ? 0 : driverValue("driver.lag"),
                                     actionDelay: nominal.contains("driver.delay") ? 0 : delay)
-        var sensors = SensorErrors()
+        var sensors = SensorModel()
         if !nominal.contains("sensors") {
             let s = sensorValues.filter { !members.contains("sensor.\($0.key)") }
             sensors.gyroNoise = SIMD3(s["gyro.x.noise"] ?? 0, s["gyro.y.noise"] ?? 0, s["gyro.z.noise"] ?? 0)
             sensors.gyroBias = SIMD3(s["gyro.x.bias"] ?? 0, s["gyro.y.bias"] ?? 0, s["gyro.z.bias"] ?? 0)
             sensors.accelerometerNoise = SIMD3(s["accel.x.noise"] ?? 0, s["accel.y.noise"] ?? 0, s["accel.z.noise"] ?? 0)
-            sensors.jointPositionNoise = s["joint_position.noise"] ?? 0
+            sensors.positionNoise = s["joint_position.noise"] ?? 0
         }
         return Configuration(robot: robot.with(model: model), driver: driver, sensors: sensors)
     }
@@ -251,46 +245,4 @@ public struct CalibratedSimulation: Sendable {
         if String(format: "%+.0f", 100 * low) == String(format: "%+.0f", 100 * high) { return count + String(format: ", change %+.0f %%", 100 * low) }
         return count + String(format: ", change %+.0f … %+.0f %%", 100 * low, 100 * high)
     }
-}
-
-/// A robot whose state reads with white noise and a gyro bias (the calibrated sensors). Noise is
-/// drawn once per new state (a state read twice reads the same), from the trial's seed.
-final class NoisySensorsRobot: Robot {
-    let inner: Robot
-    let errors: CalibratedSimulation.SensorErrors
-    private var random: SeededRandom
-    private var last: (time: Double, noisy: RobotState)?
-
-    init(inner: Robot, errors: CalibratedSimulation.SensorErrors, seed: UInt64) {
-        self.inner = inner
-        self.errors = errors
-        random = SeededRandom(seed: seed, stream: 23)
-    }
-
-    var manifest: Manifest { inner.manifest }
-
-    func latestState() throws -> (state: RobotState, receivedAt: Double)? {
-        guard let (state, receivedAt) = try inner.latestState() else { return nil }
-        if let last, last.time == state.time { return (last.noisy, receivedAt) }
-        var s = state
-        func noise3(_ sd: SIMD3<Double>) -> SIMD3<Double> {
-            SIMD3(random.gaussian(standardDeviation: sd.x), random.gaussian(standardDeviation: sd.y), random.gaussian(standardDeviation: sd.z))
-        }
-        if let w = s.baseAngularVelocity { s.baseAngularVelocity = w + errors.gyroBias + noise3(errors.gyroNoise) }
-        if let f = s.baseAcceleration { s.baseAcceleration = f + noise3(errors.accelerometerNoise) }
-        if errors.jointPositionNoise > 0 {
-            s.jointPositions = s.jointPositions.map { $0 + random.gaussian(standardDeviation: errors.jointPositionNoise) }
-        }
-        last = (state.time, s)
-        return (s, receivedAt)
-    }
-
-    func send(_ command: JointCommand) throws { try inner.send(command) }
-    func advance(to time: Double) throws { try inner.advance(to: time) }
-    var eStopInputActive: Bool { inner.eStopInputActive }
-    func publishStatus(level: UInt8, message: String, values: [String: String]) throws {
-        try inner.publishStatus(level: level, message: message, values: values)
-    }
-    func emergencyStop() { inner.emergencyStop() }
-    var inputNotes: [String] { inner.inputNotes }
 }

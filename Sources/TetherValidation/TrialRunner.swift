@@ -162,8 +162,8 @@ public struct TrialPlan: Sendable {
             // initial noise (from the trial's seed), as a real robot never lies exactly alike.
             let configuration = try calibrated?.configuration(robot: robot, nominal: nominalGroups, members: nominalMembers)
             let base = configuration?.robot ?? robot
-            // A gantry changes the model while it holds the robot: each trial gets its own copy.
-            let sim = SimRobot(robot: gantry ? base.with(model: base.model.copy()) : base)
+            // (A gantry hangs the robot on its own copy of the model: `SimRobot.hangStanding`.)
+            let sim = SimRobot(robot: base)
             if let configuration { sim.driver = configuration.driver }
             var random = SeededRandom(seed: trialSeed, stream: 11)
             if gantry {
@@ -171,13 +171,11 @@ public struct TrialPlan: Sendable {
             } else {
                 sim.layDown(jointNoise: manifest.task?.initialNoise ?? 0, random: &random)
             }
-            let simulated = SimulatedRobot(sim: sim, start: clock.now())
+            // The calibrated sensors read each new state once, from the trial's seed.
+            let simulated = SimulatedRobot(sim: sim, start: clock.now(), sensors: configuration?.sensors ?? SensorModel(),
+                                           sensorRandom: SeededRandom(seed: trialSeed, stream: 23))
             simulated.releaseWhenStanding = gantry
-            if let configuration, !configuration.sensors.isZero {
-                inner = NoisySensorsRobot(inner: simulated, errors: configuration.sensors, seed: trialSeed)
-            } else {
-                inner = simulated
-            }
+            inner = simulated
             if let calibrated {
                 truthName = nominalNames.isEmpty ? "calibrated (\(calibrated.source))"
                     : "calibrated (\(calibrated.source)) with \(nominalNames) nominal"

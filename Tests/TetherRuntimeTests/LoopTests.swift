@@ -74,6 +74,34 @@ let quadrupedManifest = "\(repositoryRoot)/robots/quadruped/quadruped.yaml"
 }
 
 @Suite struct SimulatedRobotTests {
+    /// Exact sensors read the simulation's state; a sensor model corrupts each new state once, and
+    /// a dropped sample is the previous one read again, with the time it was received.
+    @Test func sensorModelCorruptsEachNewStateOnceAndHoldsDroppedSamples() throws {
+        let robot = try RobotModel.load(manifestPath: quadrupedManifest)
+        let exact = SimulatedRobot(sim: SimRobot(robot: robot), start: 0)
+        try exact.advance(to: 0.01)
+        #expect(try #require(try exact.latestState()).state == exact.sim.state())
+
+        let sensors = SensorModel(positionNoise: 0.001, positionBias: 0.01, dropout: 0.3)
+        let noisy = SimulatedRobot(sim: SimRobot(robot: robot), start: 0, sensors: sensors, sensorRandom: SeededRandom(seed: 4))
+        var held = 0, fresh = 0
+        for k in 1...400 {
+            try noisy.advance(to: Double(k) * 0.002)
+            let a = try #require(try noisy.latestState()), b = try #require(try noisy.latestState())
+            #expect(a.state == b.state, "a state read twice reads the same")
+            let truth = noisy.sim.state()
+            if a.state.time == truth.time {
+                fresh += 1
+                #expect(abs(a.state.jointPositions[0] - truth.jointPositions[0] - 0.01) < 0.006)
+                #expect(a.state.jointPositions[0] != truth.jointPositions[0] + 0.01, "noise is drawn")
+            } else {
+                held += 1
+                #expect(a.state.time < truth.time && a.receivedAt < Double(k) * 0.002, "a dropped sample holds the last one")
+            }
+        }
+        #expect(abs(Double(held) / 400 - 0.3) < 0.1 && fresh + held == 400)
+    }
+
     @Test func aLoopStandsTheQuadrupedUpFromLying() throws {
         let robot = try RobotModel.load(manifestPath: quadrupedManifest)
         let sim = SimRobot(robot: robot)

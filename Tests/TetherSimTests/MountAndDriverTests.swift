@@ -22,6 +22,26 @@ import TetherCore
         #expect(loaded.model.raw.pointee.dof_armature[0] != 1e6)
     }
 
+    /// Hanging a robot changes its own copy of the model, never one it shares: another robot on
+    /// the same model stays free, and releasing the gantry gives the base its own armature back.
+    @Test func hangLeavesASharedModelAlone() throws {
+        let shared = try RobotModel.load(manifestPath: quadrupedManifest)
+        let base = try #require(shared.baseSensors).freeJointDofAddress
+        let armature = shared.model.raw.pointee.dof_armature[base]
+        let hung = SimRobot(robot: shared), free = SimRobot(robot: shared)
+        hung.hangStanding()
+        #expect(shared.model.raw.pointee.dof_armature[base] == armature, "the shared model is unchanged")
+        #expect(hung.robot.model !== shared.model && hung.data.model === hung.robot.model)
+        #expect(hung.robot.model.raw.pointee.dof_armature[base] == 1e6)
+        let height = hung.state().basePosition!.z
+        hung.stepPhysics(100)
+        #expect(abs(hung.state().basePosition!.z - height) < 1e-8, "held by the gantry (put back before every step)")
+        free.stepPhysics(100)
+        #expect(free.mount == nil && free.robot.model === shared.model)
+        hung.releaseGantry()
+        #expect(hung.robot.model.raw.pointee.dof_armature[base] == armature)
+    }
+
     @Test func driverDelaysAndLagsTheTorque() throws {
         let robot = try RobotModel.load(manifestPath: quadrupedManifest)
         let sim = SimRobot(robot: robot.with(model: robot.model.copy()))

@@ -61,13 +61,13 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         #expect(try robot.model.get(.jointDamping("FR_calf_joint"))[0] == nominalCalf, "the shared model is untouched")
         #expect(try full.robot.model.get(.jointFrictionLoss("RR_calf_joint"))[0] == robot.model.get(.jointFrictionLoss("RR_calf_joint"))[0])
         #expect(full.driver == DriverDynamics(lagTimeConstant: 0.002, actionDelay: 0.03), "the first estimate of the delay, not the second")
-        #expect(full.sensors.gyroNoise == SIMD3(0.01, 0.02, 0.03) && full.sensors.gyroBias == SIMD3(0, 0, 0.05) && full.sensors.jointPositionNoise == 0.001)
+        #expect(full.sensors.gyroNoise == SIMD3(0.01, 0.02, 0.03) && full.sensors.gyroBias == SIMD3(0, 0, 0.05) && full.sensors.positionNoise == 0.001)
 
         let damping = try sim.configuration(robot: robot, nominal: ["joint.damping"])
         #expect(try damping.robot.model.get(.jointDamping("FR_calf_joint"))[0] == nominalCalf)
         #expect(damping.driver == full.driver && damping.sensors == full.sensors)
         let delay = try sim.configuration(robot: robot, nominal: ["driver.delay", "sensors"])
-        #expect(delay.driver == DriverDynamics(lagTimeConstant: 0.002, actionDelay: 0) && delay.sensors.isZero)
+        #expect(delay.driver == DriverDynamics(lagTimeConstant: 0.002, actionDelay: 0) && delay.sensors.isExact)
         #expect(try delay.robot.model.get(.jointDamping("FR_calf_joint"))[0] == file.parameters[0].estimate[0])
 
         #expect(throws: TetherError.self) { try sim.configuration(robot: robot, nominal: ["link"]) }
@@ -88,15 +88,17 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         #expect(throws: TetherError.self) { try CalibratedSimulation(calibration: empty, source: "cal.yaml", robot: robot) }
     }
 
+    /// The calibrated sensors (`SensorModel` in `SimulatedRobot`): the measured noise and bias,
+    /// drawn once per new state.
     @Test func calibratedSensorsReadWithTheirNoiseOncePerState() throws {
         let robot = try BuiltinRobots.load("quadruped")
         let sim = SimRobot(robot: robot)
         sim.layDown()
         let clock = ManualClock()
-        var errors = CalibratedSimulation.SensorErrors()
+        var errors = SensorModel()
         errors.gyroNoise = SIMD3(0.01, 0.02, 0.05)
         errors.gyroBias = SIMD3(0, 0, 0.1)
-        let noisy = NoisySensorsRobot(inner: SimulatedRobot(sim: sim, start: clock.now()), errors: errors, seed: 5)
+        let noisy = SimulatedRobot(sim: sim, start: clock.now(), sensors: errors, sensorRandom: SeededRandom(seed: 5, stream: 23))
         var z: [Double] = [], x: [Double] = []
         for k in 1...2000 {
             try noisy.advance(to: Double(k) * 0.002)
