@@ -1,6 +1,7 @@
 import Foundation
 import SwiftProtobuf
 import TetherCore
+import TetherONNX
 
 // Supervised fine-tuning of a policy on demonstrations (behaviour cloning on real data).
 //
