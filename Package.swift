@@ -22,6 +22,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
+        // The library: every module but the benchmarks (TetherBench), which only the CLI uses.
         .library(name: "Tether", targets: ["TetherCore", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS",
                                            "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
     ],
@@ -118,12 +119,21 @@ let package = Package(
         // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
         // the DDS transport (CCycloneDDS) joins it later.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
+        // Every `tether bench`: Tether and, in the same run, the peer a user would otherwise use (the
+        // Python peers live in benchmarks/ and are found through TetherPaths.checkoutRoot()).
+        .target(
+            name: "TetherBench",
+            dependencies: ["TetherCore", "TetherSim", "CMuJoCo", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+                           "TetherCalibration", "TetherValidation", "TetherVision"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
             dependencies: [
                 "TetherCore", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
-                "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory",
+                "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory", "TetherBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -175,6 +185,12 @@ let package = Package(
             linkerSettings: nativeLink
         ),
         .testTarget(name: "TetherHistoryTests", dependencies: ["TetherCore", "TetherHistory"]),
+        .testTarget(
+            name: "TetherBenchTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherCalibration", "TetherValidation", "TetherVision", "TetherBench"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         .testTarget(
             name: "TetherVisionTests",
             dependencies: ["TetherCore", "TetherROS", "TetherVision",
