@@ -56,10 +56,11 @@ let package = Package(
         // ONNX Runtime sessions and bound tensors (the library is dlopen'ed, so nothing to link here).
         // Below Policy and Vision so that a detector does not drag MuJoCo in.
         .target(name: "TetherONNX", dependencies: ["TetherCore", "COnnxRuntime"]),
-        // MuJoCo: models, parameters by name, stepping, sensors, batched rollouts.
+        // MuJoCo: models, parameters by name, stepping, sensors, batched rollouts; robot import (model
+        // outline and manifest draft from a trainer's deployment configuration, which Yams reads).
         .target(
             name: "TetherSim",
-            dependencies: ["TetherCore", "CMuJoCo"],
+            dependencies: ["TetherCore", "CMuJoCo", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
