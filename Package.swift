@@ -1,6 +1,8 @@
 // swift-tools-version: 6.1
 // Tether: take a robot policy from simulation to a real robot, and measure the gap.
-// Module layering follows ../shared/DESIGN.md: C shims → TetherCore → backends → runtime → CLI.
+// Module layering follows ../shared/DESIGN.md (the README's layout table lists every target and its imports):
+// C shims → TetherCore (vocabulary) → TetherReport, TetherONNX and the backends → runtime → calibration,
+// validation, vision → TetherBench → CLI. Lower layers never import higher ones.
 import PackageDescription
 import Foundation
 
@@ -117,8 +119,7 @@ let package = Package(
             name: "TetherVision",
             dependencies: ["TetherCore", "TetherONNX", "TetherROS", "TetherReport", "CImageCodecs", .product(name: "Yams", package: "Yams")]
         ),
-        // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
-        // the DDS transport (CCycloneDDS) joins it later.
+        // ROS 2: CDR codec, message types, the DDS transport (over CCycloneDDS), MCAP (ROS 2 bag) writer and reader.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
         // Every `tether bench`: Tether and, in the same run, the peer a user would otherwise use (the
         // Python peers live in benchmarks/ and are found through TetherPaths.checkoutRoot()).
