@@ -142,8 +142,8 @@ public final class OnnxSession: @unchecked Sendable {
             var shape = output.shape
             for (k, d) in shape.enumerated() where d < 0 {
                 guard k == 0 else {
-                    throw TetherError("output '\(output.name)' has a dynamic dimension \(k) (shape \(output.shape)) that Tether cannot size in advance", at: path,
-                                      hint: "export the model with static output shapes except the batch dimension")
+                    throw TetherError("output '\(output.name)' has a dynamic dimension \(k) (shape \(output.shape)) that Tether cannot size in advance",
+                                      at: path, hint: "export the model with static output shapes except the batch dimension")
                 }
                 shape[k] = batch
             }
