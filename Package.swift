@@ -1,6 +1,8 @@
 // swift-tools-version: 6.1
 // Tether: take a robot policy from simulation to a real robot, and measure the gap.
-// Module layering follows ../shared/DESIGN.md: C shims → TetherCore → backends → runtime → CLI.
+// Module layering follows ../shared/DESIGN.md (the README's layout table lists every target and its imports):
+// C shims → TetherCore (vocabulary) → TetherReport, TetherONNX and the backends → runtime → calibration,
+// validation, vision → TetherBench → CLI. Lower layers never import higher ones.
 import PackageDescription
 import Foundation
 
@@ -22,7 +24,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
+        // The library: every module but the benchmarks (TetherBench), which only the CLI uses.
+        .library(name: "Tether", targets: ["TetherCore", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS",
+                                           "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,18 +53,24 @@ let package = Package(
             name: "TetherCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // MuJoCo: models, parameters by name, stepping, sensors, batched rollouts.
+        // Self-contained HTML / SVG reports and plots (no scripts, no network). Core for TetherError only.
+        .target(name: "TetherReport", dependencies: ["TetherCore"]),
+        // ONNX Runtime sessions and bound tensors (the library is dlopen'ed, so nothing to link here).
+        // Below Policy and Vision so that a detector does not drag MuJoCo in.
+        .target(name: "TetherONNX", dependencies: ["TetherCore", "COnnxRuntime"]),
+        // MuJoCo: models, parameters by name, stepping, sensors, batched rollouts; robot import (model
+        // outline and manifest draft from a trainer's deployment configuration, which Yams reads).
         .target(
             name: "TetherSim",
-            dependencies: ["TetherCore", "CMuJoCo"],
+            dependencies: ["TetherCore", "CMuJoCo", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
-        // Policies: ONNX Runtime sessions, observation builder / action mapper, native MLP,
-        // ONNX writer (generated from our subset of the ONNX schema, committed), ARS training.
+        // Policies: observation builder / action mapper, ONNX policies, native MLP, ONNX writer
+        // (generated from our subset of the ONNX schema, committed), ARS training, fine-tuning.
         .target(
             name: "TetherPolicy",
-            dependencies: ["TetherCore", "TetherSim", "COnnxRuntime",
+            dependencies: ["TetherCore", "TetherSim", "TetherONNX",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["ONNX/onnx_subset.proto"],
             swiftSettings: nativeSwift,
@@ -86,44 +96,53 @@ let package = Package(
         // System identification: closed-form analyses, trajectory fitting, model patching, report.
         .target(
             name: "TetherCalibration",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherReport", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         // Validation gate, trials, gap report, improvement loop, the history as an observer of runs.
         .target(
             name: "TetherValidation",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
-                           "TetherHistory", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
+                           "TetherHistory", "TetherReport", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         // History: every validation, trial series, calibration and improvement, in a local SQLite database.
         .target(
             name: "TetherHistory",
-            dependencies: ["TetherCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TetherCore", "TetherReport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Vision: images (JPEG / PNG), YOLO detectors through ONNX Runtime, NMS, COCO evaluation.
+        // No MuJoCo: it needs neither the native include path nor the MuJoCo link settings.
         .target(
             name: "TetherVision",
-            dependencies: ["TetherCore", "TetherPolicy", "TetherROS", "CImageCodecs", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherONNX", "TetherROS", "TetherReport", "CImageCodecs", .product(name: "Yams", package: "Yams")]
+        ),
+        // ROS 2: CDR codec, message types, the DDS transport (over CCycloneDDS), MCAP (ROS 2 bag) writer and reader.
+        .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
+        // Every `tether bench`: Tether and, in the same run, the peer a user would otherwise use (the
+        // Python peers live in benchmarks/ and are found through TetherPaths.checkoutRoot()).
+        .target(
+            name: "TetherBench",
+            dependencies: ["TetherCore", "TetherSim", "CMuJoCo", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+                           "TetherCalibration", "TetherValidation", "TetherVision"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
-        // ROS 2: CDR codec, message types, MCAP (ROS 2 bag) writer and reader. Pure Swift for now;
-        // the DDS transport (CCycloneDDS) joins it later.
-        .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
         // The command-line tool: argument parsing and printing only.
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory",
+                "TetherCore", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+                "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory", "TetherBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
+        .testTarget(name: "TetherReportTests", dependencies: ["TetherCore", "TetherReport"]),
         .testTarget(
             name: "TetherSimTests",
             dependencies: ["TetherCore", "TetherSim"],
@@ -143,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TetherPolicyTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy"],
+            dependencies: ["TetherCore", "TetherSim", "TetherONNX", "TetherPolicy"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
@@ -156,8 +175,8 @@ let package = Package(
         .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
         .testTarget(
             name: "TetherValidationTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator", "TetherCalibration",
-                           "TetherValidation", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["TetherCore", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator",
+                           "TetherCalibration", "TetherValidation", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
@@ -169,11 +188,15 @@ let package = Package(
         ),
         .testTarget(name: "TetherHistoryTests", dependencies: ["TetherCore", "TetherHistory"]),
         .testTarget(
-            name: "TetherVisionTests",
-            dependencies: ["TetherCore", "TetherPolicy", "TetherROS", "TetherVision",
-                           .product(name: "PropertyBased", package: "swift-property-based")],
+            name: "TetherBenchTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherCalibration", "TetherValidation", "TetherVision", "TetherBench"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
+        ),
+        .testTarget(
+            name: "TetherVisionTests",
+            dependencies: ["TetherCore", "TetherROS", "TetherVision",
+                           .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

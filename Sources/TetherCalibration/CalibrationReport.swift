@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 import TetherSim
 
 /// The calibration's HTML report: the verdict and key figures at the top, the parameters as a

@@ -45,7 +45,7 @@ extension RobotBackend {
             return try Self.connectROS2(manifest: robot.manifest, loopback: setup.loopback, clock: clock, waitSeconds: setup.waitSeconds)
         case .sim:
             let height = setup.hungAt
-            let sim = SimRobot(robot: height == nil && !setup.gantry ? robot : robot.with(model: robot.model.copy()))
+            let sim = SimRobot(robot: robot)  // a hung robot takes its own copy of the model (SimRobot.hang)
             if let height { sim.hang(height: height) } else if setup.gantry { sim.hangStanding() } else { sim.layDown() }
             let simulated = SimulatedRobot(sim: sim, start: clock.now())
             simulated.releaseWhenStanding = setup.gantry && height == nil

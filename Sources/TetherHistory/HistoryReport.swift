@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 
 /// `tether history` output: a text table, a JSON document and an HTML page with the success
 /// rate of each robot over its recorded runs.

@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherONNX
 
 /// What each input and output of an ONNX policy is: the observation, the action, and the
 /// recurrent state tensors that go out of one call and back into the next.

@@ -161,6 +161,14 @@ public struct LoopSummary: Sendable, Codable, Equatable {
         public var p99: Double
         public var p999: Double
         public var max: Double
+
+        /// A distribution from its percentiles, µs.
+        public init(p50: Double, p99: Double, p999: Double, max: Double) {
+            self.p50 = p50
+            self.p99 = p99
+            self.p999 = p999
+            self.max = max
+        }
     }
     public var ticks: Int
     public var achievedRateHz: Double

@@ -2,6 +2,66 @@ import CMuJoCo
 import Foundation
 import TetherCore
 
+/// What a manifest draft needs to know about a robot model, read from its MJCF (`init(path:)`).
+public struct ModelOutline: Sendable, Equatable {
+    /// One hinge or slide joint, in the model's order (the order of `qpos`).
+    public struct Joint: Sendable, Equatable {
+        public var name: String
+        /// True for a slide joint (m, N), false for a hinge (rad, N·m).
+        public var isSlide: Bool
+        /// The model's range, when the joint is limited.
+        public var range: ClosedRange<Double>?
+        /// Number of joints between this one and the root of the kinematic tree (0: first below the base).
+        public var depth: Int
+        /// The actuator that drives the joint directly, if any.
+        public var actuator: String?
+        /// Whether that actuator is a plain motor (gear 1, gain 1, no bias), as Tether needs.
+        public var actuatorIsPlainMotor: Bool
+        /// The actuator's torque (force) limit from its force range, or its control range times the gear,
+        /// and at most the joint's `actuatorfrcrange`.
+        public var torqueLimit: Double?
+        public init(name: String, isSlide: Bool = false, range: ClosedRange<Double>?, depth: Int, actuator: String?,
+                    actuatorIsPlainMotor: Bool = true, torqueLimit: Double?) {
+            self.name = name
+            self.isSlide = isSlide
+            self.range = range
+            self.depth = depth
+            self.actuator = actuator
+            self.actuatorIsPlainMotor = actuatorIsPlainMotor
+            self.torqueLimit = torqueLimit
+        }
+    }
+    /// The model file.
+    public var path: String
+    /// Physics timestep, s.
+    public var timestep: Double
+    /// Hinge and slide joints in model order.
+    public var joints: [Joint]
+    /// The body that carries the free joint (nil: fixed base).
+    public var floatingBody: String?
+    /// Sensor names by kind, in model order.
+    public var orientationSensors: [String], gyroSensors: [String], accelerometerSensors: [String], touchSensors: [String]
+    /// Keyframe names.
+    public var keyframes: [String]
+    /// Actuators that do not drive a single joint directly (tendons, sites...).
+    public var otherActuators: [String]
+
+    public init(path: String, timestep: Double, joints: [Joint], floatingBody: String?, orientationSensors: [String] = [],
+                gyroSensors: [String] = [], accelerometerSensors: [String] = [], touchSensors: [String] = [],
+                keyframes: [String] = [], otherActuators: [String] = []) {
+        self.path = path
+        self.timestep = timestep
+        self.joints = joints
+        self.floatingBody = floatingBody
+        self.orientationSensors = orientationSensors
+        self.gyroSensors = gyroSensors
+        self.accelerometerSensors = accelerometerSensors
+        self.touchSensors = touchSensors
+        self.keyframes = keyframes
+        self.otherActuators = otherActuators
+    }
+}
+
 extension ModelOutline {
     /// Loads the model at `path` and outlines it for a manifest draft (`tether robot import`).
     public init(path: String) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 
 /// The sim-vs-real gap: two sets of trial records compared metric by metric, with intervals and
 /// tests (see `GapStatistics` and docs/gap-report.md). "Real" is whichever set is the target:

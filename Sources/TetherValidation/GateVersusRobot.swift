@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 
 /// Does the gate predict the robot? The validation gate's success rate under its randomization
 /// (`tether validate --out`) against the success rate of trials on the robot itself (`tether

@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 
 /// What `tether improve` writes as improve.json and improve.html: the before / after comparison,
 /// every check, why the loop stopped and what it cost.

@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherONNX
 import TetherPolicy
 import TetherSim
 

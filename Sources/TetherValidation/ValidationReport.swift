@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 
 extension GateResult {
     /// The HTML report of the gate: verdict badge, success rate with intervals, failure modes,

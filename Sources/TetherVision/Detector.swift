@@ -1,6 +1,6 @@
 import Foundation
 import TetherCore
-import TetherPolicy
+import TetherONNX
 
 /// How a detector is set up: threads, thresholds, and what the model itself may not say.
 public struct DetectorOptions: Sendable {

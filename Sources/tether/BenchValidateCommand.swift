@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TetherBench
 import TetherCore
 import TetherPolicy
 import TetherSim

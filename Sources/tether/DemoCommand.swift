@@ -4,7 +4,9 @@ import TetherCalibration
 import TetherCore
 import TetherEmulator
 import TetherHistory
+import TetherONNX
 import TetherPolicy
+import TetherReport
 import TetherRuntime
 import TetherSafety
 import TetherSim

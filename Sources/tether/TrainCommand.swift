@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherONNX
 import TetherPolicy
 import TetherSim
 import TetherValidation

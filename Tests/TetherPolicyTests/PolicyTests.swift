@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TetherCore
+@testable import TetherONNX
 import TetherSim
 @testable import TetherPolicy
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TetherCore
+import TetherONNX
 import TetherSim
 @testable import TetherPolicy
 

@@ -238,19 +238,3 @@ func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds =
         #expect(whole.trialRecords.allSatisfy { abs($0.seconds - 1) < 0.05 || !$0.success })
     }
 }
-
-@Suite struct GateBenchmarkTests {
-    /// Both runs step the same physics steps; only counts are checked, never wall time.
-    @Test func benchmarkStepsTheSameEpisodes() throws {
-        let robot = try BuiltinRobots.load("cartpole")
-        var task = try #require(robot.manifest.task)
-        task.episodeSeconds = 0.5
-        let path = "\(repositoryRoot)/policies/cartpole.onnx"
-        let manifest = robot.manifest
-        let sim = try GateSimulation(robot: robot, task: task, randomization: nil, threads: 2)
-        let r = try runGateBenchmark(simulation: sim, trials: 3, seed: 1) { try OnnxPolicy(path: path, manifest: manifest) }
-        #expect(r.trials == 3 && r.physicsSteps == 3 * Int((0.5 * manifest.rates.controlHz).rounded()) * manifest.rates.decimation)
-        #expect(r.ratio.isFinite && r.ratio > 0)
-        #expect(throws: TetherError.self) { try runGateBenchmark(simulation: sim, trials: 0, seed: 1) { try OnnxPolicy(path: path, manifest: manifest) } }
-    }
-}

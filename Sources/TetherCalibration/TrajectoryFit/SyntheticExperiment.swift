@@ -5,14 +5,14 @@ import TetherSim
 /// Excitation commands and simulated recordings with a known truth, for the fit's tests and its
 /// benchmark: the model replayed at chosen ("true") parameter values, sampled, with Gaussian
 /// sensor noise.
-enum SyntheticExperiment {
+package enum SyntheticExperiment {
     /// A multisine excitation on some actuated joints around the default pose, sent at `rate` Hz
     /// for `duration` s. Each joint gets Σ_k a cos(2π f_k t + φ_k) with a = amplitude / √K and
     /// phases drawn from `seed`: added to the position target (`torque` false; gains from the
     /// manifest) or sent as the torque itself (`torque` true; zero gains). With `zeroPhase`, all
     /// phases are zero: the torque then integrates to a velocity without drift. The first `rest`
     /// seconds hold still (default pose, or zero torque), as an identification experiment starts.
-    static func multisine(robot: RobotModel, joints: [String], amplitude: Double, frequencies: [Double],
+    package static func multisine(robot: RobotModel, joints: [String], amplitude: Double, frequencies: [Double],
                           duration: Double, rate: Double, torque: Bool, zeroPhase: Bool = false, rest: Double = 0,
                           seed: UInt64) throws -> [ExperimentRecording.CommandSample] {
         let manifest = robot.manifest
@@ -50,7 +50,7 @@ enum SyntheticExperiment {
     /// pose), states sampled at `sampleRate` Hz, with Gaussian noise on positions and velocities.
     /// With `settle` > 0 the robot first holds the first command for that long, unrecorded, so
     /// that the recording starts at rest in equilibrium (a leg sags under gravity, for one).
-    static func record(robot: RobotModel, truth: [String: Double], commands: [ExperimentRecording.CommandSample],
+    package static func record(robot: RobotModel, truth: [String: Double], commands: [ExperimentRecording.CommandSample],
                        duration: Double, sampleRate: Double, initialPositions: [Double]? = nil, hungAt: Double? = nil,
                        settle: Double = 0, positionNoise: Double, velocityNoise: Double, seed: UInt64,
                        source: String) throws -> ExperimentRecording {

@@ -3,7 +3,7 @@ import TetherCore
 import TetherSim
 
 /// A measured quantity of a joint.
-enum JointQuantity: String, Sendable, Codable, CaseIterable {
+package enum JointQuantity: String, Sendable, Codable, CaseIterable {
     case position, velocity, effort
 }
 
@@ -15,23 +15,23 @@ struct CompareSignal: Sendable, Equatable {
 
 /// A recording checked against the robot and laid out for replay: initial state, commands after
 /// the start, sample times, and the measured values of the compared signals.
-struct PreparedRecording: Sendable {
-    struct Command: Sendable {
-        var time: Double
-        var command: JointCommand
+package struct PreparedRecording: Sendable {
+    package struct Command: Sendable {
+        package var time: Double
+        package var command: JointCommand
     }
 
     var source: String
     /// Base height of the gantry when the recording was made hung, nil otherwise.
-    var hangHeight: Double?
-    var startTime: Double
+    package var hangHeight: Double?
+    package var startTime: Double
     /// Manifest order.
-    var initialPositions: [Double]
-    var initialVelocities: [Double]
+    package var initialPositions: [Double]
+    package var initialVelocities: [Double]
     /// The command in force at the start.
-    var initialCommand: JointCommand
+    package var initialCommand: JointCommand
     /// Commands sent after the start, in time order.
-    var commands: [Command]
+    package var commands: [Command]
     /// Times at which the simulation is sampled.
     var sampleTimes: [Double]
     var signals: [CompareSignal]
@@ -51,7 +51,7 @@ struct PreparedRecording: Sendable {
     /// Checks a recording against the robot (every manifest joint present, sizes, times) and lays
     /// it out. `skipFirst`: leave out the first state, which is the initial condition. Efforts
     /// missing from the recording read as zero (callers compare them only when recorded).
-    init(_ r: ExperimentRecording, robot: RobotModel, joints compared: [Int]?, quantities: [JointQuantity],
+    package init(_ r: ExperimentRecording, robot: RobotModel, joints compared: [Int]?, quantities: [JointQuantity],
          normalization: TrajectoryFit.Normalization, initialState: TrajectoryFit.InitialState, skipFirst: Bool) throws {
         let manifest = robot.manifest
         let place = r.source
@@ -184,7 +184,7 @@ struct PreparedRecording: Sendable {
 /// one over that step (weighted by time), so that the simulation changes continuously with the
 /// delay instead of in whole steps. The simulated state is linearly interpolated between physics
 /// steps at each sample time minus the sensor delay.
-final class TrajectoryReplayer {
+package final class TrajectoryReplayer {
     private let robot: RobotModel
     private let writer: ParameterWriter
     private var simulators: [(height: Double?, sim: SimRobot)] = []
@@ -192,7 +192,7 @@ final class TrajectoryReplayer {
     private let actuatorOfJoint: [Int?]
 
     /// Constraint-solver tolerance of every replay (the model's own is usually 1e-8).
-    static let solverTolerance = 1e-14
+    package static let solverTolerance = 1e-14
 
     init(robot: RobotModel, writer: ParameterWriter) {
         self.robot = robot

@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherReport
 
 /// A detector's sim-to-real gap: the same COCO evaluation on a synthetic (sim) test set and a
 /// real one, side by side: mAP@[.5:.95], AP50, AR@100, AP per class with the gap in points,

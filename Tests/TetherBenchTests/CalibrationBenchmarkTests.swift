@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-import TetherCore
+import TetherBench
 import TetherCalibration
+import TetherCore
 
 @Suite struct CalibrationBenchmarkTests {
     /// The benchmark problem through both fitters: each finds the truth, and mujoco.sysid (the

@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherROS
 
 /// `tether bench ros2`: round-trip latency and throughput of sensor_msgs/JointState (12 joints)
 /// between two processes on loopback through Tether's DDS layer; the CLI runs Cyclone's own

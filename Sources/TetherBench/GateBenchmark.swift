@@ -2,6 +2,7 @@ import Foundation
 import TetherCore
 import TetherPolicy
 import TetherSim
+import TetherValidation
 
 /// What `tether bench validate` measures: the gate's randomized trials per second against the
 /// bare simulation of the same episodes (same physics steps per trial, same threads, no

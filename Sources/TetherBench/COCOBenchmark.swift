@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherVision
 
 /// `tether bench coco`: a COCO-val-sized synthetic evaluation by Tether and, in the same run, by
 /// pycocotools and faster-coco-eval (benchmarks/coco_peer.py).

@@ -1,4 +1,5 @@
 import Foundation
+import TetherCalibration
 import TetherCore
 import TetherSim
 

@@ -1,4 +1,5 @@
 import Foundation
+import TetherCore
 
 /// How a figure, cell or the whole report came out.
 public enum ReportStatus: String, Sendable, Equatable, CaseIterable {

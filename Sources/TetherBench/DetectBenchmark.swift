@@ -1,5 +1,6 @@
 import Foundation
 import TetherCore
+import TetherVision
 
 /// `tether bench detect`: per-frame latency of Tether's detector (pre-process, inference,
 /// post-process) against the usual Python pipeline (benchmarks/detect_peer.py: cv2 + numpy

@@ -1,6 +1,7 @@
 import Foundation
 import TetherCore
 import TetherPolicy
+import TetherRuntime
 import TetherSafety
 import TetherSim
 

@@ -1,5 +1,7 @@
 import Foundation
 import TetherCore
+import TetherONNX
+import TetherPolicy
 import TetherSim
 
 /// `tether bench policy`: per-call latency of a 48→256→128→12 ELU MLP through ONNX Runtime's fast

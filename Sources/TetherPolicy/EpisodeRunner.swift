@@ -2,60 +2,6 @@ import Foundation
 import TetherCore
 import TetherSim
 
-/// Something that maps an observation to an action: a native network, an ONNX model.
-public protocol PolicyRuntime: SendableMetatype {
-    /// Observation size the policy reads.
-    var observationSize: Int { get }
-    /// Action size the policy writes.
-    var actionSize: Int { get }
-    /// Computes the action for one observation (and advances a recurrent policy's state).
-    mutating func act(_ observation: [Float]) throws -> [Float]
-    /// Sets a recurrent policy's state to zeros, as at the start of an episode (trial start,
-    /// stand-up → policy, after a stop and reset). Feed-forward policies: nothing to do.
-    mutating func reset()
-    /// The recurrent state carried from one call to the next, all state tensors concatenated in
-    /// model order (empty for a feed-forward policy).
-    var recurrentState: [Float] { get }
-    /// Restores a recurrent state (as read from `recurrentState`, e.g. from a flight recording).
-    mutating func setRecurrentState(_ values: [Float]) throws
-}
-
-extension PolicyRuntime {
-    public mutating func reset() {}
-    public var recurrentState: [Float] { [] }
-    public mutating func setRecurrentState(_ values: [Float]) throws {
-        guard values.isEmpty else {
-            throw TetherError("the policy is feed-forward: it has no recurrent state to restore (\(values.count) values given)")
-        }
-    }
-    /// Whether the policy carries a state from call to call.
-    public var isRecurrent: Bool { !recurrentState.isEmpty }
-}
-
-/// A `PolicyNetwork` evaluated natively (training, fine-tuning).
-public struct NativePolicy: PolicyRuntime {
-    public var network: PolicyNetwork
-    var workspace: MLP.Workspace
-    var normalized: [Float]
-
-    /// Wraps a network.
-    public init(_ network: PolicyNetwork) {
-        self.network = network
-        workspace = MLP.Workspace(network.mlp)
-        normalized = [Float](repeating: 0, count: network.mlp.inputSize)
-    }
-
-    public var observationSize: Int { network.mlp.inputSize }
-    public var actionSize: Int { network.mlp.outputSize }
-
-    public mutating func act(_ observation: [Float]) throws -> [Float] {
-        for i in normalized.indices { normalized[i] = (observation[i] - network.observationMean[i]) / network.observationStd[i] }
-        var action = normalized.withUnsafeBufferPointer { Array(network.mlp.forward($0, workspace: &workspace)) }
-        network.generator?.add(to: &action, observation: observation)
-        return action
-    }
-}
-
 /// How an episode ended, and what it earned.
 public struct EpisodeResult: Sendable, Codable, Equatable {
     /// Sum of rewards.

@@ -1,6 +1,7 @@
 import CMuJoCo
 import Foundation
 import TetherCore
+import TetherSim
 
 /// `tether bench sim`: physics throughput of Tether against a bare `mj_step` loop and MuJoCo's own
 /// batched rollout (`mujoco.rollout` from the venv), measured in the same run.

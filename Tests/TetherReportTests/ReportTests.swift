@@ -3,7 +3,8 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
-@testable import TetherCore
+import TetherCore
+@testable import TetherReport
 
 /// Parses `text` as XML; fails the test (and returns nil) when it is not well-formed.
 @discardableResult
