@@ -89,7 +89,7 @@ let package = Package(
         // The virtual robot: hidden truth parameters, actuator / sensor / link models over MuJoCo.
         .target(
             name: "TetherEmulator",
-            dependencies: ["TetherCore", "TetherSim", "TetherRuntime"],
+            dependencies: ["TetherCore", "TetherSim", "TetherRuntime", "TetherROS"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

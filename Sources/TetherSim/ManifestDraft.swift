@@ -140,15 +140,8 @@ struct DraftWriter {
         defaults = angles
         kp = kps
         kd = kds
-        let dt = try c.requiredNumber("simulation_dt")
-        let decimation = try c.requiredNumber("control_decimation")
-        guard dt > 0, decimation >= 1, decimation == decimation.rounded() else {
-            throw TetherError("simulation_dt \(dt) s and control_decimation \(decimation) must be positive, the decimation whole", at: c.file)
-        }
-        physicsHz = 1 / dt
-        controlHz = physicsHz / decimation
-        if abs(model.timestep - dt) > 1e-12 {
-            check("the deploy script overrides the model's timestep \(model.timestep) s with simulation_dt \(dt) s; set <option timestep=\"\(dt)\"/> in the model (Tether requires physics_hz = 1 / timestep)")
+        try rates(c, dtKey: "simulation_dt", decimationKey: "control_decimation") {
+            "the deploy script overrides the model's timestep \($0) s with simulation_dt \($1) s"
         }
         let angVel = try c.number("ang_vel_scale") ?? 1, dofPos = try c.number("dof_pos_scale") ?? 1, dofVel = try c.number("dof_vel_scale") ?? 1
         let cmd = try c.numbers("cmd_scale") ?? [1, 1, 1]
@@ -196,20 +189,26 @@ struct DraftWriter {
         check("action clip 100 and no observation clip follow legged_gym's defaults (clip_actions, clip_observations = 100); check the policy's training config")
     }
 
-    // MARK: Isaac Lab
-
-    mutating func isaacLab(_ c: ConfigReader) throws {
-        description = "drafted by tether robot import from Isaac Lab's \(URL(fileURLWithPath: c.file).lastPathComponent)"
-        let dt = try c.requiredNumber("sim.dt")
-        let decimation = try c.requiredNumber("decimation")
+    /// The physics and control rates from the trainer's step (`dtKey`, s) and decimation; a model
+    /// whose timestep differs gets a check line (`mismatch(model timestep, dt)`).
+    private mutating func rates(_ c: ConfigReader, dtKey: String, decimationKey: String, mismatch: (Double, Double) -> String) throws {
+        let dt = try c.requiredNumber(dtKey)
+        let decimation = try c.requiredNumber(decimationKey)
         guard dt > 0, decimation >= 1, decimation == decimation.rounded() else {
-            throw TetherError("sim.dt \(dt) s and decimation \(decimation) must be positive, the decimation whole", at: c.file)
+            throw TetherError("\(dtKey) \(dt) s and \(decimationKey) \(decimation) must be positive, the decimation whole", at: c.file)
         }
         physicsHz = 1 / dt
         controlHz = physicsHz / decimation
         if abs(model.timestep - dt) > 1e-12 {
-            check("Isaac Lab stepped physics at sim.dt \(dt) s but the model's timestep is \(model.timestep) s; set <option timestep=\"\(dt)\"/> (Tether requires physics_hz = 1 / timestep)")
+            check(mismatch(model.timestep, dt) + "; set <option timestep=\"\(dt)\"/> in the model (Tether requires physics_hz = 1 / timestep)")
         }
+    }
+
+    // MARK: Isaac Lab
+
+    mutating func isaacLab(_ c: ConfigReader) throws {
+        description = "drafted by tether robot import from Isaac Lab's \(URL(fileURLWithPath: c.file).lastPathComponent)"
+        try rates(c, dtKey: "sim.dt", decimationKey: "decimation") { "Isaac Lab stepped physics at sim.dt \($1) s but the model's timestep is \($0) s" }
         let names = model.joints.map(\.name)
         // Default pose: scene.robot.init_state.joint_pos, a mapping of name patterns to values.
         defaults = try patternValues(c, "scene.robot.init_state.joint_pos", names: names, fallback: 0)
