@@ -22,7 +22,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tether", targets: ["tether"]),
-        .library(name: "Tether", targets: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
+        .library(name: "Tether", targets: ["TetherNumerics", "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+                                           "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,9 @@ let package = Package(
         // libjpeg's fatal errors need setjmp/longjmp, which Swift cannot call: a small C file.
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
 
+        // Numerics: distributions, sample statistics, confidence intervals, hypothesis tests, dense
+        // linear algebra and the one Levenberg–Marquardt solver. Depends on nothing.
+        .target(name: "TetherNumerics"),
         // Vocabulary: manifest (policy contract), units, seeded random numbers, errors.
         .target(
             name: "TetherCore",
@@ -60,7 +64,7 @@ let package = Package(
         // ONNX writer (generated from our subset of the ONNX schema, committed), ARS training.
         .target(
             name: "TetherPolicy",
-            dependencies: ["TetherCore", "TetherSim", "COnnxRuntime",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "COnnxRuntime",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["ONNX/onnx_subset.proto"],
             swiftSettings: nativeSwift,
@@ -86,15 +90,15 @@ let package = Package(
         // System identification: closed-form analyses, trajectory fitting, model patching, report.
         .target(
             name: "TetherCalibration",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherROS", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         // Validation gate, trials, gap report, improvement loop.
         .target(
             name: "TetherValidation",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
-                           .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS",
+                           "TetherEmulator", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
@@ -117,12 +121,14 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory",
+                "TetherNumerics", "TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "TetherEmulator",
+                "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        .testTarget(name: "TetherNumericsTests", dependencies: ["TetherNumerics", "TetherCore"]),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
         .testTarget(
             name: "TetherSimTests",
@@ -143,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TetherPolicyTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy"],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherPolicy"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
@@ -156,14 +162,14 @@ let package = Package(
         .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
         .testTarget(
             name: "TetherValidationTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator", "TetherCalibration",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator", "TetherCalibration",
                            "TetherValidation", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         .testTarget(
             name: "TetherCalibrationTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
