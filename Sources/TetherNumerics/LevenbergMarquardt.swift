@@ -147,16 +147,23 @@ public struct LevenbergMarquardt: Sendable {
     public var differences: Differences
     /// The damping at the start, relative to the largest diagonal entry of JᵀJ.
     public var initialDamping: Double
+    /// Whether, on stopping because the Gauss–Newton step promises less than `costTolerance`,
+    /// that step is taken (when it lowers the cost) at the price of one more evaluation and
+    /// Jacobian: worth it where evaluations are cheap (curve fits), since the parameters then
+    /// land on the minimum rather than within √(costTolerance · cost) of it in the weakest direction.
+    public var finishesWithGaussNewtonStep: Bool
 
     /// A solver with its tolerances.
     public init(maximumIterations: Int = 200, costTolerance: Double = 1e-12, stepTolerance: Double = 1e-10,
-                gradientTolerance: Double = 0, differences: Differences = .central, initialDamping: Double = 1e-3) {
+                gradientTolerance: Double = 0, differences: Differences = .central, initialDamping: Double = 1e-3,
+                finishesWithGaussNewtonStep: Bool = false) {
         self.maximumIterations = maximumIterations
         self.costTolerance = costTolerance
         self.stepTolerance = stepTolerance
         self.gradientTolerance = gradientTolerance
         self.differences = differences
         self.initialDamping = initialDamping
+        self.finishesWithGaussNewtonStep = finishesWithGaussNewtonStep
     }
 
     /// Minimizes ½‖r(z)‖² from `start` over the box [`lower`, `upper`] (nil: unbounded), one
@@ -245,6 +252,20 @@ public struct LevenbergMarquardt: Sendable {
             if let newton = CholeskyDecomposition(regularized)?.solve(b), 0.5 * dot(newton, b) <= costTolerance * cost {
                 stop = .costConverged
                 iteration -= 1
+                if finishesWithGaussNewtonStep {
+                    // The undamped step to the model's minimum, kept when it lowers the cost.
+                    var trial = z
+                    for (u, i) in free.enumerated() { trial[i] = min(max(z[i] + newton[u], lower[i]), upper[i]) }
+                    let delta = zip(trial, z).map { $0 - $1 }
+                    if let newR = residuals([trial])[0].values, 0.5 * dot(newR, newR) < cost {
+                        iteration += 1
+                        z = trial
+                        r = newR
+                        cost = 0.5 * dot(newR, newR)
+                        record(dot(delta, delta).squareRoot(), true)
+                        jac = try jacobian(z, r, lower, upper, residuals)
+                    }
+                }
                 break
             }
             for u in 0..<f { a[u, u] += lambda }

@@ -72,6 +72,18 @@ import TetherNumerics
         #expect(reported == solution.history.count && reported >= solution.iterations)
     }
 
+    /// A straight line through the decay data, with a poor fit (large cost): with the final
+    /// Gauss–Newton step the solver lands on the QR least-squares solution, without it within
+    /// √(costTolerance · cost) of it in the weakest direction.
+    @Test func aFinalGaussNewtonStepLandsOnTheMinimum() throws {
+        let line = { (p: [Double]) -> [Double] in zip(Self.t, Self.y).map { p[0] + p[1] * $0.0 - $0.1 } }
+        let exact = QRDecomposition(DenseMatrix(columns: [Self.t.map { _ in 1 }, Self.t])).solve(Self.y)
+        let finished = try LevenbergMarquardt(finishesWithGaussNewtonStep: true).minimize(start: [0, 0], residuals: line)
+        for (x, e) in zip(finished.z, exact) { #expect(close(x, e, relative: 1e-10)) }
+        let plain = try LevenbergMarquardt().minimize(start: [0, 0], residuals: line)
+        #expect(plain.cost >= finished.cost && close(plain.cost, finished.cost, relative: 1e-11))
+    }
+
     @Test func failuresAreReported() {
         let lm = LevenbergMarquardt()
         #expect(throws: LevenbergMarquardt.Failure.tooFewResiduals(residuals: 1, parameters: 2)) { try lm.minimize(start: [1, 2]) { _ in [0] } }
