@@ -90,7 +90,7 @@ struct Demo: ParsableCommand {
                     try OnnxPolicy(path: path, manifest: manifest)
                 }
             }
-            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval[0], 0))–\(fmt(100 * summary.successInterval[1], 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
+            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval.lower, 0))–\(fmt(100 * summary.successInterval.upper, 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
         }
         // ⑥ Safe deployment rehearsal: passive on the ground → stand up → walk → e-stop → damping stop,
         //    on a simulated clock, with the flight recorder, then the recording replayed offline.

@@ -82,7 +82,7 @@ extension Validate {
             let isSequential = gate.sequentialBatch != nil
             let onLook: (GateProgress) -> Void = { p in
                 if isSequential {
-                    say("  look: \(p.done) trials, \(p.successes) successes, interval \(fmt(100 * p.interval[0], 1))–\(fmt(100 * p.interval[1], 1)) %")
+                    say("  look: \(p.done) trials, \(p.successes) successes, interval \(fmt(100 * p.interval.lower, 1))–\(fmt(100 * p.interval.upper, 1)) %")
                 }
                 offset.withLock { $0 = p.done }
             }
@@ -148,8 +148,8 @@ func writeGateReport(_ result: GateResult, to path: String) throws {
 private func printSummary(_ r: GateResult) {
     let s = r.summary
     print("  success          \(s.successes)/\(s.trials) = \(fmt(100 * s.successRate, 1)) %")
-    print("  Wilson 95 %      \(fmt(100 * s.wilson[0], 1))–\(fmt(100 * s.wilson[1], 1)) %")
-    print("  Clopper–Pearson  \(fmt(100 * s.clopperPearson[0], 1))–\(fmt(100 * s.clopperPearson[1], 1)) %")
+    print("  Wilson 95 %      \(fmt(100 * s.wilson.lower, 1))–\(fmt(100 * s.wilson.upper, 1)) %")
+    print("  Clopper–Pearson  \(fmt(100 * s.clopperPearson.lower, 1))–\(fmt(100 * s.clopperPearson.upper, 1)) %")
     if let seq = r.sequential {
         print("  sequential       \(seq.looksTaken) of \(seq.rule.looks) looks\(seq.stoppedEarly ? ", stopped early" : ""), each at \(String(format: "%.4g", 100 * seq.rule.lookConfidence)) %")
     }

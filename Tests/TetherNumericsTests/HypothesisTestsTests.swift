@@ -43,7 +43,31 @@ import TetherNumerics
     @Test func fisherExactMatchesTextbookValues() {
         // Fisher's tea-tasting table: two-sided p = 34/70.
         #expect(abs(HypothesisTests.fisherExact(3, 1, 1, 3) - 34.0 / 70.0) < 1e-12)
+        // Values from scipy.stats.fisher_exact.
+        #expect(abs(HypothesisTests.fisherExact(19, 1, 15, 5) - 0.18176418176418174) < 1e-10)
+        #expect(abs(HypothesisTests.fisherExact(10, 0, 6, 4) - 0.08668730650154799) < 1e-10)
         #expect(HypothesisTests.fisherExact(5, 0, 5, 0) == 1)
+    }
+
+    @Test func welchMatchesReferenceValues() throws {
+        let a = [20.1, 22.3, 19.8, 21.5, 23.0, 20.7], b = [18.2, 17.9, 19.5, 18.8, 17.1, 19.9, 18.4, 16.8]
+        let r = try #require(HypothesisTests.welch(a, b))
+        // scipy.stats.ttest_ind(a, b, equal_var=False)
+        #expect(abs(r.t - 4.541932686922025) < 1e-9)
+        #expect(abs(r.df - 9.856440714023082) < 1e-9)
+        #expect(abs(r.p - 0.0011117199808369108) < 1e-9)
+    }
+
+    @Test func mannWhitneyMatchesReferenceValues() throws {
+        // scipy.stats.mannwhitneyu(x, y, method="asymptotic"): U of x, two-sided p.
+        let a = [20.1, 22.3, 19.8, 21.5, 23.0, 20.7], b = [18.2, 17.9, 19.5, 18.8, 17.1, 19.9, 18.4, 16.8]
+        let r = try #require(HypothesisTests.mannWhitney(b, a))
+        #expect(r.u == 1)
+        #expect(abs(r.p - 0.003675612117741231) < 1e-12)
+        // With ties.
+        let t = try #require(HypothesisTests.mannWhitney([1, 2, 2, 3, 3, 3, 4], [2, 3, 4, 4, 5, 5]))
+        #expect(t.u == 8.5)
+        #expect(abs(t.p - 0.07826242947714618) < 1e-12)
     }
 
     @Test func twoProportionMatchesChiSquare() throws {
@@ -51,6 +75,8 @@ import TetherNumerics
         let r = try #require(HypothesisTests.twoProportion(successesA: 95, trialsA: 100, successesB: 75, trialsB: 100))
         #expect(abs(r.z - 3.9605901719066976) < 1e-9)
         #expect(abs(r.p - 7.47647534673256e-05) < 1e-9)
+        let s = try #require(HypothesisTests.twoProportion(successesA: 19, trialsA: 20, successesB: 15, trialsB: 20))
+        #expect(abs(s.p - 0.07652250047505939) < 1e-9)
         #expect(HypothesisTests.twoProportion(successesA: 0, trialsA: 0, successesB: 1, trialsB: 2) == nil)
     }
 

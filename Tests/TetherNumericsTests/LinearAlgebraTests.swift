@@ -59,4 +59,15 @@ import TetherNumerics
         #expect(a.transposeMultiply([1, 0, -1]) == a.transposed.multiply([1, 0, -1]))
         #expect(DenseMatrix.identity(2).quadraticForm([3, 4]) == 25)
     }
+
+    /// Moved from the least-squares tests.
+    @Test func qrSolvesSquareSystemsExactly() {
+        let a = DenseMatrix(rows: [[4, 1, 2], [1, 3, 0], [2, 0, 5]])
+        let x = QRDecomposition(a).solve([1, 2, 3])
+        let back = a.multiply(x)
+        for (u, v) in zip(back, [1.0, 2, 3]) { #expect(abs(u - v) < 1e-12) }
+        let inverse = QRDecomposition(a).inverseOfNormalMatrix()
+        let product = (a.transposed * a) * inverse
+        for i in 0..<3 { for j in 0..<3 { #expect(abs(product[i, j] - (i == j ? 1 : 0)) < 1e-12) } }
+    }
 }
