@@ -35,6 +35,9 @@ public struct ParameterEstimate: Codable, Sendable, Equatable, CustomStringConve
         self.upper95 = upper95
     }
 
+    /// The 95 % interval as a `ConfidenceInterval`.
+    public var interval95: ConfidenceInterval { ConfidenceInterval(lower: lower95, upper: upper95) }
+
     /// Whether `x` lies in the 95 % interval.
     public func contains(_ x: Double) -> Bool { lower95 <= x && x <= upper95 }
 
