@@ -110,7 +110,7 @@ let package = Package(
         // Vision: images (JPEG / PNG), YOLO detectors through ONNX Runtime, NMS, COCO evaluation.
         .target(
             name: "TetherVision",
-            dependencies: ["TetherCore", "TetherPolicy", "TetherROS", "CImageCodecs", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherPolicy", "TetherROS", "CImageCodecs", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
