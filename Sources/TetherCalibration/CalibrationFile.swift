@@ -193,7 +193,8 @@ public enum RandomizationDerivation {
     public static let trainingFloor = 0.2
 
     /// The range of a measured value for `purpose`: (low, high, why).
-    public static func range(estimate e: Double, interval: ConfidenceInterval?, identifiable: Bool, purpose: Purpose) -> (low: Double, high: Double, why: String) {
+    public static func range(estimate e: Double, interval: ConfidenceInterval?, identifiable: Bool,
+                             purpose: Purpose) -> (low: Double, high: Double, why: String) {
         guard identifiable, let iv = interval, iv.lower.isFinite, iv.upper.isFinite else {
             return (e - 0.5 * abs(e), e + 0.5 * abs(e), "not identifiable: ±50 %")
         }

@@ -272,7 +272,8 @@ public struct GapAttribution: Sendable, Codable {
         let low = interval.lower, high = interval.upper
         let verdict = p < 0.05 ? "differs" : smallest >= 0.05 ? "too few trials" : "consistent"
         versusReal = VersusReal(realTrials: realTrials, realSuccesses: realSuccesses, differencePercentagePoints: 100 * (a - b),
-                                differenceInterval: ConfidenceInterval(lower: 100 * low, upper: 100 * high, level: interval.level), fisherP: p, smallestPossibleP: smallest,
+                                differenceInterval: ConfidenceInterval(lower: 100 * low, upper: 100 * high, level: interval.level),
+                                fisherP: p, smallestPossibleP: smallest,
                                 verdict: verdict, reproduces: verdict == "consistent")
     }
 

@@ -259,7 +259,8 @@ extension GapReport {
             if let v = attribution.versusReal, let full = attribution.entries.first, v.realSuccesses == v.realTrials, full.successes == full.trials {
                 a.callout(.pass, "The calibrated simulation (\(full.successes)/\(full.trials)) and the real robot (\(v.realSuccesses)/\(v.realTrials)) succeeded in every trial: there is no failure to attribute; the runs below show how much margin each group leaves (mean distance).")
             } else if let v = attribution.versusReal, let full = attribution.entries.first {
-                let interval = v.differenceInterval.map { String(format: ", 95 %% interval of the difference %+.0f … %+.0f points", $0.lower, $0.upper) } ?? ""
+                let interval = v.differenceInterval
+                    .map { String(format: ", 95 %% interval of the difference %+.0f … %+.0f points", $0.lower, $0.upper) } ?? ""
                 let counts = String(format: "The calibrated simulation succeeded in %d/%d trials, the real robot in %d/%d (%+.0f points%@, Fisher p = %.3g): ",
                                     full.successes, full.trials, v.realSuccesses, v.realTrials, v.differencePercentagePoints, interval, v.fisherP)
                 switch v.verdict ?? (v.reproduces ? "consistent" : "differs") {

@@ -18,7 +18,8 @@ import TetherNumerics
                 let w = ConfidenceInterval.wilson(successes: k, trials: n, level: level), ws = vector(r[i])
                 #expect(close(w.lower, ws[0], absolute: 1e-13) && close(w.upper, ws[1], absolute: 1e-13), "Wilson \(k)/\(n) at \(level): \(w) vs \(ws)")
                 let c = ConfidenceInterval.clopperPearson(successes: k, trials: n, level: level), cs = vector(r[i + 1])
-                #expect(close(c.lower, cs[0], absolute: 1e-12) && close(c.upper, cs[1], absolute: 1e-12), "Clopper–Pearson \(k)/\(n) at \(level): \(c) vs \(cs)")
+                #expect(close(c.lower, cs[0], absolute: 1e-12) && close(c.upper, cs[1], absolute: 1e-12),
+                        "Clopper–Pearson \(k)/\(n) at \(level): \(c) vs \(cs)")
                 #expect(w.level == level && c.level == level)
                 i += 2
             }

@@ -98,6 +98,8 @@ import TetherNumerics
         for (a, b) in betaParameters { calls += xs.map { PeerCall("betainc", $0, a, b) } }
         for a in gammaParameters { calls += gammaXs.map { PeerCall("gammainc", a, $0) } + gammaXs.map { PeerCall("gammaincc", a, $0) } }
         calls += gammaArguments.map { PeerCall("gammaln", $0) }
+        let betaArguments: [(Double, Double)] = betaParameters + [(0.5, 5e5), (3, 1e4), (12, 9.5), (1e3, 2e6)]
+        calls += betaArguments.map { PeerCall("betaln", $0.0, $0.1) }
         let r = try scipy(calls)
         var i = 0
         for (a, b) in betaParameters {
@@ -118,6 +120,10 @@ import TetherNumerics
         }
         for x in gammaArguments {
             #expect(close(Distributions.logGamma(x), number(r[i]), relative: 1e-14, absolute: 1e-15), "ln Γ(\(x))")
+            i += 1
+        }
+        for (a, b) in betaArguments {
+            #expect(close(Distributions.logBeta(a, b), number(r[i]), relative: 1e-13, absolute: 1e-14), "ln B(\(a), \(b))")
             i += 1
         }
     }

@@ -53,7 +53,8 @@ func scipy(_ calls: [PeerCall]) throws -> [Any] {
     }
     guard let answer = try JSONSerialization.jsonObject(with: output) as? [String: Any], let results = answer["results"] as? [Any],
           results.count == calls.count else {
-        throw PeerFailure(description: "the scipy peer answered something else than one result per call: \(String(decoding: output.prefix(500), as: UTF8.self))")
+        let text = String(decoding: output.prefix(500), as: UTF8.self)
+        throw PeerFailure(description: "the scipy peer answered something else than one result per call: \(text)")
     }
     return results
 }
