@@ -25,7 +25,7 @@ let package = Package(
     products: [
         .executable(name: "tether", targets: ["tether"]),
         // The library: every module but the benchmarks (TetherBench), which only the CLI uses.
-        .library(name: "Tether", targets: ["TetherCore", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS",
+        .library(name: "Tether", targets: ["TetherCore", "TetherNumerics", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS",
                                            "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
     ],
     dependencies: [
@@ -48,6 +48,9 @@ let package = Package(
         // libjpeg's fatal errors need setjmp/longjmp, which Swift cannot call: a small C file.
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
 
+        // Numerics: distributions, sample statistics, confidence intervals, hypothesis tests, dense
+        // linear algebra and the one Levenberg–Marquardt solver. Depends on nothing.
+        .target(name: "TetherNumerics"),
         // Vocabulary: manifest (policy contract), units, seeded random numbers, errors.
         .target(
             name: "TetherCore",
@@ -70,7 +73,7 @@ let package = Package(
         // (generated from our subset of the ONNX schema, committed), ARS training, fine-tuning.
         .target(
             name: "TetherPolicy",
-            dependencies: ["TetherCore", "TetherSim", "TetherONNX",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["ONNX/onnx_subset.proto"],
             swiftSettings: nativeSwift,
@@ -96,14 +99,14 @@ let package = Package(
         // System identification: closed-form analyses, trajectory fitting, model patching, report.
         .target(
             name: "TetherCalibration",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherReport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherROS", "TetherReport", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         // Validation gate, trials, gap report, improvement loop, the history as an observer of runs.
         .target(
             name: "TetherValidation",
-            dependencies: ["TetherCore", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
                            "TetherHistory", "TetherReport", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
@@ -117,7 +120,7 @@ let package = Package(
         // No MuJoCo: it needs neither the native include path nor the MuJoCo link settings.
         .target(
             name: "TetherVision",
-            dependencies: ["TetherCore", "TetherONNX", "TetherROS", "TetherReport", "CImageCodecs", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TetherCore", "TetherNumerics", "TetherONNX", "TetherROS", "TetherReport", "CImageCodecs", .product(name: "Yams", package: "Yams")]
         ),
         // ROS 2: CDR codec, message types, the DDS transport (over CCycloneDDS), MCAP (ROS 2 bag) writer and reader.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
@@ -125,7 +128,7 @@ let package = Package(
         // Python peers live in benchmarks/ and are found through TetherPaths.checkoutRoot()).
         .target(
             name: "TetherBench",
-            dependencies: ["TetherCore", "TetherSim", "CMuJoCo", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "CMuJoCo", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
                            "TetherCalibration", "TetherValidation", "TetherVision"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
@@ -134,13 +137,14 @@ let package = Package(
         .executableTarget(
             name: "tether",
             dependencies: [
-                "TetherCore", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
+                "TetherCore", "TetherNumerics", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
                 "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory", "TetherBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        .testTarget(name: "TetherNumericsTests", dependencies: ["TetherNumerics", "TetherCore"]),
         .testTarget(name: "TetherCoreTests", dependencies: ["TetherCore"]),
         .testTarget(name: "TetherReportTests", dependencies: ["TetherCore", "TetherReport"]),
         .testTarget(
@@ -162,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TetherPolicyTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherONNX", "TetherPolicy"],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX", "TetherPolicy"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
@@ -175,14 +179,14 @@ let package = Package(
         .testTarget(name: "TetherROSTests", dependencies: ["TetherCore", "TetherROS"]),
         .testTarget(
             name: "TetherValidationTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator",
                            "TetherCalibration", "TetherValidation", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
         .testTarget(
             name: "TetherCalibrationTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherROS", "TetherCalibration", "TetherRuntime", "TetherEmulator"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

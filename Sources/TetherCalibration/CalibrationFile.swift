@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import Yams
 
@@ -13,8 +14,8 @@ public struct CalibratedParameter: Sendable, Codable, Equatable {
     public var nominal: [Double]?
     public var estimate: [Double]
     public var standardError: [Double]
-    /// 95 % interval per component: [low, high].
-    public var interval: [[Double]]
+    /// 95 % interval per component (in JSON and YAML [low, high]).
+    public var interval: [ConfidenceInterval]
     /// How it was measured: "friction sweep (Coulomb + viscous)", "trajectory fit (LM)", ….
     public var method: String
     /// The recordings it came from.
@@ -27,14 +28,14 @@ public struct CalibratedParameter: Sendable, Codable, Equatable {
     public var patched: Bool
 
     public init(name: String, unit: String, nominal: [Double]?, estimate: [Double], standardError: [Double],
-                interval: [[Double]]? = nil, method: String, recordings: [String], quality: [String: Double] = [:],
+                interval: [ConfidenceInterval]? = nil, method: String, recordings: [String], quality: [String: Double] = [:],
                 flags: [String] = [], patched: Bool = false) {
         self.name = name
         self.unit = unit
         self.nominal = nominal
         self.estimate = estimate
         self.standardError = standardError
-        self.interval = interval ?? zip(estimate, standardError).map { [$0 - 1.96 * $1, $0 + 1.96 * $1] }
+        self.interval = interval ?? zip(estimate, standardError).map { ConfidenceInterval(lower: $0 - 1.96 * $1, upper: $0 + 1.96 * $1) }
         self.method = method
         self.recordings = recordings
         self.quality = quality
@@ -192,19 +193,20 @@ public enum RandomizationDerivation {
     public static let trainingFloor = 0.2
 
     /// The range of a measured value for `purpose`: (low, high, why).
-    public static func range(estimate e: Double, interval: [Double]?, identifiable: Bool, purpose: Purpose) -> (low: Double, high: Double, why: String) {
-        guard identifiable, let iv = interval, iv.count == 2, iv[0].isFinite, iv[1].isFinite else {
+    public static func range(estimate e: Double, interval: ConfidenceInterval?, identifiable: Bool,
+                             purpose: Purpose) -> (low: Double, high: Double, why: String) {
+        guard identifiable, let iv = interval, iv.lower.isFinite, iv.upper.isFinite else {
             return (e - 0.5 * abs(e), e + 0.5 * abs(e), "not identifiable: ±50 %")
         }
-        let half = (iv[1] - iv[0]) / 2
+        let half = (iv.upper - iv.lower) / 2
         switch purpose {
         case .asMeasured:
-            let lo = min(iv[0], e - measuredFloor * abs(e)), hi = max(iv[1], e + measuredFloor * abs(e))
-            let floored = lo < iv[0] || hi > iv[1]
-            return (lo, hi, "95 % interval [\(ModelPatcher.number(iv[0])), \(ModelPatcher.number(iv[1]))]" + (floored ? ", widened to ±\(Int(measuredFloor * 100)) %" : ""))
+            let lo = min(iv.lower, e - measuredFloor * abs(e)), hi = max(iv.upper, e + measuredFloor * abs(e))
+            let floored = lo < iv.lower || hi > iv.upper
+            return (lo, hi, "95 % interval [\(ModelPatcher.number(iv.lower)), \(ModelPatcher.number(iv.upper))]" + (floored ? ", widened to ±\(Int(measuredFloor * 100)) %" : ""))
         case .training:
             let w = max(half, trainingFloor * abs(e))
-            return (iv[0] - w, iv[1] + w, "95 % interval [\(ModelPatcher.number(iv[0])), \(ModelPatcher.number(iv[1]))] widened by \(ModelPatcher.number(w)) each side")
+            return (iv.lower - w, iv.upper + w, "95 % interval [\(ModelPatcher.number(iv.lower)), \(ModelPatcher.number(iv.upper))] widened by \(ModelPatcher.number(w)) each side")
         }
     }
 
@@ -366,7 +368,7 @@ public enum RandomizationDerivation {
             }
             guard let p else { continue }
             let trainedSD = term.noise / 3.0.squareRoot()
-            let upper = p.interval.first?.last ?? p.estimate[0]
+            let upper = p.interval.first?.upper ?? p.estimate[0]
             ratios.append(("\(p.name) \(ModelPatcher.number(p.estimate[0])) \(p.unit) vs trained \(ModelPatcher.number(trainedSD)) (\(term.source.rawValue))",
                            p.estimate[0] / trainedSD, upper / trainedSD))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherSim
 
@@ -44,7 +45,7 @@ public enum CalibrationOutput {
         for p in file.parameters {
             let nominal = p.nominal.map { $0.map(n).joined(separator: " ") } ?? "—"
             let estimate = zip(p.estimate, p.standardError).map { "\(n($0)) ± \(String(format: "%.2g", $1))" }.joined(separator: ", ")
-            let interval = p.interval.map { "[\(n($0[0])), \(n($0[1]))]" }.joined(separator: " ")
+            let interval = p.interval.map { "[\(n($0.lower)), \(n($0.upper))]" }.joined(separator: " ")
             let mark = p.patched ? "" : " (not patched)"
             lines.append(String(format: "  %-38@ %-10@ %-22@ %-24@ %@", p.name + " (\(p.unit))", nominal, estimate, interval, p.method + mark))
             for f in p.flags { lines.append("      ⚑ \(f)") }

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherReport
 import TetherSim
@@ -46,7 +47,7 @@ public enum CalibrationReport {
             overview.figure(SVGPlot.interval(title: "Estimates relative to nominal (95 % intervals)", axis: PlotAxis("estimate / nominal"),
                                              estimates: scalar.map { p in
                                                  let n = p.nominal![0]
-                                                 return IntervalEstimate(p.name, estimate: p.estimate[0] / n, lower: p.interval[0][0] / n, upper: p.interval[0][1] / n, nominal: 1)
+                                                 return IntervalEstimate(p.name, estimate: p.estimate[0] / n, lower: p.interval[0].lower / n, upper: p.interval[0].upper / n, nominal: 1)
                                              }, referenceLine: 1),
                             caption: "1 is the nominal model. An interval that misses 1 is a measured difference between the robot and its model.")
         }
@@ -55,7 +56,7 @@ public enum CalibrationReport {
                                    rows: file.parameters.map { p in
                                        [ReportCell(p.name), ReportCell(p.unit), ReportCell(p.nominal.map { $0.map(number).joined(separator: " ") } ?? "—"),
                                         ReportCell(p.estimate.map(number).joined(separator: " ")), ReportCell(p.standardError.map { String(format: "%.2g", $0) }.joined(separator: " ")),
-                                        ReportCell(p.interval.map { "[\(number($0[0])), \(number($0[1]))]" }.joined(separator: " ")),
+                                        ReportCell(p.interval.map { "[\(number($0.lower)), \(number($0.upper))]" }.joined(separator: " ")),
                                         ReportCell(p.method),
                                         ReportCell(p.patched ? "patched" : "file only", status: p.flags.isEmpty ? (p.patched ? .pass : .info) : .warn)]
                                    }, caption: "SE: standard error. Flags: " + (flagged.isEmpty ? "none." : flagged.map(\.name).joined(separator: ", "))))

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherSim
 
@@ -160,11 +161,11 @@ public struct ClosedFormCalibration {
                 let quality = ["rms": fit.linear.quality.rmsResidual, "r2": fit.linear.quality.rSquared ?? .nan]
                 parameters.append(CalibratedParameter(name: "joint[\(joint)].frictionloss", unit: "N·m", nominal: nominal("joint[\(joint)].frictionloss"),
                                                       estimate: [coulomb.value], standardError: [coulomb.standardError],
-                                                      interval: [[coulomb.lower95, coulomb.upper95]], method: "sweeps: Coulomb + viscous",
+                                                      interval: [coulomb.interval95], method: "sweeps: Coulomb + viscous",
                                                       recordings: [r.source], quality: quality, flags: fit.notes, patched: true))
                 let b = widened(fit.viscous)
                 parameters.append(CalibratedParameter(name: "joint[\(joint)].damping", unit: "N·m·s/rad", nominal: nominal("joint[\(joint)].damping"),
-                                                      estimate: [b.value], standardError: [b.standardError], interval: [[b.lower95, b.upper95]],
+                                                      estimate: [b.value], standardError: [b.standardError], interval: [b.interval95],
                                                       method: "sweeps: Coulomb + viscous",
                                                       recordings: [r.source], quality: quality, flags: [], patched: true))
                 if let s = fit.stribeck {
@@ -248,12 +249,12 @@ public struct ClosedFormCalibration {
         }
         if let lag = Self.pooled(lags) {
             parameters.append(CalibratedParameter(name: "driver.lag", unit: "s", nominal: [0], estimate: [lag.value], standardError: [lag.standardError],
-                                                  interval: [[lag.lower95, lag.upper95]], method: "torque doublets: first order + dead time (\(lags.count) doublets pooled)",
+                                                  interval: [lag.interval95], method: "torque doublets: first order + dead time (\(lags.count) doublets pooled)",
                                                   recordings: [r.source], quality: ["doublets": Double(lags.count)]))
         }
         if let delay = Self.pooled(delays) {
             parameters.append(CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [delay.value], standardError: [delay.standardError],
-                                                  interval: [[delay.lower95, delay.upper95]], method: "torque doublets: dead time incl. the link round trip (\(delays.count) doublets pooled)",
+                                                  interval: [delay.interval95], method: "torque doublets: dead time incl. the link round trip (\(delays.count) doublets pooled)",
                                                   recordings: [r.source], quality: ["doublets": Double(delays.count)]))
         }
     }
@@ -298,7 +299,7 @@ public struct ClosedFormCalibration {
                 let i = inertia.inertiaAboutPivot
                 let model = modelInertia(joint: joint, at: fit.offset.value)
                 parameters.append(CalibratedParameter(name: "inertia_about[\(joint)]", unit: "kg·m²", nominal: model.map { [$0] }, estimate: [i.value],
-                                                      standardError: [i.standardError], interval: [[i.lower95, i.upper95]],
+                                                      standardError: [i.standardError], interval: [i.interval95],
                                                       method: "pendulum swing: damped sinusoid, compound pendulum (incl. rotor inertia)", recordings: [r.source],
                                                       quality: ["rms": fit.quality.rmsResidual, "r2": fit.quality.rSquared ?? .nan, "damping_ratio": fit.dampingRatio.value],
                                                       flags: flags + ["reported, not patched: one inertia about an axis does not fix a body's mass, centre of mass and inertia"]))
@@ -427,19 +428,19 @@ public struct ClosedFormCalibration {
             let samples = ["samples": Double(a.sampleCount)]
             parameters.append(CalibratedParameter(name: "sensor.\(n).noise", unit: unit, nominal: nil, estimate: [a.standardDeviation.value],
                                                   standardError: [a.standardDeviation.standardError],
-                                                  interval: [[a.standardDeviation.lower95, a.standardDeviation.upper95]],
+                                                  interval: [a.standardDeviation.interval95],
                                                   method: "stationary recording: standard deviation", recordings: [r.source],
                                                   quality: samples))
             // White-noise density: σ_d = N / √τ0 for white noise sampled every τ0.
             let root = a.sampleInterval.squareRoot()
             parameters.append(CalibratedParameter(name: "sensor.\(n).noise_density", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
                                                   estimate: [a.standardDeviation.value * root], standardError: [a.standardDeviation.standardError * root],
-                                                  interval: [[a.standardDeviation.lower95 * root, a.standardDeviation.upper95 * root]],
+                                                  interval: [ConfidenceInterval(lower: a.standardDeviation.lower95 * root, upper: a.standardDeviation.upper95 * root)],
                                                   method: String(format: "standard deviation × √τ0 (τ0 = %.4g s)", a.sampleInterval), recordings: [r.source],
                                                   quality: samples))
             if isGyro {
                 parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [a.mean.value], standardError: [a.mean.standardError],
-                                                      interval: [[a.mean.lower95, a.mean.upper95]], method: "stationary recording: mean", recordings: [r.source]))
+                                                      interval: [a.mean.interval95], method: "stationary recording: mean", recordings: [r.source]))
             } else if atRest, norm > 0 {
                 // Per axis: that axis's share of (|mean| − g) along the measured gravity direction.
                 // To first order: SE of |mean| from the axes' SEs along the gravity direction, and
@@ -454,12 +455,12 @@ public struct ClosedFormCalibration {
             }
             if allan, let rw = a.randomWalk {
                 parameters.append(CalibratedParameter(name: "sensor.\(n).random_walk", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
-                                                      estimate: [rw.value], standardError: [rw.standardError], interval: [[rw.lower95, rw.upper95]],
+                                                      estimate: [rw.value], standardError: [rw.standardError], interval: [rw.interval95],
                                                       method: "Allan deviation: −1/2 slope at τ = 1 s", recordings: [r.source], flags: [a.randomWalkNote]))
             }
             if allan, let bi = a.biasInstability {
                 parameters.append(CalibratedParameter(name: "sensor.\(n).bias_instability", unit: unit, nominal: nil, estimate: [bi.value],
-                                                      standardError: [bi.standardError], interval: [[bi.lower95, bi.upper95]],
+                                                      standardError: [bi.standardError], interval: [bi.interval95],
                                                       method: "Allan deviation: minimum / 0.664", recordings: [r.source], flags: [a.biasInstabilityNote]))
             }
         }
@@ -526,7 +527,7 @@ public struct ClosedFormCalibration {
             guard let d = defaults[name] else { continue }
             parameters.append(CalibratedParameter(name: "sensor.joint[\(name)].offset", unit: "rad", nominal: [0], estimate: [p.mean.value - d],
                                                   standardError: [p.mean.standardError],
-                                                  interval: [[p.mean.lower95 - d, p.mean.upper95 - d]],
+                                                  interval: [ConfidenceInterval(lower: p.mean.lower95 - d, upper: p.mean.upper95 - d)],
                                                   method: "stationary recording: mean position − manifest default", recordings: [r.source],
                                                   flags: ["an encoder offset only if the robot was held exactly in its default pose; otherwise the pose's difference"]))
         }

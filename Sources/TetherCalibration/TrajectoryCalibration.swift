@@ -1,6 +1,7 @@
 import Foundation
 import TetherCore
 import TetherSim
+import TetherNumerics
 
 /// The trajectory-fitting step of `tether calibrate`: which parameters to fit on the chirp (and
 /// other) recordings, starting where the closed-form analyses ended, and what goes into the
@@ -67,7 +68,7 @@ public enum TrajectoryCalibration {
                     flags.append("not identifiable from these recordings" + (direction.map { ": weak direction \($0.text)" } ?? ""))
                 }
                 let sd = e.standardDeviation ?? 0
-                let interval = e.interval95 ?? [e.value, e.value]
+                let interval = e.interval95 ?? ConfidenceInterval(lower: e.value, upper: e.value)
                 let patched = (try? SimParameter(path: e.name)) != nil && e.identifiable != false && e.bound == nil
                 out.append(CalibratedParameter(name: e.name, unit: e.unit, nominal: [e.nominal], estimate: [e.value], standardError: [sd],
                                                interval: [interval], method: "trajectory fit (bounded LM, \(result.iterations) iterations)",

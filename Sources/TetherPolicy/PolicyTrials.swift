@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherSim
 
@@ -32,8 +33,8 @@ public struct PolicyTrials: Sendable {
         public var trials: Int
         public var successes: Int
         public var successRate: Double
-        /// Wilson score 95 % interval of the success rate.
-        public var successInterval: [Double]
+        /// Wilson score 95 % interval of the success rate (in JSON [lower, upper]).
+        public var successInterval: ConfidenceInterval
         public var meanDistance: Double
         public var meanEpisodeSeconds: Double
         public var meanReturn: Double
@@ -60,19 +61,9 @@ public struct PolicyTrials: Sendable {
         for r in results { outcomes[r.outcome, default: 0] += 1 }
         let n = Double(max(1, trials))
         return Summary(robot: robot.manifest.name, policy: policyName, trials: trials, successes: successes,
-                       successRate: Double(successes) / n, successInterval: Self.wilson(successes: successes, trials: trials),
+                       successRate: Double(successes) / n, successInterval: .wilson(successes: successes, trials: trials),
                        meanDistance: results.map(\.distance).reduce(0, +) / n,
                        meanEpisodeSeconds: results.map(\.seconds).reduce(0, +) / n,
                        meanReturn: results.map(\.totalReward).reduce(0, +) / n, outcomes: outcomes, results: results)
-    }
-
-    /// Wilson score interval for a binomial proportion at 95 % (z = 1.959964).
-    public static func wilson(successes: Int, trials: Int, z: Double = 1.959964) -> [Double] {
-        guard trials > 0 else { return [0, 1] }
-        let n = Double(trials), p = Double(successes) / n
-        let denominator = 1 + z * z / n
-        let centre = (p + z * z / (2 * n)) / denominator
-        let half = z * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot() / denominator
-        return [max(0, centre - half), min(1, centre + half)]
     }
 }

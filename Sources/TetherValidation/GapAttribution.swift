@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherEmulator
 import TetherPolicy
@@ -40,7 +41,7 @@ public struct GapAttribution: Sendable, Codable {
         public var trials: Int
         public var successes: Int
         /// Wilson score 95 % interval, [lower, upper].
-        public var successInterval: [Double]
+        public var successInterval: ConfidenceInterval
         public var meanDistance: Double
         public var failureModes: [String: Int]
         /// Fisher's exact test (two-sided) against the full truth / calibration.
@@ -60,7 +61,7 @@ public struct GapAttribution: Sendable, Codable {
         /// Calibrated minus real success rate, percentage points.
         public var differencePercentagePoints: Double
         /// Newcombe's 95 % interval of that difference (from the two Wilson intervals), points.
-        public var differenceInterval: [Double]?
+        public var differenceInterval: ConfidenceInterval?
         /// Fisher's exact test, two-sided.
         public var fisherP: Double
         /// The smallest p these trial counts can give (every trial of one set succeeding, every
@@ -264,14 +265,15 @@ public struct GapAttribution: Sendable, Codable {
     /// Compares the full calibration's trials (entry "none") with the real trials.
     public mutating func compare(realSuccesses: Int, realTrials: Int) {
         guard isCalibration, let full = entries.first, realTrials > 0, full.trials > 0 else { return }
-        let p = GapStatistics.fisherExact(full.successes, full.trials - full.successes, realSuccesses, realTrials - realSuccesses)
-        let smallest = min(GapStatistics.fisherExact(full.trials, 0, 0, realTrials), GapStatistics.fisherExact(0, full.trials, realTrials, 0))
+        let p = HypothesisTests.fisherExact(full.successes, full.trials - full.successes, realSuccesses, realTrials - realSuccesses)
+        let smallest = min(HypothesisTests.fisherExact(full.trials, 0, 0, realTrials), HypothesisTests.fisherExact(0, full.trials, realTrials, 0))
         let a = Double(full.successes) / Double(full.trials), b = Double(realSuccesses) / Double(realTrials)
-        let interval = GapStatistics.newcombeDifference(successesA: full.successes, trialsA: full.trials, successesB: realSuccesses, trialsB: realTrials)
-        let low = interval[0], high = interval[1]
+        let interval = ConfidenceInterval.newcombeDifference(successesA: full.successes, trialsA: full.trials, successesB: realSuccesses, trialsB: realTrials)
+        let low = interval.lower, high = interval.upper
         let verdict = p < 0.05 ? "differs" : smallest >= 0.05 ? "too few trials" : "consistent"
         versusReal = VersusReal(realTrials: realTrials, realSuccesses: realSuccesses, differencePercentagePoints: 100 * (a - b),
-                                differenceInterval: [100 * low, 100 * high], fisherP: p, smallestPossibleP: smallest,
+                                differenceInterval: ConfidenceInterval(lower: 100 * low, upper: 100 * high, level: interval.level),
+                                fisherP: p, smallestPossibleP: smallest,
                                 verdict: verdict, reproduces: verdict == "consistent")
     }
 

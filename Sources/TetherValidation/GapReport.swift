@@ -1,9 +1,10 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherReport
 
 /// The sim-vs-real gap: two sets of trial records compared metric by metric, with intervals and
-/// tests (see `GapStatistics` and docs/gap-report.md). "Real" is whichever set is the target:
+/// tests (TetherNumerics' `ConfidenceInterval` and `HypothesisTests`; docs/gap-report.md). "Real" is whichever set is the target:
 /// the real robot, or the virtual robot standing in for it.
 public struct GapReport: Sendable, Codable {
     /// One set of trials, summarized.
@@ -16,7 +17,7 @@ public struct GapReport: Sendable, Codable {
         public var successes: Int
         public var successRate: Double
         /// Wilson score 95 % interval of the success rate, [lower, upper].
-        public var successInterval: [Double]
+        public var successInterval: ConfidenceInterval
         /// Trials by failure mode (`success` included).
         public var failureModes: [String: Int]
         /// Safety interventions by reason, summed over the trials.
@@ -49,9 +50,9 @@ public struct GapReport: Sendable, Codable {
         public var realValues: [Double]
         public var simMean: Double?
         /// Mean ± Student t 95 % interval, [lower, upper] (nil: fewer than 2 values).
-        public var simInterval: [Double]?
+        public var simInterval: ConfidenceInterval?
         public var realMean: Double?
-        public var realInterval: [Double]?
+        public var realInterval: ConfidenceInterval?
         /// Real minus sim mean.
         public var difference: Double?
         /// Welch's t test: t, degrees of freedom, two-sided p (nil: too few values or no variance).
@@ -128,20 +129,20 @@ public struct GapReport: Sendable, Codable {
         self.sim = Self.summarize(sim, source: simSource)
         self.real = Self.summarize(real, source: realSource)
         let s = self.sim, r = self.real
-        let test = GapStatistics.twoProportion(successesA: s.successes, trialsA: s.trials, successesB: r.successes, trialsB: r.trials)
-        let fisher = GapStatistics.fisherExact(s.successes, s.trials - s.successes, r.successes, r.trials - r.successes)
+        let test = HypothesisTests.twoProportion(successesA: s.successes, trialsA: s.trials, successesB: r.successes, trialsB: r.trials)
+        let fisher = HypothesisTests.fisherExact(s.successes, s.trials - s.successes, r.successes, r.trials - r.successes)
         success = SuccessComparison(gapPercentagePoints: 100 * (s.successRate - r.successRate), z: test?.z, twoProportionP: test?.p,
                                     fisherP: fisher, significant: fisher < 0.05)
         metrics = Self.metricDefinitions.map { definition in
             let a = sim.compactMap(definition.value).filter(\.isFinite)
             let b = real.compactMap(definition.value).filter(\.isFinite)
-            let ma = GapStatistics.meanInterval(a), mb = GapStatistics.meanInterval(b)
-            let welch = GapStatistics.welch(b, a)
-            let ranks = GapStatistics.mannWhitney(b, a)
+            let ma = SampleStatistics.mean(a), mb = SampleStatistics.mean(b)
+            let welch = HypothesisTests.welch(b, a)
+            let ranks = HypothesisTests.mannWhitney(b, a)
             return MetricComparison(name: definition.name, unit: definition.unit, simValues: a, realValues: b,
-                                    simMean: a.isEmpty ? nil : ma.mean, simInterval: ma.interval,
-                                    realMean: b.isEmpty ? nil : mb.mean, realInterval: mb.interval,
-                                    difference: a.isEmpty || b.isEmpty ? nil : mb.mean - ma.mean,
+                                    simMean: a.isEmpty ? nil : ma, simInterval: ConfidenceInterval.studentT(mean: a),
+                                    realMean: b.isEmpty ? nil : mb, realInterval: ConfidenceInterval.studentT(mean: b),
+                                    difference: a.isEmpty || b.isEmpty ? nil : mb - ma,
                                     welchT: welch?.t, welchDF: welch?.df, p: welch?.p, significant: (welch?.p ?? 1) < 0.05,
                                     mannWhitneyU: ranks?.u, mannWhitneyP: ranks?.p)
         }
@@ -190,8 +191,8 @@ public struct GapReport: Sendable, Codable {
         func label(_ set: TrialSet) -> String { set.backend + (set.truth.map { " (\($0))" } ?? "") }
         func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
         let cards = [
-            SummaryCard("success, sim", value: pct(sim.successRate), unit: "%", detail: "\(sim.successes)/\(sim.trials), 95 % \(pct(sim.successInterval[0]))–\(pct(sim.successInterval[1])) %"),
-            SummaryCard("success, real", value: pct(real.successRate), unit: "%", detail: "\(real.successes)/\(real.trials), 95 % \(pct(real.successInterval[0]))–\(pct(real.successInterval[1])) %"),
+            SummaryCard("success, sim", value: pct(sim.successRate), unit: "%", detail: "\(sim.successes)/\(sim.trials), 95 % \(pct(sim.successInterval.lower))–\(pct(sim.successInterval.upper)) %"),
+            SummaryCard("success, real", value: pct(real.successRate), unit: "%", detail: "\(real.successes)/\(real.trials), 95 % \(pct(real.successInterval.lower))–\(pct(real.successInterval.upper)) %"),
             SummaryCard("gap", value: String(format: "%.1f", success.gapPercentagePoints), unit: "pp", status: status,
                         detail: String(format: "Fisher p = %.3g", success.fisherP)),
             SummaryCard("metrics differing", value: "\(metrics.filter(\.significant).count) of \(metrics.count)", detail: "Welch p < 0.05"),
@@ -199,8 +200,8 @@ public struct GapReport: Sendable, Codable {
         var successSection = ReportSection("Success rate")
         successSection.paragraph("Success: the base walks the required distance with no fall and no safety stop. Intervals are Wilson score 95 % intervals; the tests are Fisher's exact test and the pooled two-proportion z test (two-sided).")
         successSection.figure(SVGPlot.interval(title: "Success rate (95 % Wilson intervals)", axis: PlotAxis("success rate", unit: "%", range: 0...100),
-                                               estimates: [IntervalEstimate("sim: \(label(sim))", estimate: 100 * sim.successRate, lower: 100 * sim.successInterval[0], upper: 100 * sim.successInterval[1]),
-                                                           IntervalEstimate("real: \(label(real))", estimate: 100 * real.successRate, lower: 100 * real.successInterval[0], upper: 100 * real.successInterval[1])]))
+                                               estimates: [IntervalEstimate("sim: \(label(sim))", estimate: 100 * sim.successRate, lower: 100 * sim.successInterval.lower, upper: 100 * sim.successInterval.upper),
+                                                           IntervalEstimate("real: \(label(real))", estimate: 100 * real.successRate, lower: 100 * real.successInterval.lower, upper: 100 * real.successInterval.upper)]))
         successSection.table(ReportTable(header: ["test", "statistic", "p", "verdict"], rows: [
             ["Fisher exact (two-sided)", "—", ReportCell(success.fisherP, digits: 3), ReportCell(success.significant ? "differ" : "no evidence", status: success.significant ? .fail : .pass)],
             ["two-proportion z (pooled)", success.z.map { ReportCell($0, digits: 3) } ?? "—", success.twoProportionP.map { ReportCell($0, digits: 3) } ?? "—",
@@ -208,10 +209,10 @@ public struct GapReport: Sendable, Codable {
         ]))
         var metricSection = ReportSection("Metrics")
         metricSection.paragraph("Mean [Student t 95 % interval] per set; Welch's unequal-variance t test (two-sided) for the difference real − sim. Score: distance per second of policy time. Tracking error: mean |achieved − commanded| forward velocity. Margins: minimum over the run of 1 − |value|/limit. Oscillation: share of the actions' spectral power above the cutoff frequency.")
-        func interval(_ mean: Double?, _ i: [Double]?) -> ReportCell {
+        func interval(_ mean: Double?, _ i: ConfidenceInterval?) -> ReportCell {
             guard let mean else { return "—" }
             guard let i else { return ReportCell(mean, digits: 4) }
-            return ReportCell(String(format: "%.3g [%.3g, %.3g]", mean, i[0], i[1]))
+            return ReportCell(String(format: "%.3g [%.3g, %.3g]", mean, i.lower, i.upper))
         }
         metricSection.table(ReportTable(header: ["metric", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"], rows: metrics.map { m in
             [ReportCell(m.unit.isEmpty ? m.name : "\(m.name), \(m.unit)"), interval(m.simMean, m.simInterval), interval(m.realMean, m.realInterval),
@@ -259,7 +260,8 @@ extension GapReport {
             if let v = attribution.versusReal, let full = attribution.entries.first, v.realSuccesses == v.realTrials, full.successes == full.trials {
                 a.callout(.pass, "The calibrated simulation (\(full.successes)/\(full.trials)) and the real robot (\(v.realSuccesses)/\(v.realTrials)) succeeded in every trial: there is no failure to attribute; the runs below show how much margin each group leaves (mean distance).")
             } else if let v = attribution.versusReal, let full = attribution.entries.first {
-                let interval = v.differenceInterval.map { String(format: ", 95 %% interval of the difference %+.0f … %+.0f points", $0[0], $0[1]) } ?? ""
+                let interval = v.differenceInterval
+                    .map { String(format: ", 95 %% interval of the difference %+.0f … %+.0f points", $0.lower, $0.upper) } ?? ""
                 let counts = String(format: "The calibrated simulation succeeded in %d/%d trials, the real robot in %d/%d (%+.0f points%@, Fisher p = %.3g): ",
                                     full.successes, full.trials, v.realSuccesses, v.realTrials, v.differencePercentagePoints, interval, v.fisherP)
                 switch v.verdict ?? (v.reproduces ? "consistent" : "differs") {
@@ -293,7 +295,7 @@ extension GapReport {
         if calibration { header.insert("calibrated", at: 1) }
         a.table(ReportTable(header: header, rows: attribution.entries.map { e in
             let explains = e.within == nil ? attribution.explaining.contains(e.nominal) : attribution.explainingMembers?.contains(e.nominal) == true
-            var row = [ReportCell(label(e)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval[0], 100 * e.successInterval[1])),
+            var row = [ReportCell(label(e)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval.lower, 100 * e.successInterval.upper)),
                        ReportCell(String(format: "%+.0f pp", e.changePercentagePoints), status: explains ? .warn : nil),
                        ReportCell(e.fisherP, digits: 3), ReportCell(e.meanDistance, digits: 3, unit: "m")]
             if calibration { row.insert(ReportCell(summaries[e.nominal] ?? ""), at: 1) }
@@ -301,11 +303,11 @@ extension GapReport {
         }))
         var estimates = attribution.entries.map { e in
             IntervalEstimate(label(e), estimate: 100 * Double(e.successes) / Double(max(1, e.trials)),
-                             lower: 100 * e.successInterval[0], upper: 100 * e.successInterval[1])
+                             lower: 100 * e.successInterval.lower, upper: 100 * e.successInterval.upper)
         }
         if let v = attribution.versusReal {
-            let w = GapStatistics.wilson(successes: v.realSuccesses, trials: v.realTrials)
-            estimates.append(IntervalEstimate("real trials", estimate: 100 * Double(v.realSuccesses) / Double(v.realTrials), lower: 100 * w[0], upper: 100 * w[1]))
+            let w = ConfidenceInterval.wilson(successes: v.realSuccesses, trials: v.realTrials)
+            estimates.append(IntervalEstimate("real trials", estimate: 100 * Double(v.realSuccesses) / Double(v.realTrials), lower: 100 * w.lower, upper: 100 * w.upper))
         }
         a.figure(SVGPlot.interval(title: "Success with each group set back to nominal (95 % Wilson intervals)",
                                   axis: PlotAxis("success rate", unit: "%", range: 0...100), estimates: estimates))

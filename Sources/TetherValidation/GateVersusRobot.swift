@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherReport
 
@@ -22,8 +23,8 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
         public var successes: Int
         public var successRate: Double
         /// Clopper–Pearson interval (the one the decision uses) and Wilson interval, at its confidence.
-        public var clopperPearson: [Double]
-        public var wilson: [Double]
+        public var clopperPearson: ConfidenceInterval
+        public var wilson: ConfidenceInterval
         /// GO or NO-GO, at this threshold.
         public var decision: String
         public var threshold: Double
@@ -46,7 +47,7 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
     /// Gate minus robot success rate, percentage points.
     public var differencePercentagePoints: Double
     /// Newcombe's hybrid score 95 % interval of that difference, percentage points.
-    public var differenceInterval: [Double]
+    public var differenceInterval: ConfidenceInterval
     /// Fisher's exact test (two-sided) of the two sets of counts.
     public var fisherP: Double
     public var verdict: Verdict
@@ -79,19 +80,19 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
         robot = GapReport.summarize(records, source: robotSource)
         let r = robot
         differencePercentagePoints = 100 * (s.successRate - r.successRate) + 0  // + 0: no −0
-        differenceInterval = GapStatistics.newcombeDifference(successesA: s.successes, trialsA: s.trials, successesB: r.successes, trialsB: r.trials)
-            .map { 100 * $0 + 0 }
-        fisherP = GapStatistics.fisherExact(s.successes, s.trials - s.successes, r.successes, r.trials - r.successes)
+        let difference = ConfidenceInterval.newcombeDifference(successesA: s.successes, trialsA: s.trials, successesB: r.successes, trialsB: r.trials)
+        differenceInterval = ConfidenceInterval(lower: 100 * difference.lower + 0, upper: 100 * difference.upper + 0, level: difference.level)
+        fisherP = HypothesisTests.fisherExact(s.successes, s.trials - s.successes, r.successes, r.trials - r.successes)
         // A difference needs both the interval (which excludes 0) and the exact test (p < 0.05):
         // with a handful of trials Newcombe's interval can exclude 0 where Fisher's test, exact
         // for any count, finds no evidence, and the verdict should not claim what the counts
         // cannot show.
         let differs = fisherP < 0.05
-        verdict = differs && differenceInterval[0] > 0 ? .optimistic : differs && differenceInterval[1] < 0 ? .pessimistic : .agrees
+        verdict = differs && differenceInterval.lower > 0 ? .optimistic : differs && differenceInterval.upper < 0 ? .pessimistic : .agrees
 
         let counts = String(format: "gate %d/%d (%.0f %%) vs robot %d/%d (%.0f %%): %+.1f points, 95 %% interval %+.1f … %+.1f, Fisher p = %.3g",
                             s.successes, s.trials, 100 * s.successRate, r.successes, r.trials, 100 * r.successRate,
-                            differencePercentagePoints, differenceInterval[0], differenceInterval[1], fisherP)
+                            differencePercentagePoints, differenceInterval.lower, differenceInterval.upper, fisherP)
         switch verdict {
         case .agrees:
             let lean = abs(differencePercentagePoints) >= 10
@@ -153,17 +154,17 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
         a.paragraph("The validation gate's success rate under its randomization (\(gate.randomization ?? "none: nominal model"); \(gate.source)) against the success rate of the trials on the robot (\(robot.source)). The gate's interval is Clopper–Pearson (the one its decision uses), the robot's Wilson; the difference gate − robot has Newcombe's hybrid score 95 % interval (from the two Wilson intervals); the test is Fisher's exact test. The two differ when the interval of the difference excludes 0 and Fisher's p is below 0.05; otherwise the gate agrees with the robot as far as these trials tell.")
         a.callout(status, sentence + " " + advice)
         a.figure(SVGPlot.interval(title: "Success rate: gate vs robot (95 % intervals)", axis: PlotAxis("success rate", unit: "%", range: 0...100),
-                                  estimates: [IntervalEstimate("gate (Clopper–Pearson)", estimate: 100 * gate.successRate, lower: 100 * gate.clopperPearson[0], upper: 100 * gate.clopperPearson[1]),
-                                              IntervalEstimate("robot (Wilson)", estimate: 100 * robot.successRate, lower: 100 * robot.successInterval[0], upper: 100 * robot.successInterval[1])],
+                                  estimates: [IntervalEstimate("gate (Clopper–Pearson)", estimate: 100 * gate.successRate, lower: 100 * gate.clopperPearson.lower, upper: 100 * gate.clopperPearson.upper),
+                                              IntervalEstimate("robot (Wilson)", estimate: 100 * robot.successRate, lower: 100 * robot.successInterval.lower, upper: 100 * robot.successInterval.upper)],
                                   referenceLine: 100 * gate.threshold))
         a.table(ReportTable(header: ["", "success", "rate", "95 % interval", "decision / verdict"], rows: [
             [ReportCell("gate"), ReportCell("\(gate.successes)/\(gate.trials)"), ReportCell("\(pct(gate.successRate)) %"),
-             ReportCell("\(pct(gate.clopperPearson[0]))–\(pct(gate.clopperPearson[1])) % (Clopper–Pearson)"),
+             ReportCell("\(pct(gate.clopperPearson.lower))–\(pct(gate.clopperPearson.upper)) % (Clopper–Pearson)"),
              ReportCell("\(gate.decision) at \(pct(gate.threshold)) %", status: gate.decision == "GO" ? .pass : .fail)],
             [ReportCell("robot (\(robot.backend)\(robot.truth.map { ", \($0)" } ?? ""))"), ReportCell("\(robot.successes)/\(robot.trials)"), ReportCell("\(pct(robot.successRate)) %"),
-             ReportCell("\(pct(robot.successInterval[0]))–\(pct(robot.successInterval[1])) % (Wilson)"), ReportCell("—")],
+             ReportCell("\(pct(robot.successInterval.lower))–\(pct(robot.successInterval.upper)) % (Wilson)"), ReportCell("—")],
             [ReportCell("gate − robot"), ReportCell("—"), ReportCell(String(format: "%+.1f pp", differencePercentagePoints)),
-             ReportCell(String(format: "%+.1f … %+.1f pp (Newcombe)", differenceInterval[0], differenceInterval[1])),
+             ReportCell(String(format: "%+.1f … %+.1f pp (Newcombe)", differenceInterval.lower, differenceInterval.upper)),
              ReportCell("\(verdict.rawValue), Fisher p = \(String(format: "%.3g", fisherP))", status: status)],
         ], caption: "The vertical line in the plot is the gate's threshold."))
         for note in notes { a.callout(.info, "Note: \(note).") }
@@ -180,7 +181,7 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
                         detail: "\(gate.successes)/\(gate.trials), \(gate.decision)"),
             SummaryCard("success, robot", value: pct(robot.successRate), unit: "%", detail: "\(robot.successes)/\(robot.trials)"),
             SummaryCard("gate − robot", value: String(format: "%+.1f", differencePercentagePoints), unit: "pp", status: status,
-                        detail: String(format: "95 %% %+.1f … %+.1f", differenceInterval[0], differenceInterval[1])),
+                        detail: String(format: "95 %% %+.1f … %+.1f", differenceInterval.lower, differenceInterval.upper)),
         ]
         var outcomes = ReportSection("Robot trials")
         outcomes.table(ReportTable(header: ["outcome", "trials"], rows: robot.failureModes.sorted { $0.key < $1.key }.map {

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherPolicy
 import Yams
@@ -108,10 +109,10 @@ public enum ImprovementLoop {
             public var trials: Int
             public var successes: Int
             public var rate: Double
-            public var wilson: [Double]
+            public var wilson: ConfidenceInterval
             public var decision: GateDecision
 
-            public init(policy: String, trials: Int, successes: Int, rate: Double, wilson: [Double], decision: GateDecision) {
+            public init(policy: String, trials: Int, successes: Int, rate: Double, wilson: ConfidenceInterval, decision: GateDecision) {
                 self.policy = policy; self.trials = trials; self.successes = successes; self.rate = rate; self.wilson = wilson; self.decision = decision
             }
         }
@@ -128,7 +129,7 @@ public enum ImprovementLoop {
                   wilson: r.summary.wilson, decision: r.summary.decision)
         }
         let b = before.summary, a = after.summary
-        let p = GapStatistics.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes)
+        let p = HypothesisTests.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes)
         let failed = Set(before.trialRecords.filter { !$0.success }.map(\.index))
         let fixed = after.trialRecords.filter { $0.success && failed.contains($0.index) }.count
         return Comparison(before: side(before), after: side(after), change: 100 * (a.successRate - b.successRate), fisherP: p,

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherReport
 
@@ -7,8 +8,8 @@ import TetherReport
 public struct ImprovementReport: Sendable, Codable {
     public var comparison: ImprovementLoop.Comparison
     /// Clopper–Pearson 95 % intervals of before and after.
-    public var beforeInterval: [Double]
-    public var afterInterval: [Double]
+    public var beforeInterval: ConfidenceInterval
+    public var afterInterval: ConfidenceInterval
     /// Whether after ran on other trials than before (it does: before's failures were trained on).
     public var afterOnFreshTrials: Bool
     public var stopReason: String
@@ -33,7 +34,7 @@ public struct ImprovementReport: Sendable, Codable {
         }
         comparison = ImprovementLoop.Comparison(
             before: side(b, o.before.identity.policy), after: side(a, o.policy), change: 100 * (a.successRate - b.successRate),
-            fisherP: GapStatistics.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes),
+            fisherP: HypothesisTests.fisherExact(b.successes, b.trials - b.successes, a.successes, a.trials - a.successes),
             scenariosFixed: o.scenariosFixed, scenariosTotal: o.scenariosTotal)
         beforeInterval = b.clopperPearson
         afterInterval = a.clopperPearson
@@ -68,9 +69,9 @@ public struct ImprovementReport: Sendable, Codable {
         }
         let cards = [
             SummaryCard("success, before", value: pct(b.rate), unit: "%", status: b.decision == .go ? .pass : .fail,
-                        detail: "\(b.successes)/\(b.trials), CP \(pct(beforeInterval[0]))–\(pct(beforeInterval[1])) %"),
+                        detail: "\(b.successes)/\(b.trials), CP \(pct(beforeInterval.lower))–\(pct(beforeInterval.upper)) %"),
             SummaryCard("success, after (fresh trials)", value: pct(a.rate), unit: "%", status: a.decision == .go ? .pass : .fail,
-                        detail: "\(a.successes)/\(a.trials), CP \(pct(afterInterval[0]))–\(pct(afterInterval[1])) %"),
+                        detail: "\(a.successes)/\(a.trials), CP \(pct(afterInterval.lower))–\(pct(afterInterval.upper)) %"),
             SummaryCard("training", value: "\(iterations)", unit: "iterations", detail: "\(environmentSteps) env steps"),
             SummaryCard("wall time", value: String(format: "%.0f", wallSeconds), unit: "s",
                         detail: String(format: "%.0f s training, %.0f s validations and checks", trainingSeconds, checkSeconds)),
@@ -80,14 +81,14 @@ public struct ImprovementReport: Sendable, Codable {
                          + (successesForGo.map { " (\($0) of \(b.trials) successes)" } ?? "") + ". Before ran on the trials whose failures training replayed; "
                          + "after ran on trials that neither training nor any check used.")
         result.figure(SVGPlot.interval(title: "Success rate under the gate's randomization (95 % Clopper–Pearson)", axis: PlotAxis("success rate", unit: "%"),
-                                       estimates: [IntervalEstimate("before", estimate: 100 * b.rate, lower: 100 * beforeInterval[0], upper: 100 * beforeInterval[1]),
-                                                   IntervalEstimate("after", estimate: 100 * a.rate, lower: 100 * afterInterval[0], upper: 100 * afterInterval[1])],
+                                       estimates: [IntervalEstimate("before", estimate: 100 * b.rate, lower: 100 * beforeInterval.lower, upper: 100 * beforeInterval.upper),
+                                                   IntervalEstimate("after", estimate: 100 * a.rate, lower: 100 * afterInterval.lower, upper: 100 * afterInterval.upper)],
                                        referenceLine: 100 * threshold))
         result.table(ReportTable(header: ["", "policy", "successes", "rate", "95 % CP", "decision"], rows: [
             [ReportCell("before"), ReportCell(b.policy), ReportCell("\(b.successes)/\(b.trials)"), ReportCell(pct(b.rate) + " %"),
-             ReportCell("\(pct(beforeInterval[0]))–\(pct(beforeInterval[1])) %"), ReportCell(b.decision.rawValue, status: b.decision == .go ? .pass : .fail)],
+             ReportCell("\(pct(beforeInterval.lower))–\(pct(beforeInterval.upper)) %"), ReportCell(b.decision.rawValue, status: b.decision == .go ? .pass : .fail)],
             [ReportCell("after"), ReportCell(a.policy), ReportCell("\(a.successes)/\(a.trials)"), ReportCell(pct(a.rate) + " %"),
-             ReportCell("\(pct(afterInterval[0]))–\(pct(afterInterval[1])) %"), ReportCell(a.decision.rawValue, status: a.decision == .go ? .pass : .fail)],
+             ReportCell("\(pct(afterInterval.lower))–\(pct(afterInterval.upper)) %"), ReportCell(a.decision.rawValue, status: a.decision == .go ? .pass : .fail)],
         ], caption: String(format: "Change %+.1f points, Fisher's exact p = %.3g. %d of %d failures of the before gate pass when run again (they were trained on).",
                            comparison.change, comparison.fisherP, comparison.scenariosFixed, comparison.scenariosTotal)))
         var sections = [result]

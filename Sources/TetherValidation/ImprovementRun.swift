@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherPolicy
 import TetherSim
@@ -173,7 +174,7 @@ public struct ImprovementRun: Sendable {
 
     /// Smallest success count of `trials` whose Clopper–Pearson lower bound reaches `threshold`.
     public static func successesForGo(trials: Int, threshold: Double, confidence: Double = 0.95) -> Int? {
-        (0...trials).first { GateStatistics.clopperPearson(successes: $0, trials: trials, confidence: confidence)[0] >= threshold }
+        (0...trials).first { ConfidenceInterval.clopperPearson(successes: $0, trials: trials, level: confidence).lower >= threshold }
     }
 
     /// Runs the loop.
@@ -202,7 +203,7 @@ public struct ImprovementRun: Sendable {
             let result = try gate.run { indices in
                 try simulation.run(indices: indices, seed: seed) { try OnnxPolicy(path: path, manifest: manifest) }
             }
-            progress("  \(what): \(result.summary.successes)/\(result.summary.trials) (lower bound \(Self.percent(result.summary.decisionInterval[0]))) \(result.summary.decision.rawValue)")
+            progress("  \(what): \(result.summary.successes)/\(result.summary.trials) (lower bound \(Self.percent(result.summary.decisionInterval.lower))) \(result.summary.decision.rawValue)")
             return result
         }
         /// A check with futility stopping, in batches of 25.
@@ -222,7 +223,7 @@ public struct ImprovementRun: Sendable {
             }
             let go = done == trials && successes >= needed
             if go || reason.isEmpty {
-                let lower = GateStatistics.clopperPearson(successes: successes, trials: done, confidence: 0.95)[0]
+                let lower = ConfidenceInterval.clopperPearson(successes: successes, trials: done, level: 0.95).lower
                 reason = "lower bound \(Self.percent(lower)) \(go ? "≥" : "<") \(Self.percent(threshold))"
             }
             return Check(iteration: iteration, seed: seed, trials: done, successes: successes, decision: go ? .go : .noGo, reason: reason,

@@ -35,9 +35,9 @@ public struct RunHistory: Sendable {
         _ = History.recordQuietly(History.Entry(
             kind: .validation, robot: r.identity.robot, policy: r.identity.policy,
             backend: r.identity.randomization.map { "randomized sim (\(($0 as NSString).lastPathComponent))" } ?? "nominal sim",
-            trials: s.trials, successes: s.successes, rate: s.successRate, lower: s.clopperPearson[0], upper: s.clopperPearson[1],
+            trials: s.trials, successes: s.successes, rate: s.successRate, lower: s.clopperPearson.lower, upper: s.clopperPearson.upper,
             decision: s.decision.rawValue, summary: "\(r.identity.task); \(s.reason)",
-            metrics: ["mean_distance_m": s.meanDistance, "mean_return": s.meanReturn, "wilson_lower": s.wilson[0], "wilson_upper": s.wilson[1]],
+            metrics: ["mean_distance_m": s.meanDistance, "mean_return": s.meanReturn, "wilson_lower": s.wilson.lower, "wilson_upper": s.wilson.upper],
             artifact: artifact, command: command, policyDigest: r.identity.policyDigest,
             manifest: manifestDigest == nil ? nil : manifest?.path, manifestDigest: manifestDigest,
             randomization: r.identity.randomization, randomizationDigest: r.identity.randomizationDigest, threshold: r.identity.threshold), warn: warn)
@@ -54,7 +54,7 @@ public struct RunHistory: Sendable {
         let failures = tally.failureModes
         _ = History.recordQuietly(History.Entry(
             kind: .trials, robot: robot, policy: policy, backend: backend.rawValue + (truth.map { " (truth \($0))" } ?? ""),
-            trials: tally.trials, successes: tally.successes, rate: tally.rate, lower: tally.wilson[0], upper: tally.wilson[1],
+            trials: tally.trials, successes: tally.successes, rate: tally.rate, lower: tally.wilson.lower, upper: tally.wilson.upper,
             decision: gate?.status.rawValue,
             summary: (failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
                 + (gate.map { "; \($0.sentence)" } ?? ""),
@@ -86,7 +86,7 @@ public struct RunHistory: Sendable {
     public func improvement(_ c: ImprovementLoop.Comparison, robot: String, artifact: String) {
         _ = History.recordQuietly(History.Entry(
             kind: .improvement, robot: robot, policy: c.after.policy, backend: "randomized sim",
-            trials: c.after.trials, successes: c.after.successes, rate: c.after.rate, lower: c.after.wilson[0], upper: c.after.wilson[1],
+            trials: c.after.trials, successes: c.after.successes, rate: c.after.rate, lower: c.after.wilson.lower, upper: c.after.wilson.upper,
             decision: c.after.decision.rawValue,
             summary: String(format: "%@ %d/%d (%@) → %d/%d (%@), %+.1f points, Fisher p = %.3g; %d of %d failure scenarios fixed",
                             (c.before.policy as NSString).lastPathComponent, c.before.successes, c.before.trials, c.before.decision.rawValue,

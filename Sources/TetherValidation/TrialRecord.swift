@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// One deployment trial on a robot (simulated, virtual or real), as one line of a JSON Lines file.
@@ -97,7 +98,7 @@ public struct TrialTally: Sendable, Equatable {
     /// Success rate (0 for no trials).
     public let rate: Double
     /// Wilson score 95 % interval of the success rate, [lower, upper].
-    public let wilson: [Double]
+    public let wilson: ConfidenceInterval
     public let meanDistance: Double
     /// Trials by outcome (`success` included).
     public let outcomes: [String: Int]
@@ -108,7 +109,7 @@ public struct TrialTally: Sendable, Equatable {
         trials = records.count
         successes = records.filter(\.success).count
         rate = records.isEmpty ? 0 : Double(successes) / Double(records.count)
-        wilson = GapStatistics.wilson(successes: successes, trials: records.count)
+        wilson = ConfidenceInterval.wilson(successes: successes, trials: records.count)
         meanDistance = records.isEmpty ? 0 : records.map(\.distance).reduce(0, +) / Double(records.count)
         var outcomes: [String: Int] = [:], interventions: [String: Int] = [:]
         for r in records {
@@ -124,7 +125,7 @@ public struct TrialTally: Sendable, Equatable {
 
     /// Fisher's exact test (two-sided) of this set's successes against `other`'s.
     public func fisherP(against other: TrialTally) -> Double {
-        GapStatistics.fisherExact(successes, trials - successes, other.successes, other.trials - other.successes)
+        HypothesisTests.fisherExact(successes, trials - successes, other.successes, other.trials - other.successes)
     }
 
     /// This set's success rate minus `other`'s, percentage points.
@@ -138,8 +139,8 @@ public struct RedeployComparison: Sendable, Codable {
     public var trials: Int
     public var beforeSuccesses: Int
     public var afterSuccesses: Int
-    public var beforeWilson: [Double]
-    public var afterWilson: [Double]
+    public var beforeWilson: ConfidenceInterval
+    public var afterWilson: ConfidenceInterval
     /// After minus before, percentage points.
     public var change: Double
     public var fisherP: Double

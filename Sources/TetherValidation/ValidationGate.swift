@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// One randomized trial of the validation gate.
@@ -164,11 +165,11 @@ public struct GateSummary: Sendable, Codable, Equatable {
     /// successes / trials.
     public var successRate: Double
     /// Wilson score interval at the identity's confidence.
-    public var wilson: [Double]
+    public var wilson: ConfidenceInterval
     /// Clopper–Pearson interval at the identity's confidence.
-    public var clopperPearson: [Double]
+    public var clopperPearson: ConfidenceInterval
     /// The interval the decision used (Clopper–Pearson; at the per-look level for a sequential run).
-    public var decisionInterval: [Double]
+    public var decisionInterval: ConfidenceInterval
     /// GO, NO-GO, or PARTIAL for a shard.
     public var decision: GateDecision
     /// Why, in one sentence.
@@ -222,7 +223,7 @@ public struct GateProgress: Sendable {
     /// Trials the run will do at most.
     public var planned: Int
     /// Clopper–Pearson interval so far (at the decision level).
-    public var interval: [Double]
+    public var interval: ConfidenceInterval
 }
 
 /// The validation gate: runs trials (through a caller's trial function, so the statistics do not
@@ -267,14 +268,14 @@ public struct ValidationGate: Sendable {
                 let s = records.filter(\.success).count
                 decided = rule.decide(successes: s, done: records.count, threshold: identity.threshold)
                 progress?(GateProgress(done: records.count, successes: s, planned: identity.trials,
-                                       interval: GateStatistics.clopperPearson(successes: s, trials: records.count, confidence: rule.lookConfidence)))
+                                       interval: ConfidenceInterval.clopperPearson(successes: s, trials: records.count, level: rule.lookConfidence)))
             }
             sequentialRecord = GateSequentialRecord(rule: rule, stoppedEarly: records.count < identity.trials, looksTaken: looks)
         } else {
             records = try checked(runTrials(indices), indices)
             let s = records.filter(\.success).count
             progress?(GateProgress(done: records.count, successes: s, planned: indices.count,
-                                   interval: GateStatistics.clopperPearson(successes: s, trials: records.count, confidence: identity.confidence)))
+                                   interval: ConfidenceInterval.clopperPearson(successes: s, trials: records.count, level: identity.confidence)))
         }
         let wall = ContinuousClock.now - clock
         return GateResult(format: TetherValidationModule.formatVersion, identity: identity, shard: shard, sequential: sequentialRecord,
@@ -299,7 +300,7 @@ public struct ValidationGate: Sendable {
         var outcomes: [String: Int] = [:]
         for r in records { outcomes[r.failureMode, default: 0] += 1 }
         let level = sequential?.lookConfidence ?? identity.confidence
-        let decisionInterval = GateStatistics.clopperPearson(successes: s, trials: n, confidence: level)
+        let decisionInterval = ConfidenceInterval.clopperPearson(successes: s, trials: n, level: level)
         let decision: GateDecision, reason: String
         let pct = { (x: Double) in String(format: "%.1f %%", 100 * x) }
         if partial {
@@ -309,24 +310,24 @@ public struct ValidationGate: Sendable {
             decision = sequential.decide(successes: s, done: n, threshold: identity.threshold) ?? .noGo
             let levelText = String(format: "%.4g %%", 100 * level)
             switch decision {
-            case .go: reason = "after \(n) trials the \(levelText) lower bound \(pct(decisionInterval[0])) reaches the threshold \(pct(identity.threshold))"
+            case .go: reason = "after \(n) trials the \(levelText) lower bound \(pct(decisionInterval.lower)) reaches the threshold \(pct(identity.threshold))"
             default:
-                if decisionInterval[1] < identity.threshold {
-                    reason = "after \(n) trials the \(levelText) upper bound \(pct(decisionInterval[1])) is below the threshold \(pct(identity.threshold))"
+                if decisionInterval.upper < identity.threshold {
+                    reason = "after \(n) trials the \(levelText) upper bound \(pct(decisionInterval.upper)) is below the threshold \(pct(identity.threshold))"
                 } else if n < identity.trials {
                     reason = "after \(n) trials even \(identity.trials - n) more successes could not lift the lower bound to \(pct(identity.threshold))"
                 } else {
-                    reason = "the \(levelText) lower bound \(pct(decisionInterval[0])) is below the threshold \(pct(identity.threshold))"
+                    reason = "the \(levelText) lower bound \(pct(decisionInterval.lower)) is below the threshold \(pct(identity.threshold))"
                 }
             }
         } else {
-            decision = decisionInterval[0] >= identity.threshold ? .go : .noGo
+            decision = decisionInterval.lower >= identity.threshold ? .go : .noGo
             let levelText = String(format: "%.4g %%", 100 * level)
-            reason = "the \(levelText) Clopper–Pearson lower bound \(pct(decisionInterval[0])) is \(decision == .go ? "at or above" : "below") the threshold \(pct(identity.threshold))"
+            reason = "the \(levelText) Clopper–Pearson lower bound \(pct(decisionInterval.lower)) is \(decision == .go ? "at or above" : "below") the threshold \(pct(identity.threshold))"
         }
         return GateSummary(trials: n, successes: s, successRate: Double(s) / denominator,
-                           wilson: GateStatistics.wilson(successes: s, trials: n, confidence: identity.confidence),
-                           clopperPearson: GateStatistics.clopperPearson(successes: s, trials: n, confidence: identity.confidence),
+                           wilson: ConfidenceInterval.wilson(successes: s, trials: n, level: identity.confidence),
+                           clopperPearson: ConfidenceInterval.clopperPearson(successes: s, trials: n, level: identity.confidence),
                            decisionInterval: decisionInterval, decision: decision, reason: reason, outcomes: outcomes,
                            meanDistance: records.map(\.distance).reduce(0, +) / denominator,
                            meanSeconds: records.map(\.seconds).reduce(0, +) / denominator,

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherReport
 
@@ -13,8 +14,8 @@ extension GateResult {
         let cards = [
             SummaryCard("success rate", value: 100 * s.successRate, unit: "%", status: status,
                         detail: "\(s.successes) of \(s.trials) trials"),
-            SummaryCard("95 % Wilson", value: "\(pct(s.wilson[0]))–\(pct(s.wilson[1]))", unit: "%"),
-            SummaryCard("95 % Clopper–Pearson", value: "\(pct(s.clopperPearson[0]))–\(pct(s.clopperPearson[1]))", unit: "%"),
+            SummaryCard("95 % Wilson", value: "\(pct(s.wilson.lower))–\(pct(s.wilson.upper))", unit: "%"),
+            SummaryCard("95 % Clopper–Pearson", value: "\(pct(s.clopperPearson.lower))–\(pct(s.clopperPearson.upper))", unit: "%"),
             SummaryCard("threshold", value: 100 * id.threshold, unit: "%", detail: "on the lower bound"),
             SummaryCard("mean distance", value: s.meanDistance, unit: "m"),
         ]
@@ -28,9 +29,9 @@ extension GateResult {
         }
         if shard != nil { overview.callout(.warn, "This is one shard; merge all shards for the decision (tether validate merge).") }
         overview.table(ReportTable(header: ["interval", "lower %", "upper %"], rows: [
-            ["Wilson 95 %", .fixed(100 * s.wilson[0], decimals: 1), .fixed(100 * s.wilson[1], decimals: 1)],
-            ["Clopper–Pearson 95 %", .fixed(100 * s.clopperPearson[0], decimals: 1), .fixed(100 * s.clopperPearson[1], decimals: 1)],
-            [ReportCell("decision interval"), .fixed(100 * s.decisionInterval[0], decimals: 1, status: status), .fixed(100 * s.decisionInterval[1], decimals: 1)],
+            ["Wilson 95 %", .fixed(100 * s.wilson.lower, decimals: 1), .fixed(100 * s.wilson.upper, decimals: 1)],
+            ["Clopper–Pearson 95 %", .fixed(100 * s.clopperPearson.lower, decimals: 1), .fixed(100 * s.clopperPearson.upper, decimals: 1)],
+            [ReportCell("decision interval"), .fixed(100 * s.decisionInterval.lower, decimals: 1, status: status), .fixed(100 * s.decisionInterval.upper, decimals: 1)],
         ]))
 
         var failures = ReportSection("Failure modes")

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherONNX
 
@@ -169,7 +170,7 @@ public final class Detector {
     }
 }
 
-/// Median, 90th percentile and mean of latencies.
+/// Median, 90th percentile (TetherNumerics' linear-interpolation quantile) and mean of latencies.
 public struct LatencySummary: Sendable, Equatable, Codable {
     public var count: Int
     public var median: Double
@@ -180,13 +181,7 @@ public struct LatencySummary: Sendable, Equatable, Codable {
     public init(_ values: [Double]) {
         count = values.count
         guard !values.isEmpty else { median = 0; p90 = 0; mean = 0; return }
-        let sorted = values.sorted()
-        func quantile(_ q: Double) -> Double {
-            let position = q * Double(sorted.count - 1)
-            let lo = Int(position.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
-            return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - Double(lo))
-        }
-        median = quantile(0.5); p90 = quantile(0.9)
+        median = SampleStatistics.quantile(values, 0.5); p90 = SampleStatistics.quantile(values, 0.9)
         mean = values.reduce(0, +) / Double(values.count)
     }
 }

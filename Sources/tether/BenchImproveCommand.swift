@@ -87,7 +87,7 @@ extension Bench {
             let envRate = Double(result.environmentSteps) / max(result.trainingSeconds, 1e-9)
             let physicsRate = envRate * Double(decimation)
             func side(_ g: GateResult) -> Result.Side {
-                .init(successes: g.summary.successes, trials: g.summary.trials, lower: g.summary.decisionInterval[0], decision: g.summary.decision.rawValue)
+                .init(successes: g.summary.successes, trials: g.summary.trials, lower: g.summary.decisionInterval.lower, decision: g.summary.decision.rawValue)
             }
             let r = Result(truth: truthPath, measuredDelay: delay, before: side(result.before), after: result.after.map(side), stopReason: result.stopReason.rawValue,
                            iterations: result.iterations, environmentSteps: result.environmentSteps, wallSeconds: (ContinuousClock.now - wall).seconds,

@@ -110,7 +110,7 @@ struct Demo: ParsableCommand {
                     try OnnxPolicy(path: path, manifest: manifest)
                 }
             }
-            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval[0], 0))–\(fmt(100 * summary.successInterval[1], 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
+            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval.lower, 0))–\(fmt(100 * summary.successInterval.upper, 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
         }
     }
 
@@ -498,7 +498,7 @@ struct Demo: ParsableCommand {
             let scale = p.unit == "s" ? 1000.0 : 1.0
             let unit = p.unit == "s" ? "ms" : p.unit
             let truthText = truth ?? p.nominal.map { "the model's \(String(format: "%.3g", $0[0]))" } ?? "—"
-            return "\(name) \(String(format: "%.3g", p.estimate[0] * scale)) [\(String(format: "%.3g", p.interval[0][0] * scale)), \(String(format: "%.3g", p.interval[0][1] * scale))] \(unit) (truth \(truthText))"
+            return "\(name) \(String(format: "%.3g", p.estimate[0] * scale)) [\(String(format: "%.3g", p.interval[0].lower * scale)), \(String(format: "%.3g", p.interval[0].upper * scale))] \(unit) (truth \(truthText))"
         }
         print("⑩ calibration from the recordings alone (\(outcome.file.parameters.count) parameters, \(fmt(Date().timeIntervalSince(calibrationStart), 1)) s):")
         print("   " + show("joint[FR_calf_joint].damping"))

@@ -107,8 +107,8 @@ struct Improve: ParsableCommand {
         let b = before.summary, a = after.summary
         print(String(format: "improve: gate %d/%d (%.1f %%, lower bound %.1f %%, %@) → %d/%d on fresh trials (%.1f %%, lower bound %.1f %%, %@); "
                      + "%@ after %d iterations, %d checks",
-                     b.successes, b.trials, 100 * b.successRate, 100 * b.decisionInterval[0], b.decision.rawValue,
-                     a.successes, a.trials, 100 * a.successRate, 100 * a.decisionInterval[0], a.decision.rawValue,
+                     b.successes, b.trials, 100 * b.successRate, 100 * b.decisionInterval.lower, b.decision.rawValue,
+                     a.successes, a.trials, 100 * a.successRate, 100 * a.decisionInterval.lower, a.decision.rawValue,
                      outcome.stopReason.rawValue, outcome.iterations, outcome.checks.count))
         print(String(format: "  cost: %.0f s wall (%.0f s training, %.0f s validations and checks), %d env steps of training; "
                      + "%d of %d before-failures (trained on) now pass",

@@ -68,7 +68,7 @@ struct GapReportCommand: ParsableCommand {
         }
         print("\(gap.verdict.uppercased()): \(gap.headline)")
         for (name, set) in [("sim ", gap.sim), ("real", gap.real)] {
-            print("  \(name) \(set.successes)/\(set.trials) success, 95 % [\(fmt(100 * set.successInterval[0], 1)), \(fmt(100 * set.successInterval[1], 1))] %; " +
+            print("  \(name) \(set.successes)/\(set.trials) success, 95 % [\(fmt(100 * set.successInterval.lower, 1)), \(fmt(100 * set.successInterval.upper, 1))] %; " +
                   set.failureModes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
         }
         for m in gap.metrics {
@@ -92,8 +92,8 @@ struct GapReportCommand: ParsableCommand {
 /// The terminal lines of a gate-vs-robot comparison.
 private func printGateVersusRobot(_ v: GateVersusRobot) {
     print("GATE VS ROBOT: \(v.verdict.rawValue.uppercased()): \(v.sentence)")
-    print("  gate  \(v.gate.successes)/\(v.gate.trials) \(v.gate.decision), Clopper–Pearson [\(fmt(100 * v.gate.clopperPearson[0], 1)), \(fmt(100 * v.gate.clopperPearson[1], 1))] %, randomization \(v.gate.randomization ?? "none (nominal model)")")
-    print("  robot \(v.robot.successes)/\(v.robot.trials) (\(v.robot.backend)), Wilson [\(fmt(100 * v.robot.successInterval[0], 1)), \(fmt(100 * v.robot.successInterval[1], 1))] %")
+    print("  gate  \(v.gate.successes)/\(v.gate.trials) \(v.gate.decision), Clopper–Pearson [\(fmt(100 * v.gate.clopperPearson.lower, 1)), \(fmt(100 * v.gate.clopperPearson.upper, 1))] %, randomization \(v.gate.randomization ?? "none (nominal model)")")
+    print("  robot \(v.robot.successes)/\(v.robot.trials) (\(v.robot.backend)), Wilson [\(fmt(100 * v.robot.successInterval.lower, 1)), \(fmt(100 * v.robot.successInterval.upper, 1))] %")
     for g in v.robot.gate ?? [] { print("  robot gate: \(g)") }
     print("  what to do: \(v.advice)")
     for note in v.notes { print("  note: \(note)") }

@@ -100,7 +100,7 @@ struct Sim: ParsableCommand {
         if json { try printJSON(summary); return }
         let task = manifest.task!
         print("tether sim: \(manifest.name), policy \(path), \(trials) trials (\(task.kind.rawValue), \(fmt(task.episodeSeconds, 0)) s)\(spec.map { ", randomization \($0.sourcePath ?? "")" } ?? ", nominal")")
-        print("  success          \(summary.successes)/\(summary.trials) = \(fmt(100 * summary.successRate, 1)) % (95 % CI \(fmt(100 * summary.successInterval[0], 1))–\(fmt(100 * summary.successInterval[1], 1)) %)")
+        print("  success          \(summary.successes)/\(summary.trials) = \(fmt(100 * summary.successRate, 1)) % (95 % CI \(fmt(100 * summary.successInterval.lower, 1))–\(fmt(100 * summary.successInterval.upper, 1)) %)")
         print("  mean distance    \(fmt(summary.meanDistance, 2)) m")
         print("  mean length      \(fmt(summary.meanEpisodeSeconds, 2)) s")
         if task.kind == .walk {

@@ -97,7 +97,7 @@ struct Trials: ParsableCommand {
         try report { try TrialRecords.write(records, to: file) }
         HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == .emulator ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
         let tally = TrialTally(records)
-        emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson[0], 1))–\(fmt(100 * tally.wilson[1], 1)) %); records \(file)")
+        emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson.lower, 1))–\(fmt(100 * tally.wilson.upper, 1)) %); records \(file)")
         if attribute { try attribute(plan: plan, robotModel: robotModel, baseline: records, realRecords: realRecords) }
     }
 

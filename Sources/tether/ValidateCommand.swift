@@ -117,8 +117,8 @@ func writeGateReport(_ result: GateResult, to path: String) throws {
 func printGateSummary(_ r: GateResult) {
     let s = r.summary
     print("  success          \(s.successes)/\(s.trials) = \(fmt(100 * s.successRate, 1)) %")
-    print("  Wilson 95 %      \(fmt(100 * s.wilson[0], 1))–\(fmt(100 * s.wilson[1], 1)) %")
-    print("  Clopper–Pearson  \(fmt(100 * s.clopperPearson[0], 1))–\(fmt(100 * s.clopperPearson[1], 1)) %")
+    print("  Wilson 95 %      \(fmt(100 * s.wilson.lower, 1))–\(fmt(100 * s.wilson.upper, 1)) %")
+    print("  Clopper–Pearson  \(fmt(100 * s.clopperPearson.lower, 1))–\(fmt(100 * s.clopperPearson.upper, 1)) %")
     if let seq = r.sequential {
         print("  sequential       \(seq.looksTaken) of \(seq.rule.looks) looks\(seq.stoppedEarly ? ", stopped early" : ""), each at \(String(format: "%.4g", 100 * seq.rule.lookConfidence)) %")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import Testing
 import TetherCore
 import TetherSim
@@ -165,7 +166,7 @@ import TetherSim
         // Trained: base_angular_velocity noise 0.2 (half-width) → sd 0.115 rad/s; measured 0.3.
         let file = CalibrationFile(robot: "quadruped", model: "m.xml", recordings: [], parameters: [
             CalibratedParameter(name: "sensor.gyro.y.noise", unit: "rad/s", nominal: nil, estimate: [0.3], standardError: [0.003],
-                                interval: [[0.294, 0.306]], method: "test", recordings: [])],
+                                interval: [ConfidenceInterval(lower: 0.294, upper: 0.306)], method: "test", recordings: [])],
                                    warnings: [], heldOut: [])
         let base = try RandomizationSpec.load(path: "\(repositoryRoot)/robots/quadruped/randomization.yaml")
         let derived = RandomizationDerivation.spec(from: file, base: base, observation: Self.robot.manifest.observation.terms)

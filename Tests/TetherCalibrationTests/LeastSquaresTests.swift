@@ -2,23 +2,9 @@ import Foundation
 import Testing
 import TetherCore
 @testable import TetherCalibration
+import TetherNumerics
 
 @Suite struct LeastSquaresTests {
-    @Test func quantilesMatchTabulatedValues() {
-        #expect(abs(Distributions.normalQuantile(0.975) - 1.959963984540054) < 1e-9)
-        #expect(abs(Distributions.studentTQuantile(0.975, degreesOfFreedom: 10) - 2.228138851986274) < 1e-9)
-        #expect(abs(Distributions.studentTQuantile(0.975, degreesOfFreedom: 1) - 12.70620473617471) < 1e-8)
-        #expect(abs(Distributions.studentTQuantile(0.025, degreesOfFreedom: 4) + 2.776445105197793) < 1e-9)
-        #expect(abs(Distributions.chiSquaredQuantile(0.975, degreesOfFreedom: 10) - 20.48317735080739) < 1e-8)
-        #expect(abs(Distributions.chiSquaredQuantile(0.025, degreesOfFreedom: 10) - 3.246972780236841) < 1e-9)
-        #expect(abs(Distributions.chiSquaredQuantile(0.5, degreesOfFreedom: 2) - 2 * log(2.0)) < 1e-10)
-        // F(2, 10) upper 5 % point is 4.102821.
-        #expect(abs(Distributions.fSurvival(4.102821015130399, 2, 10) - 0.05) < 1e-9)
-        // Large degrees of freedom (Allan deviation of long recordings) stay accurate.
-        let q = Distributions.chiSquaredQuantile(0.975, degreesOfFreedom: 60_000)
-        #expect(abs(q - (60_000 + 1.959964 * (120_000.0).squareRoot())) < 3)
-    }
-
     @Test func linearFitRecoversParametersWithinIntervals() throws {
         var random = SeededRandom(seed: 1)
         let x = (0..<200).map { Double($0) / 20 }
@@ -96,13 +82,4 @@ import TetherCore
         }
     }
 
-    @Test func qrSolvesSquareSystemsExactly() {
-        let a = DenseMatrix(rows: [[4, 1, 2], [1, 3, 0], [2, 0, 5]])
-        let x = QRDecomposition(a).solve([1, 2, 3])
-        let back = a.multiply(x)
-        for (u, v) in zip(back, [1.0, 2, 3]) { #expect(abs(u - v) < 1e-12) }
-        let inverse = QRDecomposition(a).inverseOfNormalMatrix()
-        let product = (a.transposed * a) * inverse
-        for i in 0..<3 { for j in 0..<3 { #expect(abs(product[i, j] - (i == j ? 1 : 0)) < 1e-12) } }
-    }
 }

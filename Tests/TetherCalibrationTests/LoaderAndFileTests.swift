@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import Testing
 import TetherCore
 import TetherROS
@@ -131,7 +132,7 @@ import TetherSim
         #expect(abs(tdlo - (0.007 - 0.00098 - 0.0014)) < 1e-6 && abs(tdhi - (0.007 + 0.00098 + 0.0014)) < 1e-6)
         #expect(training.spec.pushes == base.pushes)
         // A zero-width interval is floored at ±5 % for the gate.
-        let narrow = RandomizationDerivation.range(estimate: 2, interval: [2, 2], identifiable: true, purpose: .asMeasured)
+        let narrow = RandomizationDerivation.range(estimate: 2, interval: ConfidenceInterval(lower: 2, upper: 2), identifiable: true, purpose: .asMeasured)
         #expect(abs(narrow.low - 1.9) < 1e-12 && abs(narrow.high - 2.1) < 1e-12)
         // The same joint on the other legs: FR_thigh_joint's range widened by ±20 % of its estimate.
         for leg in ["FL", "RR", "RL"] {

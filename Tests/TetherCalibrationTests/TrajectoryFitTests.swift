@@ -27,7 +27,7 @@ import TetherSim
         for e in result.estimates {
             let truth = try #require(Self.cartTruth[e.name])
             let interval = try #require(e.interval95, "\(e.name) has no interval")
-            #expect(interval[0] <= truth && truth <= interval[1], "\(e.name): truth \(truth) outside [\(interval[0]), \(interval[1])]")
+            #expect(interval.lower <= truth && truth <= interval.upper, "\(e.name): truth \(truth) outside [\(interval.lower), \(interval.upper)]")
             #expect(e.identifiable == true && e.bound == nil, "\(e.name) flagged")
         }
         #expect(result.weakDirections.isEmpty)
@@ -61,7 +61,7 @@ extension TrajectoryFitTests {
         for e in result.estimates {
             let truth = try #require(Self.legTruth[e.name])
             let interval = try #require(e.interval95, "\(e.name) has no interval")
-            #expect(interval[0] <= truth && truth <= interval[1], "\(e.name): truth \(truth) outside [\(interval[0]), \(interval[1])]")
+            #expect(interval.lower <= truth && truth <= interval.upper, "\(e.name): truth \(truth) outside [\(interval.lower), \(interval.upper)]")
             #expect(e.identifiable == true)
         }
         let held = try #require(result.recordings.first { $0.heldOut })
@@ -83,7 +83,7 @@ extension TrajectoryFitTests {
             ], options: options)
             let result = try fit.fit([recording])
             let interval = try #require(result.estimate(delay)?.interval95)
-            #expect(interval[0] <= truth && truth <= interval[1], "\(delay): truth \(truth) outside \(interval)")
+            #expect(interval.lower <= truth && truth <= interval.upper, "\(delay): truth \(truth) outside \(interval)")
         }
         // From replays of open-loop commands only the sum of the two delays shows, and the fit
         // says so: correlation −1, and with a strict limit the direction is named.

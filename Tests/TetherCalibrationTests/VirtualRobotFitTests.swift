@@ -71,7 +71,7 @@ import TetherSim
         let truth: [String: Double] = ["joint[*].damping": 0.3, "joint[*].frictionloss": 0.15, "body[*].scale": 1.2, "driver.lag": 0.01]
         for e in result.estimates {
             let interval = try #require(e.interval95)
-            #expect(interval[0] <= truth[e.name]! && truth[e.name]! <= interval[1], "\(e.name) = \(e.value), interval \(interval)")
+            #expect(interval.lower <= truth[e.name]! && truth[e.name]! <= interval.upper, "\(e.name) = \(e.value), interval \(interval)")
         }
         let held = try #require(result.recordings.first { $0.heldOut })
         #expect(held.after.normalized < 0.5 * (held.before?.normalized ?? 0))

@@ -144,13 +144,6 @@ struct ZeroPolicy: PolicyRuntime {
         let r = EpisodeRunner(task: task).run(sim: SimRobot(robot: robot), policy: &idle, random: &random)
         #expect(r.outcome == "timeout" && !r.success && abs(r.distance) < 0.1)
     }
-
-    @Test func wilsonIntervalMatchesTheFormula() {
-        let ci = PolicyTrials.wilson(successes: 95, trials: 100)
-        #expect(abs(ci[0] - 0.88824) < 1e-4 && abs(ci[1] - 0.97845) < 1e-4)
-        #expect(PolicyTrials.wilson(successes: 0, trials: 10)[0] == 0)
-        #expect(abs(PolicyTrials.wilson(successes: 10, trials: 10)[1] - 1) < 1e-12)
-    }
 }
 
 @Suite struct ARSTests {

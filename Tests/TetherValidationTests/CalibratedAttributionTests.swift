@@ -144,7 +144,7 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         #expect(attribution.versusReal?.reproduces == true && attribution.versusReal?.verdict == "consistent")
         #expect(attribution.versusReal?.fisherP == 1 && attribution.versusReal?.differencePercentagePoints == 0)
         let interval = try #require(attribution.versusReal?.differenceInterval)
-        #expect(interval[0] < 0 && interval[1] > 0)
+        #expect(interval.lower < 0 && interval.upper > 0)
         attribution.compare(realSuccesses: 8, realTrials: 8)
         #expect(attribution.versusReal?.reproduces == false && attribution.versusReal?.verdict == "differs")
         // One real trial cannot tell anything apart, whatever it did.

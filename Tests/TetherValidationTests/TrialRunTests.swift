@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import Testing
 import TetherCore
 import TetherPolicy
@@ -133,17 +134,17 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
                        record(2, "success", distance: 3, interventions: ["tilt": 2, "torque_bound": 5]), record(3, "no_progress", distance: 0.5)]
         let t = TrialTally(records)
         #expect(t.trials == 4 && t.successes == 2 && t.rate == 0.5 && t.meanDistance == 1.5)
-        #expect(t.wilson == GapStatistics.wilson(successes: 2, trials: 4))
+        #expect(t.wilson == ConfidenceInterval.wilson(successes: 2, trials: 4))
         #expect(t.outcomes == ["success": 2, "fall": 1, "no_progress": 1] && t.failureModes == ["fall": 1, "no_progress": 1])
         #expect(t.interventions == ["tilt": 3, "torque_bound": 5])
         let other = TrialTally((0..<8).map { record($0, "success", distance: 2) })
-        #expect(t.fisherP(against: other) == GapStatistics.fisherExact(2, 2, 8, 0))
+        #expect(t.fisherP(against: other) == HypothesisTests.fisherExact(2, 2, 8, 0))
         #expect(t.change(from: other) == -50)
         let empty = TrialTally([])
         #expect(empty.trials == 0 && empty.rate == 0 && empty.meanDistance == 0)
         // The redeployment comparison is built from the same numbers.
         let c = RedeployComparison(before: records, after: (0..<4).map { record($0, "success", distance: 2.5) }, truth: "typical")
         #expect(c.beforeSuccesses == 2 && c.afterSuccesses == 4 && c.change == 50 && c.afterMeanDistance == 2.5)
-        #expect(c.fisherP == GapStatistics.fisherExact(2, 2, 4, 0))
+        #expect(c.fisherP == HypothesisTests.fisherExact(2, 2, 4, 0))
     }
 }

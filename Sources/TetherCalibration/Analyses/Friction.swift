@@ -6,6 +6,7 @@
 // and compensation methods for the control of machines with friction", Automatica 30 (1994)
 // for the models; the extra-sum-of-squares F-test and AIC (Akaike 1974) for model choice.
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// One steady-state operating point: a constant velocity and the torque needed to hold it.

@@ -5,6 +5,7 @@
 // IEEE Trans. ASSP 24 (1976); Efron & Stein, "The jackknife estimate of variance", Ann. Stat. 9
 // (1981) and Künsch (1989) for the block jackknife of dependent data.
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// How a signal is read between its samples when it is put on the common grid.

@@ -7,6 +7,7 @@
 // References: Ljung, "System Identification" (2nd ed.), §7 (output-error models); Smith,
 // "Digital Computer Process Control" (1972) for the 28.3 %/63.2 % two-point method.
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// A first-order-plus-dead-time model of a torque loop fitted to a recording.

@@ -6,6 +6,7 @@
 // pendulum period T = T0 (1 + θ0²/16 + 11 θ0⁴/3072 + …) from the complete elliptic integral
 // (e.g. Nelson & Olsson, "The pendulum — rich physics from a simple system", Am. J. Phys. 54, 1986).
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// A mass from repeated scale readings.

@@ -6,6 +6,7 @@
 // instability and the approximate relative error 1/√(2(N/m − 1))); Riley, "Handbook of
 // Frequency Stability Analysis", NIST SP 1065 (2008), §5.2.4 (overlapping Allan variance).
 import Foundation
+import TetherNumerics
 import TetherCore
 
 /// One point of an Allan deviation curve.

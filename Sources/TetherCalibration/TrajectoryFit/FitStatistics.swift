@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 
 /// Uncertainty of a trajectory fit at its solution, from the Jacobian of the normalized
 /// residuals (in scaled parameters).
@@ -22,10 +23,10 @@ struct FitStatistics {
     /// Two-sided 95 % quantile of Student's t at the degrees of freedom.
     var tQuantile: Double
 
-    init(parameters: [ResolvedFitParameter], limit: Double, outcome: BoundedLevenbergMarquardt.Outcome,
+    init(parameters: [ResolvedFitParameter], limit: Double, outcome: LevenbergMarquardt.Solution,
          recordings: [PreparedRecording], offsets: [Int]) {
         let p = parameters.count, n = outcome.residuals.count
-        let r = outcome.residuals, jac = outcome.jacobian
+        let r = outcome.residuals, jac = outcome.jacobian.elements
         let bounds: [TrajectoryFitResult.Bound?] = parameters.indices.map { i in
             let par = parameters[i]
             let z = outcome.z[i], lower = par.lower / par.scale, upper = par.upper / par.scale
@@ -38,7 +39,7 @@ struct FitStatistics {
         let free = parameters.indices.filter { bounds[$0] == nil }
         let f = free.count
         degreesOfFreedom = max(1, n - f)
-        tQuantile = FitMatrix.studentQuantile975(degreesOfFreedom: degreesOfFreedom)
+        tQuantile = Distributions.studentTQuantile(0.975, degreesOfFreedom: Double(degreesOfFreedom))
 
         // Σ_g J_gᵀJ_g / σ_g² over the free columns.
         var h = [Double](repeating: 0, count: f * f)
@@ -63,7 +64,10 @@ struct FitStatistics {
         }
         for u in 0..<f { for v in 0..<u { h[u * f + v] = h[v * f + u] } }
 
-        let (mu, vectors) = FitMatrix.symmetricEigen(h, size: f)
+        var normal = DenseMatrix(rows: f, columns: f)
+        normal.elements = h
+        let eigen = SymmetricEigendecomposition(normal)
+        let mu = eigen.values, vectors = eigen.vectors.elements
         let largest = max(mu.first ?? 0, 0)
         let floor = max(largest * 1e-14, 1e-12)
         var c = [Double](repeating: 0, count: f * f)

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 import TetherCore
 import TetherSim
 
@@ -204,14 +205,27 @@ public struct TrajectoryFit: Sendable {
         let nominal = parameters.map(\.nominal)
         let startsAtNominal = nominal == parameters.map(\.initial)
         let nominalFirst = startsAtNominal ? nil : evaluator.residuals(at: [nominal])[0].values
-        let lm = BoundedLevenbergMarquardt(maxIterations: options.maxIterations, costTolerance: options.costTolerance,
-                                           stepTolerance: options.stepTolerance, gradientTolerance: options.gradientTolerance,
-                                           differenceStep: options.differenceStep)
-        let outcome = try lm.minimize(start: scaled(parameters.map(\.initial)), lower: scaled(parameters.map(\.lower)),
-                                      upper: scaled(parameters.map(\.upper)), names: parameters.map(\.name),
-                                      residuals: { evaluator.residuals(at: $0.map(si)) },
+        let lm = LevenbergMarquardt(maximumIterations: options.maxIterations, costTolerance: options.costTolerance,
+                                    stepTolerance: options.stepTolerance, gradientTolerance: options.gradientTolerance,
+                                    differences: .forward(step: options.differenceStep))
+        let names = parameters.map(\.name)
+        let outcome: LevenbergMarquardt.Solution
+        do throws(LevenbergMarquardt.Failure) {
+            outcome = try lm.minimize(start: scaled(parameters.map(\.initial)), lower: scaled(parameters.map(\.lower)),
+                                      upper: scaled(parameters.map(\.upper)),
+                                      batch: { evaluator.residuals(at: $0.map(si)).map { $0.values.map(LevenbergMarquardt.Evaluation.init(values:))
+                                          ?? .init(failure: $0.failure ?? "unknown reason") } },
                                       evaluations: { evaluator.evaluations },
                                       progress: progress)
+        } catch .startNotEvaluable(let reason) {
+            throw TetherError("the model cannot be simulated at the starting values: \(reason)",
+                              hint: "check the initial values and bounds of the parameters")
+        } catch .tooFewResiduals(let n, let p) {
+            throw TetherError("\(n) residuals for \(p) parameters: too few samples to fit", hint: "use longer recordings or fewer parameters")
+        } catch .jacobianNotEvaluable(let i, let reason) {
+            throw TetherError("the model cannot be simulated on either side of \(names[i]): \(reason)",
+                              hint: "narrow the bounds of \(names[i]) to physical values")
+        }
         let estimate = si(outcome.z)
         let atNominal = startsAtNominal ? outcome.initialResiduals : nominalFirst
         let statistics = FitStatistics(parameters: parameters, limit: options.identifiabilityLimit, outcome: outcome,
@@ -245,7 +259,7 @@ public struct TrajectoryFit: Sendable {
             return TrajectoryFitResult.Estimate(
                 name: p.name, unit: p.unit, nominal: p.nominal, initial: p.initial, value: estimate[i],
                 lower: p.lower, upper: p.upper, scale: p.scale, standardDeviation: sd,
-                interval95: sd.map { [estimate[i] - statistics.tQuantile * $0, estimate[i] + statistics.tQuantile * $0] },
+                interval95: sd.map { .symmetric(estimate[i], standardError: $0, quantile: statistics.tQuantile) },
                 bound: statistics.bounds[i], identifiable: statistics.identifiable[i])
         }
         let costNominal = atNominal.map { 0.5 * $0.reduce(0) { $0 + $1 * $1 } }

@@ -1,4 +1,5 @@
 import Foundation
+import TetherNumerics
 
 /// What a trajectory fit found: estimates with their uncertainty, what the data could not
 /// determine, and how well the model matches the recordings before and after.
@@ -21,8 +22,8 @@ public struct TrajectoryFitResult: Sendable, Codable, Equatable {
         public var scale: Double
         /// Standard deviation; nil when the estimate ended on a bound.
         public var standardDeviation: Double?
-        /// 95 % confidence interval [low, high] (Student t); nil when on a bound.
-        public var interval95: [Double]?
+        /// 95 % confidence interval (Student t; in JSON [low, high]); nil when on a bound.
+        public var interval95: ConfidenceInterval?
         /// Set when the estimate ended on a bound: the data pushed it there, so the bound, not the
         /// data, decided the value (widen the bound if it is not a physical limit).
         public var bound: Bound?
@@ -78,19 +79,8 @@ public struct TrajectoryFitResult: Sendable, Codable, Equatable {
         public var after: RMS
     }
 
-    /// Why the optimizer stopped.
-    public enum StopReason: String, Sendable, Codable {
-        /// An accepted step lowered the cost by less than `costTolerance` of it.
-        case costConverged
-        /// The step became negligible.
-        case stepConverged
-        /// The gradient, projected on the box, vanished.
-        case gradientConverged
-        /// `maxIterations` reached.
-        case maxIterations
-        /// No step lowered the cost even with a huge damping.
-        case noProgress
-    }
+    /// Why the optimizer stopped (TetherNumerics' Levenberg–Marquardt stop reasons).
+    public typealias StopReason = LevenbergMarquardt.StopReason
 
     /// One per parameter, in the order given.
     public var estimates: [Estimate]
@@ -132,3 +122,7 @@ public struct TrajectoryFitResult: Sendable, Codable, Equatable {
         Dictionary(uniqueKeysWithValues: estimates.map { ($0.name, $0.value) })
     }
 }
+
+/// One Levenberg–Marquardt iteration of a trajectory fit, as reported to a progress callback
+/// (cost of the normalized residuals, step in scaled units, parameter points simulated so far).
+public typealias FitProgress = LevenbergMarquardt.Iteration
