@@ -25,7 +25,8 @@ let package = Package(
     products: [
         .executable(name: "tether", targets: ["tether"]),
         // The library: every module but the benchmarks (TetherBench), which only the CLI uses.
-        .library(name: "Tether", targets: ["TetherCore", "TetherNumerics", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS",
+        .library(name: "Tether", targets: ["TetherCore", "TetherNumerics", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety",
+                                           "TetherROS",
                                            "TetherRuntime", "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory"]),
     ],
     dependencies: [
@@ -106,7 +107,8 @@ let package = Package(
         // Validation gate, trials, gap report, improvement loop, the history as an observer of runs.
         .target(
             name: "TetherValidation",
-            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration", "TetherROS", "TetherEmulator",
+            dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherCalibration",
+                           "TetherROS", "TetherEmulator",
                            "TetherHistory", "TetherReport", .product(name: "Yams", package: "Yams")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink

@@ -40,7 +40,8 @@ fi
 
 # --- Python venv ---------------------------------------------------------------------------------
 PYTHON=${PYTHON:-python3}
-command -v "$PYTHON" >/dev/null 2>&1 || fail "Python 3.11 is not on PATH (looked for '$PYTHON'). Install python3 (Debian: apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11."
+command -v "$PYTHON" >/dev/null 2>&1 || fail \
+  "Python 3.11 is not on PATH (looked for '$PYTHON'). Install python3 (Debian: apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11."
 py_version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 case "$py_version" in
   3.1[1-9]) ;;

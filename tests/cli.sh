@@ -58,23 +58,29 @@ expect "bad manifest lists file:line: field" 1 "\.cli-bad\.yaml:9: rates\.contro
 expect "bad manifest as JSON" 1 '"ok" : false' -- "$TETHER" robot check robots/quadruped/.cli-bad.yaml --json
 rm -f robots/quadruped/.cli-bad.yaml
 
-expect "robot import drafts a manifest that passes the check" 0 "check: ok, observation 47 values, action 12 values" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/g1.yaml"
+expect "robot import drafts a manifest that passes the check" 0 "check: ok, observation 47 values, action 12 values" -- "$TETHER" robot import \
+  tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/g1.yaml"
 expect "the imported draft lists what to check" 0 "TODO\(check\)" -- cat "$TMP/g1.yaml"
 expect "the imported draft checks" 0 "^ok: .*g1.yaml" -- "$TETHER" robot check "$TMP/g1.yaml"
-expect "robot import keeps an existing file" 64 "exists; pass --force" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/g1.yaml"
-expect "robot import reads Isaac Lab's env.yaml" 0 "check: ok, observation 225 values" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config tests/fixtures/g1_like/isaaclab_env.yaml --output "$TMP/g1_isaaclab.yaml"
-expect "robot import refuses a config for another model" 1 "'kps' has 12 values but cartpole.xml has 2" -- "$TETHER" robot import robots/cartpole/cartpole.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/cartpole.yaml"
+expect "robot import keeps an existing file" 64 "exists; pass --force" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config \
+  tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/g1.yaml"
+expect "robot import reads Isaac Lab's env.yaml" 0 "check: ok, observation 225 values" -- "$TETHER" robot import tests/fixtures/g1_like/g1_like.xml --config \
+  tests/fixtures/g1_like/isaaclab_env.yaml --output "$TMP/g1_isaaclab.yaml"
+expect "robot import refuses a config for another model" 1 "'kps' has 12 values but cartpole.xml has 2" -- "$TETHER" robot import \
+  robots/cartpole/cartpole.xml --config tests/fixtures/g1_like/deploy_g1_like.yaml --output "$TMP/cartpole.yaml"
 
 expect "sim JSON summary" 0 '"held" : true' -- "$TETHER" sim --robot quadruped --seconds 2 --json
 expect "policy inspect checks the contract" 0 "contract: matches cartpole" -- "$TETHER" policy inspect policies/cartpole.onnx --robot cartpole
-expect "policy for the wrong robot is refused" 1 "joint 0 is slider in the policy but FR_hip_joint in the manifest" -- "$TETHER" policy inspect policies/cartpole.onnx --robot quadruped
+expect "policy for the wrong robot is refused" 1 "joint 0 is slider in the policy but FR_hip_joint in the manifest" -- "$TETHER" policy inspect \
+  policies/cartpole.onnx --robot quadruped
 expect "policy run, JSON in and out" 0 '"actions"' -- bash -c "echo '[[0.1, 0.05, 0, 0]]' | $TETHER policy run policies/cartpole.onnx"
 expect "policy run, wrong width" 1 "dimension 1 must be 4" -- bash -c "echo '[[0.1, 0.05, 0]]' | $TETHER policy run policies/cartpole.onnx"
 expect "policy run, not JSON" 1 "not valid JSON" -- bash -c "echo 'nope' | $TETHER policy run policies/cartpole.onnx"
 head -c 200 /dev/urandom > "$TMP/corrupt.onnx"
 expect "corrupt ONNX file" 1 "ONNX Runtime cannot load the model" -- "$TETHER" policy inspect "$TMP/corrupt.onnx"
 expect "missing ONNX file" 1 "ONNX model not found" -- "$TETHER" policy inspect "$TMP/none.onnx"
-expect "missing ONNX Runtime library" 1 "or set TETHER_ONNXRUNTIME=" -- env TETHER_ONNXRUNTIME=/nonexistent/libonnxruntime.so "$TETHER" policy inspect policies/cartpole.onnx
+expect "missing ONNX Runtime library" 1 "or set TETHER_ONNXRUNTIME=" -- env TETHER_ONNXRUNTIME=/nonexistent/libonnxruntime.so "$TETHER" policy inspect \
+  policies/cartpole.onnx
 expect "sim with a policy reports success" 0 "success +[0-9]+/5" -- "$TETHER" sim --robot cartpole --policy policies/cartpole.onnx --trials 5
 # Recurrent policies (docs/recurrent.md): an LSTM that balances the cart-pole seeing positions only.
 BLIND=robots/cartpole/cartpole-blind.yaml LSTM=tests/fixtures/cartpole-lstm.onnx
@@ -82,30 +88,44 @@ expect "policy inspect recognises an LSTM's state tensors" 0 "LSTM \(hidden 4, 1
 expect "policy inspect names the state pairing" 0 "state \(cell\) 'c_in' → 'c_out' \[1, 1, 4\]" -- "$TETHER" policy inspect $LSTM
 expect "a recurrent policy in sim, its state carried" 0 "success +(9|10)/10" -- "$TETHER" sim --robot $BLIND --policy $LSTM --trials 10
 expect "policy run carries the state over a sequence" 0 '"actions"' -- bash -c "echo '[[0.1, 0.05], [0.11, 0.06], [0.12, 0.07]]' | $TETHER policy run $LSTM"
-expect "validation gate runs a recurrent policy, in shards" 0 "success +4/4 = 100.0 %" -- "$TETHER" validate --robot $BLIND --policy $LSTM --trials 8 --shard 1/2 --out "$TMP/lstm-s1.json"
-expect "deploy a recurrent policy, recording its state" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot $BLIND --policy $LSTM --fast --stage 100 --seconds 6 --record "$TMP/lstm.mcap" --continuous
-expect "policy replay re-runs the recorded decisions" 0 "largest action difference [0-9.e-]+" -- "$TETHER" policy replay "$TMP/lstm.mcap" --policy $LSTM --robot $BLIND
-expect "safety replay re-runs a recurrent policy on the recorded observations" 0 "^  no stop" -- "$TETHER" safety replay "$TMP/lstm.mcap" --robot $BLIND --policy $LSTM
-expect "a recurrent policy cannot be warm-started by ARS" 1 "recurrent policy \(LSTM.*cannot warm-start" -- "$TETHER" train --robot $BLIND --warm-start $LSTM --iterations 1 --out "$TMP/warm.onnx"
+expect "validation gate runs a recurrent policy, in shards" 0 "success +4/4 = 100.0 %" -- "$TETHER" validate --robot $BLIND --policy $LSTM --trials 8 \
+  --shard 1/2 --out "$TMP/lstm-s1.json"
+expect "deploy a recurrent policy, recording its state" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot $BLIND --policy $LSTM --fast \
+  --stage 100 --seconds 6 --record "$TMP/lstm.mcap" --continuous
+expect "policy replay re-runs the recorded decisions" 0 "largest action difference [0-9.e-]+" -- "$TETHER" policy replay "$TMP/lstm.mcap" --policy $LSTM \
+  --robot $BLIND
+expect "safety replay re-runs a recurrent policy on the recorded observations" 0 "^  no stop" -- "$TETHER" safety replay "$TMP/lstm.mcap" --robot $BLIND \
+  --policy $LSTM
+expect "a recurrent policy cannot be warm-started by ARS" 1 "recurrent policy \(LSTM.*cannot warm-start" -- "$TETHER" train --robot $BLIND --warm-start \
+  $LSTM --iterations 1 --out "$TMP/warm.onnx"
 # TorchScript policies (docs/torchscript-policies.md): our own tiny exports, made with torch by
 # tools/make_torchscript_fixtures.py (CI has no torch), converted without torch, then run by
 # onnxruntime with the state fed back against the actions torch gave step by step (1e-5).
 TS=tests/fixtures/torchscript
 for n in lstm_elu gru_norm mlp_elu; do
-  expect "torchscript $n.pt converts to ONNX without torch" 0 "verify: [0-9]+ steps, state fed back: .*-> ok" -- .venv/bin/python tools/torchscript_policy_to_onnx.py $TS/$n.pt "$TMP/ts-$n.onnx"
-  expect "  onnxruntime matches torch's actions, state fed back" 0 "largest action difference .* -> ok" -- .venv/bin/python tests/peers/torchscript_check.py "$TMP/ts-$n.onnx" $TS/$n.json
+  expect "torchscript $n.pt converts to ONNX without torch" 0 "verify: [0-9]+ steps, state fed back: .*-> ok" -- .venv/bin/python \
+    tools/torchscript_policy_to_onnx.py $TS/$n.pt "$TMP/ts-$n.onnx"
+  expect "  onnxruntime matches torch's actions, state fed back" 0 "largest action difference .* -> ok" -- .venv/bin/python tests/peers/torchscript_check.py \
+    "$TMP/ts-$n.onnx" $TS/$n.json
 done
 expect "policy inspect recognises the converted LSTM" 0 "recognised: LSTM \(hidden 8, 1 layer\)" -- "$TETHER" policy inspect "$TMP/ts-lstm_elu.onnx"
 expect "policy inspect recognises the converted GRU" 0 "recognised: GRU \(hidden 8, 2 layers\)" -- "$TETHER" policy inspect "$TMP/ts-gru_norm.onnx"
-expect "training a few iterations exports ONNX" 0 "wrote $TMP/c.onnx" -- "$TETHER" train --robot cartpole --iterations 2 --directions 4 --top 2 --episode-seconds 1 --out "$TMP/c.onnx"
-expect "resume from the checkpoint" 0 "resuming at iteration 2 of 3" -- "$TETHER" train --robot cartpole --iterations 3 --directions 4 --top 2 --episode-seconds 1 --resume "$TMP/c.onnx.checkpoint.json" --out "$TMP/c2.onnx"
+expect "training a few iterations exports ONNX" 0 "wrote $TMP/c.onnx" -- "$TETHER" train --robot cartpole --iterations 2 --directions 4 --top 2 \
+  --episode-seconds 1 --out "$TMP/c.onnx"
+expect "resume from the checkpoint" 0 "resuming at iteration 2 of 3" -- "$TETHER" train --robot cartpole --iterations 3 --directions 4 --top 2 \
+  --episode-seconds 1 --resume "$TMP/c.onnx.checkpoint.json" --out "$TMP/c2.onnx"
 printf 'terms:\n  - {target: friction, low: 1, high: 2}\n' > "$TMP/dr.yaml"
-expect "bad randomization spec" 1 "dr.yaml:2: terms\[0\]\.target: unknown target 'friction'" -- "$TETHER" train --robot cartpole --iterations 1 --randomize "$TMP/dr.yaml" --out "$TMP/x.onnx"
+expect "bad randomization spec" 1 "dr.yaml:2: terms\[0\]\.target: unknown target 'friction'" -- "$TETHER" train --robot cartpole --iterations 1 --randomize \
+  "$TMP/dr.yaml" --out "$TMP/x.onnx"
 
-expect "deploy in simulation, fast" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot quadruped --policy policies/quadruped.onnx --fast --stage 100 --seconds 6 --record "$TMP/d.mcap" --continuous
-expect "deploy from a gantry start (humanoids): let go once standing" 0 "released at t = [0-9.]+ s, once standing" -- "$TETHER" deploy --robot quadruped --policy policies/quadruped.onnx --fast --stage 100 --seconds 6 --gantry
-expect "trials from a gantry start on the simulated robot" 0 "trial +1/1 +ok" -- "$TETHER" trials --policy policies/quadruped.onnx --backend sim --gantry --count 1 --seconds 8 --stage 100 --no-record --out "$TMP/gantry-trials"
-expect "--gantry is for the simulated robot" 64 "--gantry hangs the simulated robot" -- "$TETHER" deploy --policy policies/quadruped.onnx --backend emulator --gantry
+expect "deploy in simulation, fast" 0 "final phase passive, no safety stop" -- "$TETHER" deploy --robot quadruped --policy policies/quadruped.onnx --fast \
+  --stage 100 --seconds 6 --record "$TMP/d.mcap" --continuous
+expect "deploy from a gantry start (humanoids): let go once standing" 0 "released at t = [0-9.]+ s, once standing" -- "$TETHER" deploy --robot quadruped \
+  --policy policies/quadruped.onnx --fast --stage 100 --seconds 6 --gantry
+expect "trials from a gantry start on the simulated robot" 0 "trial +1/1 +ok" -- "$TETHER" trials --policy policies/quadruped.onnx --backend sim --gantry \
+  --count 1 --seconds 8 --stage 100 --no-record --out "$TMP/gantry-trials"
+expect "--gantry is for the simulated robot" 64 "--gantry hangs the simulated robot" -- "$TETHER" deploy --policy policies/quadruped.onnx --backend emulator \
+  --gantry
 expect "deploy refuses an unknown stage" 64 "--stage must be 25, 50 or 100" -- "$TETHER" deploy --policy policies/quadruped.onnx --stage 30
 expect "deploy refuses a policy for another robot" 1 "does not match the manifest" -- "$TETHER" deploy --robot quadruped --policy policies/cartpole.onnx --fast
 expect "log info on the recording" 0 "cleanly closed" -- "$TETHER" log info "$TMP/d.mcap"
@@ -114,27 +134,40 @@ expect "log info on a truncated recording" 0 "not closed cleanly|recover" -- "$T
 expect "log recover writes a valid copy" 0 "recovered [1-9][0-9]* message\(s\) in [0-9]+ chunk\(s\)" -- "$TETHER" log recover "$TMP/cut.mcap" "$TMP/fixed.mcap"
 expect "the recovered copy is clean" 0 "cleanly closed" -- "$TETHER" log info "$TMP/fixed.mcap"
 expect "log info on a non-MCAP file" 1 "cartpole.onnx: not an MCAP file" -- "$TETHER" log info policies/cartpole.onnx
-expect "safety replay of the recording" 0 "replayed [0-9]+ ticks" -- "$TETHER" safety replay "$TMP/d.mcap" --robot quadruped --stage 25 --out "$TMP/replay.jsonl"
+expect "safety replay of the recording" 0 "replayed [0-9]+ ticks" -- "$TETHER" safety replay "$TMP/d.mcap" --robot quadruped --stage 25 --out \
+  "$TMP/replay.jsonl"
 echo '{"time": "x"}' > "$TMP/bad.jsonl"
 expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety replay "$TMP/bad.jsonl" --robot quadruped
 
 # Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the
 # summary; the run then ends with status 130 (tests/failsafe.sh times it and the second signal).
-expect_rt "SIGINT engages the e-stop" 130 "STOPPED \(estop\).*|ended by SIGINT" -- bash -c "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
+expect_rt "SIGINT engages the e-stop" 130 "STOPPED \(estop\).*|ended by SIGINT" -- bash -c \
+  "$TETHER deploy --robot quadruped --policy policies/quadruped.onnx --stage 100 --seconds 8 & pid=\$!; sleep 4; kill -INT \$pid; wait \$pid"
 
-expect "deploy on the in-process virtual robot" 0 "backend emulator \(truth harsh\)" -- "$TETHER" deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --seconds 6 --override "test: deploy mechanics on the virtual robot"
-expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 --override 'test: ROS 2 transport'; wait"
-expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --override "test: no robot on the bus"
+expect "deploy on the in-process virtual robot" 0 "backend emulator \(truth harsh\)" -- "$TETHER" deploy --backend emulator --truth harsh --policy \
+  policies/quadruped.onnx --stage 100 --fast --seconds 6 --override "test: deploy mechanics on the virtual robot"
+expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phase passive, no safety stop" -- bash -c \
+  "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 \
+    --override 'test: ROS 2 transport'; wait"
+expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback \
+  --policy policies/quadruped.onnx --override "test: no robot on the bus"
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
 expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
 
 expect "experiment plan says its duration" 0 "duration .* the robot must be HUNG" -- "$TETHER" experiment sweep --joints FR_calf_joint --dry-run
 expect "experiment, unknown kind" 64 "unknown experiment 'swing'" -- "$TETHER" experiment swing
 expect "experiment, unknown joint" 1 "did you mean FR_calf_joint" -- "$TETHER" experiment sweep --joints FR_calf --dry-run
-expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" -- "$TETHER" experiment torque-step --joints FR_hip_joint --fast --out "$TMP/steps.mcap"
+expect "torque steps on the virtual robot, recorded" 0 "recording .*steps.mcap" -- "$TETHER" experiment torque-step --joints FR_hip_joint --fast --out \
+  "$TMP/steps.mcap"
 expect "the experiment recording reads back" 0 "/joint_commands" -- "$TETHER" log info "$TMP/steps.mcap"
-expect_rt "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 --out $TMP/ros2-trials --override 'test: ROS 2 trials'; wait"
-expect_rt "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
+expect_rt "trials over ROS 2 against tether emulate, distance from its odometry" 0 "trial +2/2 .*distance +(0\.[5-9]|[1-9])" -- bash -c \
+  "ROS_DOMAIN_ID=81 $TETHER emulate --truth mild --seconds 28 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=81 $TETHER trials --backend ros2 --loopback --policy policies/quadruped.onnx --count 2 --seconds 8 --pause 1 --stage 100 \
+    --out $TMP/ros2-trials --override 'test: ROS 2 trials'; wait"
+expect_rt "experiment over ROS 2 against tether emulate --hung" 0 "chirp: .* completed" -- bash -c \
+  "ROS_DOMAIN_ID=79 $TETHER emulate --truth mild --hung 0.8 --seconds 6 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=79 $TETHER experiment chirp --backend ros2 --loopback --seconds 2 --out $TMP/chirp.mcap; wait"
 
 expect "calibrate from the torque steps" 0 "driver.delay" -- "$TETHER" calibrate "$TMP/steps.mcap" --out "$TMP/cal"
 expect "calibration writes its files" 0 "report.html" -- ls "$TMP/cal"
@@ -146,18 +179,24 @@ expect "calibrate, a recording of another robot" 1 "lacks joint" -- "$TETHER" ca
 .venv/bin/python tests/peers/foreign_bag.py "$TMP/standing" '{"seconds": 30}' > /dev/null
 "$TETHER" calibrate "$TMP/standing" --out "$TMP/cal-standing" > "$TMP/standing.txt" 2>&1; echo "exit $?" >> "$TMP/standing.txt"
 expect "calibrate a standing bag from elsewhere" 0 "exit 0" -- cat "$TMP/standing.txt"
-expect "  its IMU noise, Allan deviation and encoder noise" 0 "sensor.gyro.x.random_walk .*sensor.accel.z.noise|sensor.joint_position.noise" -- cat "$TMP/standing.txt"
+expect "  its IMU noise, Allan deviation and encoder noise" 0 "sensor.gyro.x.random_walk .*sensor.accel.z.noise|sensor.joint_position.noise" -- cat \
+  "$TMP/standing.txt"
 expect "  the topics it found by schema" 0 "note: .*IMU from /imu/data, found by its schema" -- cat "$TMP/standing.txt"
 expect "  what it skipped and why" 0 "skipped: joint friction and damping: a recording at rest without commands cannot show it" -- cat "$TMP/standing.txt"
 expect "  its report and randomization" 0 "randomization.yaml" -- ls "$TMP/cal-standing"
-expect "  the randomization derived from it trains" 0 "standing.onnx" -- "$TETHER" train --robot quadruped --randomize "$TMP/cal-standing/randomization.yaml" --iterations 0 --out "$TMP/standing.onnx"
+expect "  the randomization derived from it trains" 0 "standing.onnx" -- "$TETHER" train --robot quadruped --randomize \
+  "$TMP/cal-standing/randomization.yaml" --iterations 0 --out "$TMP/standing.onnx"
 .venv/bin/python tests/peers/foreign_bag.py "$TMP/two-imus" '{"seconds": 2, "imu_topics": ["/imu/data", "/imu/raw"]}' > /dev/null
 expect "calibrate, a bag with two IMU topics" 1 "2 IMU topics .*/imu/data, /imu/raw|--imu-topic" -- "$TETHER" calibrate "$TMP/two-imus" --out "$TMP/cal-two"
-expect "calibrate, the IMU topic chosen" 0 "IMU from /imu/raw \(chosen with --imu-topic\)" -- "$TETHER" calibrate "$TMP/two-imus" --imu-topic /imu/raw --out "$TMP/cal-two"
+expect "calibrate, the IMU topic chosen" 0 "IMU from /imu/raw \(chosen with --imu-topic\)" -- "$TETHER" calibrate "$TMP/two-imus" --imu-topic /imu/raw --out \
+  "$TMP/cal-two"
 
-expect "validation gate on the cart-pole, in shards" 0 "success +6/6 = 100.0 %" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 0/2 --out "$TMP/s0.json"
-expect "the second shard" 0 "success +6/6 = 100.0 %" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 1/2 --out "$TMP/s1.json"
-expect "shards merge into the whole run" 0 "2 shards, 12 trials" -- "$TETHER" validate merge "$TMP/s0.json" "$TMP/s1.json" --out "$TMP/merged.json" --report "$TMP/gate.html"
+expect "validation gate on the cart-pole, in shards" 0 "success +6/6 = 100.0 %" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx \
+  --trials 12 --shard 0/2 --out "$TMP/s0.json"
+expect "the second shard" 0 "success +6/6 = 100.0 %" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --trials 12 --shard 1/2 --out \
+  "$TMP/s1.json"
+expect "shards merge into the whole run" 0 "2 shards, 12 trials" -- "$TETHER" validate merge "$TMP/s0.json" "$TMP/s1.json" --out "$TMP/merged.json" --report \
+  "$TMP/gate.html"
 expect "merge refuses a missing shard" 1 "6 of 12 trials are missing \(6, 7, 8, 9, 10, 11\)" -- "$TETHER" validate merge "$TMP/s0.json" --out "$TMP/bad.json"
 expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --shard 3of2
 
@@ -168,47 +207,78 @@ expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartp
 Q="--policy policies/quadruped.onnx --stage 100 --fast --seconds 6"
 QV="--robot quadruped --policy policies/quadruped.onnx --trials 2"
 G="$TMP/gate.sqlite"
-expect "the gate refuses a policy never validated (nothing runs)" 1 "has no GO validation for robot quadruped with manifest .*quadruped.yaml .*never validated" -- env TETHER_HISTORY="$G" "$TETHER" trials --backend emulator --policy policies/quadruped.onnx --count 1 --seconds 6 --stage 100 --out "$TMP/gate-none"
+expect "the gate refuses a policy never validated (nothing runs)" 1 \
+  "has no GO validation for robot quadruped with manifest .*quadruped.yaml .*never validated" -- env TETHER_HISTORY="$G" "$TETHER" trials --backend emulator \
+    --policy policies/quadruped.onnx --count 1 --seconds 6 --stage 100 --out "$TMP/gate-none"
 expect "  and nothing was written" 0 "^nothing$" -- bash -c "ls '$TMP/gate-none' 2>/dev/null || echo nothing"
-expect "  the refusal names the command that validates it" 1 "tether validate --robot quadruped --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+expect "  the refusal names the command that validates it" 1 \
+  "tether validate --robot quadruped --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml" -- env TETHER_HISTORY="$G" "$TETHER" \
+    deploy --backend emulator $Q
 expect "sim is the sim side of a gap: not gated" 0 "final phase passive" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend sim $Q
-expect "a NO-GO validation (threshold 99 %)" 0 "decision +NO-GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --randomize robots/quadruped/randomization.yaml --threshold 0.99
-expect "  the gate refuses it with its numbers" 1 "its last validation \(#[0-9]+ of .*: 2/2, lower bound 15\.8 % < 99\.0 %, NO-GO, randomization robots/quadruped/randomization.yaml\) says NO-GO" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+expect "a NO-GO validation (threshold 99 %)" 0 "decision +NO-GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --randomize \
+  robots/quadruped/randomization.yaml --threshold 0.99
+expect "  the gate refuses it with its numbers" 1 \
+  "its last validation \(#[0-9]+ of .*: 2/2, lower bound 15\.8 % < 99\.0 %, NO-GO, randomization robots/quadruped/randomization.yaml\) says NO-GO" -- env \
+    TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
 expect "a GO on the nominal model only" 0 "decision +GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --threshold 0.05
 expect "  does not clear the gate" 1 "ran on the nominal model only" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
-expect "a GO under the randomization" 0 "decision +GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --randomize robots/quadruped/randomization.yaml --threshold 0.05 --out "$TMP/gate-go.json"
-expect "  clears deploy on the virtual robot, saying by which validation" 0 "gate: GO, cleared by validation #[0-9]+ .*2/2, lower bound 15\.8 % ≥ 5\.0 %, GO, randomization robots/quadruped/randomization.yaml" -- env TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
+expect "a GO under the randomization" 0 "decision +GO" -- env TETHER_HISTORY="$G" "$TETHER" validate $QV --randomize robots/quadruped/randomization.yaml \
+  --threshold 0.05 --out "$TMP/gate-go.json"
+expect "  clears deploy on the virtual robot, saying by which validation" 0 \
+  "gate: GO, cleared by validation #[0-9]+ .*2/2, lower bound 15\.8 % ≥ 5\.0 %, GO, randomization robots/quadruped/randomization.yaml" -- env \
+    TETHER_HISTORY="$G" "$TETHER" deploy --backend emulator $Q
 cp policies/quadruped.onnx "$TMP/same-bytes.onnx"
-expect "  and trials of the same bytes under another path (the policy is its digest)" 0 "gate: GO" -- env TETHER_HISTORY="$G" "$TETHER" trials --backend emulator --policy "$TMP/same-bytes.onnx" --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/gate-go-trials"
+expect "  and trials of the same bytes under another path (the policy is its digest)" 0 "gate: GO" -- env TETHER_HISTORY="$G" "$TETHER" trials --backend \
+  emulator --policy "$TMP/same-bytes.onnx" --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/gate-go-trials"
 expect "  each trial record says which validation cleared it" 0 '"gate":\{.*"status":"GO".*"validation":\{' -- cat "$TMP/gate-go-trials/trials.jsonl"
 G2="$TMP/gate-override.sqlite"
 expect "an override with no reason is refused" 64 "--override needs a reason" -- env TETHER_HISTORY="$G2" "$TETHER" deploy --backend emulator $Q --override " "
-expect "an override runs a policy never validated, with a warning" 0 "warning: deployment gate overridden: never validated under this manifest; reason \"test: bench rehearsal\"" -- env TETHER_HISTORY="$G2" "$TETHER" deploy --backend emulator $Q --override "test: bench rehearsal" --record "$TMP/override.mcap" --continuous
+expect "an override runs a policy never validated, with a warning" 0 \
+  "warning: deployment gate overridden: never validated under this manifest; reason \"test: bench rehearsal\"" -- env TETHER_HISTORY="$G2" "$TETHER" deploy \
+    --backend emulator $Q --override "test: bench rehearsal" --record "$TMP/override.mcap" --continuous
 expect "  tether log info shows it" 0 "^gate: +gate OVERRIDDEN \(\"test: bench rehearsal\"\)" -- "$TETHER" log info "$TMP/override.mcap"
 expect "  the recording's metadata carries it" 0 "OVERRIDE test: bench rehearsal" -- .venv/bin/python -c "
 from mcap.reader import make_reader
 m = [c.metadata for c in make_reader(open('$TMP/override.mcap', 'rb')).get_summary().channels.values() if c.metadata.get('gate')][0]
 print(m['gate'], m['gate.override_reason'])"
-expect "  trials with an override record it in each trial record" 0 "success 1/1" -- env TETHER_HISTORY="$G2" "$TETHER" trials --backend emulator --policy policies/quadruped.onnx --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/override-trials" --override "test: gap measurement"
+expect "  trials with an override record it in each trial record" 0 "success 1/1" -- env TETHER_HISTORY="$G2" "$TETHER" trials --backend emulator --policy \
+  policies/quadruped.onnx --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/override-trials" --override "test: gap measurement"
 expect "  (trials.jsonl)" 0 '"overrideReason":"test: gap measurement".*"status":"OVERRIDE"' -- cat "$TMP/override-trials/trials.jsonl"
-expect "  and tether history shows both overrides" 0 "deployment .*OVERRIDE.*gate OVERRIDDEN \(\"test: bench rehearsal\"\).*trials .*OVERRIDE.*test: gap measurement" -- bash -c "TETHER_HISTORY='$G2' $TETHER history | tr '\n' ' '"
-expect "with history recording off the gate fails closed" 1 "history recording is off \(TETHER_HISTORY=off\)" -- env TETHER_HISTORY=off "$TETHER" deploy --backend emulator $Q
-expect "report: gate vs robot, with the difference's interval" 0 "GATE VS ROBOT: AGREES: The gate agrees with the robot: gate 2/2 \(100 %\) vs robot 1/1 \(100 %\): \+0\.0 points, 95 % interval" -- "$TETHER" report --validation "$TMP/gate-go.json" --real "$TMP/gate-go-trials/trials.jsonl" --out "$TMP/gvr.html" --json "$TMP/gvr.json"
+expect "  and tether history shows both overrides" 0 \
+  "deployment .*OVERRIDE.*gate OVERRIDDEN \(\"test: bench rehearsal\"\).*trials .*OVERRIDE.*test: gap measurement" -- bash -c \
+    "TETHER_HISTORY='$G2' $TETHER history | tr '\n' ' '"
+expect "with history recording off the gate fails closed" 1 "history recording is off \(TETHER_HISTORY=off\)" -- env TETHER_HISTORY=off "$TETHER" deploy \
+  --backend emulator $Q
+expect "report: gate vs robot, with the difference's interval" 0 \
+  "GATE VS ROBOT: AGREES: The gate agrees with the robot: gate 2/2 \(100 %\) vs robot 1/1 \(100 %\): \+0\.0 points, 95 % interval" -- "$TETHER" report \
+    --validation "$TMP/gate-go.json" --real "$TMP/gate-go-trials/trials.jsonl" --out "$TMP/gvr.html" --json "$TMP/gvr.json"
 expect "  its JSON" 0 '"differenceInterval"' -- cat "$TMP/gvr.json"
 expect "  its HTML, with the robot's gate clearance" 0 "Gate vs robot.*cleared by validation #" -- bash -c "tr '\n' ' ' < '$TMP/gvr.html'"
 expect "  --validation needs the robot's trials" 64 "add --real" -- "$TETHER" report --validation "$TMP/gate-go.json" --out "$TMP/x.html"
-expect "trials on the virtual robot" 0 "^success [0-9]/2 \(.*records .*real/trials.jsonl" -- "$TETHER" trials --backend emulator --truth typical --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/real" --override "test: the gap report's real set"
-expect "trials in simulation" 0 "^success [0-9]/2 \(.*records .*sim/trials.jsonl" -- "$TETHER" trials --backend sim --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/sim"
-expect "gap report from the two sets" 0 "report .*gap.html, JSON .*gap.json" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html" --json "$TMP/gap.json"
-expect "gap report with the gate vs robot section" 0 "GATE VS ROBOT: " -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --validation "$TMP/gate-go.json" --out "$TMP/gap-gate.html" --json "$TMP/gap-gate.json"
-expect "  and the real set's gate override" 0 "real gate: gate OVERRIDDEN \\(\"test: the gap report's real set\"\\)" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --validation "$TMP/gate-go.json" --out "$TMP/gap-gate.html"
-expect "trials in the calibrated simulation, with attribution" 0 "calibrated simulation [0-9]+/2 vs real [0-9]+/2 .*too few trials to tell" -- "$TETHER" trials --backend sim --calibration "$TMP/cal" --attribute --real "$TMP/real/trials.jsonl" --policy policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/calibrated"
-expect "the gap report shows the calibrated attribution" 0 "attribution over calibrated parameters: calibrated [0-9]+/2 vs real [0-9]+/2" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --attribution "$TMP/calibrated/attribution.json" --out "$TMP/gap2.html"
-expect "calibration needs the sim backend" 64 "needs --backend sim" -- "$TETHER" trials --backend emulator --calibration "$TMP/cal" --policy policies/quadruped.onnx
-expect "real trials only with the attribution" 64 "add --calibration CAL --attribute" -- "$TETHER" trials --backend sim --calibration "$TMP/cal" --real "$TMP/real/trials.jsonl" --policy policies/quadruped.onnx
+expect "trials on the virtual robot" 0 "^success [0-9]/2 \(.*records .*real/trials.jsonl" -- "$TETHER" trials --backend emulator --truth typical --policy \
+  policies/quadruped.onnx --count 2 --seconds 6 --stage 100 --no-record --out "$TMP/real" --override "test: the gap report's real set"
+expect "trials in simulation" 0 "^success [0-9]/2 \(.*records .*sim/trials.jsonl" -- "$TETHER" trials --backend sim --policy policies/quadruped.onnx --count \
+  2 --seconds 6 --stage 100 --no-record --out "$TMP/sim"
+expect "gap report from the two sets" 0 "report .*gap.html, JSON .*gap.json" -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real \
+  "$TMP/real/trials.jsonl" --out "$TMP/gap.html" --json "$TMP/gap.json"
+expect "gap report with the gate vs robot section" 0 "GATE VS ROBOT: " -- "$TETHER" report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" \
+  --validation "$TMP/gate-go.json" --out "$TMP/gap-gate.html" --json "$TMP/gap-gate.json"
+expect "  and the real set's gate override" 0 "real gate: gate OVERRIDDEN \\(\"test: the gap report's real set\"\\)" -- "$TETHER" report --sim \
+  "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --validation "$TMP/gate-go.json" --out "$TMP/gap-gate.html"
+expect "trials in the calibrated simulation, with attribution" 0 "calibrated simulation [0-9]+/2 vs real [0-9]+/2 .*too few trials to tell" -- "$TETHER" \
+  trials --backend sim --calibration "$TMP/cal" --attribute --real "$TMP/real/trials.jsonl" --policy policies/quadruped.onnx --count 2 --seconds 6 --stage \
+    100 --no-record --out "$TMP/calibrated"
+expect "the gap report shows the calibrated attribution" 0 "attribution over calibrated parameters: calibrated [0-9]+/2 vs real [0-9]+/2" -- "$TETHER" \
+  report --sim "$TMP/sim/trials.jsonl" --real "$TMP/real/trials.jsonl" --attribution "$TMP/calibrated/attribution.json" --out "$TMP/gap2.html"
+expect "calibration needs the sim backend" 64 "needs --backend sim" -- "$TETHER" trials --backend emulator --calibration "$TMP/cal" --policy \
+  policies/quadruped.onnx
+expect "real trials only with the attribution" 64 "add --calibration CAL --attribute" -- "$TETHER" trials --backend sim --calibration "$TMP/cal" --real \
+  "$TMP/real/trials.jsonl" --policy policies/quadruped.onnx
 expect "attribution in sim needs a calibration" 64 "--calibration CAL" -- "$TETHER" trials --backend sim --attribute --policy policies/quadruped.onnx
-expect "calibrated simulation, missing file" 1 "cannot read the calibration file" -- "$TETHER" trials --backend sim --calibration "$TMP/none.yaml" --policy policies/quadruped.onnx
-expect "calibration of another robot" 1 "the calibration is of quadruped" -- "$TETHER" trials --robot cartpole --backend sim --calibration "$TMP/cal" --policy policies/cartpole.onnx
+expect "calibrated simulation, missing file" 1 "cannot read the calibration file" -- "$TETHER" trials --backend sim --calibration "$TMP/none.yaml" --policy \
+  policies/quadruped.onnx
+expect "calibration of another robot" 1 "the calibration is of quadruped" -- "$TETHER" trials --robot cartpole --backend sim --calibration "$TMP/cal" \
+  --policy policies/cartpole.onnx
 expect "training starts, not the JSON twin" 1 "JSON twin" -- "$TETHER" train --robot quadruped --iterations 1 --starts "$TMP/scenarios.yaml" --out "$TMP/x.onnx"
 expect "gap report, missing file" 1 "no trial records at" -- "$TETHER" report --sim "$TMP/none.jsonl" --real "$TMP/real/trials.jsonl" --out "$TMP/gap.html"
 python3 -c "
@@ -217,26 +287,44 @@ random.seed(1)
 for _ in range(200):
     o = [random.uniform(-0.2, 0.2) for _ in range(4)]
     print(json.dumps({'observation': o, 'action': [2.0 * o[1] + 0.5 * o[3]]}))" > "$TMP/demos.jsonl"
-expect "fine-tuning on demonstrations, exported as ONNX" 0 "tuned.onnx" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/demos.jsonl" --out "$TMP/tuned.onnx" --epochs 5
+expect "fine-tuning on demonstrations, exported as ONNX" 0 "tuned.onnx" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/demos.jsonl" \
+  --out "$TMP/tuned.onnx" --epochs 5
 expect "the fine-tuned policy keeps its contract" 0 "contract: matches cartpole" -- "$TETHER" policy inspect "$TMP/tuned.onnx" --robot cartpole
 for _ in 1 2 3; do echo '{"observation": [0.1, 0.2], "action": [0.0]}'; done > "$TMP/short.jsonl"
-expect "demonstrations of the wrong size" 1 "short.jsonl:1" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/short.jsonl" --out "$TMP/bad.onnx"
+expect "demonstrations of the wrong size" 1 "short.jsonl:1" -- "$TETHER" finetune --policy policies/cartpole.onnx --demos "$TMP/short.jsonl" --out \
+  "$TMP/bad.onnx"
 
-expect "trials at 25 % torque on the typical virtual robot fail" 0 "success 0/1" -- "$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth typical --stage 25 --count 1 --seconds 7 --out "$TMP/weak" --override "test: a recorded failure at 25 % torque"
-expect "recorded failures are extracted and replayed in simulation" 0 "1 recorded failure → .*recorded-scenarios.yaml" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --recordings "$TMP/weak" --replay-only --out "$TMP/improve"
-expect "improve --replay-only needs recordings" 64 "needs --recordings" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --replay-only
-expect "improve refuses a budget it cannot read" 64 "cannot read the budget 'soon'" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --budget soon
-printf 'tether_randomization: 1\nterms:\n  - {target: action_latency, distribution: uniform, low: 0.06, high: 0.08}\n  - {target: body_mass, distribution: uniform, low: 0.8, high: 1.2}\n' > "$TMP/cartpole-slow.yaml"
-expect "improve trains the cartpole past a gate it failed, checked and confirmed on fresh trials" 0 "NO-GO.*→ .* on fresh trials .*GO); gate passes" -- "$TETHER" improve --robot cartpole --policy policies/cartpole.onnx --randomize "$TMP/cartpole-slow.yaml" --trials 40 --threshold 0.7 --budget "400k steps" --out "$TMP/cartpole-improve"
+expect "trials at 25 % torque on the typical virtual robot fail" 0 "success 0/1" -- "$TETHER" trials --policy policies/quadruped.onnx --backend emulator \
+  --truth typical --stage 25 --count 1 --seconds 7 --out "$TMP/weak" --override "test: a recorded failure at 25 % torque"
+expect "recorded failures are extracted and replayed in simulation" 0 "1 recorded failure → .*recorded-scenarios.yaml" -- "$TETHER" improve --policy \
+  policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --recordings "$TMP/weak" --replay-only --out "$TMP/improve"
+expect "improve --replay-only needs recordings" 64 "needs --recordings" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize \
+  robots/quadruped/randomization.yaml --replay-only
+expect "improve refuses a budget it cannot read" 64 "cannot read the budget 'soon'" -- "$TETHER" improve --policy policies/quadruped.onnx --randomize \
+  robots/quadruped/randomization.yaml --budget soon
+printf '%s\n' 'tether_randomization: 1' 'terms:' \
+  '  - {target: action_latency, distribution: uniform, low: 0.06, high: 0.08}' \
+  '  - {target: body_mass, distribution: uniform, low: 0.8, high: 1.2}' > "$TMP/cartpole-slow.yaml"
+expect "improve trains the cartpole past a gate it failed, checked and confirmed on fresh trials" 0 "NO-GO.*→ .* on fresh trials .*GO); gate passes" -- \
+  "$TETHER" improve --robot cartpole --policy policies/cartpole.onnx --randomize "$TMP/cartpole-slow.yaml" --trials 40 --threshold 0.7 --budget "400k steps" \
+    --out "$TMP/cartpole-improve"
 printf 'tether_truth: 1\nname: plain\nlink: {latency: 0.03}\n' > "$TMP/plain-truth.yaml"
-expect "the improved policy's GO validation clears it for a robot" 0 "gate: GO, cleared by validation" -- "$TETHER" trials --robot cartpole --policy "$TMP/cartpole-improve/improved.onnx" --backend emulator --truth "$TMP/plain-truth.yaml" --count 1 --seconds 6 --no-record --out "$TMP/cartpole-improved-trials"
-expect "  the shipped cartpole policy, NO-GO under the same randomization, is refused" 1 "says NO-GO" -- "$TETHER" trials --robot cartpole --policy policies/cartpole.onnx --backend emulator --truth "$TMP/plain-truth.yaml" --count 1 --seconds 6 --no-record --out "$TMP/cartpole-refused"
+expect "the improved policy's GO validation clears it for a robot" 0 "gate: GO, cleared by validation" -- "$TETHER" trials --robot cartpole --policy \
+  "$TMP/cartpole-improve/improved.onnx" --backend emulator --truth "$TMP/plain-truth.yaml" --count 1 --seconds 6 --no-record --out \
+    "$TMP/cartpole-improved-trials"
+expect "  the shipped cartpole policy, NO-GO under the same randomization, is refused" 1 "says NO-GO" -- "$TETHER" trials --robot cartpole --policy \
+  policies/cartpole.onnx --backend emulator --truth "$TMP/plain-truth.yaml" --count 1 --seconds 6 --no-record --out "$TMP/cartpole-refused"
 V=fixtures/vision
-expect "detect: fixture images to COCO results with the ground truth's ids" 0 "wrote .*dt-real.json \(COCO results: ids from" -- "$TETHER" detect --model $V/detector.onnx --images $V/real --gt $V/real/annotations.json --conf 0.001 --out "$TMP/dt-real.json"
-expect "detect: the synthetic set" 0 "wrote .*dt-syn.json \(COCO results: ids from" -- "$TETHER" detect --model $V/detector.onnx --images $V/synthetic --gt $V/synthetic/annotations.json --conf 0.001 --out "$TMP/dt-syn.json"
-expect "eval coco prints pycocotools' table" 0 "Average Precision  \(AP\) @\[ IoU=0.50:0.95 \| area=   all \| maxDets=100 \] = 0\.2" -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/dt-real.json"
+expect "detect: fixture images to COCO results with the ground truth's ids" 0 "wrote .*dt-real.json \(COCO results: ids from" -- "$TETHER" detect --model \
+  $V/detector.onnx --images $V/real --gt $V/real/annotations.json --conf 0.001 --out "$TMP/dt-real.json"
+expect "detect: the synthetic set" 0 "wrote .*dt-syn.json \(COCO results: ids from" -- "$TETHER" detect --model $V/detector.onnx --images $V/synthetic --gt \
+  $V/synthetic/annotations.json --conf 0.001 --out "$TMP/dt-syn.json"
+expect "eval coco prints pycocotools' table" 0 "Average Precision  \(AP\) @\[ IoU=0.50:0.95 \| area=   all \| maxDets=100 \] = 0\.2" -- "$TETHER" eval coco \
+  --gt $V/real/annotations.json --dt "$TMP/dt-real.json"
 expect "eval coco --json has the 12 stats" 0 '"stats"' -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/dt-real.json" --json
-expect "vision gap report: synthetic vs real mAP" 0 "mAP@\[.5:.95\] sim 0\.5[0-9]+, real 0\.2" -- "$TETHER" report --vision-sim-gt $V/synthetic/annotations.json --vision-sim-dt "$TMP/dt-syn.json" --vision-real-gt $V/real/annotations.json --vision-real-dt "$TMP/dt-real.json" --out "$TMP/vision.html" --json "$TMP/vision.json"
+expect "vision gap report: synthetic vs real mAP" 0 "mAP@\[.5:.95\] sim 0\.5[0-9]+, real 0\.2" -- "$TETHER" report --vision-sim-gt \
+  $V/synthetic/annotations.json --vision-sim-dt "$TMP/dt-syn.json" --vision-real-gt $V/real/annotations.json --vision-real-dt "$TMP/dt-real.json" --out \
+    "$TMP/vision.html" --json "$TMP/vision.json"
 echo '[{"image_id": 1, "category_id": 1, "bbox": [1, 2, -3, 4], "score": 0.5}]' > "$TMP/neg.json"
 expect "eval coco: a negative box size is named" 1 "neg.json.*negative" -- "$TETHER" eval coco --gt $V/real/annotations.json --dt "$TMP/neg.json"
 echo '[{"image_id": 99999, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}]' > "$TMP/unknown.json"

@@ -14,7 +14,9 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 export TETHER_HISTORY="$TMP/history.sqlite"
-export CYCLONEDDS_URI='<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery><Peers><Peer address="127.0.0.1"/></Peers><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>60</MaxAutoParticipantIndex></Discovery></Domain></CycloneDDS>'
+export CYCLONEDDS_URI='<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>'\
+'<AllowMulticast>false</AllowMulticast></General><Discovery><Peers><Peer address="127.0.0.1"/></Peers><ParticipantIndex>auto</ParticipantIndex>'\
+'<MaxAutoParticipantIndex>60</MaxAutoParticipantIndex></Discovery></Domain></CycloneDDS>'
 passed=0; failed=0
 domain=140
 
@@ -31,7 +33,8 @@ fault() {
     "$PY" tests/peers/failsafe_peer.py driver "$name" 10 4 > "$TMP/$name.driver" 2>&1 &
     local driver=$!
     PIDS+=("$driver")
-    "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 8 --record "$TMP/$name.mcap" --override "test: fault injection" > "$TMP/$name.out" 2>&1
+    "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 8 --record "$TMP/$name.mcap" --override \
+      "test: fault injection" > "$TMP/$name.out" 2>&1
     code=$?
     wait "$driver"
     # A busy moment on this 2-core machine can stop the robot on a late tick before the fault:
@@ -42,7 +45,8 @@ fault() {
     break
   done
   local latency
-  latency=$("$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print("none" if d["latency"] is None else "%.3f" % d["latency"])' "$TMP/$name.driver" 2>/dev/null || echo "?")
+  latency=$("$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); '\
+'print("none" if d["latency"] is None else "%.3f" % d["latency"])' "$TMP/$name.driver" 2>/dev/null || echo "?")
   if [ "$code" -ne "$want" ] || ! grep -Eq -- "$pattern" "$TMP/$name.out"; then
     bad "$name (exit $code, wanted $want; pattern '$pattern')" "$TMP/$name.out" "$TMP/$name.driver"; return
   fi
@@ -51,7 +55,8 @@ fault() {
   fi
   if [ "$want" -ne 0 ] || grep -q "STOPPED" "$TMP/$name.out"; then
     if [ "$latency" = "none" ] || [ "$latency" = "?" ]; then bad "$name: no damping command reached the driver after the fault" "$TMP/$name.driver"; return; fi
-    "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 0.3 else 1)' "$latency" || { bad "$name: fault → first stop command took $latency s (> 0.3 s)" "$TMP/$name.driver"; return; }
+    "$PY" -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 0.3 else 1)' "$latency" || { bad "$name: fault → first stop command took $latency s (> 0.3 s)" \
+      "$TMP/$name.driver"; return; }
     ok "$name: stopped ($(grep -Eo 'STOPPED \([a-z_]+\)' "$TMP/$name.out" | head -1)), fault → first damping command at the driver $latency s"
   else
     ok "$name: no stop (matched by name), recording closed"
@@ -75,7 +80,8 @@ kill_test() {
   sleep 1
   "$PY" tests/peers/failsafe_peer.py watch 16 > "$TMP/watch.jsonl" 2>"$TMP/watch.err" &
   local watcher=$!; PIDS+=("$watcher")
-  "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 30 --policy-at 100 --override "test: kill -9 of the deploying process" > "$TMP/deploy.out" 2>&1 &
+  "$TETHER" deploy --backend ros2 --loopback --policy policies/quadruped.onnx --seconds 30 --policy-at 100 --override \
+    "test: kill -9 of the deploying process" > "$TMP/deploy.out" 2>&1 &
   local deployer=$!; PIDS+=("$deployer")
   sleep 7   # standing (stand-up from 0.5 s to 2.5 s), holding the default pose
   local killed_at
@@ -105,7 +111,9 @@ print(json.dumps({"timeout_after": None if timeout_at is None else timeout_at - 
                   "holding_torque_before": max(before[-50:]) if before else None}))
 EOF
   local figures; figures=$(cat "$TMP/kill.json")
-  if "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["timeout_after"] is not None and d["damping_after"] is not None and d["damping_after"] <= 0.3 and d["holding_torque_before"] > 2 else 1)' "$figures"; then
+  if "$PY" -c \
+    'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["timeout_after"] is not None and d["damping_after"] is not None '\
+'and d["damping_after"] <= 0.3 and d["holding_torque_before"] > 2 else 1)' "$figures"; then
     ok "kill -9 of tether deploy: robot-side timeout and torque at the damping level $figures"
   else
     bad "kill -9 of tether deploy: $figures" "$TMP/emulate.out" "$TMP/deploy.out"
@@ -132,7 +140,8 @@ signal_test() {
   "$TETHER" deploy --policy policies/quadruped.onnx --seconds 60 > "$TMP/sigint2.out" 2>&1 &
   pid=$!; PIDS+=("$pid")
   sleep 5; kill -INT "$pid"; sleep 0.05; kill -INT "$pid"; wait "$pid"; code=$?
-  if [ "$code" -eq 130 ] && grep -q "SIGINT again" "$TMP/sigint2.out"; then ok "second SIGINT: one more stop command, exit at once"; else bad "second SIGINT (exit $code)" "$TMP/sigint2.out"; fi
+  if [ "$code" -eq 130 ] && grep -q "SIGINT again" "$TMP/sigint2.out"; then ok "second SIGINT: one more stop command, exit at once"; else bad \
+    "second SIGINT (exit $code)" "$TMP/sigint2.out"; fi
 }
 signal_test
 

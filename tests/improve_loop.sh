@@ -31,7 +31,8 @@ done
 step "calibrate"
 "$TETHER" calibrate "$TMP"/exp/{sweep,torque-step,stationary,chirp}.mcap --held-out "$TMP/exp/held-out.mcap" --out "$TMP/cal" | grep -E "driver\.delay|^wrote"
 step "validate the shipped policy under the robot as measured"
-"$TETHER" validate --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-before.json" | grep -E "^  (success|decision) "
+"$TETHER" validate --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-before.json" | grep -E \
+  "^  (success|decision) "
 step "attribution from the calibration"
 "$TETHER" trials --policy policies/quadruped.onnx --backend sim --calibration "$TMP/cal" --attribute --real "$TMP/before/trials.jsonl" \
   --count 10 --seconds 15 --seed 3 --stage 100 --no-record --out "$TMP/calibrated" > "$TMP/attribution.txt"
@@ -40,16 +41,20 @@ step "improve"
 "$TETHER" improve --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --recordings "$TMP/before" \
   --out "$TMP/improve" 2>&1 | grep -Ev "^  (iter |trial |          )"
 step "validate the improved policy on fresh trials"
-"$TETHER" validate --policy "$TMP/improve/improved.onnx" --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-after.json" | grep -E "^  (success|decision) "
+"$TETHER" validate --policy "$TMP/improve/improved.onnx" --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-after.json" | grep \
+  -E "^  (success|decision) "
 step "the deploy gate refuses the shipped policy and clears the improved one"
 set +e
-"$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth "$TRUTH" --count 1 --seconds 6 --stage 100 --no-record --out "$TMP/refused" > "$TMP/refused.txt" 2>&1
+"$TETHER" trials --policy policies/quadruped.onnx --backend emulator --truth "$TRUTH" --count 1 --seconds 6 --stage 100 --no-record --out \
+  "$TMP/refused" > "$TMP/refused.txt" 2>&1
 REFUSED=$?
 set -e
 grep -m1 -E "NO-GO|refus" "$TMP/refused.txt" || true
 step "the improved policy on the robot"
-"$TETHER" trials --policy "$TMP/improve/improved.onnx" --backend emulator --truth "$TRUTH" --stage 100 --count 10 --seconds 15 --seed 4 --out "$TMP/after" | tail -1
-"$TETHER" report --validation "$TMP/gate-after.json" --real "$TMP/after/trials.jsonl" --out "$TMP/gate-vs-robot.html" --json "$TMP/gate-vs-robot.json" > "$TMP/report.txt"
+"$TETHER" trials --policy "$TMP/improve/improved.onnx" --backend emulator --truth "$TRUTH" --stage 100 --count 10 --seconds 15 --seed 4 --out \
+  "$TMP/after" | tail -1
+"$TETHER" report --validation "$TMP/gate-after.json" --real "$TMP/after/trials.jsonl" --out "$TMP/gate-vs-robot.html" --json \
+  "$TMP/gate-vs-robot.json" > "$TMP/report.txt"
 grep -iE "gate" "$TMP/report.txt" | head -3
 ELAPSED=$(( $(date +%s) - START ))
 step "done"
@@ -84,7 +89,8 @@ check(all(r['gate']['status'] == 'OVERRIDE' and r['gate']['overrideReason'] for 
 att = json.load(open(f"{tmp}/calibrated/attribution.json"))
 v = att.get('versusReal') or {}
 check(att.get('kind') == 'calibration' and v.get('reproduces') is True,
-      f"the calibrated simulation reproduces the robot's trials: {att['entries'][0]['successes']}/{att['entries'][0]['trials']} vs {v.get('realSuccesses')}/{v.get('realTrials')}")
+      f"the calibrated simulation reproduces the robot's trials: {att['entries'][0]['successes']}/{att['entries'][0]['trials']} vs "
+      f"{v.get('realSuccesses')}/{v.get('realTrials')}")
 named = ' '.join(att.get('explaining', []) + (att.get('explainingMembers') or []))
 check(any(w in named for w in ('delay', 'lag', 'actuator', 'driver', 'link')),
       f"the attribution explains the failures by the measured actuator path: {named or 'nothing'}")
@@ -93,16 +99,21 @@ check(g0['decision'] == 'NO-GO', f"the gate says NO-GO for the shipped policy: {
 check(abs(g0['successRate'] - b_s / b_n) < 0.35, f"the gate ({100*g0['successRate']:.0f} %) and the robot ({100*b_s/b_n:.0f} %) agree within 35 points")
 imp = json.load(open(f"{tmp}/improve/improve.json"))
 c = imp['comparison']
-check(imp['stopReason'] == 'gate passes', f"improve stopped because the gate passes ({imp['stopReason']}) after {imp['iterations']} iterations, {imp['environmentSteps']} env steps, {imp['wallSeconds']:.0f} s")
-check(c['after']['decision'] == 'GO' and imp['afterOnFreshTrials'], f"improve's confirmation on fresh trials: {c['after']['successes']}/{c['after']['trials']} GO")
+check(imp['stopReason'] == 'gate passes',
+      f"improve stopped because the gate passes ({imp['stopReason']}) after {imp['iterations']} iterations, {imp['environmentSteps']} env "
+      f"steps, {imp['wallSeconds']:.0f} s")
+check(c['after']['decision'] == 'GO' and imp['afterOnFreshTrials'],
+      f"improve's confirmation on fresh trials: {c['after']['successes']}/{c['after']['trials']} GO")
 check(c['before']['decision'] == 'NO-GO' and c['after']['successes'] > c['before']['successes'] and c['fisherP'] < 0.05,
       f"before {c['before']['successes']}/{c['before']['trials']} → after {c['after']['successes']}/{c['after']['trials']} (Fisher p {c['fisherP']:.2g})")
 check('Checks during training' in open(f"{tmp}/improve/improve.html").read(), "improve.html shows the checks")
-check(all(k['seed'] != json.load(open(f"{tmp}/improve/before.json"))['identity']['seed'] for k in imp['checks']), "every check ran on other trials than the before gate")
+check(all(k['seed'] != json.load(open(f"{tmp}/improve/before.json"))['identity']['seed'] for k in imp['checks']),
+      "every check ran on other trials than the before gate")
 rs = json.load(open(f"{tmp}/improve/recorded-scenarios.json"))
 check(len(rs) > 0 and all('replay' in s for s in rs), f"{len(rs)} recorded failures extracted and replayed")
 g1 = json.load(open(f"{tmp}/gate-after.json"))['summary']
-check(g1['decision'] == 'GO' and g1['trials'] == 100, f"validate on fresh trials: {g1['successes']}/100, lower bound {100*g1['clopperPearson'][0]:.1f} % → GO")
+check(g1['decision'] == 'GO' and g1['trials'] == 100,
+      f"validate on fresh trials: {g1['successes']}/100, lower bound {100*g1['clopperPearson'][0]:.1f} % → GO")
 refusal = open(f"{tmp}/refused.txt").read()
 check(refused != 0 and 'NO-GO' in refusal and not __import__('os').path.exists(f"{tmp}/refused/trials.jsonl"),
       "the deployment gate refused the shipped policy (its last validation says NO-GO) and nothing ran")
@@ -113,7 +124,9 @@ check(all(r['gate']['status'] == 'GO' for r in records(f"{tmp}/after/trials.json
 check(a_s >= 9, f"the improved policy on the robot: {a_s}/{a_n}")
 gvr = json.load(open(f"{tmp}/gate-vs-robot.json"))
 g = gvr.get('gateVersusRobot', gvr)
-check(g['verdict'] == 'agrees', f"the report compares the gate with the robot: {g['verdict']}, gate − robot {g['differencePercentagePoints']:+.1f} points, 95 % [{g['differenceInterval'][0]:+.1f}, {g['differenceInterval'][1]:+.1f}]")
+check(g['verdict'] == 'agrees',
+      f"the report compares the gate with the robot: {g['verdict']}, gate − robot {g['differencePercentagePoints']:+.1f} points, 95 % "
+      f"[{g['differenceInterval'][0]:+.1f}, {g['differenceInterval'][1]:+.1f}]")
 check(elapsed < 15 * 60, f"the loop took {elapsed} s (< 15 min)")
 sys.exit(0 if ok else 1)
 PY

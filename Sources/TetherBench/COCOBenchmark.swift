@@ -60,7 +60,8 @@ public struct COCOBenchmark: Sendable {
         func r2(_ v: Double) -> Double { (v * 100).rounded() / 100 }
         func r3(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
         func detection(_ image: Int, _ category: Int, _ x: Double, _ y: Double, _ w: Double, _ h: Double, _ score: Double) {
-            dt += (detections > 0 ? "," : "") + "{\"image_id\":\(image),\"category_id\":\(category),\"bbox\":[\(r2(x)),\(r2(y)),\(r2(w)),\(r2(h))],\"score\":\(r3(score))}"
+            dt += (detections > 0 ? "," : "") + "{\"image_id\":\(image),\"category_id\":\(category),"
+                + "\"bbox\":[\(r2(x)),\(r2(y)),\(r2(w)),\(r2(h))],\"score\":\(r3(score))}"
             detections += 1
         }
         for image in imageIDs {
@@ -76,7 +77,9 @@ public struct COCOBenchmark: Sendable {
                 let x = rng.uniform(0, 640 - w), y = rng.uniform(0, 480 - h)
                 let crowd = rng.uniform() < 0.01
                 let area = r2(w * h * rng.uniform(0.55, 0.9))   // a segmentation's area, below the box's
-                gt += (boxes > 0 ? "," : "") + "{\"id\":\(annotationID),\"image_id\":\(image),\"category_id\":\(category),\"bbox\":[\(r2(x)),\(r2(y)),\(r2(w)),\(r2(h))],\"area\":\(area),\"iscrowd\":\(crowd ? 1 : 0),\"segmentation\":[[\(r2(x)),\(r2(y)),\(r2(x + w)),\(r2(y)),\(r2(x + w)),\(r2(y + h))]]}"
+                gt += (boxes > 0 ? "," : "") + "{\"id\":\(annotationID),\"image_id\":\(image),\"category_id\":\(category),"
+                    + "\"bbox\":[\(r2(x)),\(r2(y)),\(r2(w)),\(r2(h))],\"area\":\(area),\"iscrowd\":\(crowd ? 1 : 0),"
+                    + "\"segmentation\":[[\(r2(x)),\(r2(y)),\(r2(x + w)),\(r2(y)),\(r2(x + w)),\(r2(y + h))]]}"
                 annotationID += 1; boxes += 1
                 // Found with a noisy box (smaller objects are found less often), sometimes twice.
                 let found = rng.uniform() < (side < 32 ? 0.6 : 0.9)
@@ -130,17 +133,20 @@ public struct COCOBenchmark: Sendable {
         }
         let mine = best!
         let t = mine.timings
-        let tether = Run(stats: mine.stats, seconds: ["load": t.load, "evaluate": t.evaluate, "accumulate": t.accumulate, "summarize": t.summarize, "total": t.total])
+        let tether = Run(stats: mine.stats, seconds: ["load": t.load, "evaluate": t.evaluate, "accumulate": t.accumulate, "summarize": t.summarize,
+                                                      "total": t.total])
         log(line("tether", tether))
 
         var peerRuns: [String: Run] = [:]
         if !peers.isEmpty {
             let python = try TetherPaths.python()
-            guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/coco_peer.py", hint: "run from the Tether checkout or set TETHER_HOME") }
+            guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/coco_peer.py",
+                                                                                 hint: "run from the Tether checkout or set TETHER_HOME") }
             for peer in peers {
                 let out = try TetherPaths.run(python, ["\(root)/benchmarks/coco_peer.py", "--gt", files.gt, "--dt", files.dt, "--tools", peer])
                 guard let run = try? JSONDecoder().decode([String: Run].self, from: Data(out.utf8))[peer] else {
-                    throw TetherError("benchmarks/coco_peer.py printed no result for \(peer)", hint: "run it by hand: \(python) benchmarks/coco_peer.py --gt \(files.gt) --dt \(files.dt)")
+                    throw TetherError("benchmarks/coco_peer.py printed no result for \(peer)",
+                                      hint: "run it by hand: \(python) benchmarks/coco_peer.py --gt \(files.gt) --dt \(files.dt)")
                 }
                 peerRuns[peer] = run
                 log(line(peer, run))
@@ -158,6 +164,7 @@ public struct COCOBenchmark: Sendable {
 
     private func line(_ name: String, _ run: Run) -> String {
         func s(_ key: String) -> String { String(format: "%7.3f", run.seconds[key] ?? .nan) }
-        return "  \(name.padding(toLength: 17, withPad: " ", startingAt: 0)) load \(s("load")) s  evaluate \(s("evaluate")) s  accumulate \(s("accumulate")) s  summarize \(s("summarize")) s  total \(s("total")) s  mAP \(String(format: "%.4f", run.stats.first ?? .nan))"
+        return "  \(name.padding(toLength: 17, withPad: " ", startingAt: 0)) load \(s("load")) s  evaluate \(s("evaluate")) s  accumulate "
+            + "\(s("accumulate")) s  summarize \(s("summarize")) s  total \(s("total")) s  mAP \(String(format: "%.4f", run.stats.first ?? .nan))"
     }
 }

@@ -70,7 +70,8 @@ public struct DetectBenchmark {
         var result = Result(frames: frames, threads: threads, images: images.count, input: [detector.inputHeight, detector.inputWidth],
                             tether: tether, python: nil, pythonVersions: [:], speedup: nil, sameDetectionCounts: nil)
         guard python else { return result }
-        guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/detect_peer.py", hint: "run from the Tether checkout or set TETHER_HOME") }
+        guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/detect_peer.py",
+                                                                             hint: "run from the Tether checkout or set TETHER_HOME") }
         let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/detect_peer.py", "--model", modelPath, "--frames", "\(frames)",
                                                                  "--warmup", "\(warmup)", "--threads", "\(threads)", "--conf", "\(decode.confidence)",
                                                                  "--iou", "\(decode.iou)", "--max-det", "\(decode.maxDetections)", "--images"] + imagePaths)

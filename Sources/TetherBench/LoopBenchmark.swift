@@ -64,14 +64,16 @@ public struct LoopBenchmark: Sendable {
         samples.sort()
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
         let mine = LoopSummary.Distribution(p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), max: samples.last ?? 0)
-        log(String(format: "  tether tick (obs + ONNX policy + safety + recorder)  median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", mine.p50, mine.p99, mine.p999))
+        log(String(format: "  tether tick (obs + ONNX policy + safety + recorder)  median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", mine.p50, mine.p99,
+                   mine.p999))
 
         var peer: LoopSummary.Distribution?
         var speedup: Double?
         if includePeer {
             let joints = manifest.actuatedJoints
             let request: [String: Any] = [
-                "q": state.jointPositions, "qd": state.jointVelocities, "gyro": [state.baseAngularVelocity!.x, state.baseAngularVelocity!.y, state.baseAngularVelocity!.z],
+                "q": state.jointPositions, "qd": state.jointVelocities, "gyro": [state.baseAngularVelocity!.x, state.baseAngularVelocity!.y,
+                                                                                 state.baseAngularVelocity!.z],
                 "quat": [state.baseOrientation![0], state.baseOrientation![1], state.baseOrientation![2], state.baseOrientation![3]],
                 "default": joints.map(\.defaultPosition), "action_scale": config.mapper.scale, "action_clip": manifest.action.clip,
                 "soft_lower": config.softPositionLimits.map(\.lowerBound), "soft_upper": config.softPositionLimits.map(\.upperBound),
@@ -88,7 +90,8 @@ public struct LoopBenchmark: Sendable {
             let p = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
             peer = .init(p50: p.median_us, p99: p.p99_us, p999: p.p999_us, max: p.p999_us)
             speedup = p.median_us / mine.p50
-            log(String(format: "  python tick (numpy + onnxruntime, same steps)         median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", p.median_us, p.p99_us, p.p999_us))
+            log(String(format: "  python tick (numpy + onnxruntime, same steps)         median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", p.median_us, p.p99_us,
+                       p.p999_us))
         }
 
         // Sustained loop against the simulation at the given rate, real time.

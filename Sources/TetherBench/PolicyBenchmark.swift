@@ -88,7 +88,8 @@ public struct PolicyBenchmark: Sendable {
             defer { try? FileManager.default.removeItem(atPath: lstmPath) }
             var manifest = try BuiltinRobots.load("quadruped").manifest
             manifest.observation.history = 1
-            guard manifest.observationSize == 48, manifest.actionSize == 12 else { throw TetherError("the quadruped's sizes changed: the benchmark needs 48 observations, 12 actions") }
+            guard manifest.observationSize == 48, manifest.actionSize == 12 else { throw TetherError("the quadruped's sizes changed: the benchmark needs 48 "
+                + "observations, 12 actions") }
             let policy = try OnnxPolicy(path: lstmPath, manifest: manifest)
             var sink: Float = 0
             let r = try measure { sink += try policy.act(observation)[0] }
@@ -97,11 +98,14 @@ public struct PolicyBenchmark: Sendable {
             log(String(format: "  tether LSTM 64, state carried  median %7.2f µs   p99 %7.2f µs", r.0, r.1))
             if includePeer {
                 guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/policy_latency.py") }
-                let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", lstmPath, "--calls", "\(calls)", "--recurrent"])
+                let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", lstmPath, "--calls", "\(calls)",
+                                                                         "--recurrent"])
                 struct Peer: Decodable { var median_us: Double; var p99_us: Double }
                 let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
-                recurrentLatencies.append(Latency(runner: "python onnxruntime session.run (LSTM 64, state fed back)", medianMicroseconds: peer.median_us, p99Microseconds: peer.p99_us))
-                log(String(format: "  python LSTM 64, state fed back median %7.2f µs   p99 %7.2f µs   (Tether %.2f× faster)", peer.median_us, peer.p99_us, peer.median_us / r.0))
+                recurrentLatencies.append(Latency(runner: "python onnxruntime session.run (LSTM 64, state fed back)", medianMicroseconds: peer.median_us,
+                                                  p99Microseconds: peer.p99_us))
+                log(String(format: "  python LSTM 64, state fed back median %7.2f µs   p99 %7.2f µs   (Tether %.2f× faster)", peer.median_us, peer.p99_us,
+                           peer.median_us / r.0))
                 recurrentSpeedup = peer.median_us / r.0
             }
         }

@@ -101,7 +101,8 @@ public struct SimBenchmark: Sendable {
 
             // 4. The peer: mujoco.rollout, same model, same initial state, zero controls.
             if includePeer {
-                guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/sim_rollout.py", hint: "run from the Tether checkout") }
+                guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/sim_rollout.py",
+                                                                                     hint: "run from the Tether checkout") }
                 var args = ["\(root)/benchmarks/sim_rollout.py", "--model", robot.model.source,
                             "--nenv", "\(environments)", "--nstep", "\(steps)", "--repeats", "\(repeats)", "--threads"]
                 args += threads.map(String.init)
@@ -139,6 +140,7 @@ public struct SimBenchmark: Sendable {
     }
 
     private func format(_ line: Line) -> String {
-        "  \(line.robot.padding(toLength: 10, withPad: " ", startingAt: 0)) \(line.runner.padding(toLength: 26, withPad: " ", startingAt: 0)) \(line.threads) thr  \(String(format: "%12.0f", line.stepsPerSecond)) steps/s"
+        "  \(line.robot.padding(toLength: 10, withPad: " ", startingAt: 0)) \(line.runner.padding(toLength: 26, withPad: " ", startingAt: 0)) "
+            + "\(line.threads) thr  \(String(format: "%12.0f", line.stepsPerSecond)) steps/s"
     }
 }

@@ -86,7 +86,8 @@ public struct Calibration {
         for r in atRest {
             guard closed.atRest(r) else { continue }
             analysedAtRest.append(r.source)
-            notes.append("\(r.source): no commands and no experiment kind: analysed as the robot at rest (sensor noise, bias, Allan deviation; encoder offsets when it stood in its default pose)")
+            notes.append("\(r.source): no commands and no experiment kind: analysed as the robot at rest (sensor noise, bias, Allan deviation; encoder "
+                + "offsets when it stood in its default pose)")
         }
         var parameters = closed.parameters
         var figures = closed.figures
@@ -103,7 +104,8 @@ public struct Calibration {
                 if let i = parameters.firstIndex(where: { $0.name == p.name }) {
                     var q = p
                     q.patched = false
-                    q.flags.append("closed-form estimate \(ModelPatcher.number(parameters[i].estimate[0])) \(p.unit) (\(parameters[i].method)) is the one patched")
+                    q.flags.append("closed-form estimate \(ModelPatcher.number(parameters[i].estimate[0])) \(p.unit) (\(parameters[i].method)) is the one "
+                        + "patched")
                     parameters.append(q)
                 } else {
                     parameters.append(p)
@@ -154,7 +156,8 @@ public struct Calibration {
         let why = atRest && !trajectoryFitted && !kinds.contains(where: { $0 != "stationary" })
             ? "a recording at rest without commands cannot show it; " : ""
         if !has({ $0.hasSuffix("].frictionloss") || $0.hasSuffix("].damping") }) {
-            out.append("joint friction and damping: \(why)needs the joints driven at several speeds (`tether experiment sweep`) or a commanded trajectory (`tether experiment chirp`)")
+            out.append("joint friction and damping: \(why)needs the joints driven at several speeds (`tether experiment sweep`) or a commanded trajectory "
+                + "(`tether experiment chirp`)")
         }
         if !has({ $0.hasPrefix("inertia_about[") || $0.hasSuffix("].mass") || $0.hasSuffix("].armature") }) {
             out.append("masses and inertias: \(why)needs a free swing (`tether experiment pendulum`) or a commanded trajectory (`tether experiment chirp`)")

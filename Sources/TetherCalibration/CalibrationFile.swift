@@ -203,10 +203,13 @@ public enum RandomizationDerivation {
         case .asMeasured:
             let lo = min(iv.lower, e - measuredFloor * abs(e)), hi = max(iv.upper, e + measuredFloor * abs(e))
             let floored = lo < iv.lower || hi > iv.upper
-            return (lo, hi, "95 % interval [\(ModelPatcher.number(iv.lower)), \(ModelPatcher.number(iv.upper))]" + (floored ? ", widened to ±\(Int(measuredFloor * 100)) %" : ""))
+            return (lo, hi,
+                    "95 % interval [\(ModelPatcher.number(iv.lower)), \(ModelPatcher.number(iv.upper))]" + (floored ? ", widened to "
+                        + "±\(Int(measuredFloor * 100)) %" : ""))
         case .training:
             let w = max(half, trainingFloor * abs(e))
-            return (iv.lower - w, iv.upper + w, "95 % interval [\(ModelPatcher.number(iv.lower)), \(ModelPatcher.number(iv.upper))] widened by \(ModelPatcher.number(w)) each side")
+            return (iv.lower - w, iv.upper + w,
+                    "95 % interval [\(ModelPatcher.number(iv.lower)), \(ModelPatcher.number(iv.upper))] widened by \(ModelPatcher.number(w)) each side")
         }
     }
 
@@ -250,7 +253,8 @@ public enum RandomizationDerivation {
             hi = Double(ModelPatcher.number(hi)) ?? hi
             guard hi > lo else { continue }
             terms.append(.init(name: p.name, target: .parameter, distribution: .uniform(low: lo, high: hi), mode: .absolute, path: p.name))
-            lines.append("  - {target: parameter, path: \"\(p.name)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi)), mode: absolute}"
+            lines.append("  - {target: parameter, path: \"\(p.name)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: "
+                + "\(ModelPatcher.number(hi)), mode: absolute}"
                          + "   # estimate \(ModelPatcher.number(e)) \(p.unit); \(why)")
         }
         if let delay = calibration.parameters.first(where: { $0.name == "driver.delay" }), let e = delay.estimate.first, e.isFinite {
@@ -261,7 +265,8 @@ public enum RandomizationDerivation {
             hi = Double(ModelPatcher.number(hi)) ?? hi
             if hi > lo {
                 terms.append(.init(target: .actionLatency, distribution: .uniform(low: lo, high: hi), mode: .absolute))
-                lines.append("  - {target: action_latency, distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi))}   # s, measured delay \(ModelPatcher.number(e)) s; \(why)")
+                lines.append("  - {target: action_latency, distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi))}   # s, "
+                    + "measured delay \(ModelPatcher.number(e)) s; \(why)")
             }
         }
         var noiseCovered = false
@@ -289,7 +294,8 @@ public enum RandomizationDerivation {
                 var lo = Double.infinity, hi = -Double.infinity
                 for p in siblings {
                     let e = p.estimate[0]
-                    let r = range(estimate: e, interval: p.interval.first, identifiable: !p.flags.contains { $0.hasPrefix("not identifiable") }, purpose: purpose)
+                    let r = range(estimate: e, interval: p.interval.first, identifiable: !p.flags.contains { $0.hasPrefix("not identifiable") },
+                                  purpose: purpose)
                     lo = min(lo, r.low - siblingSpread * abs(e))
                     hi = max(hi, r.high + siblingSpread * abs(e))
                 }
@@ -300,8 +306,10 @@ public enum RandomizationDerivation {
                 let path = "joint[\(joint)].\(field)"
                 inferred.insert(path)
                 terms.append(.init(name: path, target: .parameter, distribution: .uniform(low: lo, high: hi), mode: .absolute, path: path))
-                lines.append("  - {target: parameter, path: \"\(path)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: \(ModelPatcher.number(hi)), mode: absolute}"
-                             + "   # not measured: from \(siblings.compactMap { jointField($0.name)?.joint }.joined(separator: ", ")) (the same joint), ±\(Int(siblingSpread * 100)) % unit to unit")
+                lines.append("  - {target: parameter, path: \"\(path)\", distribution: uniform, low: \(ModelPatcher.number(lo)), high: "
+                    + "\(ModelPatcher.number(hi)), mode: absolute}"
+                             + "   # not measured: from \(siblings.compactMap { jointField($0.name)?.joint }.joined(separator: ", ")) (the same joint), "
+                                 + "±\(Int(siblingSpread * 100)) % unit to unit")
             }
         }
         // Terms of the base spec that calibration did not measure stay as they were.
@@ -323,7 +331,8 @@ public enum RandomizationDerivation {
                     continue
                 }
                 terms.append(t)
-                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") (\(t.target == .observationNoise ? baseNoiseNote : "not calibrated"))")
+                lines.append("  - " + flow(t) + "   # kept from \(base.sourcePath ?? "the base spec") "
+                    + "(\(t.target == .observationNoise ? baseNoiseNote : "not calibrated"))")
             }
         }
         let pushes = purpose == .training ? base?.pushes : nil
@@ -332,7 +341,8 @@ public enum RandomizationDerivation {
             lines.append("# pushes: left out (the base spec's pushes test robustness to disturbances; trials on the robot have none)")
         }
         if let p = pushes {
-            lines.append("pushes: {interval: [\(ModelPatcher.number(p.interval.lowerBound)), \(ModelPatcher.number(p.interval.upperBound))], force: [\(ModelPatcher.number(p.force.lowerBound)), \(ModelPatcher.number(p.force.upperBound))], duration: \(ModelPatcher.number(p.duration))}")
+            lines.append("pushes: {interval: [\(ModelPatcher.number(p.interval.lowerBound)), \(ModelPatcher.number(p.interval.upperBound))], force: "
+                + "[\(ModelPatcher.number(p.force.lowerBound)), \(ModelPatcher.number(p.force.upperBound))], duration: \(ModelPatcher.number(p.duration))}")
         }
         spec.sourcePath = nil
         // No term at all (e.g. only sensor noise without a trained counterpart): an empty list,
@@ -384,7 +394,8 @@ public enum RandomizationDerivation {
         low = Double(ModelPatcher.number(low)) ?? low
         high = Double(ModelPatcher.number(high)) ?? high
         let term = RandomizationSpec.Term(target: .observationNoise, distribution: .uniform(low: low, high: high), mode: .scale)
-        return .derived(term, "  - " + flow(term) + "   # measured noise / trained noise up to \(String(format: "%.2g", r)) (\(largest.what), standard deviations)")
+        return .derived(term,
+                        "  - " + flow(term) + "   # measured noise / trained noise up to \(String(format: "%.2g", r)) (\(largest.what), standard deviations)")
     }
 
     /// The spread assumed between units of the same joint (the same motor and gearbox on another

@@ -24,7 +24,8 @@ public enum CalibrationReport {
             headline = "no parameter could be identified"
         } else if !flagged.isEmpty || (!file.heldOut.isEmpty && improved.count < file.heldOut.count) {
             status = .warn
-            headline = "\(file.parameters.count) parameters, \(flagged.count) flagged" + (file.heldOut.isEmpty ? "" : ", held-out error lower in \(improved.count)/\(file.heldOut.count)")
+            headline = "\(file.parameters.count) parameters, \(flagged.count) flagged" + (file.heldOut.isEmpty ? "" : ", held-out error lower in "
+                + "\(improved.count)/\(file.heldOut.count)")
         } else {
             status = .pass
             headline = "\(file.parameters.count) parameters identified" + (file.heldOut.isEmpty ? "" : ", held-out error lower in every recording")
@@ -41,13 +42,15 @@ public enum CalibrationReport {
         cards.append(SummaryCard("warnings", value: "\(file.warnings.count)", status: file.warnings.isEmpty ? .pass : .warn))
 
         var overview = ReportSection("Parameters")
-        overview.paragraph("Each estimate with its 95 % interval. Parameters written into the patched model are marked; the others (sensor noise, driver dynamics, inertia about a joint) live in the calibration file and the randomization spec.")
+        overview.paragraph("Each estimate with its 95 % interval. Parameters written into the patched model are marked; the others (sensor noise, driver "
+            + "dynamics, inertia about a joint) live in the calibration file and the randomization spec.")
         let scalar = file.parameters.filter { $0.estimate.count == 1 && $0.nominal?.first.map { $0 != 0 } == true }
         if !scalar.isEmpty {
             overview.figure(SVGPlot.interval(title: "Estimates relative to nominal (95 % intervals)", axis: PlotAxis("estimate / nominal"),
                                              estimates: scalar.map { p in
                                                  let n = p.nominal![0]
-                                                 return IntervalEstimate(p.name, estimate: p.estimate[0] / n, lower: p.interval[0].lower / n, upper: p.interval[0].upper / n, nominal: 1)
+                                                 return IntervalEstimate(p.name, estimate: p.estimate[0] / n, lower: p.interval[0].lower / n,
+                                                                         upper: p.interval[0].upper / n, nominal: 1)
                                              }, referenceLine: 1),
                             caption: "1 is the nominal model. An interval that misses 1 is a measured difference between the robot and its model.")
         }
@@ -55,7 +58,8 @@ public enum CalibrationReport {
         overview.table(ReportTable(header: ["parameter", "unit", "nominal", "estimate", "SE", "95 % interval", "method", "model"],
                                    rows: file.parameters.map { p in
                                        [ReportCell(p.name), ReportCell(p.unit), ReportCell(p.nominal.map { $0.map(number).joined(separator: " ") } ?? "—"),
-                                        ReportCell(p.estimate.map(number).joined(separator: " ")), ReportCell(p.standardError.map { String(format: "%.2g", $0) }.joined(separator: " ")),
+                                        ReportCell(p.estimate.map(number).joined(separator: " ")), ReportCell(p.standardError.map { String(format: "%.2g",
+                                            $0) }.joined(separator: " ")),
                                         ReportCell(p.interval.map { "[\(number($0.lower)), \(number($0.upper))]" }.joined(separator: " ")),
                                         ReportCell(p.method),
                                         ReportCell(p.patched ? "patched" : "file only", status: p.flags.isEmpty ? (p.patched ? .pass : .info) : .warn)]
@@ -89,8 +93,10 @@ public enum CalibrationReport {
         var sections = [overview, fits]
         if !file.heldOut.isEmpty {
             var held = ReportSection("Held-out recordings")
-            held.paragraph("Recordings kept out of every fit, replayed on the nominal and on the calibrated model: the error (RMS of the residuals, each signal normalized by its noise) should drop.")
-            held.figure(SVGPlot.bar(title: "Error on held-out recordings", categories: file.heldOut.map { URL(fileURLWithPath: $0.recording).lastPathComponent },
+            held.paragraph("Recordings kept out of every fit, replayed on the nominal and on the calibrated model: the error (RMS of the residuals, each "
+                + "signal normalized by its noise) should drop.")
+            held.figure(SVGPlot.bar(title: "Error on held-out recordings",
+                                    categories: file.heldOut.map { URL(fileURLWithPath: $0.recording).lastPathComponent },
                                     groups: [BarGroup("nominal model", values: file.heldOut.map(\.nominal)),
                                              BarGroup("calibrated model", values: file.heldOut.map(\.calibrated))],
                                     y: PlotAxis("normalized RMS error")))
@@ -116,7 +122,8 @@ public enum CalibrationReport {
             for line in file.warnings { w.callout(.warn, line) }
             sections.append(w)
         }
-        return HTMLReport(title: "Calibration: \(file.robot)", subtitle: "model \(URL(fileURLWithPath: file.model).lastPathComponent) · \(file.recordings.count) recordings",
+        return HTMLReport(title: "Calibration: \(file.robot)",
+                          subtitle: "model \(URL(fileURLWithPath: file.model).lastPathComponent) · \(file.recordings.count) recordings",
                           generatedAt: generatedAt, generatedBy: "tether calibrate", verdict: ReportVerdict(status, headline), cards: cards,
                           sections: sections, footer: "Tether calibration report. Intervals are 95 %; SI units and radians.")
     }
@@ -126,10 +133,12 @@ public enum CalibrationReport {
     static func randomizationSection(_ outcome: Calibration.Outcome) -> ReportSection {
         var section = ReportSection("Randomization derived from the calibration")
         section.paragraph("randomization.yaml describes the robot as measured: each calibrated parameter over its 95 % interval "
-                          + "(at least ±\(Int(RandomizationDerivation.measuredFloor * 100)) % of the estimate), the measured delay as action latency over its interval, "
+                          + "(at least ±\(Int(RandomizationDerivation.measuredFloor * 100)) % of the estimate), the measured delay as action latency over "
+                              + "its interval, "
                           + "the base spec's ranges for what was not calibrated, and no pushes. It is what `tether validate` should test, so that "
                           + "the gate's success rate predicts trials on this robot. training-randomization.yaml widens each measured range by its "
-                          + "half-width and at least ±\(Int(RandomizationDerivation.trainingFloor * 100)) % of the estimate on each side and keeps the base spec's pushes: "
+                          + "half-width and at least ±\(Int(RandomizationDerivation.trainingFloor * 100)) % of the estimate on each side and keeps the base "
+                              + "spec's pushes: "
                           + "a margin for what changes between days and units, for training from scratch. `tether improve` trains under the first by default "
                           + "(measured: it passed the gate sooner than under the wider one, and was as robust).")
         if let specs = outcome.derivedSpecs {
@@ -147,10 +156,13 @@ public enum CalibrationReport {
             for t in specs.asMeasured.terms + specs.training.terms where !names.contains(key(t)) { names.append(key(t)) }
             let rows: [[ReportCell]] = names.map { name in
                 let m = specs.asMeasured.terms.first { key($0) == name }, t = specs.training.terms.first { key($0) == name }
-                let measured = m.map { term in term.path.map { p in outcome.file.parameters.contains { $0.name == p } } ?? (term.target == .actionLatency) } ?? false
+                let measured = m.map { term in term.path.map { p in outcome.file.parameters.contains { $0.name == p } }
+                    ?? (term.target == .actionLatency) } ?? false
                 return [ReportCell(name), ReportCell(text(m)), ReportCell(text(t)), ReportCell(measured ? "measured" : "base spec (not calibrated)")]
             }
-            let pushes = specs.training.pushes.map { "pushes in training: every \(ModelPatcher.number($0.interval.lowerBound))–\(ModelPatcher.number($0.interval.upperBound)) s, up to \(ModelPatcher.number($0.force.upperBound)) N; none in the gate's spec" }
+            let pushes = specs.training.pushes.map { "pushes in training: every "
+                + "\(ModelPatcher.number($0.interval.lowerBound))–\(ModelPatcher.number($0.interval.upperBound)) s, up to "
+                    + "\(ModelPatcher.number($0.force.upperBound)) N; none in the gate's spec" }
             section.table(ReportTable(header: ["term", "gate (as measured)", "training", "source"], rows: rows, caption: pushes))
         }
         section.details("randomization.yaml (the robot as measured)", [.code(outcome.randomizationYAML)])

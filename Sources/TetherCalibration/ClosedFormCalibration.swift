@@ -106,7 +106,8 @@ public struct ClosedFormCalibration {
                     // a few tenths of a second): the inertial torque I·q̈ is taken out of each
                     // sample, q̈ from a central difference of the measured velocity over ±10 ms.
                     let head = min(0.25, 0.2 * s.duration), tail = min(0.1, 0.1 * s.duration)
-                    let samples = r.states.filter { $0.time > s.start + head - 0.02 && $0.time < s.end - tail + 0.02 && j < $0.efforts.count && j < $0.velocities.count }
+                    let samples = r.states.filter { $0.time > s.start + head - 0.02 && $0.time < s.end - tail + 0.02
+                        && j < $0.efforts.count && j < $0.velocities.count }
                     var out: [(q: Double, tau: Double)] = []
                     var lo = 0, hi = 0
                     for (i, x) in samples.enumerated() where x.time > s.start + head && x.time < s.end - tail {
@@ -169,12 +170,14 @@ public struct ClosedFormCalibration {
                                                       method: "sweeps: Coulomb + viscous",
                                                       recordings: [r.source], quality: quality, flags: [], patched: true))
                 if let s = fit.stribeck {
-                    warnings.append("\(r.source): '\(joint)' shows a Stribeck effect (\(fit.stribeckDecision)); MuJoCo models Coulomb + viscous only: static friction \(String(format: "%.3g", s.staticFriction.value)) N·m is in the report, not in the model")
+                    warnings.append("\(r.source): '\(joint)' shows a Stribeck effect (\(fit.stribeckDecision)); MuJoCo models Coulomb + viscous only: "
+                        + "static friction \(String(format: "%.3g", s.staticFriction.value)) N·m is in the report, not in the model")
                 }
                 let vmax = points.map { abs($0.velocity) }.max()!
                 let vs = stride(from: -vmax, through: vmax, by: vmax / 50).filter { $0 != 0 }
                 figures.append(CalibrationFigure(kind: .friction, title: "Friction of \(joint)", xLabel: "velocity (rad/s)", yLabel: "friction torque (N·m)",
-                                                 series: [.init(label: "measured (half difference)", x: points.map(\.velocity), y: points.map(\.torque), measured: true),
+                                                 series: [.init(label: "measured (half difference)", x: points.map(\.velocity), y: points.map(\.torque),
+                                                                measured: true),
                                                           .init(label: "Coulomb + viscous", x: vs, y: vs.map { fit.torque(at: $0) }, measured: false)],
                                                  caption: String(format: "Fc = %@ N·m, b = %@ N·m·s/rad; %@", "\(coulomb)", "\(b)", fit.stribeckDecision)))
             } catch {
@@ -183,7 +186,8 @@ public struct ClosedFormCalibration {
             // Gravity curve: τ_g(q) = a sin q + b cos q + c → m g d = √(a² + b²).
             if gravityQ.count >= 6 {
                 let design = DenseMatrix(rows: gravityQ.map { [sin($0), cos($0), 1] })
-                if let g = try? LeastSquares.linear(design, gravityTau, parameterNames: ["a", "b", "c"], analysis: "gravity curve of '\(joint)'", source: r.source) {
+                if let g = try? LeastSquares.linear(design, gravityTau, parameterNames: ["a", "b", "c"], analysis: "gravity curve of '\(joint)'",
+                                                    source: r.source) {
                     let a = g.values[0], b = g.values[1]
                     let amplitude = (a * a + b * b).squareRoot()
                     let gradient = [a / amplitude, b / amplitude, 0]
@@ -192,8 +196,10 @@ public struct ClosedFormCalibration {
                     let qs = stride(from: gravityQ.min()!, through: gravityQ.max()!, by: (gravityQ.max()! - gravityQ.min()!) / 60)
                     figures.append(CalibrationFigure(kind: .gravity, title: "Gravity load of \(joint) (hung)", xLabel: "position (rad)", yLabel: "torque (N·m)",
                                                      series: upCurves + [.init(label: "half sum (gravity)", x: gravityQ, y: gravityTau, measured: true),
-                                                                         .init(label: "m g d sin(q − q0) + c", x: Array(qs), y: qs.map { a * sin($0) + b * cos($0) + g.values[2] }, measured: false)],
-                                                     caption: String(format: "m·g·d = %.4g ± %.2g N·m (the pendulum uses it)", amplitude, variance.squareRoot())))
+                                                                         .init(label: "m g d sin(q − q0) + c", x: Array(qs),
+                                                                               y: qs.map { a * sin($0) + b * cos($0) + g.values[2] }, measured: false)],
+                                                     caption: String(format: "m·g·d = %.4g ± %.2g N·m (the pendulum uses it)", amplitude,
+                                                                     variance.squareRoot())))
                 }
             }
         }
@@ -213,7 +219,8 @@ public struct ClosedFormCalibration {
             guard let j = try? r.jointIndex(joint), let k = robot.manifest.actuatedJoints.firstIndex(where: { $0.name == joint }) else { continue }
             let steps = segments.indices.filter { segments[$0].label.hasPrefix("\(joint) step ") }
             var first = true
-            for i in steps where i + 1 < segments.count && segments[i + 1].label.hasPrefix("\(joint) step ") && (i == 0 || !segments[i - 1].label.hasPrefix("\(joint) step ")) {
+            for i in steps where i + 1 < segments.count && segments[i + 1].label.hasPrefix("\(joint) step "
+                + "") && (i == 0 || !segments[i - 1].label.hasPrefix("\(joint) step ")) {
                 let a = segments[i], b = segments[i + 1]
                 let window = r.states.filter { $0.time >= a.start - 0.03 && $0.time <= b.end && j < $0.efforts.count }
                 let pre = window.filter { $0.time < a.start - 0.005 }.map { $0.efforts[j] }
@@ -233,7 +240,8 @@ public struct ClosedFormCalibration {
                     delays.append(fit.deadTime)
                     if first {
                         first = false
-                        let model = FirstOrderSimulation.simulate(commandTimes: commandTimes, commands: commands, times: t, timeConstant: fit.timeConstant.value,
+                        let model = FirstOrderSimulation.simulate(commandTimes: commandTimes, commands: commands, times: t,
+                                                                  timeConstant: fit.timeConstant.value,
                                                                   deadTime: fit.deadTime.value, gain: fit.gain.value, initial: level)
                         let held = t.map { time in commands[max(0, (commandTimes.lastIndex { $0 <= time } ?? 0))] }
                         figures.append(CalibrationFigure(kind: .step, title: "Torque doublet of \(joint)", xLabel: "time (s)", yLabel: "torque (N·m)",
@@ -249,12 +257,14 @@ public struct ClosedFormCalibration {
         }
         if let lag = Self.pooled(lags) {
             parameters.append(CalibratedParameter(name: "driver.lag", unit: "s", nominal: [0], estimate: [lag.value], standardError: [lag.standardError],
-                                                  interval: [lag.interval95], method: "torque doublets: first order + dead time (\(lags.count) doublets pooled)",
+                                                  interval: [lag.interval95], method: "torque doublets: first order + dead time (\(lags.count) doublets "
+                                                      + "pooled)",
                                                   recordings: [r.source], quality: ["doublets": Double(lags.count)]))
         }
         if let delay = Self.pooled(delays) {
             parameters.append(CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [delay.value], standardError: [delay.standardError],
-                                                  interval: [delay.interval95], method: "torque doublets: dead time incl. the link round trip (\(delays.count) doublets pooled)",
+                                                  interval: [delay.interval95], method: "torque doublets: dead time incl. the link round trip "
+                                                      + "(\(delays.count) doublets pooled)",
                                                   recordings: [r.source], quality: ["doublets": Double(delays.count)]))
         }
     }
@@ -284,7 +294,8 @@ public struct ClosedFormCalibration {
             guard let j = try? r.jointIndex(joint), let release = segments.first(where: { $0.label == "\(joint) released" }) else { continue }
             let swing = r.states.filter { $0.time >= release.start + 0.05 && $0.time < release.end }
             do {
-                let fit = try PendulumAnalysis.fitDampedSinusoid(times: swing.map(\.time), angles: swing.map { $0.positions[j] }, joint: joint, source: r.source)
+                let fit = try PendulumAnalysis.fitDampedSinusoid(times: swing.map(\.time), angles: swing.map { $0.positions[j] }, joint: joint,
+                                                                 source: r.source)
                 let mgd: ParameterEstimate
                 var flags: [String] = []
                 if let g = gravityAmplitude[joint] { mgd = g } else {
@@ -294,20 +305,26 @@ public struct ClosedFormCalibration {
                 }
                 let g = 9.80665
                 // compoundPendulum takes m and d; only their product enters I_pivot.
-                let inertia = try PendulumAnalysis.compoundPendulum(swing: fit, mass: ParameterEstimate(value: mgd.value / g, standardError: mgd.standardError / g),
-                                                                    pivotToCenterOfMass: ParameterEstimate(value: 1, standardError: 0), gravity: g, source: r.source)
+                let inertia = try PendulumAnalysis.compoundPendulum(swing: fit, mass: ParameterEstimate(value: mgd.value / g,
+                                                                                                        standardError: mgd.standardError / g),
+                                                                    pivotToCenterOfMass: ParameterEstimate(value: 1,
+                                                                                                           standardError: 0), gravity: g, source: r.source)
                 let i = inertia.inertiaAboutPivot
                 let model = modelInertia(joint: joint, at: fit.offset.value)
                 parameters.append(CalibratedParameter(name: "inertia_about[\(joint)]", unit: "kg·m²", nominal: model.map { [$0] }, estimate: [i.value],
                                                       standardError: [i.standardError], interval: [i.interval95],
-                                                      method: "pendulum swing: damped sinusoid, compound pendulum (incl. rotor inertia)", recordings: [r.source],
-                                                      quality: ["rms": fit.quality.rmsResidual, "r2": fit.quality.rSquared ?? .nan, "damping_ratio": fit.dampingRatio.value],
-                                                      flags: flags + ["reported, not patched: one inertia about an axis does not fix a body's mass, centre of mass and inertia"]))
+                                                      method: "pendulum swing: damped sinusoid, compound pendulum (incl. rotor "
+                                                          + "inertia)", recordings: [r.source],
+                                                      quality: ["rms": fit.quality.rmsResidual, "r2": fit.quality.rSquared ?? .nan,
+                                                                "damping_ratio": fit.dampingRatio.value],
+                                                      flags: flags + ["reported, not patched: one inertia about an axis does not fix a body's mass, centre "
+                                                          + "of mass and inertia"]))
                 let ts = swing.map(\.time)
                 figures.append(CalibrationFigure(kind: .swing, title: "Pendulum swing of \(joint)", xLabel: "time (s)", yLabel: "position (rad)",
                                                  series: [.init(label: "measured", x: ts, y: swing.map { $0.positions[j] }, measured: true),
                                                           .init(label: "damped sinusoid", x: ts, y: ts.map { fit.angle(at: $0) }, measured: false)],
-                                                 caption: "period \(fit.period) s, ζ = \(fit.dampingRatio); I = \(i) kg·m² about the joint (model \(model.map { String(format: "%.4g", $0) } ?? "?"))"))
+                                                 caption: "period \(fit.period) s, ζ = \(fit.dampingRatio); I = \(i) kg·m² about the joint (model "
+                                                     + "\(model.map { String(format: "%.4g", $0) } ?? "?"))"))
             } catch {
                 warnings.append("\(error)")
             }
@@ -370,7 +387,8 @@ public struct ClosedFormCalibration {
         }
         if !moving.isEmpty {
             let list = moving.sorted { $0.1 > $1.1 }.prefix(3).map { "\($0.0) spans \(String(format: "%.3g", $0.1)) rad" }.joined(separator: ", ")
-            warnings.append("\(r.source): no commands and the robot moves (\(list); at rest means within \(Self.restSpan) rad): nothing in it can be calibrated without what was commanded; record the joint commands too, or a stretch of the robot standing still")
+            warnings.append("\(r.source): no commands and the robot moves (\(list); at rest means within \(Self.restSpan) rad): nothing in it can be "
+                + "calibrated without what was commanded; record the joint commands too, or a stretch of the robot standing still")
             return false
         }
         stationary(r, atRest: true)
@@ -415,7 +433,8 @@ public struct ClosedFormCalibration {
             return
         }
         if !allan {
-            warnings.append(String(format: "%@: the IMU recording is %.3g s; the Allan deviation (random walk, bias instability) needs at least %.0f s at rest (a minute or more for the bias instability), so only the noise and bias are given", r.source, duration, Self.minimumAllanDuration))
+            warnings.append(String(format: "%@: the IMU recording is %.3g s; the Allan deviation (random walk, bias instability) needs at least %.0f s at "
+                + "rest (a minute or more for the bias instability), so only the noise and bias are given", r.source, duration, Self.minimumAllanDuration))
         }
         // The accelerometer at rest reads gravity: only the component of a bias along the
         // measured gravity is observable from one pose (a perpendicular bias is a tilt).
@@ -435,11 +454,13 @@ public struct ClosedFormCalibration {
             let root = a.sampleInterval.squareRoot()
             parameters.append(CalibratedParameter(name: "sensor.\(n).noise_density", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
                                                   estimate: [a.standardDeviation.value * root], standardError: [a.standardDeviation.standardError * root],
-                                                  interval: [ConfidenceInterval(lower: a.standardDeviation.lower95 * root, upper: a.standardDeviation.upper95 * root)],
+                                                  interval: [ConfidenceInterval(lower: a.standardDeviation.lower95 * root,
+                                                                                upper: a.standardDeviation.upper95 * root)],
                                                   method: String(format: "standard deviation × √τ0 (τ0 = %.4g s)", a.sampleInterval), recordings: [r.source],
                                                   quality: samples))
             if isGyro {
-                parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [a.mean.value], standardError: [a.mean.standardError],
+                parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [a.mean.value],
+                                                      standardError: [a.mean.standardError],
                                                       interval: [a.mean.interval95], method: "stationary recording: mean", recordings: [r.source]))
             } else if atRest, norm > 0 {
                 // Per axis: that axis's share of (|mean| − g) along the measured gravity direction.
@@ -451,7 +472,8 @@ public struct ClosedFormCalibration {
                 let se = (pow(share * alongSE, 2) + pow((norm - g) * a.mean.standardError / norm, 2)).squareRoot()
                 parameters.append(CalibratedParameter(name: "sensor.\(n).bias", unit: unit, nominal: [0], estimate: [bias], standardError: [se],
                                                       method: "stationary recording: (|mean| − g) along the measured gravity", recordings: [r.source],
-                                                      flags: ["only the bias along gravity is observable from one pose; a bias across it reads as a tilt (record several poses to separate them)"]))
+                                                      flags: ["only the bias along gravity is observable from one pose; a bias across it reads as a tilt "
+                                                          + "(record several poses to separate them)"]))
             }
             if allan, let rw = a.randomWalk {
                 parameters.append(CalibratedParameter(name: "sensor.\(n).random_walk", unit: isGyro ? "rad/s/√Hz" : "m/s²/√Hz", nominal: nil,
@@ -466,8 +488,10 @@ public struct ClosedFormCalibration {
         }
         if allan {
             figures.append(CalibrationFigure(kind: .allan, title: "Allan deviation (stationary IMU)", xLabel: "cluster time τ (s)", yLabel: "Allan deviation",
-                                             series: zip(names, analyses).map { .init(label: $0, x: $1.points.map(\.clusterTime), y: $1.points.map(\.deviation.value), measured: true) },
-                                             caption: "Gyro in rad/s, accelerometer in m/s². White noise falls at −1/2; the flat bottom is the bias instability.", logLog: true))
+                                             series: zip(names, analyses).map { .init(label: $0, x: $1.points.map(\.clusterTime),
+                                                                                      y: $1.points.map(\.deviation.value), measured: true) },
+                                             caption: "Gyro in rad/s, accelerometer in m/s². White noise falls at −1/2; the flat bottom is the bias "
+                                                 + "instability.", logLog: true))
         }
     }
 
@@ -504,11 +528,13 @@ public struct ClosedFormCalibration {
                                              .init(label: r.jointNames[p.joint], x: picked.map(\.time),
                                                    y: picked.map { p.joint < $0.positions.count ? $0.positions[p.joint] - p.mean.value : 0 }, measured: true)
                                          },
-                                         caption: String(format: "Encoder noise %.3g rad (pooled, from first differences); a drift or a step here is motion, not noise.", sigma)))
+                                         caption: String(format: "Encoder noise %.3g rad (pooled, from first differences); a drift or a step here is "
+                                             + "motion, not noise.", sigma)))
         for p in perJoint {
             let name = r.jointNames[p.joint]
             let se = p.sigma / (2 * Double(max(1, p.n))).squareRoot()
-            parameters.append(CalibratedParameter(name: "sensor.joint[\(name)].position_noise", unit: "rad", nominal: nil, estimate: [p.sigma], standardError: [se],
+            parameters.append(CalibratedParameter(name: "sensor.joint[\(name)].position_noise", unit: "rad", nominal: nil, estimate: [p.sigma],
+                                                  standardError: [se],
                                                   method: "stationary recording: sd of first differences / √2", recordings: [r.source]))
         }
         // Offsets from the default pose, when the robot stood in it.
@@ -519,7 +545,9 @@ public struct ClosedFormCalibration {
             return (name, p.mean.value - d)
         }
         if let worst = away.max(by: { abs($0.1) < abs($1.1) }), abs(worst.1) > Self.defaultPoseTolerance {
-            warnings.append(String(format: "%@: encoder offsets not measured: the robot was not in its default pose (%@ is %.3g rad from it; within %.2g rad counts as the default pose); hold the robot in its default pose (a jig, or standing) to read them", r.source, worst.0, worst.1, Self.defaultPoseTolerance))
+            warnings.append(String(format: "%@: encoder offsets not measured: the robot was not in its default pose (%@ is %.3g rad from it; within %.2g "
+                + "rad counts as the default pose); hold the robot in its default pose (a jig, or standing) to read "
+                    + "them", r.source, worst.0, worst.1, Self.defaultPoseTolerance))
             return
         }
         for p in perJoint {
@@ -529,7 +557,8 @@ public struct ClosedFormCalibration {
                                                   standardError: [p.mean.standardError],
                                                   interval: [ConfidenceInterval(lower: p.mean.lower95 - d, upper: p.mean.upper95 - d)],
                                                   method: "stationary recording: mean position − manifest default", recordings: [r.source],
-                                                  flags: ["an encoder offset only if the robot was held exactly in its default pose; otherwise the pose's difference"]))
+                                                  flags: ["an encoder offset only if the robot was held exactly in its default pose; otherwise the pose's "
+                                                      + "difference"]))
         }
     }
 }

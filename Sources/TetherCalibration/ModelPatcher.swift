@@ -62,7 +62,8 @@ public struct ModelPatcher: Sendable {
                 case .bodyCenterOfMass: attribute = "pos"
                 default:
                     if Self.attribute("fullinertia", in: String(doc[inertial])) != nil {
-                        throw TetherError("body '\(b)' has a fullinertia", at: source, hint: "only diaginertia is patched; diagonalize the inertia (pos/quat) first")
+                        throw TetherError("body '\(b)' has a fullinertia", at: source,
+                                          hint: "only diaginertia is patched; diagonalize the inertia (pos/quat) first")
                     }
                     attribute = "diaginertia"
                 }

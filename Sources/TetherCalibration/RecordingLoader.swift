@@ -55,8 +55,10 @@ public struct RecordingLoader: Sendable {
             // A bag directory as `ros2 bag record` writes it (metadata.yaml and the MCAP files).
             let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.lowercased().hasSuffix(".mcap") }.sorted()
             guard files.count == 1 else {
-                throw TetherError(files.isEmpty ? "the bag directory holds no MCAP file" : "the bag directory holds \(files.count) MCAP files: \(files.joined(separator: ", "))", at: path,
-                                  hint: files.isEmpty ? "record with `ros2 bag record -s mcap`, or convert the bag to MCAP" : "a split bag: pass its files one by one, or merge them into one first")
+                throw TetherError(files.isEmpty ? "the bag directory holds no MCAP file" : "the bag directory holds \(files.count) MCAP files: "
+                    + "\(files.joined(separator: ", "))", at: path,
+                                  hint: files.isEmpty ? "record with `ros2 bag record -s mcap`, or convert the bag to MCAP" : "a split bag: pass its files "
+                                      + "one by one, or merge them into one first")
             }
             return try loadMCAP((path as NSString).appendingPathComponent(files[0]))
         }
@@ -104,7 +106,8 @@ public struct RecordingLoader: Sendable {
             notes.append("\(path): \(what) from \(candidates[0]), found by its schema (the manifest's \(manifestTopic) is not in the recording)")
             return candidates[0]
         default:
-            throw TetherError("the recording has \(candidates.count) \(what) topics and none is the manifest's \(manifestTopic): \(candidates.joined(separator: ", "))", at: path,
+            throw TetherError("the recording has \(candidates.count) \(what) topics and none is the manifest's \(manifestTopic): "
+                + "\(candidates.joined(separator: ", "))", at: path,
                               hint: "choose one with \(option) TOPIC (e.g. \(option) \(candidates[0])), or name it in the manifest's ros2 section")
         }
     }
@@ -129,7 +132,8 @@ public struct RecordingLoader: Sendable {
         guard let statesTopic = try resolveTopic("joint states", manifestTopic: jointStatesTopic, chosen: chosenJointStatesTopic,
                                                  schemas: Self.jointStateSchemas, option: "--joint-states-topic", reader: reader, path: path) else {
             throw TetherError("the recording has no joint states on \(jointStatesTopic), nor any sensor_msgs/msg/JointState topic", at: path,
-                              hint: "its topics: \(topics.sorted().joined(separator: ", ")); name the topic in the manifest's ros2.joint_states or with --joint-states-topic")
+                              hint: "its topics: \(topics.sorted().joined(separator: ", ")); name the topic in the manifest's ros2.joint_states or with "
+                                  + "--joint-states-topic")
         }
         let imuTopicUsed = try resolveTopic("IMU", manifestTopic: imuTopic, chosen: chosenIMUTopic, schemas: Self.imuSchemas,
                                             option: "--imu-topic", reader: reader, path: path)
@@ -157,7 +161,8 @@ public struct RecordingLoader: Sendable {
             useHeader ? Double(stamp.nanoseconds) * 1e-9 : Double(logTime) * 1e-9
         }
         guard first.message.position.count == first.message.name.count else {
-            throw TetherError("the joint states on \(statesTopic) carry \(first.message.position.count) positions for \(first.message.name.count) joint names", at: path,
+            throw TetherError("the joint states on \(statesTopic) carry \(first.message.position.count) positions for \(first.message.name.count) joint "
+                + "names", at: path,
                               hint: "calibration needs a position per named joint; record the topic the joint driver publishes positions on")
         }
         let map = try jointMap(first.message.name, source: path)

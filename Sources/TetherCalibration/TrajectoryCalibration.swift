@@ -42,7 +42,8 @@ public enum TrajectoryCalibration {
             // noise, and its normalized residuals would swamp the ones that carry information.
             var excited: [String] = []
             for r in recordings + heldOut {
-                for j in (r.metadata["joints"] ?? "").split(separator: ",").map(String.init) where !excited.contains(j) && robot.manifest.joints.contains(where: { $0.name == j }) {
+                for j in (r.metadata["joints"] ?? "").split(separator: ",").map(String.init)
+                    where !excited.contains(j) && robot.manifest.joints.contains(where: { $0.name == j }) {
                     excited.append(j)
                 }
             }
@@ -51,7 +52,8 @@ public enum TrajectoryCalibration {
             let measured = { (name: String) in fitted.contains(name) ? nil : closedForm.first { $0.name == name }?.estimate.first }
             options.fixedDriver = DriverDynamics(lagTimeConstant: measured("driver.lag") ?? 0, actionDelay: measured("driver.delay") ?? 0)
             if options.fixedDriver != DriverDynamics() {
-                progress(String(format: "  driver held at the torque steps' lag %.1f ms and delay %.1f ms", 1000 * options.fixedDriver.lagTimeConstant, 1000 * options.fixedDriver.actionDelay))
+                progress(String(format: "  driver held at the torque steps' lag %.1f ms and delay %.1f ms", 1000 * options.fixedDriver.lagTimeConstant,
+                                1000 * options.fixedDriver.actionDelay))
             }
             let fit = try TrajectoryFit(robot: robot, parameters: parameters, options: options)
             let result = try fit.fit(recordings, heldOut: heldOut) { p in
@@ -62,7 +64,8 @@ public enum TrajectoryCalibration {
             let sources = recordings.map(\.source)
             for e in result.estimates {
                 var flags: [String] = []
-                if let b = e.bound { flags.append("ended on its \(b.rawValue) bound (\(ModelPatcher.number(b == .lower ? e.lower : e.upper)) \(e.unit)): the bound, not the data, decided it") }
+                if let b = e.bound { flags.append("ended on its \(b.rawValue) bound (\(ModelPatcher.number(b == .lower ? e.lower : e.upper)) \(e.unit)): "
+                    + "the bound, not the data, decided it") }
                 if e.identifiable == false {
                     let direction = result.weakDirections.first { $0.components.contains { $0.name == e.name } }
                     flags.append("not identifiable from these recordings" + (direction.map { ": weak direction \($0.text)" } ?? ""))
@@ -102,7 +105,8 @@ public enum TrajectoryCalibration {
                                                      series: [.init(label: "recorded", x: measured.times, y: measured.values, measured: true),
                                                               .init(label: "nominal model", x: a.times, y: a.values, measured: false),
                                                               .init(label: "calibrated model", x: b.times, y: b.values, measured: false)],
-                                                     caption: String(format: "%@: normalized RMS error %.3g (nominal) → %.3g (calibrated)", URL(fileURLWithPath: shown.source).lastPathComponent,
+                                                     caption: String(format: "%@: normalized RMS error %.3g (nominal) → %.3g (calibrated)",
+                                                                     URL(fileURLWithPath: shown.source).lastPathComponent,
                                                                      result.recordings.first { $0.source == shown.source }?.before?.normalized ?? .nan,
                                                                      result.recordings.first { $0.source == shown.source }?.after.normalized ?? .nan)))
                 }

@@ -154,7 +154,8 @@ struct ManifestReader {
         if control > physics || abs(ratio - ratio.rounded()) > 1e-9 * ratio {
             report(.rateMismatch, "rates.control_hz", map["control_hz"],
                    "control rate \(control) Hz is not a whole divisor of the physics rate \(physics) Hz (ratio \(ratio))",
-                   expected: "a control period that is a whole number of physics steps, e.g. \(ManifestReader.trimmed(physics / max(1, ratio.rounded(.up)))) Hz (\(Int(max(1, ratio.rounded(.up)))) steps)")
+                   expected: "a control period that is a whole number of physics steps, e.g. "
+                       + "\(ManifestReader.trimmed(physics / max(1, ratio.rounded(.up)))) Hz (\(Int(max(1, ratio.rounded(.up)))) steps)")
             return nil
         }
         return Manifest.Rates(physicsHz: physics, controlHz: control)
@@ -204,7 +205,8 @@ struct ManifestReader {
             let path = "joints[\(i)]"
             lines[path] = item.mark?.line
             guard let map = mapping(item, path) else { ok = false; continue }
-            checkKeys(map, path, allowed: ["name", "actuator", "default", "limits", "velocity_limit", "torque_limit", "kp", "kd", "feedforward", "rest"], node: item)
+            checkKeys(map, path, allowed: ["name", "actuator", "default", "limits", "velocity_limit", "torque_limit", "kp", "kd", "feedforward", "rest"],
+                      node: item)
             let name = requiredString(map, "name", "\(path).name", parent: item)
             let actuator = optionalString(map, "actuator", "\(path).actuator")
             let def = requiredNumber(map, "default", "\(path).default", parent: item)
@@ -237,11 +239,13 @@ struct ManifestReader {
                 }
             }
             if actuator != nil && torque == nil {
-                report(.missingField, "\(path).torque_limit", item, "actuated joint '\(name ?? "?")' needs a torque limit", expected: "torque_limit in N·m (N for a slide joint)")
+                report(.missingField, "\(path).torque_limit", item, "actuated joint '\(name ?? "?")' needs a torque limit",
+                       expected: "torque_limit in N·m (N for a slide joint)")
                 ok = false
             }
             if let limits, let def, !limits.contains(def) {
-                report(.invalidValue, "\(path).default", map["default"], "default position \(def) is outside the joint limits [\(limits.lowerBound), \(limits.upperBound)]",
+                report(.invalidValue, "\(path).default", map["default"],
+                       "default position \(def) is outside the joint limits [\(limits.lowerBound), \(limits.upperBound)]",
                        expected: "a default inside limits")
                 ok = false
             }
@@ -425,13 +429,15 @@ struct ManifestReader {
         safety.smoothingCutoffHz = optionalNumber(map, "smoothing_cutoff_hz", "safety.smoothing_cutoff_hz", nonNegative: true)
         if let node = map["max_target_velocity"], let v = numberOrList(node, "safety.max_target_velocity") {
             if v.contains(where: { !($0 >= 0 && $0.isFinite) }) {
-                report(.invalidValue, "safety.max_target_velocity", node, "target speed limits must be non-negative", expected: "rad/s, one value or one per actuated joint; 0 turns the limit off")
+                report(.invalidValue, "safety.max_target_velocity", node, "target speed limits must be non-negative",
+                       expected: "rad/s, one value or one per actuated joint; 0 turns the limit off")
             } else {
                 safety.maxTargetVelocity = v
             }
         }
         if let v = optionalNumber(map, "tilt_limit", "safety.tilt_limit", positive: true) {
-            if v > .pi { report(.invalidValue, "safety.tilt_limit", map["tilt_limit"], "tilt limit \(v) rad is more than pi; is it in degrees?", expected: "radians in (0, pi], e.g. 0.785 for 45°") }
+            if v > .pi { report(.invalidValue, "safety.tilt_limit", map["tilt_limit"], "tilt limit \(v) rad is more than pi; is it in degrees?",
+                                expected: "radians in (0, pi], e.g. 0.785 for 45°") }
             safety.tiltLimit = v
         }
         if let v = optionalNumber(map, "position_margin", "safety.position_margin", nonNegative: true) { safety.positionMargin = v }
@@ -451,7 +457,8 @@ struct ManifestReader {
                                           "max_angle", "initial_noise", "min_base_height"], node: node)
         guard let kindName = requiredString(map, "kind", "task.kind", parent: node) else { return nil }
         guard let kind = Manifest.Task.Kind(rawValue: kindName) else {
-            report(.invalidValue, "task.kind", map["kind"], "unknown task '\(kindName)'", expected: Manifest.Task.Kind.allCases.map(\.rawValue).joined(separator: " or "))
+            report(.invalidValue, "task.kind", map["kind"], "unknown task '\(kindName)'",
+                   expected: Manifest.Task.Kind.allCases.map(\.rawValue).joined(separator: " or "))
             return nil
         }
         guard let seconds = requiredNumber(map, "episode_seconds", "task.episode_seconds", parent: node, positive: true) else { return nil }
@@ -469,7 +476,8 @@ struct ManifestReader {
         if kind == .balance {
             if let j = task.balanceJoint {
                 if !joints.isEmpty && !joints.contains(where: { $0.name == j }) {
-                    report(.unknownJoint, "task.balance_joint", map["balance_joint"], "'\(j)' is not a manifest joint", expected: joints.map(\.name).joined(separator: ", "))
+                    report(.unknownJoint, "task.balance_joint", map["balance_joint"], "'\(j)' is not a manifest joint",
+                           expected: joints.map(\.name).joined(separator: ", "))
                 }
             } else {
                 report(.missingField, "task.balance_joint", node, "a balance task needs balance_joint", expected: "the joint to keep upright")

@@ -56,7 +56,8 @@ public enum TetherPaths {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: errData.value ?? Data(), as: UTF8.self)
-            throw TetherError("\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (exit \(process.terminationStatus)): \(message.suffix(2000))")
+            throw TetherError("\(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "") failed (exit \(process.terminationStatus)): "
+                + "\(message.suffix(2000))")
         }
         return String(decoding: outData, as: UTF8.self)
     }

@@ -187,7 +187,8 @@ extension ManifestReader {
             if let v = optionalNumber(m, "lag", "actuators.lag", nonNegative: true) { a.lagTimeConstant = v }
             if let v = optionalNumber(m, "dead_time", "actuators.dead_time", nonNegative: true) { a.deadTime = v }
             if let v = optionalNumber(m, "saturation", "actuators.saturation", positive: true) {
-                if v > 1 { report(.invalidValue, "actuators.saturation", m["saturation"], "saturation \(v) is above 1", expected: "a fraction of the torque limit in (0, 1]") }
+                if v > 1 { report(.invalidValue, "actuators.saturation", m["saturation"], "saturation \(v) is above 1",
+                                  expected: "a fraction of the torque limit in (0, 1]") }
                 else { a.saturation = v }
             }
             if let v = optionalNumber(m, "backlash", "actuators.backlash", nonNegative: true) { a.backlash = v }

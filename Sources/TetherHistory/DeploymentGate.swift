@@ -124,7 +124,10 @@ public enum DeploymentGate {
             let why = "it was never validated under this manifest" + notes(subject, others: ordered)
             guard let reason else {
                 throw TetherError("\(subject.naming): \(why)", at: location,
-                                  hint: "validate it: " + validateCommand(subject, randomization: nil) + " (GO: the 95 % lower bound reaches the threshold), then run this again; or run anyway with --override \"reason\" (recorded with the run)")
+                                  hint: "validate it: " + validateCommand(subject,
+                                                                          randomization: nil) + " (GO: the 95 % lower bound reaches the threshold), then "
+                                                                              + "run this again; or run anyway with --override \"reason\" (recorded with "
+                                                                                  + "the run)")
             }
             return overridden(subject, reason: reason, refusal: "never validated under this manifest", last: nil)
         }
@@ -132,14 +135,17 @@ public enum DeploymentGate {
         if last.decision != "GO" {
             guard let reason else {
                 throw TetherError("\(subject.naming): its last validation (\(reference.sentence)) says \(last.decision ?? "no decision")", at: location,
-                                  hint: "improve the policy (tether improve) and validate the result: " + validateCommand(subject, randomization: last.randomization)
+                                  hint: "improve the policy (tether improve) and validate the result: " + validateCommand(subject,
+                                      randomization: last.randomization)
                                   + "; or run anyway with --override \"reason\" (recorded with the run)")
             }
-            return overridden(subject, reason: reason, refusal: "its last validation (\(reference.sentence)) says \(last.decision ?? "no decision")", last: reference)
+            return overridden(subject, reason: reason, refusal: "its last validation (\(reference.sentence)) says \(last.decision ?? "no decision")",
+                              last: reference)
         }
         if last.randomizationDigest == nil {
             guard let reason else {
-                throw TetherError("\(subject.naming): its last validation (\(reference.sentence)) ran on the nominal model only; the gate counts the success rate under a randomization (the robot as measured, with its uncertainty)",
+                throw TetherError("\(subject.naming): its last validation (\(reference.sentence)) ran on the nominal model only; the gate counts the "
+                    + "success rate under a randomization (the robot as measured, with its uncertainty)",
                                   at: location, hint: "validate under the randomization `tether calibrate` wrote (or robots/NAME/randomization.yaml): "
                                   + validateCommand(subject, randomization: nil) + "; or run anyway with --override \"reason\" (recorded with the run)")
             }
@@ -155,7 +161,8 @@ public enum DeploymentGate {
         let reason = override.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else {
             throw TetherError("an override of the deployment gate needs a reason", at: "--override",
-                              hint: "say why the policy runs without a GO validation, e.g. --override \"bench test, robot on the gantry\"; it is recorded with the run")
+                              hint: "say why the policy runs without a GO validation, e.g. --override \"bench test, robot on the gantry\"; it is recorded "
+                                  + "with the run")
         }
         return reason
     }
@@ -168,13 +175,15 @@ public enum DeploymentGate {
 
     /// A history row as the clearance's reference to it.
     public static func validation(_ e: History.Entry) -> DeploymentClearance.Validation {
-        DeploymentClearance.Validation(id: e.id, date: DeploymentClearance.Validation.iso8601(e.createdAt), trials: e.trials ?? 0, successes: e.successes ?? 0, lower: e.lower,
+        DeploymentClearance.Validation(id: e.id, date: DeploymentClearance.Validation.iso8601(e.createdAt), trials: e.trials ?? 0,
+                                       successes: e.successes ?? 0, lower: e.lower,
                                        threshold: e.threshold, decision: e.decision ?? "?", randomization: e.randomization, artifact: e.artifact)
     }
 
     /// The command that validates the subject.
     static func validateCommand(_ s: Subject, randomization: String?) -> String {
-        "tether validate --robot \(s.robotArgument ?? s.manifest) --policy \(s.policy) --randomize \(randomization ?? s.suggestedRandomization ?? "RANDOMIZATION.yaml") --trials 100"
+        "tether validate --robot \(s.robotArgument ?? s.manifest) --policy \(s.policy) --randomize "
+            + "\(randomization ?? s.suggestedRandomization ?? "RANDOMIZATION.yaml") --trials 100"
     }
 
     /// Why other validations of this robot do not count, when some look related.

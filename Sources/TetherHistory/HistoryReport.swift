@@ -94,7 +94,8 @@ public enum HistoryReport {
         if sections.isEmpty { sections.append(ReportSection("No runs", blocks: [.paragraph("Nothing recorded yet in \(database).")])) }
         let latest = entries.last
         var cards = [SummaryCard("runs", value: "\(entries.count)")]
-        if let latest, let rate = latest.rate { cards.append(SummaryCard("latest \(latest.kind.rawValue)", value: String(format: "%.1f", 100 * rate), unit: "%")) }
+        if let latest, let rate = latest.rate { cards.append(SummaryCard("latest \(latest.kind.rawValue)", value: String(format: "%.1f", 100 * rate),
+                                                                         unit: "%")) }
         return HTMLReport(title: "Tether history", subtitle: database, generatedAt: Date(), generatedBy: "tether history",
                           cards: cards, sections: sections)
     }

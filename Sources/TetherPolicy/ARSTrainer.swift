@@ -301,7 +301,8 @@ public struct ARSTrainer: Sendable {
         evalTask.successDistance = task.successDistance * min(1, seconds / task.episodeSeconds)
         let runner = EpisodeRunner(task: evalTask, noiseScale: config.observationNoise, pushes: randomization?.pushes)
         let spec = randomization
-        let results = try robot.rollouts(BatchRollout(trials: episodes, seed: config.seed ^ 0xE7A1, threads: config.threads)) { sim, random, _ -> EpisodeResult in
+        let results = try robot.rollouts(BatchRollout(trials: episodes, seed: config.seed ^ 0xE7A1, threads: config.threads)) { sim, random,
+            _ -> EpisodeResult in
             let sample = try spec?.sample(for: sim.robot, random: &random) ?? .nominal
             try sample.apply(to: sim.robot.model)
             var native = NativePolicy(policy)

@@ -137,7 +137,7 @@ public struct EpisodeRunner: Sendable {
             let observation: [Float]
             do {
                 observation = try builder.build(state: state, command: task.command, lastAction: lastAction,
-                                                policyTime: policyTimeOffset + Double(step) * dt, noiseScale: noiseScale * sample.observationNoise, random: &random)
+                        policyTime: policyTimeOffset + Double(step) * dt, noiseScale: noiseScale * sample.observationNoise, random: &random)
             } catch { outcome = "error"; break episode }
             stats?.pointee.add(observation)
             guard let action = try? policy.act(observation), var command = try? mapper.command(for: action) else { outcome = "error"; break episode }

@@ -146,7 +146,8 @@ public struct MLP: Sendable, Codable, Equatable {
             let deltas: [UnsafeMutableBufferPointer<Float>]
             init(sizes: [Int]) {
                 activations = sizes.map { let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: $0); b.initialize(repeating: 0); return b }
-                preActivations = sizes.dropFirst().map { let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: $0); b.initialize(repeating: 0); return b }
+                preActivations = sizes.dropFirst().map { let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: $0);
+                    b.initialize(repeating: 0); return b }
                 deltas = sizes.map { let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: $0); b.initialize(repeating: 0); return b }
             }
             deinit { (activations + preActivations + deltas).forEach { $0.deallocate() } }

@@ -88,7 +88,8 @@ public struct PolicySignature: Sendable, Equatable, Codable {
         } else if let named = candidates.first(where: { observationNames.contains(inputs[$0].name.lowercased()) }) {
             observationIndex = named
         } else if candidates.isEmpty {
-            throw TetherError("every input of the model looks like a recurrent state (\(inputs.map(\.name).joined(separator: ", "))); none is the observation", at: path,
+            throw TetherError("every input of the model looks like a recurrent state (\(inputs.map(\.name).joined(separator: ", "))); none is the "
+                + "observation", at: path,
                               hint: "the observation input is usually named 'obs'")
         } else {
             observationIndex = candidates[0]
@@ -112,8 +113,10 @@ public struct PolicySignature: Sendable, Equatable, Codable {
             leftover = leftover.filter { i in !pairs.contains { $0.0 == i } }
         }
         if let i = leftover.first {
-            throw TetherError("input '\(inputs[i].name)' \(inputs[i].shape) is neither the observation ('\(inputs[observationIndex].name)') nor a recurrent state with a matching output", at: path,
-                              hint: "Tether feeds one observation and carries recurrent states from output to input, paired by name (h_in → h_out, c_in → c_out) or by shape; outputs are \(outputs.map { "'\($0.name)' \($0.shape)" }.joined(separator: ", "))")
+            throw TetherError("input '\(inputs[i].name)' \(inputs[i].shape) is neither the observation ('\(inputs[observationIndex].name)') nor a recurrent "
+                + "state with a matching output", at: path,
+                              hint: "Tether feeds one observation and carries recurrent states from output to input, paired by name (h_in → h_out, c_in → "
+                                  + "c_out) or by shape; outputs are \(outputs.map { "'\($0.name)' \($0.shape)" }.joined(separator: ", "))")
         }
         pairs.sort { $0.0 < $1.0 }
         // The observation's shape.
@@ -123,7 +126,8 @@ public struct PolicySignature: Sendable, Equatable, Codable {
                               hint: "export the policy with float32 inputs")
         }
         guard (1...2).contains(observation.shape.count) else {
-            throw TetherError("observation input '\(observation.name)' has shape \(observation.shape); expected [batch, observations] or [observations]", at: path)
+            throw TetherError("observation input '\(observation.name)' has shape \(observation.shape); expected [batch, observations] or [observations]",
+                              at: path)
         }
         let modelSize = observation.shape.last!
         let size = modelSize >= 0 ? modelSize : (observationSize ?? 0)
@@ -131,7 +135,8 @@ public struct PolicySignature: Sendable, Equatable, Codable {
             throw TetherError("observation input '\(observation.name)' has a dynamic size \(observation.shape); a manifest must give it", at: path)
         }
         if observation.shape.count == 2, observation.shape[0] > 1 {
-            throw TetherError("observation input '\(observation.name)' has a fixed batch of \(observation.shape[0]); Tether runs one observation per call", at: path,
+            throw TetherError("observation input '\(observation.name)' has a fixed batch of \(observation.shape[0]); Tether runs one observation per call",
+                              at: path,
                               hint: "export with batch 1 or a dynamic batch dimension")
         }
         let observationShape = observation.shape.count == 2 ? [1, size] : [size]
@@ -140,10 +145,12 @@ public struct PolicySignature: Sendable, Equatable, Codable {
         for (i, o) in pairs {
             let input = inputs[i], output = outputs[o]
             guard input.elementType == .float, output.elementType == .float else {
-                throw TetherError("recurrent state '\(input.name)' → '\(output.name)' is \(input.elementType.name) → \(output.elementType.name); Tether carries float32 states", at: path)
+                throw TetherError("recurrent state '\(input.name)' → '\(output.name)' is \(input.elementType.name) → \(output.elementType.name); Tether "
+                    + "carries float32 states", at: path)
             }
             guard compatible(input.shape, output.shape) else {
-                throw TetherError("recurrent state '\(input.name)' has shape \(input.shape) but '\(output.name)' has shape \(output.shape); a state must come back the shape it went in", at: path,
+                throw TetherError("recurrent state '\(input.name)' has shape \(input.shape) but '\(output.name)' has shape \(output.shape); a state must "
+                    + "come back the shape it went in", at: path,
                                   hint: "export the model with matching state input and output shapes ([layers, 1, hidden])")
             }
             var shape = input.shape
@@ -153,13 +160,15 @@ public struct PolicySignature: Sendable, Equatable, Codable {
                 // Only the batch dimension may be dynamic: the second of [layers, batch, hidden],
                 // else the first.
                 guard k == (shape.count == 3 ? 1 : 0) else {
-                    throw TetherError("recurrent state '\(input.name)' has a dynamic dimension \(k) (shape \(input.shape)); Tether must know a state's size", at: path,
+                    throw TetherError("recurrent state '\(input.name)' has a dynamic dimension \(k) (shape \(input.shape)); Tether must know a state's size",
+                                      at: path,
                                       hint: "export with static state shapes, e.g. [layers, 1, hidden]")
                 }
                 shape[k] = 1
             }
             if shape.count == 3, shape[1] != 1 {
-                throw TetherError("recurrent state '\(input.name)' has batch \(shape[1]) (shape \(shape)); Tether runs one robot per session, batch 1", at: path)
+                throw TetherError("recurrent state '\(input.name)' has batch \(shape[1]) (shape \(shape)); Tether runs one robot per session, batch 1",
+                                  at: path)
             }
             let lower = input.name.lowercased()
             let role = lower.hasPrefix("h") || lower.contains("hidden") ? "hidden" : lower.hasPrefix("c") || lower.contains("cell") ? "cell" : "state"
@@ -216,7 +225,8 @@ public final class OnnxPolicy: PolicyRuntime {
         var problems: [String] = []
         let inputSize = input.shape.last ?? -1
         if inputSize >= 0 && inputSize != observationSize {
-            problems.append("the model reads \(inputSize) observations ('\(input.name)' \(input.shape)), the manifest builds \(manifest.observationSizeBreakdown)")
+            problems.append("the model reads \(inputSize) observations ('\(input.name)' \(input.shape)), the manifest builds "
+                + "\(manifest.observationSizeBreakdown)")
         }
         let outputSize = output.shape.last ?? -1
         if outputSize >= 0 && outputSize != actionSize {
@@ -224,7 +234,8 @@ public final class OnnxPolicy: PolicyRuntime {
         }
         problems += try PolicyContract(metadata: session.metadata).mismatches(with: manifest)
         if !problems.isEmpty && !allowMismatch {
-            throw TetherError("the policy does not match the manifest \(manifest.sourcePath ?? manifest.name):\n    - " + problems.joined(separator: "\n    - "),
+            throw TetherError("the policy does not match the manifest \(manifest.sourcePath ?? manifest.name):\n    - " + problems.joined(separator: "\n    "
+                + "- "),
                               at: path, hint: "fix the manifest or re-export the policy; --allow-mismatch runs it anyway (at your own risk)")
         }
         guard inputSize == observationSize || inputSize < 0, outputSize == actionSize || outputSize < 0 else {
@@ -238,12 +249,15 @@ public final class OnnxPolicy: PolicyRuntime {
             outputShapes[s.outputIndex] = s.shape
         }
         for (k, info) in session.outputs.enumerated() {
-            for (d, n) in info.shape.enumerated() where n < 0 && d > 0 && k != signature.actionIndex && !signature.states.contains(where: { $0.outputIndex == k }) {
+            for (d,
+                 n) in info.shape.enumerated() where n < 0 && d > 0 && k != signature.actionIndex
+                     && !signature.states.contains(where: { $0.outputIndex == k }) {
                 throw TetherError("output '\(info.name)' has a dynamic dimension \(d) (shape \(info.shape)) that Tether cannot size in advance", at: path,
                                   hint: "export the model with static output shapes except the batch dimension")
             }
         }
-        if output.shape.count >= 1 { outputShapes[signature.actionIndex] = output.shape.count == 2 ? [1, actionSize] : output.shape.map { $0 < 0 ? actionSize : $0 } }
+        if output.shape.count >= 1 { outputShapes[signature.actionIndex] = output.shape.count == 2 ? [1,
+                actionSize] : output.shape.map { $0 < 0 ? actionSize : $0 } }
         runner = try FastRun(session: session, inputShapes: inputShapes, outputShapes: outputShapes)
     }
 
@@ -282,7 +296,8 @@ public final class OnnxPolicy: PolicyRuntime {
 
     public func setRecurrentState(_ values: [Float]) throws {
         guard values.count == recurrentStateSize else {
-            throw TetherError("a recurrent state of \(values.count) values does not fit this policy's state tensors (\(signature.states.map { "'\($0.input)' \($0.shape)" }.joined(separator: ", ")): \(recurrentStateSize) values)",
+            throw TetherError("a recurrent state of \(values.count) values does not fit this policy's state tensors "
+                + "(\(signature.states.map { "'\($0.input)' \($0.shape)" }.joined(separator: ", ")): \(recurrentStateSize) values)",
                               at: session.path)
         }
         guard values.allSatisfy(\.isFinite) else { throw TetherError("a recurrent state to restore holds non-finite values", at: session.path) }

@@ -71,7 +71,8 @@ public struct TrotGait: Sendable, Codable, Equatable {
                               at: manifest.sourcePath)
         }
         guard manifest.observation.history == 1 || manifest.observation.historyLayout == .frameNewestFirst else {
-            throw TetherError("the trot's generator reads the clock from the newest frame first; history_layout \(manifest.observation.historyLayout.rawValue) puts it elsewhere",
+            throw TetherError("the trot's generator reads the clock from the newest frame first; history_layout "
+                + "\(manifest.observation.historyLayout.rawValue) puts it elsewhere",
                               at: manifest.sourcePath, hint: "use the default history_layout (frame_newest_first) for a policy with a trot generator")
         }
         guard manifest.action.mode == .position, manifest.actionSize == 12 else {

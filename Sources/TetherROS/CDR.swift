@@ -205,7 +205,8 @@ public struct CDRReader: Sendable {
 
     private func need(_ count: Int, for what: @autoclosure () -> String) throws {
         guard count <= remaining else {
-            throw TetherError("CDR buffer truncated: \(what()) needs \(count) byte(s) at offset \(position - Self.origin) of the payload, but only \(remaining) remain",
+            throw TetherError("CDR buffer truncated: \(what()) needs \(count) byte(s) at offset \(position - Self.origin) of the payload, but only "
+                + "\(remaining) remain",
                               hint: "the message was cut short, or it was serialized with a different type definition")
         }
     }

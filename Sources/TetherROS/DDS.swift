@@ -32,7 +32,8 @@ public final class DDSParticipant: @unchecked Sendable {
     deinit { _ = tdds_delete(handle) }
 
     static func error(_ what: String, _ code: Int32) -> TetherError {
-        TetherError("\(what): \(String(cString: tdds_error_text(code)))", hint: "is another process using the domain with an incompatible configuration? Try ROS_DOMAIN_ID")
+        TetherError("\(what): \(String(cString: tdds_error_text(code)))",
+                    hint: "is another process using the domain with an incompatible configuration? Try ROS_DOMAIN_ID")
     }
 
     /// The DDS type name ROS 2 uses for `M`: `pkg/msg/Name` → `pkg::msg::dds_::Name_`.

@@ -329,7 +329,8 @@ extension MCAPReader {
                 let source = reader.path ?? "source \(i + 1)"
                 if let known = typeByTopic[channel.topic] {
                     guard known.schema == name, known.encoding == channel.messageEncoding else {
-                        throw TetherError("topic \(channel.topic) carries \(known.schema) [\(known.encoding)] in \(known.source) but \(name) [\(channel.messageEncoding)] here: these are not parts of one recording",
+                        throw TetherError("topic \(channel.topic) carries \(known.schema) [\(known.encoding)] in \(known.source) but \(name) "
+                            + "[\(channel.messageEncoding)] here: these are not parts of one recording",
                                           at: source, hint: "recover each file on its own with `tether log recover FILE OUT.mcap`")
                     }
                     channelMap[i, default: [:]][channel.id] = idByTopic[channel.topic]
@@ -459,7 +460,8 @@ public struct MCAPInfo: Sendable, Equatable, CustomStringConvertible {
         var lines: [String] = []
         if let path { lines.append("file:     \(path) (\(fileSize) bytes)") }
         lines.append("library:  \(library)   profile: \(profile)")
-        lines.append("state:    \(isCleanlyClosed ? "cleanly closed" : "not cleanly closed (truncated or unfinished; recoverable up to its last complete chunk)")")
+        lines.append("state:    "
+            + "\(isCleanlyClosed ? "cleanly closed" : "not cleanly closed (truncated or unfinished; recoverable up to its last complete chunk)")")
         lines.append("messages: \(messageCount) in \(chunkCount) chunk(s)" + (unreadableChunkCount > 0 ? ", \(unreadableChunkCount) unreadable" : ""))
         if let startTime, let endTime {
             lines.append("time:     \(startTime) – \(endTime) ns (\(String(format: "%.3f", durationSeconds)) s)")
@@ -512,7 +514,8 @@ private struct Scan {
             let length = buffer.loadUnaligned(fromByteOffset: pos + 1, as: UInt64.self).littleEndian
             let bodyStart = pos + 9
             guard length <= UInt64(count - bodyStart) else {
-                problems.append("the \(recordName(opcode)) record at offset \(pos) is incomplete: \(length) byte(s) announced, \(count - bodyStart) present (the file was cut short)")
+                problems.append("the \(recordName(opcode)) record at offset \(pos) is incomplete: \(length) byte(s) announced, \(count - bodyStart) present "
+                    + "(the file was cut short)")
                 break
             }
             guard opcode != 0 else {

@@ -113,7 +113,8 @@ private func swatch(_ kind: Swatch, x: Double, cy: Double) -> String {
     case .truth:
         return truthCross(x: xm, y: cy, color: PlotColor.palette(1))
     case let .interval(color):
-        return "<path d=\"M\(x0) \(y)H\(x1)M\(x0) \(svgNumber(cy - 4))v8M\(x1) \(svgNumber(cy - 4))v8\" stroke=\"\(color.hex)\" stroke-width=\"2\" fill=\"none\"/>"
+        return "<path d=\"M\(x0) \(y)H\(x1)M\(x0) \(svgNumber(cy - 4))v8M\(x1) \(svgNumber(cy - 4))v8\" stroke=\"\(color.hex)\" stroke-width=\"2\" "
+            + "fill=\"none\"/>"
             + "<circle cx=\"\(svgNumber(xm))\" cy=\"\(y)\" r=\"3.5\" fill=\"\(color.hex)\"/>"
     }
 }
@@ -177,7 +178,8 @@ func svgAxes(frame: PlotRect, xTicks: [(pos: Double, label: String, major: Bool)
             grid += "M\(x) \(t)V\(b)"
             marks += "M\(x) \(b)v4"
             if xLabelsRotated {
-                labels += "<text transform=\"translate(\(x) \(svgNumber(frame.bottom + 12))) rotate(-35)\" text-anchor=\"end\">\(Markup.escape(tick.label))</text>"
+                labels += "<text transform=\"translate(\(x) \(svgNumber(frame.bottom + 12))) rotate(-35)\" "
+                    + "text-anchor=\"end\">\(Markup.escape(tick.label))</text>"
             } else {
                 labels += "<text x=\"\(x)\" y=\"\(svgNumber(frame.bottom + 16))\" text-anchor=\"middle\">\(Markup.escape(tick.label))</text>"
             }
@@ -195,10 +197,12 @@ func svgAxes(frame: PlotRect, xTicks: [(pos: Double, label: String, major: Bool)
     out += "<path d=\"M\(l) \(t)V\(b)H\(r)\(marks)\" stroke=\"currentColor\" stroke-opacity=\"0.55\" fill=\"none\"/>"
     out += "<g fill=\"currentColor\" fill-opacity=\"0.78\" font-size=\"10.5\">\(labels)</g>"
     if !xTitle.isEmpty {
-        out += "<text x=\"\(svgNumber((frame.left + frame.right) / 2))\" y=\"\(svgNumber(canvasHeight - 8))\" text-anchor=\"middle\" fill=\"currentColor\">\(Markup.escape(xTitle))</text>"
+        out += "<text x=\"\(svgNumber((frame.left + frame.right) / 2))\" y=\"\(svgNumber(canvasHeight - 8))\" text-anchor=\"middle\" "
+            + "fill=\"currentColor\">\(Markup.escape(xTitle))</text>"
     }
     if !yTitle.isEmpty {
-        out += "<text transform=\"translate(16 \(svgNumber((frame.top + frame.bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" fill=\"currentColor\">\(Markup.escape(yTitle))</text>"
+        out += "<text transform=\"translate(16 \(svgNumber((frame.top + frame.bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" "
+            + "fill=\"currentColor\">\(Markup.escape(yTitle))</text>"
     }
     return out + "</g>"
 }

@@ -379,7 +379,8 @@ extension SVGPlot {
         if !errors.isEmpty {
             data += "<path d=\"\(errors)\" stroke=\"currentColor\" stroke-opacity=\"0.85\" stroke-width=\"1.3\" fill=\"none\"/>"
         }
-        data += "<path d=\"M\(svgNumber(frame.left)) \(svgNumber(zero))H\(svgNumber(frame.right))\" stroke=\"currentColor\" stroke-opacity=\"0.6\" fill=\"none\"/>"
+        data += "<path d=\"M\(svgNumber(frame.left)) \(svgNumber(zero))H\(svgNumber(frame.right))\" stroke=\"currentColor\" stroke-opacity=\"0.6\" "
+            + "fill=\"none\"/>"
 
         return svgOpen(width: width, height: height, title: title, kind: kind.rawValue) + svgTitle(title) + layout.legend
             + svgAxes(frame: frame, xTicks: [], yTicks: pixelTicks(layout.yTicks, yMap), xTitle: "", yTitle: yAxis.title,

@@ -208,7 +208,8 @@ public final class Deployment {
                         lastActionAt = nil
                         policyEpoch += 1   // results of calls from an earlier policy phase are dropped
                         if recurrent {
-                            events.append(RecordedEvent(time: t, reason: "policy_reset", message: "the policy's recurrent state is set to zeros as its phase starts"))
+                            events.append(RecordedEvent(time: t, reason: "policy_reset",
+                                                        message: "the policy's recurrent state is set to zeros as its phase starts"))
                         }
                         lateReported = false
                     }
@@ -271,7 +272,8 @@ public final class Deployment {
                         policyLate += 1
                         if !lateReported {
                             lateReported = true
-                            events.append(RecordedEvent(time: t, reason: "policy_late", message: "the policy's action came after its tick's wait: applied one tick late"))
+                            events.append(RecordedEvent(time: t, reason: "policy_late",
+                                                        message: "the policy's action came after its tick's wait: applied one tick late"))
                         }
                     }
                     if action != nil {
@@ -281,13 +283,17 @@ public final class Deployment {
                         if clock.now() >= budgetEnds {
                             let message = String(format: "the policy has given no action for %.3f s (budget %.3f s)%@", silent, policyBudget,
                                                  worker.isBusy ? "; its call has not returned and may still be running" : "")
-                            faults.append((.policyTimeout, message, TetherError(message, at: "policy", hint: "profile the policy (tether bench policy); safety.policy_budget sets the budget")))
+                            faults.append((.policyTimeout, message, TetherError(message, at: "policy",
+                                                                                hint: "profile the policy (tether bench policy); safety.policy_budget sets "
+                                                                                    + "the budget")))
                         } else {
                             holding = true
                             policyLate += 1
                             if !lateReported {
                                 lateReported = true
-                                events.append(RecordedEvent(time: t, reason: "policy_late", message: String(format: "the policy's action is not there %.1f ms after the deadline: holding the last command", 1000 * (clock.now() - tick.deadline)),
+                                events.append(RecordedEvent(time: t, reason: "policy_late",
+                                                            message: String(format: "the policy's action is not there %.1f ms after the deadline: holding "
+                                                                + "the last command", 1000 * (clock.now() - tick.deadline)),
                                                             values: ["silent": silent]))
                             }
                         }

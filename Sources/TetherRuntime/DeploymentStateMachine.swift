@@ -52,8 +52,9 @@ public struct DeploymentStateMachine: Sendable {
         switch (command, phase) {
         case (.standUp, .passive):
             guard jointPositions.count == manifest.joints.count, jointPositions.allSatisfy(\.isFinite) else {
-                throw TetherError("stand-up refused: it starts from the measured pose, and \(jointPositions.isEmpty ? "no robot state has arrived" : "the state holds \(jointPositions.count) finite positions for \(manifest.joints.count) joints")",
-                                  hint: "wait for the robot's joint states, then stand up")
+                let why = jointPositions.isEmpty ? "no robot state has arrived"
+                    : "the state holds \(jointPositions.count) finite positions for \(manifest.joints.count) joints"
+                throw TetherError("stand-up refused: it starts from the measured pose, and \(why)", hint: "wait for the robot's joint states, then stand up")
             }
             let actuated = manifest.joints.indices.filter { manifest.joints[$0].actuator != nil }
             standUpFrom = actuated.map { jointPositions[$0] }

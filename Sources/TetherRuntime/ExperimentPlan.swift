@@ -10,10 +10,12 @@ import TetherCore
 ///
 /// | kind | robot | segments | calibration |
 /// |---|---|---|---|
-/// | `stationary` | as it is (a floating base lying; the pose it lies in held) | 2 s settle, then still for `seconds` | IMU and encoder noise, bias, Allan deviation |
+/// | `stationary` | as it is (a floating base lying; the pose it lies in held) | 2 s settle, then
+/// still for `seconds` | IMU and encoder noise, bias, Allan deviation |
 /// | `sweep` | hung | per joint, per speed: constant-velocity sweeps over the same range up and down | Coulomb + viscous (+ Stribeck) friction |
 /// | `torque-step` | hung | per joint: four doublets of pure torque ±Δ (50 ms each, gains off), PD hold between | motor time constant and dead time |
-/// | `pendulum` | hung | per joint: settle with the joint free (damped), hold at equilibrium + amplitude, release | link inertia about the joint (damped sinusoid) and damping |
+/// | `pendulum` | hung | per joint: settle with the joint free (damped), hold at equilibrium +
+/// amplitude, release | link inertia about the joint (damped sinusoid) and damping |
 /// | `chirp` | hung | multisine position targets on the joints around the default pose | trajectory fitting, latency |
 ///
 /// "Hung": a floating-base robot's experiments other than `stationary` need its legs in the air

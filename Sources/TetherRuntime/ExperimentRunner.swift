@@ -53,7 +53,8 @@ public enum ExperimentRunner {
             throw TetherError("experiment rate \(rate) Hz is not positive", at: "--rate", hint: "e.g. 500")
         }
         guard safety.config.smoothingAlpha == nil else {
-            throw TetherError("the safety configuration low-pass filters the targets (\(safety.config.smoothingCutoffHz ?? 0) Hz), which would reshape the excitation",
+            throw TetherError("the safety configuration low-pass filters the targets (\(safety.config.smoothingCutoffHz ?? 0) Hz), which would reshape the "
+                + "excitation",
                               at: "experiment \(plan.kind.rawValue)", hint: "make the experiment's SafetyConfig with SafetyOptions(manifestFilters: false)")
         }
         let loop = FixedRateLoop(configuration: .init(rateHz: rate), clock: clock)
@@ -106,7 +107,8 @@ public enum ExperimentRunner {
                 let wroteAt = clock.now()
                 if let recorder, !recorderFailed {
                     do {
-                        try recorder.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: nil, action: nil,
+                        try recorder.record(FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: nil,
+                                                         action: nil,
                                                          command: output.command, events: events))
                     } catch {
                         recorderFailed = true

@@ -53,10 +53,13 @@ public enum PolicyReplay {
             return list.indices.sorted { (list[$0].logTime, $0) < (list[$1].logTime, $1) }.map { list[$0] }
         }
         let observations = try byTime(StdMsgs.Float64MultiArray.self, "/tether/observation")
-        let actions = Dictionary(try byTime(StdMsgs.Float64MultiArray.self, "/tether/action").map { ($0.logTime, $0.message.data) }, uniquingKeysWith: { a, _ in a })
-        let states = Dictionary(try byTime(StdMsgs.Float64MultiArray.self, FlightRecorder.policyStateTopic).map { ($0.logTime, $0.message.data) }, uniquingKeysWith: { a, _ in a })
+        let actions = Dictionary(try byTime(StdMsgs.Float64MultiArray.self, "/tether/action").map { ($0.logTime, $0.message.data) }, uniquingKeysWith: { a,
+            _ in a })
+        let states = Dictionary(try byTime(StdMsgs.Float64MultiArray.self, FlightRecorder.policyStateTopic).map { ($0.logTime, $0.message.data) },
+                                uniquingKeysWith: { a, _ in a })
         let events = try byTime(TetherMsgs.SafetyEvent.self, "/tether/safety_events")
-        let resetTimes = Set(events.filter { $0.message.reason == "policy_reset" || ($0.message.reason == "operator" && $0.message.message.hasPrefix("start_policy")) }.map(\.logTime))
+        let resetTimes = Set(events.filter { $0.message.reason == "policy_reset"
+            || ($0.message.reason == "operator" && $0.message.message.hasPrefix("start_policy")) }.map(\.logTime))
         let recurrent = policy.isRecurrent
         var result = Result(ticks: 0, skipped: 0, resets: 0, maxActionError: 0, maxStateError: recurrent && !states.isEmpty ? 0 : nil,
                             worstTick: nil, recurrent: recurrent, stateRecorded: !states.isEmpty)
@@ -87,7 +90,8 @@ public enum PolicyReplay {
             }
             let observation = o.message.data.map(Float.init)
             guard observation.count == policy.observationSize else {
-                throw TetherError("the recorded observation at tick \(index) has \(observation.count) values; the policy reads \(policy.observationSize)", at: path,
+                throw TetherError("the recorded observation at tick \(index) has \(observation.count) values; the policy reads \(policy.observationSize)",
+                                  at: path,
                                   hint: "replay with the policy and manifest the recording was made with")
             }
             let action = try policy.act(observation)
@@ -111,7 +115,8 @@ public enum PolicyReplay {
             result.ticks += 1
         }
         guard result.ticks > 0 else {
-            throw TetherError(recurrent && !known ? "the recording never shows where the recurrent policy's state started (no policy_reset event, no /tether/policy_state): its decisions cannot be replayed"
+            throw TetherError(recurrent && !known ? "the recording never shows where the recurrent policy's state started (no policy_reset event, no "
+                + "/tether/policy_state): its decisions cannot be replayed"
                                                   : "the recording has no tick with both an observation and an action", at: path,
                               hint: "record the whole policy phase (tether deploy --record)")
         }

@@ -92,7 +92,8 @@ public final class ROS2Robot: Robot {
                                                    position: manifest.actuatedJoints.map(\.defaultPosition), velocity: zero,
                                                    effort: zero, kp: zero, kd: kd)
         if t.missingVelocities == .difference {
-            inputNotes.append("joint velocities are computed by differencing positions over their stamps when \(t.jointStates) carries none (ros2.missing_velocities: difference)")
+            inputNotes.append("joint velocities are computed by differencing positions over their stamps when \(t.jointStates) carries none "
+                + "(ros2.missing_velocities: difference)")
         }
     }
 
@@ -123,7 +124,8 @@ public final class ROS2Robot: Robot {
         let wall = Int64(Date().timeIntervalSince1970 * 1e9)
         if Double(stamp - wall) * 1e-9 > tolerance {
             throw fault(.invalidTime, String(format: "a message is stamped %.3f s in the future of this computer's clock", Double(stamp - wall) * 1e-9),
-                        topic: topic, hint: "synchronise the robot's and this computer's clocks (chrony, PTP), or raise ros2.stamp_tolerance (now \(tolerance) s)")
+                        topic: topic, hint: "synchronise the robot's and this computer's clocks (chrony, PTP), or raise ros2.stamp_tolerance (now "
+                            + "\(tolerance) s)")
         }
         if let previous, Double(previous - stamp) * 1e-9 > tolerance {
             throw fault(.invalidTime, String(format: "a message's stamp went back %.3f s from the previous one", Double(previous - stamp) * 1e-9),
@@ -137,7 +139,9 @@ public final class ROS2Robot: Robot {
         let topic = manifest.ros2.jointStates
         let n = msg.name.count
         guard msg.position.count == n, msg.velocity.isEmpty || msg.velocity.count == n, msg.effort.isEmpty || msg.effort.count == n else {
-            throw fault(.invalidInput, "a joint state names \(n) joints but has \(msg.position.count) positions, \(msg.velocity.count) velocities, \(msg.effort.count) efforts",
+            throw fault(.invalidInput,
+                        "a joint state names \(n) joints but has \(msg.position.count) positions, \(msg.velocity.count) velocities, \(msg.effort.count) "
+                            + "efforts",
                         topic: topic, hint: "positions must match the names one to one; velocities and efforts likewise, or be empty")
         }
         guard n > 0 else {
@@ -165,8 +169,10 @@ public final class ROS2Robot: Robot {
         } else {
             switch manifest.ros2.missingVelocities {
             case .refuse:
-                throw fault(.invalidInput, "the joint states carry no velocities (legal in sensor_msgs/JointState, but the policy and the safety checks need them)",
-                            topic: topic, hint: "publish velocities, or declare `ros2: {missing_velocities: difference}` in the manifest to compute them from positions")
+                throw fault(.invalidInput,
+                            "the joint states carry no velocities (legal in sensor_msgs/JointState, but the policy and the safety checks need them)",
+                            topic: topic, hint: "publish velocities, or declare `ros2: {missing_velocities: difference}` in the manifest to compute them "
+                                + "from positions")
             case .difference:
                 // Over the header stamps where the robot stamps them, else over the samples' DDS
                 // source timestamps (one per sample, unlike the receive time of a drained batch).
@@ -205,7 +211,8 @@ public final class ROS2Robot: Robot {
         // A pulse shorter than a tick (true then false between two reads) still engages.
         eStopInputActive = pulse || lastEStopValue
         if let heartbeat = t.estopHeartbeat, now - lastEStopMessage > heartbeat {
-            throw fault(.eStop, String(format: "no message on the e-stop topic for %.3f s (heartbeat required every %.3f s)", now - lastEStopMessage, heartbeat),
+            throw fault(.eStop, String(format: "no message on the e-stop topic for %.3f s (heartbeat required every %.3f s)", now - lastEStopMessage,
+                                       heartbeat),
                         topic: t.estop, hint: "the e-stop node is dead or disconnected: check it, then restart the deployment")
         }
         while let m = try odometry.take() { lastOdometry = (m.message, now) }
@@ -215,7 +222,8 @@ public final class ROS2Robot: Robot {
             // The IMU's own age: its attitude must not freeze while joint states keep coming.
             // (When both are silent, the wrapper's state timeout stops the robot on the joint states' age.)
             if now - at > imuTimeout, received - at > imuTimeout {
-                throw fault(.stateTimeout, String(format: "the IMU has been silent for %.3f s (timeout %.3f s) while joint states keep coming", now - at, imuTimeout),
+                throw fault(.stateTimeout, String(format: "the IMU has been silent for %.3f s (timeout %.3f s) while joint states keep coming", now - at,
+                                                  imuTimeout),
                             topic: t.imu, hint: "check the IMU node; ros2.imu_timeout sets the timeout")
             }
             state.apply(imu: message)

@@ -159,7 +159,8 @@ public final class ROS2RobotServer: @unchecked Sendable {
                 case .damping:
                     let silence = now - (watchdog.lastCommandAt ?? now)
                     onEvent(Event(time: now - start, kind: "command_timeout",
-                                  message: String(format: "no valid command for %.3f s (timeout %.3f s): damping stop", silence, watchdog.configuration.timeout)))
+                                  message: String(format: "no valid command for %.3f s (timeout %.3f s): damping stop", silence,
+                                                  watchdog.configuration.timeout)))
                 case .zeroTorque:
                     onEvent(Event(time: now - start, kind: "zero_torque",
                                   message: String(format: "still no command after %.1f s of damping: zero torque", watchdog.configuration.dampingSeconds)))

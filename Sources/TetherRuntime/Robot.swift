@@ -127,7 +127,8 @@ public final class SimulatedRobot: Robot {
     }
 
     public var inputNotes: [String] {
-        releasedAt.map { [String(format: "started hung on a gantry at the standing height; released at t = %.2f s, once standing at the default pose", $0)] } ?? []
+        releasedAt.map { [String(format: "started hung on a gantry at the standing height; released at t = %.2f s, once standing at the default pose",
+                                 $0)] } ?? []
     }
 
     public func advance(to time: Double) throws {

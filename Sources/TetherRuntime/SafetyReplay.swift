@@ -111,7 +111,8 @@ public enum SafetyReplay {
         let statesTopic = manifest.ros2.jointStates, commandsTopic = manifest.ros2.jointCommands, actionsTopic = "/tether/action"
         guard topics.contains(statesTopic) else {
             throw TetherError("the recording has no \(statesTopic) topic: replay needs the robot's joint states", at: path,
-                              hint: "topics: \(known.isEmpty ? "none" : known); replay a flight recording of this robot (tether deploy --record), or check the manifest's ros2 topic names")
+                              hint: "topics: \(known.isEmpty ? "none" : known); replay a flight recording of this robot (tether deploy --record), or check "
+                                  + "the manifest's ros2 topic names")
         }
         guard topics.contains(actionsTopic) || topics.contains(commandsTopic) else {
             throw TetherError("the recording has neither \(actionsTopic) nor \(commandsTopic): replay needs each tick's action or command", at: path,
@@ -156,11 +157,13 @@ public enum SafetyReplay {
             if let logTime = current?.logTime, let m = current?.message {
                 let at = "\(path) (\(statesTopic) at log time \(logTime) ns)"
                 guard m.position.count == n, m.velocity.count == n else {
-                    throw TetherError("a joint state has \(m.position.count) positions and \(m.velocity.count) velocities; the manifest has \(n) joints", at: at,
+                    throw TetherError("a joint state has \(m.position.count) positions and \(m.velocity.count) velocities; the manifest has \(n) joints",
+                                      at: at,
                                       hint: "replay with the manifest the recording was made with")
                 }
                 guard m.name.isEmpty || m.name == names else {
-                    throw TetherError("the joint state names its joints \(m.name.joined(separator: ", ")), not the manifest's \(names.joined(separator: ", "))", at: at,
+                    throw TetherError("the joint state names its joints \(m.name.joined(separator: ", ")), not the manifest's "
+                        + "\(names.joined(separator: ", "))", at: at,
                                       hint: "replay with the manifest the recording was made with")
                 }
                 received = seconds(logTime)

@@ -180,7 +180,8 @@ public struct SafetyConfig: Sendable {
             let field = "joints[\(i)]"
             let limits = joint.positionLimits
             guard limits.lowerBound.isFinite, limits.upperBound.isFinite else {
-                throw fail("joint '\(joint.name)' has non-finite position limits \(limits)", field: "\(field).limits", hint: "give finite limits in rad (m for a slide joint)")
+                throw fail("joint '\(joint.name)' has non-finite position limits \(limits)", field: "\(field).limits",
+                           hint: "give finite limits in rad (m for a slide joint)")
             }
             let lower = limits.lowerBound + margin, upper = limits.upperBound - margin
             guard lower < upper else {
@@ -188,17 +189,20 @@ public struct SafetyConfig: Sendable {
                            field: "safety.position_margin", hint: "use a margin below \((limits.upperBound - limits.lowerBound) / 2)")
             }
             guard joint.velocityLimit.isFinite, joint.velocityLimit > 0 else {
-                throw fail("joint '\(joint.name)' has velocity limit \(joint.velocityLimit)", field: "\(field).velocity_limit", hint: "a positive speed in rad/s")
+                throw fail("joint '\(joint.name)' has velocity limit \(joint.velocityLimit)", field: "\(field).velocity_limit",
+                           hint: "a positive speed in rad/s")
             }
             guard let tau = joint.torqueLimit, tau.isFinite, tau > 0 else {
-                throw fail("actuated joint '\(joint.name)' has no positive torque limit", field: "\(field).torque_limit", hint: "a positive torque in N·m (N for a slide joint)")
+                throw fail("actuated joint '\(joint.name)' has no positive torque limit", field: "\(field).torque_limit",
+                           hint: "a positive torque in N·m (N for a slide joint)")
             }
             guard joint.feedforward.isFinite else {
                 throw fail("joint '\(joint.name)' has feed-forward \(joint.feedforward)", field: "\(field).feedforward", hint: "a finite torque in N·m")
             }
             if manifest.action.mode == .position {
                 guard let p = joint.kp, let d = joint.kd, p.isFinite, d.isFinite, p >= 0, d >= 0 else {
-                    throw fail("position mode needs finite kp >= 0 and kd >= 0 for joint '\(joint.name)'", field: "\(field).kp", hint: "kp in N·m/rad, kd in N·m·s/rad")
+                    throw fail("position mode needs finite kp >= 0 and kd >= 0 for joint '\(joint.name)'", field: "\(field).kp",
+                               hint: "kp in N·m/rad, kd in N·m·s/rad")
                 }
                 kp.append(p)
                 kd.append(d)
@@ -234,7 +238,8 @@ public struct SafetyConfig: Sendable {
         let period = 1 / rates.controlHz
         let lateness = options.maxTickLateness ?? period
         guard lateness.isFinite, lateness > 0 else {
-            throw fail("tick lateness bound \(lateness) s is not a positive number", field: "options.maxTickLateness", hint: "e.g. one control period, \(period) s")
+            throw fail("tick lateness bound \(lateness) s is not a positive number", field: "options.maxTickLateness",
+                       hint: "e.g. one control period, \(period) s")
         }
         // The manifest's deployment filters fill what the options leave open (position mode).
         var smoothingCutoff = options.smoothingCutoffHz
@@ -253,17 +258,20 @@ public struct SafetyConfig: Sendable {
         var alpha: Double? = nil
         if let cutoff = smoothingCutoff {
             guard cutoff.isFinite, cutoff >= 0 else {
-                throw fail("smoothing cutoff \(cutoff) Hz is not a non-negative number", field: "options.smoothingCutoffHz", hint: "a cutoff in Hz, or 0 / nil for no smoothing")
+                throw fail("smoothing cutoff \(cutoff) Hz is not a non-negative number", field: "options.smoothingCutoffHz",
+                           hint: "a cutoff in Hz, or 0 / nil for no smoothing")
             }
             if cutoff > 0 { alpha = LowPassFilter.alpha(cutoffHz: cutoff, period: period) }
         }
         if alpha != nil, manifest.action.mode == .effort {
-            throw fail("smoothing filters position targets, but the action mode is effort", field: "options.smoothingCutoffHz", hint: "leave it nil for an effort-mode robot")
+            throw fail("smoothing filters position targets, but the action mode is effort", field: "options.smoothingCutoffHz",
+                       hint: "leave it nil for an effort-mode robot")
         }
         func perJoint(_ values: [Double]?, _ name: String, _ unit: String) throws -> [Double]? {
             guard let values else { return nil }
             guard values.count == 1 || values.count == count else {
-                throw fail("\(name) has \(values.count) values for \(count) actuated joints", field: "options.\(name)", hint: "one value, or one per actuated joint")
+                throw fail("\(name) has \(values.count) values for \(count) actuated joints", field: "options.\(name)",
+                           hint: "one value, or one per actuated joint")
             }
             let all = values.count == 1 ? Array(repeating: values[0], count: count) : values
             for (k, v) in all.enumerated() where !(v.isFinite && v > 0) {
@@ -275,7 +283,8 @@ public struct SafetyConfig: Sendable {
         let amax = try perJoint(options.maxTargetAcceleration, "maxTargetAcceleration", "rad/s²")
         let jmax = try perJoint(options.maxTargetJerk, "maxTargetJerk", "rad/s³")
         if (vmax ?? amax ?? jmax) != nil, manifest.action.mode == .effort {
-            throw fail("rate limits apply to position targets, but the action mode is effort", field: "options.maxTargetVelocity", hint: "leave them nil for an effort-mode robot")
+            throw fail("rate limits apply to position targets, but the action mode is effort", field: "options.maxTargetVelocity",
+                       hint: "leave them nil for an effort-mode robot")
         }
         if jmax != nil, amax == nil {
             throw fail("a jerk limit needs an acceleration limit", field: "options.maxTargetJerk", hint: "set maxTargetAcceleration too")
@@ -289,14 +298,16 @@ public struct SafetyConfig: Sendable {
             throw fail("position tolerance \(options.positionTolerance) is not a non-negative number", field: "options.positionTolerance", hint: "e.g. 0.1 rad")
         }
         if let rate = options.maxTiltRate, !(rate.isFinite && rate > 0) {
-            throw fail("tilt rate \(rate) rad/s is not a positive number", field: "options.maxTiltRate", hint: "e.g. 3 rad/s, or nil for no tilt-rate fall detection")
+            throw fail("tilt rate \(rate) rad/s is not a positive number", field: "options.maxTiltRate",
+                       hint: "e.g. 3 rad/s, or nil for no tilt-rate fall detection")
         }
         let floating = manifest.base != nil
         var height = options.minBaseHeight
         if height == nil, floating { height = manifest.task?.minBaseHeight }
         if let h = height {
             guard !h.isNaN, h != .infinity else {
-                throw fail("minimum base height \(h) m is not a number", field: "options.minBaseHeight", hint: "a height in m, or -infinity for no height check")
+                throw fail("minimum base height \(h) m is not a number", field: "options.minBaseHeight",
+                           hint: "a height in m, or -infinity for no height check")
             }
             if h == -.infinity { height = nil }
         }

@@ -100,7 +100,8 @@ public struct SafetyWrapper: Sendable {
             } else if let direct = input.command {
                 let values = direct.positions + direct.velocities + direct.torques + direct.kp + direct.kd
                 if direct.count != config.count {
-                    conditions.append(Condition(reason: .invalidInput, message: "the runtime's command has \(direct.count) joints for \(config.count) actuated joints",
+                    conditions.append(Condition(reason: .invalidInput,
+                                                message: "the runtime's command has \(direct.count) joints for \(config.count) actuated joints",
                                                 values: ["joints": Double(direct.count)]))
                 } else if let bad = values.first(where: { !$0.isFinite }) {
                     conditions.append(Condition(reason: .nonFiniteAction, message: "the runtime's command holds \(bad)", values: ["value": bad]))
@@ -536,7 +537,8 @@ public struct SafetyWrapper: Sendable {
         var problems: [Condition] = []
         guard robot.jointPositions.count == joints.count, robot.jointVelocities.count == joints.count else {
             return [Condition(reason: .invalidInput,
-                              message: "the state has \(robot.jointPositions.count) positions and \(robot.jointVelocities.count) velocities for \(joints.count) joints")]
+                              message: "the state has \(robot.jointPositions.count) positions and \(robot.jointVelocities.count) velocities for "
+                                  + "\(joints.count) joints")]
         }
         for (field, values) in [("position", robot.jointPositions), ("velocity", robot.jointVelocities), ("torque", robot.jointTorques)] {
             for (i, value) in values.enumerated() where !value.isFinite {

@@ -103,7 +103,8 @@ extension RobotModel {
     /// Runs one `SimRobot` trial per index on all cores; see `BatchRollout` for the guarantees.
     public func rollouts<Result: Sendable, Failure: Error>(_ batch: BatchRollout,
                                                            progress: (@Sendable (Int) -> Void)? = nil,
-                                                           _ body: @Sendable (SimRobot, inout SeededRandom, Int) throws(Failure) -> Result) throws(Failure) -> [Result] {
+                                                           _ body: @Sendable (SimRobot, inout SeededRandom,
+                                                                              Int) throws(Failure) -> Result) throws(Failure) -> [Result] {
         try batch.run(model: model, progress: progress) { (trial: inout BatchRollout.Trial) throws(Failure) -> Result in
             let robot = SimRobot(robot: self.with(model: trial.model), data: trial.data)
             return try body(robot, &trial.random, trial.index)

@@ -15,7 +15,8 @@ public enum BuiltinRobots {
     public static func manifestPath(for robot: String) throws -> String {
         if robot.hasSuffix(".yaml") || robot.hasSuffix(".yml") || robot.contains("/") {
             guard FileManager.default.fileExists(atPath: robot) else {
-                throw TetherError("manifest not found", at: robot, hint: "pass a built-in robot (\(names.joined(separator: ", "))) or the path of a manifest YAML")
+                throw TetherError("manifest not found", at: robot,
+                                  hint: "pass a built-in robot (\(names.joined(separator: ", "))) or the path of a manifest YAML")
             }
             return robot
         }

@@ -36,7 +36,8 @@ public struct ManifestDraft: Sendable {
             throw TetherError("YAML syntax error: \(error)", at: configPath)
         }
         guard let top = root.mapping else {
-            throw TetherError("the configuration is not a YAML mapping", at: configPath, hint: "give unitree_rl_gym's deploy YAML or Isaac Lab's params/env.yaml")
+            throw TetherError("the configuration is not a YAML mapping", at: configPath,
+                              hint: "give unitree_rl_gym's deploy YAML or Isaac Lab's params/env.yaml")
         }
         let config = ConfigReader(file: configPath, top: top)
         var writer = DraftWriter(model: model, manifestPath: manifestPath,
@@ -131,7 +132,8 @@ struct DraftWriter {
         // The deploy script reads qpos[7:] and writes every ctrl: one value per model joint, in model order.
         for (key, list) in [("kps", kps), ("kds", kds), ("default_angles", angles)] where list.count != n {
             throw TetherError("'\(key)' has \(list.count) values but \(URL(fileURLWithPath: model.path).lastPathComponent) has \(n) hinge/slide joints",
-                              at: c.file, hint: "unitree_rl_gym lists one value per model joint, in the model's joint order; give the model the policy was deployed with")
+                              at: c.file, hint: "unitree_rl_gym lists one value per model joint, in the model's joint order; give the model the policy was "
+                                  + "deployed with")
         }
         if let numActions, numActions != n {
             throw TetherError("num_actions is \(numActions) but the model has \(n) joints", at: c.file,
@@ -163,14 +165,19 @@ struct DraftWriter {
             terms.append("{source: gait_phase}")
             observationExtras = ["gait_period: 0.8  # TODO(check): unitree_rl_gym's deploy script hard-codes 0.8 s; not in the YAML",
                                  "gait_clock_start: \(fmt(period))  # the script's clock reads one control period at the first policy step"]
-            check("num_obs \(base + 2) = 9 + 3 × \(n) + 2 was read as unitree_rl_gym's layout: angular velocity, gravity, command, joint positions, joint velocities, last action, then sin/cos of the gait phase with a 0.8 s period (hard-coded in the deploy script, not in the YAML); compare with the script the policy was trained and deployed with")
+            check("num_obs \(base + 2) = 9 + 3 × \(n) + 2 was read as unitree_rl_gym's layout: angular velocity, gravity, command, joint positions, joint "
+                + "velocities, last action, then sin/cos of the gait phase with a 0.8 s period (hard-coded in the deploy script, not in the YAML); compare "
+                    + "with the script the policy was trained and deployed with")
         case .some(base):
-            check("num_obs \(base) = 9 + 3 × \(n) was read as unitree_rl_gym's layout without a gait clock: angular velocity, gravity, command, joint positions, joint velocities, last action; compare with the deploy script")
+            check("num_obs \(base) = 9 + 3 × \(n) was read as unitree_rl_gym's layout without a gait clock: angular velocity, gravity, command, joint "
+                + "positions, joint velocities, last action; compare with the deploy script")
         default:
-            check("num_obs \(numObs.map(String.init) ?? "(missing)") is not unitree_rl_gym's 9 + 3 × \(n) (+ 2 for the gait clock); the observation terms below are a guess: write them in the order of the deploy script's obs[...] assignments")
+            check("num_obs \(numObs.map(String.init) ?? "(missing)") is not unitree_rl_gym's 9 + 3 × \(n) (+ 2 for the gait clock); the observation terms "
+                + "below are a guess: write them in the order of the deploy script's obs[...] assignments")
         }
         if !model.gyroSensors.isEmpty && !model.orientationSensors.isEmpty {
-            check("the angular velocity term reads the IMU gyro sensor; unitree_rl_gym's MuJoCo script reads the free joint's body-frame velocity (qvel[3:6]), the real robot's script the IMU: check that the sensor sits on the base body and is not rotated")
+            check("the angular velocity term reads the IMU gyro sensor; unitree_rl_gym's MuJoCo script reads the free joint's body-frame velocity "
+                + "(qvel[3:6]), the real robot's script the IMU: check that the sensor sits on the base body and is not rotated")
         }
         actionLines = ["mode: position", "scale: \(fmt(actionScale))", "offset: default  # default_angles", "clip: 100  # legged_gym's clip_actions"]
         // unitree_rl_gym's PD: targets never clamped, torque clipped by the motor, no filters.
@@ -178,7 +185,8 @@ struct DraftWriter {
                        "torque_bound: saturate  # at 100 % the driver clips the PD torque at torque_limit, as in training",
                        "smoothing_cutoff_hz: 0  # the deploy script has no low-pass",
                        "max_target_velocity: 0  # nor a target speed limit"]
-        check("the safety section declares unitree_rl_gym's actuator (targets past the range, torque saturated by the driver at 100 %, no deployment filters): the measured-position, velocity, tilt and fall checks still stop the robot; deploy at 25 % and 50 % first (docs/conventions.md)")
+        check("the safety section declares unitree_rl_gym's actuator (targets past the range, torque saturated by the driver at 100 %, no deployment "
+            + "filters): the measured-position, velocity, tilt and fall checks still stop the robot; deploy at 25 % and 50 % first (docs/conventions.md)")
         if let command = try c.numbers("cmd_init"), command.count == 3, command.allSatisfy(\.isFinite) {
             let speed = (command[0] * command[0] + command[1] * command[1]).squareRoot()
             taskLines = ["kind: walk", "command: \(list(command))  # cmd_init",
@@ -186,7 +194,8 @@ struct DraftWriter {
                          "initial_noise: 0"]
             check("task: a 20 s walk at cmd_init, success at half the commanded distance; set what success means for this robot")
         }
-        check("action clip 100 and no observation clip follow legged_gym's defaults (clip_actions, clip_observations = 100); check the policy's training config")
+        check("action clip 100 and no observation clip follow legged_gym's defaults (clip_actions, clip_observations = 100); check the policy's training "
+            + "config")
     }
 
     /// The physics and control rates from the trainer's step (`dtKey`, s) and decimation; a model
@@ -239,7 +248,8 @@ struct DraftWriter {
         let order = model.joints.indices.sorted { (model.joints[$0].depth, $0) < (model.joints[$1].depth, $1) }.map { names[$0] }
         if order != names {
             policyJointOrder = order
-            check("policy_joint_order is a guess of Isaac Lab's breadth-first joint order from the model's tree (by depth, then model order); copy the exact order from the policy's joint_names metadata or from env.scene[\"robot\"].joint_names")
+            check("policy_joint_order is a guess of Isaac Lab's breadth-first joint order from the model's tree (by depth, then model order); copy the "
+                + "exact order from the policy's joint_names metadata or from env.scene[\"robot\"].joint_names")
         } else {
             check("the policy's joint order was taken to be the model's; Isaac Lab orders joints breadth-first: compare with env.scene[\"robot\"].joint_names")
         }
@@ -267,14 +277,17 @@ struct DraftWriter {
             }
             if let clip = term["clip"], clip.null == nil, let items = clip.sequence, items.count == 2,
                let hi = Double(items[1].string ?? ""), let lo = Double(items[0].string ?? "") {
-                if abs(hi + lo) < 1e-12 { parts.append("clip: \(fmt(hi))") } else { check("term \(termName) clips to [\(lo), \(hi)], not symmetric; Tether's clip is symmetric") }
+                if abs(hi + lo) < 1e-12 { parts.append("clip: \(fmt(hi))") } else { check("term \(termName) clips to [\(lo), \(hi)], not symmetric; "
+                    + "Tether's clip is symmetric") }
             }
             if groupHistory == nil, let h = term["history_length"], h.null == nil, let v = Double(h.string ?? ""), v > 0 {
                 parts.append("history: \(Int(v))")
                 anyTermHistory = true
             }
-            if functionName == "generated_commands" { check("observation term '\(termName)' reads a command; Tether's velocity_command is (vx, vy, yaw rate): check the command's size and order") }
-            if functionName == "joint_vel" { check("term '\(termName)' is Isaac Lab's absolute joint velocity; Tether's joint_velocities is the same when the default velocity is 0") }
+            if functionName == "generated_commands" { check("observation term '\(termName)' reads a command; Tether's velocity_command is (vx, vy, yaw "
+                + "rate): check the command's size and order") }
+            if functionName == "joint_vel" { check("term '\(termName)' is Isaac Lab's absolute joint velocity; Tether's joint_velocities is the same when "
+                + "the default velocity is 0") }
             terms.append("{\(parts.joined(separator: ", "))}")
         }
         if let h = groupHistory, h > 1 {
@@ -307,7 +320,8 @@ struct DraftWriter {
             check("actions.\(actionName).clip is set; Tether's action clip is one symmetric value: check action.clip")
         }
         actionLines = lines
-        check("the angular velocity term reads the IMU gyro; Isaac Lab's base_ang_vel is the root body's angular velocity in its own frame: check that the IMU sits on the base body, not rotated")
+        check("the angular velocity term reads the IMU gyro; Isaac Lab's base_ang_vel is the root body's angular velocity in its own frame: check that the "
+            + "IMU sits on the base body, not rotated")
     }
 
     /// Values for `names` from a mapping of regular expressions (Isaac Lab's `{".*_hip_joint": 0.1}`)
@@ -365,7 +379,8 @@ struct DraftWriter {
             } else {
                 // No IMU sensors (vendor and Menagerie models): the free joint's orientation and
                 // body-frame rate, what unitree_rl_gym's MuJoCo script reads (qpos[3:7], qvel[3:6]).
-                out.append("  imu: floating_base  # TODO(check): no framequat + gyro sensors in the model: orientation and angular velocity of the free joint (docs/manifest.md)")
+                out.append("  imu: floating_base  # TODO(check): no framequat + gyro sensors in the model: orientation and angular velocity of the free "
+                    + "joint (docs/manifest.md)")
             }
         }
         out.append("joints:")
@@ -377,7 +392,8 @@ struct DraftWriter {
             out.append("    velocity_limit: \(joint.isSlide ? "2.0" : "30.0")  # TODO(check): not in the model; the motor's rated speed")
             if joint.actuator != nil {
                 if let t = joint.torqueLimit {
-                    out.append("    torque_limit: \(fmt(t))  # the \(joint.isSlide ? "force" : "torque") range in the model (actuator range, joint actuatorfrcrange)")
+                    out.append("    torque_limit: \(fmt(t))  # the \(joint.isSlide ? "force" : "torque") range in the model (actuator range, joint "
+                        + "actuatorfrcrange)")
                 } else {
                     out.append("    torque_limit: 1.0  # TODO(check): no force or control range, no actuatorfrcrange; the motor's peak torque")
                 }
@@ -410,15 +426,18 @@ struct DraftWriter {
     var allChecks: [String] {
         var all = checks
         if model.floatingBody != nil && (model.orientationSensors.isEmpty || model.gyroSensors.isEmpty) {
-            all.append("the model has no framequat and gyro sensors: base.imu is floating_base (the free joint's orientation and body-frame angular velocity, as unitree_rl_gym's MuJoCo script reads them); a real robot's IMU may sit elsewhere on the base")
+            all.append("the model has no framequat and gyro sensors: base.imu is floating_base (the free joint's orientation and body-frame angular "
+                + "velocity, as unitree_rl_gym's MuJoCo script reads them); a real robot's IMU may sit elsewhere on the base")
         }
         let unlimited = model.joints.filter { $0.range == nil }.map(\.name)
         if !unlimited.isEmpty { all.append("joints without a range in the model get ±π limits: \(unlimited.joined(separator: ", "))") }
         all.append("velocity_limit is not in the model: every joint has a placeholder (30 rad/s); set each motor's rated speed")
         let noTorque = model.joints.filter { $0.actuator != nil && $0.torqueLimit == nil }.map(\.name)
-        if !noTorque.isEmpty { all.append("no torque limit in the model (actuator ranges, joint actuatorfrcrange) for \(noTorque.joined(separator: ", ")): a 1 N·m placeholder is written") }
+        if !noTorque.isEmpty { all.append("no torque limit in the model (actuator ranges, joint actuatorfrcrange) for \(noTorque.joined(separator: ", ")): "
+            + "a 1 N·m placeholder is written") }
         let notPlain = model.joints.filter { $0.actuator != nil && !$0.actuatorIsPlainMotor }.map(\.name)
-        if !notPlain.isEmpty { all.append("the actuators of \(notPlain.joined(separator: ", ")) are not plain motors (gear 1, gain 1, no bias); Tether computes the PD torque itself and needs <motor>") }
+        if !notPlain.isEmpty { all.append("the actuators of \(notPlain.joined(separator: ", ")) are not plain motors (gear 1, gain 1, no bias); Tether "
+            + "computes the PD torque itself and needs <motor>") }
         let passive = model.joints.filter { $0.actuator == nil }.map(\.name)
         if !passive.isEmpty { all.append("no actuator drives \(passive.joined(separator: ", ")): they are written as passive joints") }
         if model.floatingBody != nil && !model.keyframes.isEmpty {
@@ -427,7 +446,8 @@ struct DraftWriter {
         if !model.otherActuators.isEmpty { all.append("actuators that do not drive one joint are left out: \(model.otherActuators.joined(separator: ", "))") }
         all.append("torque limits come from the model's actuator ranges; check them against the motors' peak torques")
         if model.floatingBody != nil && !model.touchSensors.isEmpty {
-            all.append("the model has touch sensors (\(model.touchSensors.joined(separator: ", "))); list them under base.foot_contacts if the policy observes contacts")
+            all.append("the model has touch sensors (\(model.touchSensors.joined(separator: ", "))); list them under base.foot_contacts if the policy "
+                + "observes contacts")
         }
         return all
     }

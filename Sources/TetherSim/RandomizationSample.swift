@@ -87,7 +87,8 @@ extension RandomizationSpec {
             case .jointDamping, .jointArmature, .jointFrictionLoss:
                 let all = robot.manifest.joints.map(\.name)
                 for j in try names(.joint, default: all) {
-                    let p: SimParameter = term.target == .jointDamping ? .jointDamping(j) : term.target == .jointArmature ? .jointArmature(j) : .jointFrictionLoss(j)
+                    let p: SimParameter = term.target == .jointDamping ? .jointDamping(j)
+                        : term.target == .jointArmature ? .jointArmature(j) : .jointFrictionLoss(j)
                     s.modelEdits.append((p, [max(0, combine(try model.get(p)[0], draw()))]))
                 }
             case .actionLatency: s.actionLatency = max(0, shared)

@@ -166,7 +166,8 @@ public struct RobotModel: Sendable {
                 let tolerance = 1e-6
                 if joint.positionLimits.lowerBound < range.lowerBound - tolerance || joint.positionLimits.upperBound > range.upperBound + tolerance {
                     problem(.limitOutsideModel, "\(path).limits",
-                            "limits [\(joint.positionLimits.lowerBound), \(joint.positionLimits.upperBound)] of '\(joint.name)' go outside the model's range [\(range.lowerBound), \(range.upperBound)]",
+                            "limits [\(joint.positionLimits.lowerBound), \(joint.positionLimits.upperBound)] of '\(joint.name)' go outside the model's "
+                                + "range [\(range.lowerBound), \(range.upperBound)]",
                             "limits within [\(range.lowerBound), \(range.upperBound)]")
                 }
             }
@@ -235,7 +236,8 @@ public struct RobotModel: Sendable {
                 if let range = model.actuatorControlRange(a),
                    joint.positionLimits.lowerBound < range.lowerBound - 1e-6 || joint.positionLimits.upperBound > range.upperBound + 1e-6 {
                     problem(.limitOutsideModel, "\(path).limits",
-                            "limits [\(joint.positionLimits.lowerBound), \(joint.positionLimits.upperBound)] of '\(joint.name)' go outside the ctrlrange [\(range.lowerBound), \(range.upperBound)] of \(servo): MuJoCo would clamp those targets",
+                            "limits [\(joint.positionLimits.lowerBound), \(joint.positionLimits.upperBound)] of '\(joint.name)' go outside the ctrlrange "
+                                + "[\(range.lowerBound), \(range.upperBound)] of \(servo): MuJoCo would clamp those targets",
                             "limits within [\(range.lowerBound), \(range.upperBound)], or a wider ctrlrange")
                 }
             } else if manifest.action.mode == .position && (joint.kp == nil || joint.kd == nil) {
@@ -259,13 +261,15 @@ public struct RobotModel: Sendable {
                     return nil
                 }
                 if model.sensorTypeCode(slot.id) != type.rawValue || slot.dimension != dim {
-                    problem(.invalidValue, field, "sensor '\(name)' has the wrong type or size (\(slot.dimension) values)", "a \(dim)-value sensor of the right kind")
+                    problem(.invalidValue, field, "sensor '\(name)' has the wrong type or size (\(slot.dimension) values)",
+                            "a \(dim)-value sensor of the right kind")
                     return nil
                 }
                 return slot
             }
             let bodyID = model.id(of: .body, b.body)
-            if bodyID == nil { problem(.unknownBody, "base.body", "unknown body '\(b.body)' in \(modelName)", "one of \(model.names(of: .body).joined(separator: ", "))") }
+            if bodyID == nil { problem(.unknownBody, "base.body", "unknown body '\(b.body)' in \(modelName)",
+                                       "one of \(model.names(of: .body).joined(separator: ", "))") }
             var freeJoint: Int?
             if let bodyID {
                 let first = Int(model.raw.pointee.body_jntadr[bodyID]), n = Int(model.raw.pointee.body_jntnum[bodyID])

@@ -27,7 +27,8 @@ public final class SimModel: @unchecked Sendable {
     public convenience init(path: String) throws {
         MuJoCo.installHandlers()
         guard FileManager.default.fileExists(atPath: path) else {
-            throw TetherError("model file not found", at: path, hint: "check the path (relative paths are resolved against the current directory or the manifest)")
+            throw TetherError("model file not found", at: path,
+                              hint: "check the path (relative paths are resolved against the current directory or the manifest)")
         }
         var error = [CChar](repeating: 0, count: 1024)
         guard let m = mj_loadXML(path, nil, &error, Int32(error.count)) else {

@@ -76,7 +76,8 @@ public enum SimParameter: Hashable, Sendable, CustomStringConvertible {
         if path == "timestep" { self = .timestep; return }
         guard let open = path.firstIndex(of: "["), let close = path.lastIndex(of: "]"), open < close,
               path[path.index(after: close)...].hasPrefix(".") else {
-            throw TetherError("'\(path)' is not a parameter path", hint: "write KIND[NAME].FIELD, e.g. body[trunk].mass, joint[FR_hip_joint].damping, or gravity / timestep")
+            throw TetherError("'\(path)' is not a parameter path",
+                              hint: "write KIND[NAME].FIELD, e.g. body[trunk].mass, joint[FR_hip_joint].damping, or gravity / timestep")
         }
         let kind = String(path[..<open])
         let name = String(path[path.index(after: open)..<close])

@@ -113,7 +113,8 @@ public struct CalibratedSimulation: Sendable {
             }
             guard p.patched else {
                 seen[p.name] = p.method
-                skipped.append("\(p.name): not written into the patched model\(p.flags.isEmpty ? "" : " (\(p.flags.joined(separator: "; ")))"), so it stays nominal")
+                skipped.append("\(p.name): not written into the patched model\(p.flags.isEmpty ? "" : " (\(p.flags.joined(separator: "; ")))"), so it stays "
+                    + "nominal")
                 continue
             }
             guard let parameter = try? SimParameter(path: p.name), parameter.count == p.estimate.count else {
@@ -223,7 +224,8 @@ public struct CalibratedSimulation: Sendable {
         if name == "sensor.delay" { return "contained in driver.delay (the measured command → response time), not added twice" }
         if name.hasPrefix("sensor.orientation") { return "the orientation estimate's noise is not simulated (the gyro's is)" }
         if name.hasPrefix("sensor.accel") && name.hasSuffix(".bias") { return "a lying robot's accelerometer reads its tilt too; not the sensor's bias alone" }
-        if name.hasPrefix("sensor.joint[") && name.hasSuffix("].position_noise") { return "per joint, reported; the pooled sensor.joint_position.noise is simulated" }
+        if name.hasPrefix("sensor.joint[") && name.hasSuffix("].position_noise") { return "per joint, reported; the pooled sensor.joint_position.noise is "
+            + "simulated" }
         if name.hasPrefix("sensor.joint[") && name.hasSuffix("].offset") { return "an encoder offset from the default pose, reported, not simulated" }
         if name.hasSuffix(".noise_density") { return "the same white noise as its .noise, per √Hz" }
         return "a noise figure (random walk, bias instability) over longer times than a trial"

@@ -36,7 +36,8 @@ public enum DemonstrationSource {
                                  source: "\(path) @ \(String(format: "%.3f", seconds)) s")
         }
         guard !pairs.isEmpty else {
-            throw TetherError("no (observation, action) pairs: the recording has \(observations.count) \(observationTopic) and \(actions.count) \(actionTopic) messages with no log time in common",
+            throw TetherError("no (observation, action) pairs: the recording has \(observations.count) \(observationTopic) and \(actions.count) "
+                + "\(actionTopic) messages with no log time in common",
                               at: path, hint: "record a deployment with the flight recorder (it writes both topics each tick), or pass a JSON Lines file")
         }
         return pairs

@@ -42,7 +42,8 @@ public struct FineTuneRun: Sendable {
         }
         let tuner = try FineTuner(policy: start.policy, config: config)
         let mlp = start.policy.mlp
-        log("fine-tuning the MLP \(mlp.sizes.map(String.init).joined(separator: "→")) (\(mlp.parameterCount) parameters); fixed: \(tuner.fixedParts.joined(separator: "; "))")
+        log("fine-tuning the MLP \(mlp.sizes.map(String.init).joined(separator: "→")) (\(mlp.parameterCount) parameters); fixed: "
+            + "\(tuner.fixedParts.joined(separator: "; "))")
         let (policy, result) = try tuner.run(demonstrations, progress: progress)
         var summary = result
 

@@ -182,7 +182,8 @@ public struct GapAttribution: Sendable, Codable {
                            progress: (String, [TrialRecord]) -> Void = { _, _ in }) throws -> GapAttribution {
         let calibrated = plan.backend == .sim ? plan.calibrated : nil
         guard plan.backend == .emulator || calibrated != nil else {
-            throw TetherError("gap attribution needs the emulator backend (its truth is set back to nominal) or the sim backend with a calibration (its calibrated parameters are)",
+            throw TetherError("gap attribution needs the emulator backend (its truth is set back to nominal) or the sim backend with a calibration (its "
+                + "calibrated parameters are)",
                               at: "--backend", hint: "add --calibration CALIBRATION.yaml to the sim backend")
         }
         var quiet = plan
@@ -254,7 +255,8 @@ public struct GapAttribution: Sendable, Codable {
             if members.isEmpty {
                 // The member that gave back the most (success, then distance): where to look first.
                 let closest = runs.max { ($0.successes, $0.meanDistance) < ($1.successes, $1.meanDistance) }
-                parts.append("\(group) (no member alone: they act together" + (closest.map { "; closest \($0.nominal), \($0.successes)/\($0.trials)" } ?? "") + ")")
+                parts.append("\(group) (no member alone: they act together" + (closest.map { "; closest \($0.nominal), "
+                    + "\($0.successes)/\($0.trials)" } ?? "") + ")")
             } else {
                 parts.append("\(group), within it \(members.joined(separator: ", "))")
             }
@@ -287,10 +289,13 @@ public struct GapAttribution: Sendable, Codable {
     /// Reads an attribution written by `tether trials --attribute`.
     public static func read(path: String) throws -> GapAttribution {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TetherError("no gap attribution at \(path)", at: path, hint: "write it with `tether trials --backend sim --calibration CAL --attribute --out DIR` or `tether trials --backend emulator --attribute --out DIR` (DIR/attribution.json)")
+            throw TetherError("no gap attribution at \(path)", at: path,
+                              hint: "write it with `tether trials --backend sim --calibration CAL --attribute --out DIR` or `tether trials --backend "
+                                  + "emulator --attribute --out DIR` (DIR/attribution.json)")
         }
         do { return try JSONDecoder().decode(GapAttribution.self, from: data) } catch {
-            throw TetherError("not a gap attribution: \(TrialRecords.describe(error))", at: path, hint: "pass the attribution.json that `tether trials --attribute` wrote")
+            throw TetherError("not a gap attribution: \(TrialRecords.describe(error))", at: path,
+                              hint: "pass the attribution.json that `tether trials --attribute` wrote")
         }
     }
 }

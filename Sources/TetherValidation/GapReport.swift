@@ -100,10 +100,12 @@ public struct GapReport: Sendable, Codable {
     static func missing(_ attributions: [GapAttribution]) -> [String] {
         var notes: [String] = []
         if !attributions.contains(where: \.isCalibration) {
-            notes.append("gap attribution over calibrated parameters (which of them, set back to nominal, give back the lost success): not given; `tether trials --backend sim --calibration CAL --attribute` makes one")
+            notes.append("gap attribution over calibrated parameters (which of them, set back to nominal, give back the lost success): not given; `tether "
+                + "trials --backend sim --calibration CAL --attribute` makes one")
         }
         if attributions.contains(where: { $0.drilled == nil }) {
-            notes.append("attribution by single parameter: groups of parameters are attributed (tens of trials cannot tell dozens of single-parameter runs apart); the drill-down into an explaining group's members was not run")
+            notes.append("attribution by single parameter: groups of parameters are attributed (tens of trials cannot tell dozens of single-parameter runs "
+                + "apart); the drill-down into an explaining group's members was not run")
         }
         return notes
     }
@@ -121,8 +123,11 @@ public struct GapReport: Sendable, Codable {
 
     /// Compares two sets of records; errors if either is empty.
     public init(sim: [TrialRecord], real: [TrialRecord], simSource: String, realSource: String) throws {
-        guard !sim.isEmpty else { throw TetherError("the sim set has no trial records", at: simSource, hint: "run `tether trials --backend sim … --out DIR` and pass DIR/trials.jsonl") }
-        guard !real.isEmpty else { throw TetherError("the real set has no trial records", at: realSource, hint: "run `tether trials --backend emulator … --out DIR` (or record real trials) and pass DIR/trials.jsonl") }
+        guard !sim.isEmpty else { throw TetherError("the sim set has no trial records", at: simSource,
+                                                    hint: "run `tether trials --backend sim … --out DIR` and pass DIR/trials.jsonl") }
+        guard !real.isEmpty else { throw TetherError("the real set has no trial records", at: realSource,
+                                                     hint: "run `tether trials --backend emulator … --out DIR` (or record real trials) and pass "
+                                                         + "DIR/trials.jsonl") }
         format = TetherValidationModule.formatVersion
         robot = sim[0].robot
         policy = sim[0].policy
@@ -191,30 +196,39 @@ public struct GapReport: Sendable, Codable {
         func label(_ set: TrialSet) -> String { set.backend + (set.truth.map { " (\($0))" } ?? "") }
         func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
         let cards = [
-            SummaryCard("success, sim", value: pct(sim.successRate), unit: "%", detail: "\(sim.successes)/\(sim.trials), 95 % \(pct(sim.successInterval.lower))–\(pct(sim.successInterval.upper)) %"),
-            SummaryCard("success, real", value: pct(real.successRate), unit: "%", detail: "\(real.successes)/\(real.trials), 95 % \(pct(real.successInterval.lower))–\(pct(real.successInterval.upper)) %"),
+            SummaryCard("success, sim", value: pct(sim.successRate), unit: "%",
+                        detail: "\(sim.successes)/\(sim.trials), 95 % \(pct(sim.successInterval.lower))–\(pct(sim.successInterval.upper)) %"),
+            SummaryCard("success, real", value: pct(real.successRate), unit: "%",
+                        detail: "\(real.successes)/\(real.trials), 95 % \(pct(real.successInterval.lower))–\(pct(real.successInterval.upper)) %"),
             SummaryCard("gap", value: String(format: "%.1f", success.gapPercentagePoints), unit: "pp", status: status,
                         detail: String(format: "Fisher p = %.3g", success.fisherP)),
             SummaryCard("metrics differing", value: "\(metrics.filter(\.significant).count) of \(metrics.count)", detail: "Welch p < 0.05"),
         ]
         var successSection = ReportSection("Success rate")
-        successSection.paragraph("Success: the base walks the required distance with no fall and no safety stop. Intervals are Wilson score 95 % intervals; the tests are Fisher's exact test and the pooled two-proportion z test (two-sided).")
+        successSection.paragraph("Success: the base walks the required distance with no fall and no safety stop. Intervals are Wilson score 95 % intervals; "
+            + "the tests are Fisher's exact test and the pooled two-proportion z test (two-sided).")
         successSection.figure(SVGPlot.interval(title: "Success rate (95 % Wilson intervals)", axis: PlotAxis("success rate", unit: "%", range: 0...100),
-                                               estimates: [IntervalEstimate("sim: \(label(sim))", estimate: 100 * sim.successRate, lower: 100 * sim.successInterval.lower, upper: 100 * sim.successInterval.upper),
-                                                           IntervalEstimate("real: \(label(real))", estimate: 100 * real.successRate, lower: 100 * real.successInterval.lower, upper: 100 * real.successInterval.upper)]))
+                                               estimates: [IntervalEstimate("sim: \(label(sim))", estimate: 100 * sim.successRate,
+                                                                            lower: 100 * sim.successInterval.lower, upper: 100 * sim.successInterval.upper),
+                                                           IntervalEstimate("real: \(label(real))", estimate: 100 * real.successRate,
+                                                                            lower: 100 * real.successInterval.lower, upper: 100 * real.successInterval.upper)]))
         successSection.table(ReportTable(header: ["test", "statistic", "p", "verdict"], rows: [
-            ["Fisher exact (two-sided)", "—", ReportCell(success.fisherP, digits: 3), ReportCell(success.significant ? "differ" : "no evidence", status: success.significant ? .fail : .pass)],
+            ["Fisher exact (two-sided)", "—", ReportCell(success.fisherP, digits: 3), ReportCell(success.significant ? "differ" : "no evidence",
+                                                                                                 status: success.significant ? .fail : .pass)],
             ["two-proportion z (pooled)", success.z.map { ReportCell($0, digits: 3) } ?? "—", success.twoProportionP.map { ReportCell($0, digits: 3) } ?? "—",
              ReportCell((success.twoProportionP ?? 1) < 0.05 ? "differ" : "no evidence", status: (success.twoProportionP ?? 1) < 0.05 ? .fail : .pass)],
         ]))
         var metricSection = ReportSection("Metrics")
-        metricSection.paragraph("Mean [Student t 95 % interval] per set; Welch's unequal-variance t test (two-sided) for the difference real − sim. Score: distance per second of policy time. Tracking error: mean |achieved − commanded| forward velocity. Margins: minimum over the run of 1 − |value|/limit. Oscillation: share of the actions' spectral power above the cutoff frequency.")
+        metricSection.paragraph("Mean [Student t 95 % interval] per set; Welch's unequal-variance t test (two-sided) for the difference real − sim. Score: "
+            + "distance per second of policy time. Tracking error: mean |achieved − commanded| forward velocity. Margins: minimum over the run of 1 − "
+                + "|value|/limit. Oscillation: share of the actions' spectral power above the cutoff frequency.")
         func interval(_ mean: Double?, _ i: ConfidenceInterval?) -> ReportCell {
             guard let mean else { return "—" }
             guard let i else { return ReportCell(mean, digits: 4) }
             return ReportCell(String(format: "%.3g [%.3g, %.3g]", mean, i.lower, i.upper))
         }
-        metricSection.table(ReportTable(header: ["metric", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"], rows: metrics.map { m in
+        metricSection.table(ReportTable(header: ["metric", "sim", "real", "real − sim", "Welch t", "df", "p", "Mann–Whitney p", "verdict"],
+                                        rows: metrics.map { m in
             [ReportCell(m.unit.isEmpty ? m.name : "\(m.name), \(m.unit)"), interval(m.simMean, m.simInterval), interval(m.realMean, m.realInterval),
              m.difference.map { ReportCell($0, digits: 4) } ?? "—", m.welchT.map { ReportCell($0, digits: 3) } ?? "—",
              m.welchDF.map { ReportCell($0, digits: 3) } ?? "—", m.p.map { ReportCell($0, digits: 3) } ?? "—",
@@ -228,12 +242,14 @@ public struct GapReport: Sendable, Codable {
         }
         var failures = ReportSection("Failure modes and safety interventions")
         let modes = Set(sim.failureModes.keys).union(real.failureModes.keys).sorted()
-        failures.table(ReportTable(header: ["outcome", "sim", "real"], rows: modes.map { [ReportCell($0), ReportCell(integerLiteral: sim.failureModes[$0] ?? 0), ReportCell(integerLiteral: real.failureModes[$0] ?? 0)] }))
+        failures.table(ReportTable(header: ["outcome", "sim", "real"], rows: modes.map { [ReportCell($0),
+                ReportCell(integerLiteral: sim.failureModes[$0] ?? 0), ReportCell(integerLiteral: real.failureModes[$0] ?? 0)] }))
         let reasons = Set(sim.interventions.keys).union(real.interventions.keys).sorted()
         if reasons.isEmpty {
             failures.paragraph("No safety interventions in either set.")
         } else {
-            failures.table(ReportTable(header: ["intervention", "sim (total)", "real (total)"], rows: reasons.map { [ReportCell($0), ReportCell(integerLiteral: sim.interventions[$0] ?? 0), ReportCell(integerLiteral: real.interventions[$0] ?? 0)] },
+            failures.table(ReportTable(header: ["intervention", "sim (total)", "real (total)"], rows: reasons.map { [ReportCell($0),
+                    ReportCell(integerLiteral: sim.interventions[$0] ?? 0), ReportCell(integerLiteral: real.interventions[$0] ?? 0)] },
                                        caption: "Safety wrapper events by reason, summed over the trials."))
         }
         let gates = [("sim", sim), ("real", real)].compactMap { name, set in set.gate.map { "\(name): " + $0.joined(separator: "; ") } }
@@ -243,7 +259,8 @@ public struct GapReport: Sendable, Codable {
         for attribution in attributions ?? [] { sections.append(Self.section(attribution)) }
         var notes = ReportSection("Not covered")
         for m in missing { notes.callout(.info, m) }
-        return HTMLReport(title: "Gap report: \(robot)", subtitle: "policy \(policy) · sim \(label(sim)), \(sim.trials) trials · real \(label(real)), \(real.trials) trials",
+        return HTMLReport(title: "Gap report: \(robot)",
+                          subtitle: "policy \(policy) · sim \(label(sim)), \(sim.trials) trials · real \(label(real)), \(real.trials) trials",
                           generatedAt: generatedAt, generatedBy: "tether report", verdict: ReportVerdict(status, headline), cards: cards,
                           sections: sections + [notes],
                           footer: "Software stops are controlled stops, not safety-rated functions; hardware e-stops remain mandatory.")
@@ -256,9 +273,13 @@ extension GapReport {
         let calibration = attribution.isCalibration
         var a = ReportSection(calibration ? "Gap attribution (calibrated parameters)" : "Gap attribution (virtual robot's truth)")
         if calibration {
-            a.paragraph("The same trials in the calibrated simulation (\(attribution.truth): the patched model, the measured driver lag and dead time, the measured sensor noise), then with one group of calibrated parameters set back to nominal, then with all of them (the nominal simulation). A group whose reset gives back success explains the failures (Fisher's exact test against the calibrated simulation).")
+            a.paragraph("The same trials in the calibrated simulation (\(attribution.truth): the patched model, the measured driver lag and dead time, the "
+                + "measured sensor noise), then with one group of calibrated parameters set back to nominal, then with all of them (the nominal "
+                    + "simulation). A group whose reset gives back success explains the failures (Fisher's exact test against the calibrated simulation).")
             if let v = attribution.versusReal, let full = attribution.entries.first, v.realSuccesses == v.realTrials, full.successes == full.trials {
-                a.callout(.pass, "The calibrated simulation (\(full.successes)/\(full.trials)) and the real robot (\(v.realSuccesses)/\(v.realTrials)) succeeded in every trial: there is no failure to attribute; the runs below show how much margin each group leaves (mean distance).")
+                a.callout(.pass,
+                          "The calibrated simulation (\(full.successes)/\(full.trials)) and the real robot (\(v.realSuccesses)/\(v.realTrials)) succeeded "
+                              + "in every trial: there is no failure to attribute; the runs below show how much margin each group leaves (mean distance).")
             } else if let v = attribution.versusReal, let full = attribution.entries.first {
                 let interval = v.differenceInterval
                     .map { String(format: ", 95 %% interval of the difference %+.0f … %+.0f points", $0.lower, $0.upper) } ?? ""
@@ -268,13 +289,18 @@ extension GapReport {
                 case "consistent":
                     a.callout(.pass, counts + "consistent, so the groups below account for the real failures as far as these trial counts can tell.")
                 case "too few trials":
-                    a.callout(.warn, counts + "too few trials to tell: even the largest possible difference would not be significant (smallest possible p = \(String(format: "%.2g", v.smallestPossibleP ?? 1))). Run more trials on both sides.")
+                    a.callout(.warn,
+                              counts + "too few trials to tell: even the largest possible difference would not be significant (smallest possible p = "
+                                  + "\(String(format: "%.2g", v.smallestPossibleP ?? 1))). Run more trials on both sides.")
                 default:
-                    a.callout(.warn, counts + "the calibrated simulation does not reproduce the real rate; what it misses is outside the calibrated parameters (unmodelled effects, or parameters not measured).")
+                    a.callout(.warn,
+                              counts + "the calibrated simulation does not reproduce the real rate; what it misses is outside the calibrated parameters "
+                                  + "(unmodelled effects, or parameters not measured).")
                 }
             }
         } else {
-            a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back success explains the failures (Fisher's exact test against the full truth).")
+            a.paragraph("The same trials with one group of the emulator truth (\(attribution.truth)) set back to nominal. A group whose reset gives back "
+                + "success explains the failures (Fisher's exact test against the full truth).")
         }
         var summaries = Dictionary((attribution.calibratedGroups ?? []).map { ($0.name, $0.summary) }, uniquingKeysWith: { a, _ in a })
         for g in attribution.calibratedGroups ?? [] where g.members.count > 1 {
@@ -289,13 +315,16 @@ extension GapReport {
             }
         }
         if let drilled = attribution.drilled, !drilled.isEmpty {
-            a.paragraph("Drill-down: \(drilled.joined(separator: ", ")) explained the failures, so the same trials ran again with each of \(drilled.count == 1 ? "its" : "their") members alone set back to nominal (rows marked ↳). A member whose reset alone gives back success explains them by itself; when none does, the members act together.")
+            a.paragraph("Drill-down: \(drilled.joined(separator: ", ")) explained the failures, so the same trials ran again with each of "
+                + "\(drilled.count == 1 ? "its" : "their") members alone set back to nominal (rows marked ↳). A member whose reset alone gives back success "
+                    + "explains them by itself; when none does, the members act together.")
         }
         var header = ["set to nominal", "success", "95 % interval", "change", "Fisher p", "mean distance"]
         if calibration { header.insert("calibrated", at: 1) }
         a.table(ReportTable(header: header, rows: attribution.entries.map { e in
             let explains = e.within == nil ? attribution.explaining.contains(e.nominal) : attribution.explainingMembers?.contains(e.nominal) == true
-            var row = [ReportCell(label(e)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%", 100 * e.successInterval.lower, 100 * e.successInterval.upper)),
+            var row = [ReportCell(label(e)), ReportCell("\(e.successes)/\(e.trials)"), ReportCell(String(format: "%.0f–%.0f %%",
+                    100 * e.successInterval.lower, 100 * e.successInterval.upper)),
                        ReportCell(String(format: "%+.0f pp", e.changePercentagePoints), status: explains ? .warn : nil),
                        ReportCell(e.fisherP, digits: 3), ReportCell(e.meanDistance, digits: 3, unit: "m")]
             if calibration { row.insert(ReportCell(summaries[e.nominal] ?? ""), at: 1) }
@@ -307,7 +336,8 @@ extension GapReport {
         }
         if let v = attribution.versusReal {
             let w = ConfidenceInterval.wilson(successes: v.realSuccesses, trials: v.realTrials)
-            estimates.append(IntervalEstimate("real trials", estimate: 100 * Double(v.realSuccesses) / Double(v.realTrials), lower: 100 * w.lower, upper: 100 * w.upper))
+            estimates.append(IntervalEstimate("real trials", estimate: 100 * Double(v.realSuccesses) / Double(v.realTrials), lower: 100 * w.lower,
+                                              upper: 100 * w.upper))
         }
         a.figure(SVGPlot.interval(title: "Success with each group set back to nominal (95 % Wilson intervals)",
                                   axis: PlotAxis("success rate", unit: "%", range: 0...100), estimates: estimates))
@@ -317,7 +347,8 @@ extension GapReport {
             func values(_ v: [Double]) -> String { v.map { String(format: "%.4g", $0) }.joined(separator: ", ") }
             a.table(ReportTable(header: ["group", "parameter", "nominal", "calibrated", "unit"],
                                 rows: groups.flatMap { g in g.members.map { m in
-                                    [ReportCell(g.name), ReportCell(m.name), ReportCell(values(m.nominal)), ReportCell(values(m.calibrated)), ReportCell(m.unit)]
+                                    [ReportCell(g.name), ReportCell(m.name), ReportCell(values(m.nominal)), ReportCell(values(m.calibrated)),
+                                     ReportCell(m.unit)]
                                 } }, caption: "What each group sets back."))
         }
         if let skipped = attribution.skipped, !skipped.isEmpty {

@@ -102,20 +102,26 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
             sentence = "The gate agrees with the robot: \(counts)\(lean)."
             advice = lean.isEmpty
                 ? "Its GO / NO-GO can be trusted for this robot as far as these trials tell."
-                : "Run more trials on the robot to tell whether the gate is \(differencePercentagePoints > 0 ? "optimistic" : "pessimistic"): the interval narrows with the square root of the trials."
+                : "Run more trials on the robot to tell whether the gate is \(differencePercentagePoints > 0 ? "optimistic" : "pessimistic"): the interval "
+                    + "narrows with the square root of the trials."
         case .optimistic:
             sentence = "The gate is optimistic — the robot does worse than it predicts: \(counts)."
-            advice = "The randomization is milder than the robot or misses an effect: measure the robot (tether experiment, tether calibrate), validate under the randomization the calibration writes, and do not trust a GO from this gate until the two agree."
+            advice = "The randomization is milder than the robot or misses an effect: measure the robot (tether experiment, tether calibrate), validate "
+                + "under the randomization the calibration writes, and do not trust a GO from this gate until the two agree."
         case .pessimistic:
             sentence = "The gate is pessimistic — the robot does better than it predicts: \(counts)."
-            advice = "Its randomization describes a harsher robot than the one measured (ranges wider than the measured uncertainty, or uncalibrated parameters at the base spec's wide ranges): derive the ranges from a calibration of this robot and validate again; a pessimistic gate refuses policies the robot runs well."
+            advice = "Its randomization describes a harsher robot than the one measured (ranges wider than the measured uncertainty, or uncalibrated "
+                + "parameters at the base spec's wide ranges): derive the ranges from a calibration of this robot and validate again; a pessimistic gate "
+                    + "refuses policies the robot runs well."
         }
         var notes: [String] = []
         let digests = Set(records.compactMap { $0.gate?.policyDigest })
         if !digests.isEmpty, digests != [result.identity.policyDigest] {
-            notes.append("the robot's trials ran a policy with digest \(digests.sorted().joined(separator: ", ")), the validation \(result.identity.policyDigest): they are not the same policy")
+            notes.append("the robot's trials ran a policy with digest \(digests.sorted().joined(separator: ", ")), the validation "
+                + "\(result.identity.policyDigest): they are not the same policy")
         } else if digests.isEmpty, Set(records.map(\.policy)) != [result.identity.policy] {
-            notes.append("the robot's trials name policy \(Set(records.map(\.policy)).sorted().joined(separator: ", ")), the validation \(result.identity.policy) (the trials recorded no digest to tell whether the bytes are the same)")
+            notes.append("the robot's trials name policy \(Set(records.map(\.policy)).sorted().joined(separator: ", ")), the validation "
+                + "\(result.identity.policy) (the trials recorded no digest to tell whether the bytes are the same)")
         }
         if result.identity.randomization == nil {
             notes.append("the validation ran on the nominal model, not under a randomization: it predicts one idealized robot")
@@ -125,8 +131,10 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
         }
         let reduced = Set(records.compactMap(\.stage).filter { $0 < 1 })
         if !reduced.isEmpty {
-            notes.append("the robot's trials ran at a torque stage of \(reduced.sorted().map { "\(Int(($0 * 100).rounded())) %" }.joined(separator: ", ")), the gate at full torque: "
-                         + "a reduced stage limits what the policy can do (the chapter gives 25 % slow, safe movements, not the task); run the trials with --stage 100 to compare")
+            notes.append("the robot's trials ran at a torque stage of \(reduced.sorted().map { "\(Int(($0 * 100).rounded())) %" }.joined(separator: ", ")), "
+                + "the gate at full torque: "
+                         + "a reduced stage limits what the policy can do (the chapter gives 25 % slow, safe movements, not the task); run the trials with "
+                             + "--stage 100 to compare")
         }
         self.notes = notes
     }
@@ -151,17 +159,24 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
     public var section: ReportSection {
         func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
         var a = ReportSection("Gate vs robot")
-        a.paragraph("The validation gate's success rate under its randomization (\(gate.randomization ?? "none: nominal model"); \(gate.source)) against the success rate of the trials on the robot (\(robot.source)). The gate's interval is Clopper–Pearson (the one its decision uses), the robot's Wilson; the difference gate − robot has Newcombe's hybrid score 95 % interval (from the two Wilson intervals); the test is Fisher's exact test. The two differ when the interval of the difference excludes 0 and Fisher's p is below 0.05; otherwise the gate agrees with the robot as far as these trials tell.")
+        a.paragraph("The validation gate's success rate under its randomization (\(gate.randomization ?? "none: nominal model"); \(gate.source)) against "
+            + "the success rate of the trials on the robot (\(robot.source)). The gate's interval is Clopper–Pearson (the one its decision uses), the "
+                + "robot's Wilson; the difference gate − robot has Newcombe's hybrid score 95 % interval (from the two Wilson intervals); the test is "
+                    + "Fisher's exact test. The two differ when the interval of the difference excludes 0 and Fisher's p is below 0.05; otherwise the gate "
+                        + "agrees with the robot as far as these trials tell.")
         a.callout(status, sentence + " " + advice)
         a.figure(SVGPlot.interval(title: "Success rate: gate vs robot (95 % intervals)", axis: PlotAxis("success rate", unit: "%", range: 0...100),
-                                  estimates: [IntervalEstimate("gate (Clopper–Pearson)", estimate: 100 * gate.successRate, lower: 100 * gate.clopperPearson.lower, upper: 100 * gate.clopperPearson.upper),
-                                              IntervalEstimate("robot (Wilson)", estimate: 100 * robot.successRate, lower: 100 * robot.successInterval.lower, upper: 100 * robot.successInterval.upper)],
+                                  estimates: [IntervalEstimate("gate (Clopper–Pearson)", estimate: 100 * gate.successRate,
+                                                               lower: 100 * gate.clopperPearson.lower, upper: 100 * gate.clopperPearson.upper),
+                                              IntervalEstimate("robot (Wilson)", estimate: 100 * robot.successRate, lower: 100 * robot.successInterval.lower,
+                                                               upper: 100 * robot.successInterval.upper)],
                                   referenceLine: 100 * gate.threshold))
         a.table(ReportTable(header: ["", "success", "rate", "95 % interval", "decision / verdict"], rows: [
             [ReportCell("gate"), ReportCell("\(gate.successes)/\(gate.trials)"), ReportCell("\(pct(gate.successRate)) %"),
              ReportCell("\(pct(gate.clopperPearson.lower))–\(pct(gate.clopperPearson.upper)) % (Clopper–Pearson)"),
              ReportCell("\(gate.decision) at \(pct(gate.threshold)) %", status: gate.decision == "GO" ? .pass : .fail)],
-            [ReportCell("robot (\(robot.backend)\(robot.truth.map { ", \($0)" } ?? ""))"), ReportCell("\(robot.successes)/\(robot.trials)"), ReportCell("\(pct(robot.successRate)) %"),
+            [ReportCell("robot (\(robot.backend)\(robot.truth.map { ", \($0)" } ?? ""))"), ReportCell("\(robot.successes)/\(robot.trials)"),
+             ReportCell("\(pct(robot.successRate)) %"),
              ReportCell("\(pct(robot.successInterval.lower))–\(pct(robot.successInterval.upper)) % (Wilson)"), ReportCell("—")],
             [ReportCell("gate − robot"), ReportCell("—"), ReportCell(String(format: "%+.1f pp", differencePercentagePoints)),
              ReportCell(String(format: "%+.1f … %+.1f pp (Newcombe)", differenceInterval.lower, differenceInterval.upper)),
@@ -192,7 +207,8 @@ public struct GateVersusRobot: Sendable, Codable, Equatable {
                 [ReportCell($0.key), ReportCell(integerLiteral: $0.value)]
             }, caption: "Safety wrapper events by reason, summed over the trials."))
         }
-        return HTMLReport(title: "Gate vs robot: \(robot.source)", subtitle: "policy \(gate.policy) · gate \(gate.source), \(gate.trials) trials · robot \(robot.backend), \(robot.trials) trials",
+        return HTMLReport(title: "Gate vs robot: \(robot.source)",
+                          subtitle: "policy \(gate.policy) · gate \(gate.source), \(gate.trials) trials · robot \(robot.backend), \(robot.trials) trials",
                           generatedAt: generatedAt, generatedBy: "tether report", verdict: ReportVerdict(status, sentence), cards: cards,
                           sections: [section, outcomes],
                           footer: "Software stops are controlled stops, not safety-rated functions; hardware e-stops remain mandatory.")

@@ -53,14 +53,16 @@ public enum ImprovementLoop {
     public static func loadScenarios(path: String) throws -> [Scenario] {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw TetherError("cannot read the scenarios file: \(error.localizedDescription)", at: path, hint: "pass the failure-scenarios.yaml that `tether improve` wrote")
+            throw TetherError("cannot read the scenarios file: \(error.localizedDescription)", at: path,
+                              hint: "pass the failure-scenarios.yaml that `tether improve` wrote")
         }
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch {
             throw TetherError("the scenarios file is not valid YAML: \(error)", at: path)
         }
         guard let document = root as? [String: Any], let list = document["scenarios"] as? [Any] else {
-            throw TetherError("the scenarios file has no 'scenarios:' list", at: path, hint: "expected the format of failure-scenarios.yaml (docs/validation.md)")
+            throw TetherError("the scenarios file has no 'scenarios:' list", at: path,
+                              hint: "expected the format of failure-scenarios.yaml (docs/validation.md)")
         }
         func number(_ v: Any?) -> Double? {
             switch v {
@@ -121,7 +123,8 @@ public enum ImprovementLoop {
     /// Compares two gate results over the same trials (same seed and trial count).
     public static func compare(before: GateResult, after: GateResult) throws -> Comparison {
         guard before.identity.seed == after.identity.seed, before.identity.trials == after.identity.trials else {
-            throw TetherError("the two validations did not face the same trials (seed \(before.identity.seed)/\(after.identity.seed), trials \(before.identity.trials)/\(after.identity.trials))",
+            throw TetherError("the two validations did not face the same trials (seed \(before.identity.seed)/\(after.identity.seed), trials "
+                + "\(before.identity.trials)/\(after.identity.trials))",
                               hint: "validate the retrained policy with the first run's --seed and --trials")
         }
         func side(_ r: GateResult) -> Comparison.Side {

@@ -63,9 +63,11 @@ public struct ImprovementReport: Sendable, Codable {
         case ImprovementRun.StopReason.alreadyPasses.rawValue:
             headline = "the policy already passed the gate (\(b.successes)/\(b.trials)); nothing was trained"
         case ImprovementRun.StopReason.gatePasses.rawValue:
-            headline = "the gate passes: \(b.successes)/\(b.trials) → \(a.successes)/\(a.trials) on fresh trials after \(iterations) iterations (\(Int(wallSeconds.rounded())) s)"
+            headline = "the gate passes: \(b.successes)/\(b.trials) → \(a.successes)/\(a.trials) on fresh trials after \(iterations) iterations "
+                + "(\(Int(wallSeconds.rounded())) s)"
         default:
-            headline = "the budget (\(budget)) was spent before the gate passed: the best checked policy scores \(a.successes)/\(a.trials) (\(a.decision)) on fresh trials"
+            headline = "the budget (\(budget)) was spent before the gate passed: the best checked policy scores \(a.successes)/\(a.trials) (\(a.decision)) "
+                + "on fresh trials"
         }
         let cards = [
             SummaryCard("success, before", value: pct(b.rate), unit: "%", status: b.decision == .go ? .pass : .fail,
@@ -81,15 +83,20 @@ public struct ImprovementReport: Sendable, Codable {
                          + (successesForGo.map { " (\($0) of \(b.trials) successes)" } ?? "") + ". Before ran on the trials whose failures training replayed; "
                          + "after ran on trials that neither training nor any check used.")
         result.figure(SVGPlot.interval(title: "Success rate under the gate's randomization (95 % Clopper–Pearson)", axis: PlotAxis("success rate", unit: "%"),
-                                       estimates: [IntervalEstimate("before", estimate: 100 * b.rate, lower: 100 * beforeInterval.lower, upper: 100 * beforeInterval.upper),
-                                                   IntervalEstimate("after", estimate: 100 * a.rate, lower: 100 * afterInterval.lower, upper: 100 * afterInterval.upper)],
+                                       estimates: [IntervalEstimate("before", estimate: 100 * b.rate, lower: 100 * beforeInterval.lower,
+                                                                    upper: 100 * beforeInterval.upper),
+                                                   IntervalEstimate("after", estimate: 100 * a.rate, lower: 100 * afterInterval.lower,
+                                                                    upper: 100 * afterInterval.upper)],
                                        referenceLine: 100 * threshold))
         result.table(ReportTable(header: ["", "policy", "successes", "rate", "95 % CP", "decision"], rows: [
             [ReportCell("before"), ReportCell(b.policy), ReportCell("\(b.successes)/\(b.trials)"), ReportCell(pct(b.rate) + " %"),
-             ReportCell("\(pct(beforeInterval.lower))–\(pct(beforeInterval.upper)) %"), ReportCell(b.decision.rawValue, status: b.decision == .go ? .pass : .fail)],
+             ReportCell("\(pct(beforeInterval.lower))–\(pct(beforeInterval.upper)) %"), ReportCell(b.decision.rawValue,
+                                                                                                   status: b.decision == .go ? .pass : .fail)],
             [ReportCell("after"), ReportCell(a.policy), ReportCell("\(a.successes)/\(a.trials)"), ReportCell(pct(a.rate) + " %"),
-             ReportCell("\(pct(afterInterval.lower))–\(pct(afterInterval.upper)) %"), ReportCell(a.decision.rawValue, status: a.decision == .go ? .pass : .fail)],
-        ], caption: String(format: "Change %+.1f points, Fisher's exact p = %.3g. %d of %d failures of the before gate pass when run again (they were trained on).",
+             ReportCell("\(pct(afterInterval.lower))–\(pct(afterInterval.upper)) %"), ReportCell(a.decision.rawValue,
+                                                                                                 status: a.decision == .go ? .pass : .fail)],
+        ], caption: String(format: "Change %+.1f points, Fisher's exact p = %.3g. %d of %d failures of the before gate pass when run again (they were "
+            + "trained on).",
                            comparison.change, comparison.fisherP, comparison.scenariosFixed, comparison.scenariosTotal)))
         var sections = [result]
         if !checks.isEmpty {
@@ -97,7 +104,8 @@ public struct ImprovementReport: Sendable, Codable {
             progress.paragraph("After every chunk of training the candidate ran the gate's trials on a seed of its own; a check stops early once too many "
                                + "failures make the GO impossible. A passing check is confirmed on other fresh trials; the confirmation decides.")
             let held = checks.filter { !$0.confirmation }, confirmed = checks.filter(\.confirmation)
-            var series = [PlotSeries("checks (fresh trials)", x: held.map { Double($0.iteration) }, y: held.map { 100 * Double($0.successes) / Double(max(1, $0.trials)) }, markers: true)]
+            var series = [PlotSeries("checks (fresh trials)", x: held.map { Double($0.iteration) }, y: held.map { 100 * Double($0.successes) / Double(max(1,
+                $0.trials)) }, markers: true)]
             if !confirmed.isEmpty {
                 series.append(PlotSeries("confirmations (other fresh trials)", x: confirmed.map { Double($0.iteration) },
                                          y: confirmed.map { 100 * Double($0.successes) / Double(max(1, $0.trials)) }, dashed: true, markers: true))
@@ -118,7 +126,8 @@ public struct ImprovementReport: Sendable, Codable {
             [ReportCell("budget"), ReportCell(budget.description)],
             [ReportCell("stopped because"), ReportCell(stopReason)],
             [ReportCell("wall time"), ReportCell(String(format: "%.0f s", wallSeconds))],
-            [ReportCell("training"), ReportCell(String(format: "%.0f s, %d iterations, %d env steps (%.0f env steps/s)", trainingSeconds, iterations, environmentSteps,
+            [ReportCell("training"), ReportCell(String(format: "%.0f s, %d iterations, %d env steps (%.0f env steps/s)", trainingSeconds, iterations,
+                                                       environmentSteps,
                                                        Double(environmentSteps) / max(trainingSeconds, 1e-9)))],
             [ReportCell("validations and checks"), ReportCell(String(format: "%.0f s", checkSeconds))],
             [ReportCell("gate's randomization"), ReportCell(gateRandomization)],
@@ -128,6 +137,7 @@ public struct ImprovementReport: Sendable, Codable {
         return HTMLReport(title: "Improvement: \((b.policy as NSString).lastPathComponent) → \((a.policy as NSString).lastPathComponent)",
                           subtitle: "tether improve · gate \(gateRandomization)", generatedAt: generatedAt, generatedBy: "tether improve",
                           verdict: ReportVerdict(passed ? .pass : .fail, headline), cards: cards, sections: sections,
-                          footer: "The gate predicts the robot only as well as its randomization describes it: compare with trials on the robot (tether report --validation).")
+                          footer: "The gate predicts the robot only as well as its randomization describes it: compare with trials on the robot (tether "
+                              + "report --validation).")
     }
 }

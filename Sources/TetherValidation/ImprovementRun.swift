@@ -203,7 +203,8 @@ public struct ImprovementRun: Sendable {
             let result = try gate.run { indices in
                 try simulation.run(indices: indices, seed: seed) { try OnnxPolicy(path: path, manifest: manifest) }
             }
-            progress("  \(what): \(result.summary.successes)/\(result.summary.trials) (lower bound \(Self.percent(result.summary.decisionInterval.lower))) \(result.summary.decision.rawValue)")
+            progress("  \(what): \(result.summary.successes)/\(result.summary.trials) (lower bound \(Self.percent(result.summary.decisionInterval.lower))) "
+                + "\(result.summary.decision.rawValue)")
             return result
         }
         /// A check with futility stopping, in batches of 25.
@@ -217,7 +218,8 @@ public struct ImprovementRun: Sendable {
                 done += records.count
                 successes += records.filter(\.success).count
                 if successes + (trials - done) < needed {
-                    reason = "\(done - successes) failures in \(done) trials: at most \(trials - needed) of \(trials) allowed to stop (GO with a margin of \(margin))"
+                    reason = "\(done - successes) failures in \(done) trials: at most \(trials - needed) of \(trials) allowed to stop (GO with a margin of "
+                        + "\(margin))"
                     break
                 }
             }
@@ -281,7 +283,8 @@ public struct ImprovementRun: Sendable {
             var chunkSteps = 0
             state = try trainer.train(from: state, progress: { log in
                 chunkSteps += log.environmentSteps
-                progress(String(format: "  iter %3d  mean return %8.2f  best %8.2f  %7.0f env steps/s", log.iteration, log.meanReturn, log.bestReturn, log.stepsPerSecond))
+                progress(String(format: "  iter %3d  mean return %8.2f  best %8.2f  %7.0f env steps/s", log.iteration, log.meanReturn, log.bestReturn,
+                                log.stepsPerSecond))
             })
             lastChunkSeconds = (ContinuousClock.now - t0).seconds
             lastChunkSteps = chunkSteps
@@ -294,7 +297,8 @@ public struct ImprovementRun: Sendable {
             let c = try check(candidate, seed: seed &+ checkIndex, iteration: state.iteration)
             lastCheckSeconds = c.seconds
             checks.append(c)
-            progress("  check after \(state.iteration) iterations (fresh trials, seed \(c.seed)): \(c.successes)/\(c.trials) \(c.decision): \(c.reason)  [\(Self.clock(elapsed()))]")
+            progress("  check after \(state.iteration) iterations (fresh trials, seed \(c.seed)): \(c.successes)/\(c.trials) \(c.decision): \(c.reason)  "
+                + "[\(Self.clock(elapsed()))]")
             if best == nil || Self.rate(c) > Self.rate(best!.check) { best = (c, state) }
             guard c.decision == .go else { continue }
             // Confirm on trials nothing has seen.
@@ -306,7 +310,8 @@ public struct ImprovementRun: Sendable {
             let s = confirmation.summary
             let confirmed = s.decision == .go && s.successes >= needed
             checks.append(Check(iteration: state.iteration, seed: confirmationSeed, trials: s.trials, successes: s.successes,
-                                decision: s.decision, reason: s.reason + (s.decision == .go && !confirmed ? "; below the margin (\(needed) needed to stop)" : ""),
+                                decision: s.decision, reason: s.reason + (s.decision == .go && !confirmed ? "; below the margin (\(needed) needed to "
+                                    + "stop)" : ""),
                                 confirmation: true, policy: candidate, seconds: (ContinuousClock.now - confirmationStart).seconds))
             after = confirmation
             chosen = (candidate, state)
@@ -323,7 +328,8 @@ public struct ImprovementRun: Sendable {
             }
             if chosen?.path != best.check.policy || after == nil {
                 let freshSeed = seed &+ 1000 &+ confirmations &+ 1
-                progress("③ budget spent: keeping the best checked policy (after \(best.check.iteration) iterations, \(best.check.successes)/\(best.check.trials)); validating it on fresh trials (seed \(freshSeed))")
+                progress("③ budget spent: keeping the best checked policy (after \(best.check.iteration) iterations, "
+                    + "\(best.check.successes)/\(best.check.trials)); validating it on fresh trials (seed \(freshSeed))")
                 after = try validate(best.check.policy, seed: freshSeed, what: "after")
             } else {
                 progress("③ budget spent: keeping the best checked policy (after \(best.check.iteration) iterations), whose confirmation is the after")

@@ -93,13 +93,15 @@ public enum RecordedFailures {
         let events = reader.info.topics.contains { $0.topic == "/tether/safety_events" }
             ? try reader.messages(TetherMsgs.SafetyEvent.self, topic: "/tether/safety_events").map { (seconds($0.logTime), $0.message) } : []
         guard !states.isEmpty else {
-            throw TetherError("the recording has no joint states on \(topics.jointStates)", at: path, hint: "record with tether trials or tether deploy --record")
+            throw TetherError("the recording has no joint states on \(topics.jointStates)", at: path,
+                              hint: "record with tether trials or tether deploy --record")
         }
         func quaternion(_ m: SensorMsgs.Imu) -> SIMD4<Double> { SIMD4(m.orientation.w, m.orientation.x, m.orientation.y, m.orientation.z) }
         func tilt(_ q: SIMD4<Double>) -> Double {
             RobotState(time: 0, jointPositions: [], jointVelocities: [], jointTorques: [], baseOrientation: q).tilt ?? 0
         }
-        let stopping: Set<String> = ["fall", "tilt_limit", "velocity_limit", "position_limit", "non_finite_state", "non_finite_action", "state_timeout", "estop"]
+        let stopping: Set<String> = ["fall", "tilt_limit", "velocity_limit", "position_limit", "non_finite_state", "non_finite_action", "state_timeout",
+                                     "estop"]
         let failure = events.first { $0.0 >= policyStart && stopping.contains($0.1.reason) }?.0
             ?? imu.first { $0.0 >= policyStart && tilt(quaternion($0.1)) > manifest.safety.tiltLimit }?.0 ?? lastAction
         let windowStart = max(policyStart, failure - window)
@@ -118,7 +120,8 @@ public enum RecordedFailures {
         let action = actions.last { $0.0 <= windowStart }?.1
         // A recurrent policy's memory at that moment (the state after the last call before it).
         let policyState = reader.info.topics.contains { $0.topic == "/tether/policy_state" }
-            ? try reader.messages(StdMsgs.Float64MultiArray.self, topic: "/tether/policy_state").last { seconds($0.logTime) <= windowStart }?.message.data.map(Float.init)
+            ? try reader.messages(StdMsgs.Float64MultiArray.self,
+                                  topic: "/tether/policy_state").last { seconds($0.logTime) <= windowStart }?.message.data.map(Float.init)
             : nil
         let start = EpisodeStart(jointPositions: positions, jointVelocities: velocities,
                                  baseOrientation: imuStart.map { let q = quaternion($0.1); return [q[0], q[1], q[2], q[3]] },
@@ -174,9 +177,11 @@ public enum RecordedFailures {
             if reproduces(nominal) {
                 verdict = "reproduced in the nominal simulation: the policy fails from this state; train on such states"
             } else if randomized > 0 {
-                verdict = "not in the nominal model, but on \(randomized) of \(count - 1) randomized models: the robot differs from nominal within the calibrated ranges"
+                verdict = "not in the nominal model, but on \(randomized) of \(count - 1) randomized models: the robot differs from nominal within the "
+                    + "calibrated ranges"
             } else {
-                verdict = "not reproduced in simulation: the cause is outside the simulated model (torque stage, safety interventions, unmodelled actuator or contact effects)"
+                verdict = "not reproduced in simulation: the cause is outside the simulated model (torque stage, safety interventions, unmodelled actuator "
+                    + "or contact effects)"
             }
             var out = s
             out.replay = Replay(nominalOutcome: nominal.outcome, nominalSeconds: nominal.seconds, reproducedNominal: reproduces(nominal),
@@ -191,10 +196,12 @@ public enum RecordedFailures {
             throw TetherError("recorded scenarios are read from their JSON twin", at: path, hint: "pass recorded-scenarios.json (written beside the .yaml)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TetherError("no recorded scenarios at \(path)", at: path, hint: "write them with `tether improve --recordings TRIALS_DIR --replay-only --out DIR` (DIR/recorded-scenarios.json)")
+            throw TetherError("no recorded scenarios at \(path)", at: path,
+                              hint: "write them with `tether improve --recordings TRIALS_DIR --replay-only --out DIR` (DIR/recorded-scenarios.json)")
         }
         do { return try JSONDecoder().decode([Scenario].self, from: data) } catch {
-            throw TetherError("not a recorded-scenarios file: \(TrialRecords.describe(error))", at: path, hint: "pass the recorded-scenarios.json that `tether improve --recordings` wrote")
+            throw TetherError("not a recorded-scenarios file: \(TrialRecords.describe(error))", at: path,
+                              hint: "pass the recorded-scenarios.json that `tether improve --recordings` wrote")
         }
     }
 
@@ -204,7 +211,8 @@ public enum RecordedFailures {
     /// A recorded recurrent state is dropped: training (ARS) runs feed-forward policies.
     public static func starts(_ scenarios: [Scenario], manifest: Manifest) -> [EpisodeStart] {
         scenarios.map { var s = $0.start; s.policyState = nil; return s }.filter { s in
-            let values = s.jointPositions + s.jointVelocities + (s.baseOrientation ?? []) + (s.baseAngularVelocity ?? []) + (s.lastAction ?? []) + [s.policyTime]
+            let values = s.jointPositions + s.jointVelocities + (s.baseOrientation ?? [])
+                + (s.baseAngularVelocity ?? []) + (s.lastAction ?? []) + [s.policyTime]
             return s.jointPositions.count == manifest.joints.count && s.jointVelocities.count == manifest.joints.count
                 && (s.baseOrientation?.count ?? 4) == 4 && (s.baseAngularVelocity?.count ?? 3) == 3
                 && (s.lastAction?.count ?? manifest.actionSize) == manifest.actionSize && values.allSatisfy(\.isFinite)
@@ -231,9 +239,11 @@ public enum RecordedFailures {
             lines.append(String(format: "      policy_time: %.3f", s.start.policyTime))
             lines.append(String(format: "    peak_tilt: %.4f\n    peak_angular_rate: %.4f\n    peak_acceleration_deviation: %.4f\n    mean_abs_action: %.4f",
                                 s.peakTilt, s.peakAngularRate, s.peakAccelerationDeviation, s.meanAbsAction))
-            lines.append(s.interventions.isEmpty ? "    interventions: {}" : "    interventions: {" + s.interventions.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}")
+            lines.append(s.interventions.isEmpty ? "    interventions: {}" : "    interventions: "
+                + "{" + s.interventions.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}")
             if let r = s.replay {
-                lines.append("    replay: {nominal: \(r.nominalOutcome), reproduced_nominal: \(r.reproducedNominal), randomized: \"\(r.randomizedReproduced)/\(r.randomizedDraws)\"}")
+                lines.append("    replay: {nominal: \(r.nominalOutcome), reproduced_nominal: \(r.reproducedNominal), randomized: "
+                    + "\"\(r.randomizedReproduced)/\(r.randomizedDraws)\"}")
                 lines.append("    verdict: \"\(r.verdict)\"")
             }
         }

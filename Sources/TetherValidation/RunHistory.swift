@@ -56,7 +56,8 @@ public struct RunHistory: Sendable {
             kind: .trials, robot: robot, policy: policy, backend: backend.rawValue + (truth.map { " (truth \($0))" } ?? ""),
             trials: tally.trials, successes: tally.successes, rate: tally.rate, lower: tally.wilson.lower, upper: tally.wilson.upper,
             decision: gate?.status.rawValue,
-            summary: (failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            summary: (failures.isEmpty ? "no failures" : "failures: " + failures.sorted { $0.key < $1.key }.map { "\($0.key) "
+                + "\($0.value)" }.joined(separator: ", "))
                 + (gate.map { "; \($0.sentence)" } ?? ""),
             metrics: metrics, artifact: artifact, command: command, policyDigest: gate?.policyDigest, manifest: gate?.manifest,
             manifestDigest: gate?.manifestDigest, overrideReason: gate?.overrideReason,

@@ -119,7 +119,8 @@ public struct TrainingRun {
                  + (randomization.map { ", randomization \($0.sourcePath ?? "")" } ?? ""))
         let checkpoint = checkpointPath
         let final = try trainer.train(from: state, progress: { log in
-            var line = String(format: "iter %4d  mean return %9.2f  best %9.2f  %8.0f env steps/s", log.iteration, log.meanReturn, log.bestReturn, log.stepsPerSecond)
+            var line = String(format: "iter %4d  mean return %9.2f  best %9.2f  %8.0f env steps/s", log.iteration, log.meanReturn, log.bestReturn,
+                              log.stepsPerSecond)
             if let r = log.evaluationReturn, let s = log.evaluationSuccess { line += String(format: "  eval return %9.2f success %5.1f%%", r, 100 * s) }
             progress(line)
         }, checkpoint: { try $0.write(to: checkpoint) })

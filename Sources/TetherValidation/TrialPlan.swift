@@ -71,7 +71,8 @@ public struct TrialPlan: Sendable {
                 successDistance: Double? = nil, oscillationCutoffHz: Double = 10, recordingFolder: String? = nil,
                 stage: TorqueStage? = nil) throws {
         guard count > 0 else { throw TetherError("the number of trials must be positive, not \(count)", at: "--count") }
-        guard seconds > 5 else { throw TetherError("a trial of \(seconds) s leaves no time for the policy", at: "--seconds", hint: "give at least 6 s: stand-up takes 3 s and the stop 1.5 s") }
+        guard seconds > 5 else { throw TetherError("a trial of \(seconds) s leaves no time for the policy", at: "--seconds",
+                                                   hint: "give at least 6 s: stand-up takes 3 s and the stop 1.5 s") }
         if let d = successDistance, !(d > 0) { throw TetherError("the success distance must be positive, not \(d)", at: "--success-distance") }
         guard oscillationCutoffHz > 0 else { throw TetherError("the oscillation cutoff must be positive", at: "--oscillation-hz") }
         self.backend = backend
@@ -190,7 +191,7 @@ public struct TrialPlan: Sendable {
                                         recorder: recorder, clock: clock)
         let report = try deployment.run(schedule)
         var record = TrialMetrics.record(trial: trial, report: report, probe: probe, manifest: manifest, policyName: policyName,
-                                         backend: backend, truth: truthName, seed: trialSeed, requiredDistance: holdOnly ? 0 : requiredDistance(task: manifest.task),
+                backend: backend, truth: truthName, seed: trialSeed, requiredDistance: holdOnly ? 0 : requiredDistance(task: manifest.task),
                                          oscillationCutoffHz: oscillationCutoffHz, controlHz: manifest.rates.controlHz,
                                          stage: deployment.safety.config.startStage)
         if holdOnly && record.failureMode == FailureMode.noProgress.rawValue {

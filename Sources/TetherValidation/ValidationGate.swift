@@ -240,7 +240,8 @@ public struct ValidationGate: Sendable {
     public init(identity: GateIdentity, shard: GateShard? = nil, sequentialBatch: Int? = nil) throws {
         guard identity.trials > 0 else { throw TetherError("the gate needs at least 1 trial, got \(identity.trials)", at: "--trials") }
         guard identity.threshold > 0, identity.threshold < 1 else {
-            throw TetherError("the threshold is a success rate strictly between 0 and 1, got \(identity.threshold)", at: "--threshold", hint: "e.g. --threshold 0.9")
+            throw TetherError("the threshold is a success rate strictly between 0 and 1, got \(identity.threshold)", at: "--threshold",
+                              hint: "e.g. --threshold 0.9")
         }
         if shard != nil && sequentialBatch != nil {
             throw TetherError("a sequential gate cannot be sharded: where it stops depends on every trial before", at: "--sequential",
@@ -279,7 +280,8 @@ public struct ValidationGate: Sendable {
         }
         let wall = ContinuousClock.now - clock
         return GateResult(format: TetherValidationModule.formatVersion, identity: identity, shard: shard, sequential: sequentialRecord,
-                          trialRecords: records, summary: Self.summarize(records, identity: identity, sequential: sequentialRecord?.rule, partial: shard != nil),
+                          trialRecords: records, summary: Self.summarize(records, identity: identity, sequential: sequentialRecord?.rule,
+                                                                         partial: shard != nil),
                           wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18)
     }
 
@@ -323,7 +325,8 @@ public struct ValidationGate: Sendable {
         } else {
             decision = decisionInterval.lower >= identity.threshold ? .go : .noGo
             let levelText = String(format: "%.4g %%", 100 * level)
-            reason = "the \(levelText) Clopper–Pearson lower bound \(pct(decisionInterval.lower)) is \(decision == .go ? "at or above" : "below") the threshold \(pct(identity.threshold))"
+            reason = "the \(levelText) Clopper–Pearson lower bound \(pct(decisionInterval.lower)) is \(decision == .go ? "at or above" : "below") the "
+                + "threshold \(pct(identity.threshold))"
         }
         return GateSummary(trials: n, successes: s, successRate: Double(s) / denominator,
                            wilson: ConfidenceInterval.wilson(successes: s, trials: n, level: identity.confidence),
@@ -369,7 +372,8 @@ extension GateResult {
     /// exactly once. `sources` names each shard (file paths) for the errors.
     public static func merge(_ shards: [GateResult], sources: [String]? = nil) throws -> GateResult {
         let names = sources ?? shards.indices.map { "shard \($0)" }
-        guard let first = shards.first else { throw TetherError("nothing to merge", hint: "pass the shard files: tether validate merge a.json b.json --out result.json") }
+        guard let first = shards.first else { throw TetherError("nothing to merge",
+                                                                hint: "pass the shard files: tether validate merge a.json b.json --out result.json") }
         for (k, shard) in shards.enumerated() {
             if shard.format != TetherValidationModule.formatVersion {
                 throw TetherError("format \(shard.format) is not the format this tether reads (\(TetherValidationModule.formatVersion))", at: names[k])

@@ -25,13 +25,15 @@ extension GateResult {
                            + ", seed \(id.seed); trial i draws everything random from the stream (seed, i).")
         if let seq = sequential {
             overview.callout(.info, "Sequential gate: a look every \(seq.rule.batch) trials, \(seq.rule.looks) planned, \(seq.looksTaken) taken"
-                             + (seq.stoppedEarly ? ", stopped early" : "") + String(format: "; each look uses the %.4g %% Clopper–Pearson interval (Bonferroni over the looks).", 100 * seq.rule.lookConfidence))
+                             + (seq.stoppedEarly ? ", stopped early" : "") + String(format: "; each look uses the %.4g %% Clopper–Pearson interval "
+                                 + "(Bonferroni over the looks).", 100 * seq.rule.lookConfidence))
         }
         if shard != nil { overview.callout(.warn, "This is one shard; merge all shards for the decision (tether validate merge).") }
         overview.table(ReportTable(header: ["interval", "lower %", "upper %"], rows: [
             ["Wilson 95 %", .fixed(100 * s.wilson.lower, decimals: 1), .fixed(100 * s.wilson.upper, decimals: 1)],
             ["Clopper–Pearson 95 %", .fixed(100 * s.clopperPearson.lower, decimals: 1), .fixed(100 * s.clopperPearson.upper, decimals: 1)],
-            [ReportCell("decision interval"), .fixed(100 * s.decisionInterval.lower, decimals: 1, status: status), .fixed(100 * s.decisionInterval.upper, decimals: 1)],
+            [ReportCell("decision interval"), .fixed(100 * s.decisionInterval.lower, decimals: 1, status: status), .fixed(100 * s.decisionInterval.upper,
+                decimals: 1)],
         ]))
 
         var failures = ReportSection("Failure modes")
@@ -45,7 +47,8 @@ extension GateResult {
                                   ? "Every trial \(s.successes == 0 ? "failed" : "succeeded"): nothing to rank."
                                   : "No randomized parameter with one value per trial.")
         } else {
-            sensitivity.paragraph("Point-biserial correlation r of failure with each parameter's drawn value: r > 0 when high values go with failure. Terms drawn per item or per axis (independent masses, centre of mass) have no single value and are not ranked.")
+            sensitivity.paragraph("Point-biserial correlation r of failure with each parameter's drawn value: r > 0 when high values go with failure. Terms "
+                + "drawn per item or per axis (independent masses, centre of mass) have no single value and are not ranked.")
             sensitivity.figure(SVGPlot.bar(title: "Correlation of failure with parameter", categories: s.sensitivity.map(\.parameter),
                                            groups: [BarGroup("r", values: s.sensitivity.map(\.correlation))], y: PlotAxis("r")))
             for item in s.sensitivity.prefix(3) { sensitivity.paragraph(item.sentence) }

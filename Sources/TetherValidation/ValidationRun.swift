@@ -54,7 +54,8 @@ public struct ValidationRun: Sendable {
         let isSequential = sequentialBatch != nil
         let onLook: (GateProgress) -> Void = { p in
             if isSequential {
-                progress(String(format: "  look: %d trials, %d successes, interval %.1f–%.1f %%", p.done, p.successes, 100 * p.interval.lower, 100 * p.interval.upper))
+                progress(String(format: "  look: %d trials, %d successes, interval %.1f–%.1f %%", p.done, p.successes, 100 * p.interval.lower,
+                                100 * p.interval.upper))
             }
             offset.withLock { $0 = p.done }
         }

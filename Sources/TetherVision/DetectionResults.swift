@@ -80,7 +80,8 @@ public struct DetectionGroundTruthIDs: Sendable {
         for c in file.categories { byName[c.name] = c.id }
         let missing = classNames.filter { byName[$0] == nil }
         guard missing.isEmpty else {
-            throw TetherError("the model's classes \(missing) have no category of the same name; model classes: \(classNames), categories: \(file.categories.map(\.name))",
+            throw TetherError("the model's classes \(missing) have no category of the same name; model classes: \(classNames), categories: "
+                + "\(file.categories.map(\.name))",
                               at: path, hint: "pass --names with the dataset's category names in the model's class order")
         }
         imageIDs = images
@@ -149,5 +150,6 @@ public struct DetectionBatch {
         return (entries, images)
     }
 
-    static let palette: [(UInt8, UInt8, UInt8)] = [(255, 56, 56), (56, 255, 56), (56, 56, 255), (255, 178, 29), (207, 210, 49), (72, 249, 10), (146, 204, 23), (61, 219, 134), (26, 147, 52), (0, 212, 187)]
+    static let palette: [(UInt8, UInt8, UInt8)] = [(255, 56, 56), (56, 255, 56), (56, 56, 255), (255, 178, 29), (207, 210, 49), (72, 249, 10), (146, 204, 23),
+                                                   (61, 219, 134), (26, 147, 52), (0, 212, 187)]
 }

@@ -71,14 +71,16 @@ public final class Detector {
         let session = try OnnxSession(path: modelPath, threads: options.threads)
         let metadata = try DetectorMetadata(session.metadata, source: "\(modelPath) metadata")
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4 else {
-            throw TetherError("a detector takes one image input [1, 3, height, width]; this model has inputs \(session.inputs.map { "\($0.name) \($0.shape)" })", at: modelPath)
+            throw TetherError("a detector takes one image input [1, 3, height, width]; this model has inputs "
+                + "\(session.inputs.map { "\($0.name) \($0.shape)" })", at: modelPath)
         }
         guard input.shape[1] == 3 || input.shape[1] < 0 else {
             throw TetherError("the input '\(input.name)' has \(input.shape[1]) channels (shape \(input.shape)); Tether feeds RGB images", at: modelPath)
         }
         var width = input.shape[3], height = input.shape[2]
         if width <= 0 || height <= 0 {
-            if let size = metadata.imageSize { height = size[0]; width = size[1] } else if let size = options.imageSize { width = size.width; height = size.height } else {
+            if let size = metadata.imageSize { height = size[0]; width = size[1] }
+                else if let size = options.imageSize { width = size.width; height = size.height } else {
                 throw TetherError("the model's input size is dynamic (shape \(input.shape)) and its metadata has no imgsz", at: modelPath, hint: "pass --imgsz")
             }
         }
@@ -113,7 +115,8 @@ public final class Detector {
         var names = options.classNames ?? metadata.names
         if names == nil { names = (0..<(classCount ?? 0)).map { "class\($0)" } }
         if let classCount, let given = names, given.count != classCount {
-            throw TetherError("the model scores \(classCount) classes but \(given.count) class names were given (\(given.prefix(8).joined(separator: ", "))\(given.count > 8 ? ", …" : ""))",
+            throw TetherError("the model scores \(classCount) classes but \(given.count) class names were given "
+                + "(\(given.prefix(8).joined(separator: ", "))\(given.count > 8 ? ", …" : ""))",
                               at: options.classNames != nil ? "--names" : "\(modelPath) metadata",
                               hint: "pass a names file with exactly \(classCount) names")
         }
@@ -203,7 +206,8 @@ public struct StageLatencies: Sendable, Equatable, Codable {
     /// One line per stage: median and p90 in milliseconds.
     public var lines: [String] {
         [("pre-process", preprocess), ("inference", inference), ("post-process", postprocess), ("total", total)].map { name, s in
-            "\(name.padding(toLength: 13, withPad: " ", startingAt: 0)) median \(String(format: "%.3f", s.median * 1e3)) ms  p90 \(String(format: "%.3f", s.p90 * 1e3)) ms"
+            "\(name.padding(toLength: 13, withPad: " ", startingAt: 0)) median \(String(format: "%.3f", s.median * 1e3)) ms  p90 "
+                + "\(String(format: "%.3f", s.p90 * 1e3)) ms"
         }
     }
 }

@@ -19,7 +19,8 @@ public struct DetectorMetadata: Sendable, Equatable {
         }
         if let text = metadata["imgsz"] {
             guard let sizes = ClassNames.parseIntegers(text), !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
-                throw TetherError("cannot read the input size '\(text)'", at: "\(source) key 'imgsz'", hint: "expected [height, width] or one number; pass --imgsz")
+                throw TetherError("cannot read the input size '\(text)'", at: "\(source) key 'imgsz'",
+                                  hint: "expected [height, width] or one number; pass --imgsz")
             }
             imageSize = sizes.count == 1 ? [sizes[0], sizes[0]] : Array(sizes.prefix(2))
         }

@@ -15,7 +15,8 @@ public enum ROSVision {
         case "mono8": channels = 1
         default:
             throw TetherError("unsupported image encoding '\(message.encoding)'", at: topic,
-                              hint: "Tether reads \(supportedEncodings.joined(separator: ", ")); convert the stream (for example with image_proc) or publish one of these")
+                              hint: "Tether reads \(supportedEncodings.joined(separator: ", ")); convert the stream (for example with image_proc) or "
+                                  + "publish one of these")
         }
         let width = Int(message.width), height = Int(message.height), step = Int(message.step)
         guard width > 0, height > 0 else { throw TetherError("empty \(width)×\(height) image", at: topic) }

@@ -29,8 +29,10 @@ extension Bench {
                 }
             }
             if json { try printJSON(result); return }
-            print("bench calibrate: \(result.robot), \(result.parameters.count) parameters, \(result.recordings) recordings × \(result.samples) samples, \(result.threads) threads (MuJoCo \(result.mujocoVersion))")
-            print(String(format: "  Tether        %8.3f s  (%d iterations, %d parameter points)", result.tetherSeconds, result.tetherIterations, result.tetherEvaluations))
+            print("bench calibrate: \(result.robot), \(result.parameters.count) parameters, \(result.recordings) recordings × \(result.samples) samples, "
+                + "\(result.threads) threads (MuJoCo \(result.mujocoVersion))")
+            print(String(format: "  Tether        %8.3f s  (%d iterations, %d parameter points)", result.tetherSeconds, result.tetherIterations,
+                         result.tetherEvaluations))
             if let peer = result.peerSeconds {
                 print(String(format: "  mujoco.sysid  %8.3f s  (%@, %d residual calls)", peer, result.peerOptimizer ?? "?", result.peerResidualCalls ?? 0))
             }

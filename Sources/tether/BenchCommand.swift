@@ -10,7 +10,8 @@ import TetherSim
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, ImproveBench.self, DetectBench.self, COCOBench.self]
+        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, ImproveBench.self,
+                      DetectBench.self, COCOBench.self]
     )
 
     struct SimBench: ParsableCommand {
@@ -103,7 +104,8 @@ struct Bench: ParsableCommand {
         func run() throws {
             guard ticks >= 100, seconds > 0, rate > 0 else { throw ValidationError("need --ticks >= 100 and positive --seconds and --rate") }
             if !json { print("tether bench loop: quadruped, policies/quadruped.onnx, stage 100 %") }
-            let result = try report { try LoopBenchmark(ticks: ticks, sustainedSeconds: seconds, sustainedRateHz: rate).run(log: json ? { _ in } : { print($0) }) }
+            let result = try report { try LoopBenchmark(ticks: ticks, sustainedSeconds: seconds,
+                                                        sustainedRateHz: rate).run(log: json ? { _ in } : { print($0) }) }
             if json { try printJSON(result); return }
             if let s = result.speedupOverPython { print("ratio: Python tick / Tether tick = \(fmt(s, 2))x (median)") }
         }
@@ -156,7 +158,8 @@ extension Bench {
             if !json { print("tether bench ros2: JointState round trips on loopback, one in flight, \(count) timed") }
             let mine = try report { try RoundTripBenchmark.ping(domain: domain, count: count) }
             pong.terminate()
-            if !json { print(String(format: "  tether   median %7.2f µs  p99 %7.2f µs  (%d-byte messages)", mine.medianMicroseconds, mine.p99Microseconds, mine.messageBytes)) }
+            if !json { print(String(format: "  tether   median %7.2f µs  p99 %7.2f µs  (%d-byte messages)", mine.medianMicroseconds, mine.p99Microseconds,
+                                    mine.messageBytes)) }
             // The peer: ddsperf ping/pong with the same payload size, same loopback configuration.
             var peer: (Double, Double)?
             var peerNote: String?

@@ -40,7 +40,8 @@ extension Bench {
                 model = "\(root)/\(model)"
             }
             guard FileManager.default.fileExists(atPath: model) else {
-                FileHandle.standardError.write(Data("error: \(model): detector model not found\n  hint: pass --model PATH (the fixture model fixtures/vision/detector.onnx comes with the vision fixtures)\n".utf8))
+                FileHandle.standardError.write(Data(("error: \(model): detector model not found\n  hint: pass --model PATH (the fixture model "
+                    + "fixtures/vision/detector.onnx comes with the vision fixtures)\n").utf8))
                 throw ExitCode.failure
             }
             // Default: the model's directory's images/, else its real/ test set (the fixture's layout).

@@ -55,7 +55,8 @@ extension Bench {
         func run() throws {
             let parsedBudget: ImprovementBudget
             do { parsedBudget = try ImprovementBudget(parsing: budget) } catch { throw ValidationError("\(error)") }
-            guard let root = TetherPaths.checkoutRoot() else { throw ValidationError("run from a Tether checkout (the shipped policy and the field truth are in it)") }
+            guard let root = TetherPaths.checkoutRoot() else { throw ValidationError("run from a Tether checkout (the shipped policy and the field truth "
+                + "are in it)") }
             let toStandardError = json
             let say: @Sendable (String) -> Void = { line in
                 if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
@@ -70,7 +71,8 @@ extension Bench {
             say("tether bench improve: quadruped, \(policy) on the virtual robot (truth \(truthPath)), budget \(parsedBudget)")
             let (outcome, _) = try Demo.experimentsAndCalibration(robot: robotModel, truth: hidden, directory: "\(out)/calibration")
             let delay = outcome.file.parameters.first { $0.name == "driver.delay" }?.estimate.first
-            say("  experiments and calibration: \(fmt((ContinuousClock.now - wall).seconds, 1)) s; measured delay \(delay.map { fmt(1000 * $0, 1) + " ms" } ?? "—")")
+            say("  experiments and calibration: \(fmt((ContinuousClock.now - wall).seconds, 1)) s; measured delay "
+                + "\(delay.map { fmt(1000 * $0, 1) + " ms" } ?? "—")")
             let gate = try report { try RandomizationSpec.load(path: "\(out)/calibration/randomization.yaml") }
             let run = ImprovementRun(robot: robotModel, policyPath: policy, gate: gate, training: nil, budget: parsedBudget, outputDirectory: "\(out)/improve")
             let result = try report { try run.run(progress: { line in if !line.hasPrefix("  iter") { say(line) } }) }
@@ -89,16 +91,19 @@ extension Bench {
             func side(_ g: GateResult) -> Result.Side {
                 .init(successes: g.summary.successes, trials: g.summary.trials, lower: g.summary.decisionInterval.lower, decision: g.summary.decision.rawValue)
             }
-            let r = Result(truth: truthPath, measuredDelay: delay, before: side(result.before), after: result.after.map(side), stopReason: result.stopReason.rawValue,
+            let r = Result(truth: truthPath, measuredDelay: delay, before: side(result.before), after: result.after.map(side),
+                           stopReason: result.stopReason.rawValue,
                            iterations: result.iterations, environmentSteps: result.environmentSteps, wallSeconds: (ContinuousClock.now - wall).seconds,
                            trainingSeconds: result.trainingSeconds, checkSeconds: result.checkSeconds, trainingEnvironmentStepsPerSecond: envRate,
                            barePhysicsStepsPerSecond: bare, trainingPhysicsStepsPerSecond: physicsRate, trainingEfficiency: physicsRate / bare)
             if json { try printJSON(r); return }
             print(String(format: "gate before %d/%d (lower bound %.1f %%, %@) → after %@; %@ after %d iterations",
                          r.before.successes, r.before.trials, 100 * r.before.lower, r.before.decision,
-                         r.after.map { String(format: "%d/%d on fresh trials (lower bound %.1f %%, %@)", $0.successes, $0.trials, 100 * $0.lower, $0.decision) } ?? "—",
+                         r.after.map { String(format: "%d/%d on fresh trials (lower bound %.1f %%, %@)", $0.successes, $0.trials, 100 * $0.lower,
+                                              $0.decision) } ?? "—",
                          r.stopReason, r.iterations))
-            print(String(format: "wall time %.0f s in all: %.0f s training (%d env steps, %.0f env steps/s), %.0f s validations and checks", r.wallSeconds, r.trainingSeconds,
+            print(String(format: "wall time %.0f s in all: %.0f s training (%d env steps, %.0f env steps/s), %.0f s validations and checks", r.wallSeconds,
+                         r.trainingSeconds,
                          r.environmentSteps, envRate, r.checkSeconds))
             print(String(format: "training %.0f physics steps/s vs bare PD stepping %.0f: ratio %.3f", physicsRate, bare, r.trainingEfficiency))
         }

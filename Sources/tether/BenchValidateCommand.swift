@@ -45,13 +45,15 @@ extension Bench {
             let simulation = try report {
                 try GateSimulation(robot: robotModel, randomization: spec, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             }
-            if !json { print("tether bench validate: \(manifest.name), \(trials) trials, policy \(path), \(specPath.map { "randomization \($0)" } ?? "nominal"), \(simulation.threads) threads") }
+            if !json { print("tether bench validate: \(manifest.name), \(trials) trials, policy \(path), "
+                + "\(specPath.map { "randomization \($0)" } ?? "nominal"), \(simulation.threads) threads") }
             let result = try report {
                 try runGateBenchmark(simulation: simulation, trials: trials, seed: seed) { try OnnxPolicy(path: path, manifest: manifest) }
             }
             if json { try printJSON(result); return }
             print("  gate trials        \(fmt(result.gateSeconds, 2)) s  (\(fmt(result.gateTrialsPerSecond, 2)) trials/s)")
-            print("  bare simulation    \(fmt(result.bareSeconds, 2)) s  (\(fmt(result.bareTrialsPerSecond, 2)) trials/s, \(result.physicsSteps) physics steps)")
+            print("  bare simulation    \(fmt(result.bareSeconds, 2)) s  (\(fmt(result.bareTrialsPerSecond, 2)) trials/s, \(result.physicsSteps) physics "
+                + "steps)")
             print("  ratio              \(fmt(result.ratio, 3)) (gate / bare throughput; 1 = no overhead)")
         }
     }

@@ -6,7 +6,8 @@ import TetherSim
 
 struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Identify the robot's parameters from recorded experiments; write the calibrated model, a calibration file, randomization ranges and a report.",
+        abstract: "Identify the robot's parameters from recorded experiments; write the calibrated model, a calibration file, randomization ranges and a "
+            + "report.",
         discussion: """
         Reads recordings of `tether experiment` (MCAP), ROS 2 bags recorded elsewhere or CSV \
         (docs/calibration.md), runs the analysis each experiment kind calls for — friction from \
@@ -35,8 +36,10 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Recordings kept out of every fit (to compare the nominal and calibrated models).") var heldOut: [String] = []
     @Option(help: "Output directory.") var out = "calibration"
     @Option(help: "Randomization spec whose uncalibrated terms are kept (default: the robot's randomization.yaml if any).") var randomization: String?
-    @Option(help: "Parameters of the trajectory fit, comma-separated (default: each excited joint's damping, frictionloss, armature; driver.lag, driver.delay). Names: docs/trajectory-fitting.md.") var fit: String?
-    @Option(help: "Joint-state topic to read (default: the manifest's ros2.joint_states, else the bag's only sensor_msgs/msg/JointState topic).") var jointStatesTopic: String?
+    @Option(help: ArgumentHelp("Parameters of the trajectory fit, comma-separated (default: each excited joint's damping, frictionloss, armature; driver.lag, "
+        + "driver.delay). Names: docs/trajectory-fitting.md.")) var fit: String?
+    @Option(help: ArgumentHelp("Joint-state topic to read (default: the manifest's ros2.joint_states, else the bag's only sensor_msgs/msg/JointState "
+        + "topic).")) var jointStatesTopic: String?
     @Option(help: "IMU topic to read (default: the manifest's ros2.imu, else the bag's only sensor_msgs/msg/Imu topic).") var imuTopic: String?
     @Flag(help: "Print the calibration as JSON.") var json = false
 
@@ -50,7 +53,8 @@ struct Calibrate: ParsableCommand {
         var calibration = Calibration(robot: robotModel, baseRandomization: base)
         calibration.jointStatesTopic = jointStatesTopic
         calibration.imuTopic = imuTopic
-        calibration.trajectoryFit = TrajectoryCalibration.step(names: fit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
+        calibration.trajectoryFit = TrajectoryCalibration.step(names:
+            fit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
         let quiet = json
         let outcome = try report {
             try calibration.run(paths: recordings, heldOut: heldOut) { line in if !quiet { emit("  \(line)") } }
@@ -66,6 +70,8 @@ struct Calibrate: ParsableCommand {
         for n in outcome.file.notes { print("  note: \(n)") }
         for w in outcome.file.warnings { print("  warning: \(w)") }
         for k in outcome.file.skipped { print("  skipped: \(k)") }
-        print("wrote \(out)/calibration.yaml, .json, \(URL(fileURLWithPath: robotModel.model.source).lastPathComponent)\(outcome.urdf == nil ? "" : ", .urdf"), model.diff, randomization.yaml, report.html")
+        print("wrote \(out)/calibration.yaml, .json, "
+            + "\(URL(fileURLWithPath: robotModel.model.source).lastPathComponent)\(outcome.urdf == nil ? "" : ", .urdf"), model.diff, randomization.yaml, "
+                + "report.html")
     }
 }

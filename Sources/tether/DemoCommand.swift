@@ -57,12 +57,15 @@ struct Demo: ParsableCommand {
     func simulationBasics() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
         let m = robotModel.manifest
-        print("① manifest: \(m.name) checked against \(URL(fileURLWithPath: robotModel.model.source).lastPathComponent): \(m.joints.count) joints, obs \(m.observationSize), action \(m.actionSize), \(fmt(robotModel.model.totalMass, 2)) kg")
+        print("① manifest: \(m.name) checked against \(URL(fileURLWithPath: robotModel.model.source).lastPathComponent): \(m.joints.count) joints, obs "
+            + "\(m.observationSize), action \(m.actionSize), \(fmt(robotModel.model.totalMass, 2)) kg")
 
         let stand = HoldRollout(seconds: 5).run(SimRobot(robot: robotModel))
-        print("② stand 5 s: held=\(stand.held) max tilt \(fmt(Units.degrees(radians: stand.maxTilt ?? 0), 2))°, max joint dev \(fmt(stand.maxJointDeviation)) rad, \(fmt(stand.realTimeFactor, 0))x real time")
+        print("② stand 5 s: held=\(stand.held) max tilt \(fmt(Units.degrees(radians: stand.maxTilt ?? 0), 2))°, max joint dev "
+            + "\(fmt(stand.maxJointDeviation)) rad, \(fmt(stand.realTimeFactor, 0))x real time")
 
-        let pushes = (0..<3).map { HoldRollout.Push(time: 1.5 + Double($0), force: SIMD2(25 * cos(Double($0) * 2.4), 25 * sin(Double($0) * 2.4)), duration: 0.1) }
+        let pushes = (0..<3).map { HoldRollout.Push(time: 1.5 + Double($0), force: SIMD2(25 * cos(Double($0) * 2.4), 25 * sin(Double($0) * 2.4)),
+                                                    duration: 0.1) }
         let pushed = HoldRollout(seconds: 5, pushes: pushes).run(SimRobot(robot: robotModel))
         print("③ three 25 N pushes: held=\(pushed.held) max tilt \(fmt(Units.degrees(radians: pushed.maxTilt ?? 0), 2))°")
 
@@ -87,7 +90,8 @@ struct Demo: ParsableCommand {
             }
         }
         let held = results.filter(\.2).count
-        print("④ \(trials) randomized trials on \(batch.threads) threads (friction 0.4–1.2, payload −0.5…+1.5 kg, one push ≤ 42 N): \(held)/\(trials) held their pose")
+        print("④ \(trials) randomized trials on \(batch.threads) threads (friction 0.4–1.2, payload −0.5…+1.5 kg, one push ≤ 42 N): \(held)/\(trials) held "
+            + "their pose")
         if held < trials {
             for r in results where !r.2 { print("    fell: friction \(fmt(r.0, 2)), payload \(fmt(r.1, 2)) kg") }
         }
@@ -110,7 +114,9 @@ struct Demo: ParsableCommand {
                     try OnnxPolicy(path: path, manifest: manifest)
                 }
             }
-            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 % CI \(fmt(100 * summary.successInterval.lower, 0))–\(fmt(100 * summary.successInterval.upper, 0)) %), mean distance \(fmt(summary.meanDistance, 2)) m")
+            print("⑤ policy \(name) (ONNX Runtime \(OnnxRuntime.version ?? "?")): contract ok, \(summary.successes)/\(summary.trials) trials succeeded (95 "
+                + "% CI \(fmt(100 * summary.successInterval.lower, 0))–\(fmt(100 * summary.successInterval.upper, 0)) %), mean distance "
+                    + "\(fmt(summary.meanDistance, 2)) m")
         }
     }
 
@@ -138,11 +144,13 @@ struct Demo: ParsableCommand {
                     if status.time >= 10, !pressed { deployment.eStopRequest.set("demo operator"); pressed = true }
                 }
             }
-            print("⑥ deployment (stage 100 %): stood up, walked \(fmt(deployed.distance ?? 0, 2)) m, e-stop at 10 s → \(deployed.stopReason ?? "no stop"), damping stop, final phase \(deployed.finalPhase); flight recording \(recording)")
+            print("⑥ deployment (stage 100 %): stood up, walked \(fmt(deployed.distance ?? 0, 2)) m, e-stop at 10 s → \(deployed.stopReason ?? "no stop"), "
+                + "damping stop, final phase \(deployed.finalPhase); flight recording \(recording)")
             let config = try report { try SafetyConfig(manifest: manifest, stage: TorqueStage.quarter.fraction) }
             let replayed = SafetyReplay.run(try report { try SafetyReplay.inputs(path: recording, manifest: manifest) }, config: config)
             let bounded = replayed.reduce(0) { $0 + $1.events.filter { $0.hasPrefix("torque_bound") }.count }
-            print("⑦ replay of that recording at stage 25 %: \(replayed.count) ticks, \(bounded) torque-bound events, first stop: \(replayed.first { $0.mode.hasPrefix("stopped") }?.mode ?? "none")")
+            print("⑦ replay of that recording at stage 25 %: \(replayed.count) ticks, \(bounded) torque-bound events, first stop: "
+                + "\(replayed.first { $0.mode.hasPrefix("stopped") }?.mode ?? "none")")
         }
     }
 
@@ -194,11 +202,16 @@ struct Demo: ParsableCommand {
         }
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/report.html") }
         try writeOutput(to: "\(directory)/report.json", what: "the vision report") { try gap.json() }
-        HistoryHooks.detection(robot: "quadruped", model: model, set: "synthetic images", stats: gap.sim.stats, images: gap.sim.images, artifact: "\(directory)/report.json")
-        HistoryHooks.detection(robot: "quadruped", model: model, set: "real images", stats: gap.real.stats, images: gap.real.images, artifact: "\(directory)/report.json")
+        HistoryHooks.detection(robot: "quadruped", model: model, set: "synthetic images", stats: gap.sim.stats, images: gap.sim.images,
+                               artifact: "\(directory)/report.json")
+        HistoryHooks.detection(robot: "quadruped", model: model, set: "real images", stats: gap.real.stats, images: gap.real.images,
+                               artifact: "\(directory)/report.json")
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.isEmpty ? 0 : 1000 * s[s.count / 2] }
-        print("⑮ vision: the fixture detector (\(detector.classNames.joined(separator: ", ")); trained on MuJoCo scenes) on \(gap.sim.images) synthetic and \(gap.real.images) camera-degraded images:")
-        print("   mAP@[.5:.95] \(fmt(gap.sim.mAP, 3)) → \(fmt(gap.real.mAP, 3)) (\(fmt(100 * (gap.real.mAP - gap.sim.mAP), 1)) points), AP50 \(fmt(gap.sim.ap50, 3)) → \(fmt(gap.real.ap50, 3)); per frame \(fmt(median(latency.map(\.preprocess)), 2)) ms letterbox + \(fmt(median(latency.map(\.inference)), 2)) ms inference + \(fmt(median(latency.map(\.postprocess)), 2)) ms decode/NMS (medians)")
+        print("⑮ vision: the fixture detector (\(detector.classNames.joined(separator: ", ")); trained on MuJoCo scenes) on \(gap.sim.images) synthetic and "
+            + "\(gap.real.images) camera-degraded images:")
+        print("   mAP@[.5:.95] \(fmt(gap.sim.mAP, 3)) → \(fmt(gap.real.mAP, 3)) (\(fmt(100 * (gap.real.mAP - gap.sim.mAP), 1)) points), AP50 "
+            + "\(fmt(gap.sim.ap50, 3)) → \(fmt(gap.real.ap50, 3)); per frame \(fmt(median(latency.map(\.preprocess)), 2)) ms letterbox + "
+                + "\(fmt(median(latency.map(\.inference)), 2)) ms inference + \(fmt(median(latency.map(\.postprocess)), 2)) ms decode/NMS (medians)")
         print("   report \(directory)/report.html (JSON twin report.json)")
     }
 
@@ -218,7 +231,8 @@ struct Demo: ParsableCommand {
             try report { try HistoryReport.html(entries, database: path).write(to: "out/history.html") }
             print("⑯ history (\(path)): \(entries.count) runs of the quadruped recorded by this and earlier demos; the last ones:")
             for e in entries.suffix(6) {
-                print("   \(e.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(((e.policy ?? "—") as NSString).lastPathComponent.padding(toLength: 16, withPad: " ", startingAt: 0)) \(HistoryReport.result(e))")
+                print("   \(e.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) "
+                    + "\(((e.policy ?? "—") as NSString).lastPathComponent.padding(toLength: 16, withPad: " ", startingAt: 0)) \(HistoryReport.result(e))")
             }
         }
         let reports: [(String, String)] = [
@@ -237,9 +251,11 @@ struct Demo: ParsableCommand {
         let page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"/><title>Tether demo</title>
-        <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;line-height:1.5;color:#222}code{color:#666;font-size:.85em}li{margin:.4rem 0}</style></head>
+        <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2rem \
+        auto;line-height:1.5;color:#222}code{color:#666;font-size:.85em}li{margin:.4rem 0}</style></head>
         <body><h1>Tether demo: the whole loop on the built-in quadruped</h1>
-        <p>Experiments and calibration on the virtual robot, validation under the calibrated randomization, trials and the sim-vs-real gap, the improvement loop, staged redeployment, vision, and the history of every run.</p>
+        <p>Experiments and calibration on the virtual robot, validation under the calibrated randomization, trials and the sim-vs-real gap, the improvement \
+        loop, staged redeployment, vision, and the history of every run.</p>
         <ul>\(items.joined())</ul></body></html>
         """
         try writeOutput(to: "out/index.html", what: "the demo's index") { Data(page.utf8) }
@@ -303,13 +319,15 @@ struct Demo: ParsableCommand {
         }
         guard let full = results.last, full.stage.task == .fullTask else { return }
         try report { try TrialRecords.write(full.records, to: "\(directory)/robot.jsonl") }
-        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: .emulator, truth: "field", artifact: "\(directory)/robot.jsonl", gate: cleared)
+        HistoryHooks.trials(full.records, robot: manifest.name, policy: improved, backend: .emulator, truth: "field", artifact: "\(directory)/robot.jsonl",
+                            gate: cleared)
         let simPlan = try report { try TrialPlan(backend: .sim, count: full.records.count, seconds: full.stage.seconds, seed: 21, stage: .full) }
         let sim = try report { try simPlan.run(robot: robotModel, policyName: improved, makePolicy: { try OnnxPolicy(path: improved, manifest: manifest) }) }
         try report { try TrialRecords.write(sim, to: "\(directory)/sim.jsonl") }
         var gap = try report { try GapReport(sim: sim, real: full.records, simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/robot.jsonl") }
         if let after = try? GateResult.load(path: "out/demo-improve/after.json") {
-            gap.gateVersusRobot = try? GateVersusRobot(gate: after, gateSource: "out/demo-improve/after.json", robot: full.records, robotSource: "\(directory)/robot.jsonl")
+            gap.gateVersusRobot = try? GateVersusRobot(gate: after, gateSource: "out/demo-improve/after.json", robot: full.records,
+                                                       robotSource: "\(directory)/robot.jsonl")
         }
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
         try writeOutput(to: "\(directory)/gap-report.json", what: "the gap report's JSON") { try gap.json() }
@@ -349,9 +367,11 @@ struct Demo: ParsableCommand {
         }
         var sets: [[TrialRecord]] = []
         for backend in [RobotBackend.sim, .emulator] {
-            var plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 10, seconds: 15, seed: 1, recordingFolder: "\(directory)/\(backend)", stage: .full) }
+            var plan = try report { try TrialPlan(backend: backend, truth: Self.fieldTruth, count: 10, seconds: 15, seed: 1,
+                                                  recordingFolder: "\(directory)/\(backend)", stage: .full) }
             if backend == .emulator { plan.gate = clearance }
-            let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy, manifest: manifest) }) { _ in } }
+            let records = try report { try plan.run(robot: robotModel, policyName: policy, makePolicy: { try OnnxPolicy(path: policy,
+                                                                                                                        manifest: manifest) }) { _ in } }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend).jsonl") }
             try report { try TrialRecords.write(records, to: "\(directory)/\(backend)/trials.jsonl") }
             HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == .emulator ? "field" : nil,
@@ -359,7 +379,8 @@ struct Demo: ParsableCommand {
             sets.append(records)
         }
         var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
-        gap.gateVersusRobot = try? GateVersusRobot(gate: gateResult, gateSource: "\(directory)/validation.json", robot: sets[1], robotSource: "\(directory)/emulator.jsonl")
+        gap.gateVersusRobot = try? GateVersusRobot(gate: gateResult, gateSource: "\(directory)/validation.json", robot: sets[1],
+                                                   robotSource: "\(directory)/emulator.jsonl")
         // Attribution over what ⑩ calibrated: the same trials in the calibrated simulation, then
         // with each group of calibrated parameters set back to nominal.
         var attributionLine: String?
@@ -378,7 +399,8 @@ struct Demo: ParsableCommand {
             let a = gap.attributions?.first ?? attribution, full = a.entries[0]
             try writeOutput(to: "\(directory)/attribution.json", what: "the attribution") { try a.json() }
             attributionLine = "   calibrated simulation (\(calibrated.groups.map(\.name).joined(separator: ", "))): \(full.successes)/\(full.trials)"
-                + (a.versusReal.map { String(format: " vs virtual robot %d/%d (Fisher p %.2g: %@)", $0.realSuccesses, $0.realTrials, $0.fisherP, $0.verdict ?? "?") } ?? "")
+                + (a.versusReal.map { String(format: " vs virtual robot %d/%d (Fisher p %.2g: %@)", $0.realSuccesses, $0.realTrials, $0.fisherP,
+                                             $0.verdict ?? "?") } ?? "")
                 + "; " + (a.explaining.isEmpty ? "no calibrated group explains a failure" : "explained by \(a.explaining.joined(separator: ", "))")
                 + " (\(directory)/attribution.json)"
         }
@@ -388,7 +410,8 @@ struct Demo: ParsableCommand {
             let v = r.compactMap(f)
             return v.isEmpty ? "—" : fmt(v.reduce(0, +) / Double(v.count), 3)
         }
-        print("   trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (the field) \(rate(sets[1])); tracking error \(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s")
+        print("   trials at stage 100 %: sim \(rate(sets[0])) succeeded, virtual robot (the field) \(rate(sets[1])); tracking error "
+            + "\(mean(sets[0], { $0.trackingError })) → \(mean(sets[1], { $0.trackingError })) m/s")
         if let g = gap.gateVersusRobot { print("   gate vs robot: \(g.sentence)") }
         if let attributionLine { print(attributionLine) }
         print("   gap report \(directory)/gap-report.html (JSON twin via `tether report --json`); validation report \(directory)/validation.html")
@@ -415,7 +438,8 @@ struct Demo: ParsableCommand {
         }
         var gap = try report { try GapReport(sim: sets[0], real: sets[1], simSource: "\(directory)/sim.jsonl", realSource: "\(directory)/emulator.jsonl") }
         func rate(_ r: [TrialRecord]) -> String { let t = TrialTally(r); return "\(t.successes)/\(t.trials)" }
-        print("⑫b trials at the first deployment's stage (25 %): sim \(rate(sets[0])), virtual robot (the field) \(rate(sets[1])) (Fisher p \(String(format: "%.2g", gap.success.fisherP)))")
+        print("⑫b trials at the first deployment's stage (25 %): sim \(rate(sets[0])), virtual robot (the field) \(rate(sets[1])) (Fisher p "
+            + "\(String(format: "%.2g", gap.success.fisherP)))")
         var attributions: [GapAttribution] = []
         var calibrated: CalibratedSimulation?
         do { calibrated = try CalibratedSimulation.load(path: "out/demo-calibration", robot: robotModel) } catch {
@@ -427,13 +451,16 @@ struct Demo: ParsableCommand {
             attributions.append(try report { try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, makePolicy: makePolicy) })
         }
         let truthPlan = try report { try TrialPlan(backend: .emulator, truth: Self.fieldTruth, count: 8, seconds: 15, seed: 1, stage: .quarter) }
-        attributions.append(try report { try GapAttribution.run(plan: truthPlan, robot: robotModel, policyName: policy, baseline: sets[1], makePolicy: makePolicy) })
+        attributions.append(try report { try GapAttribution.run(plan: truthPlan, robot: robotModel, policyName: policy, baseline: sets[1],
+                                                                makePolicy: makePolicy) })
         gap.attributions = attributions
         for a in gap.attributions ?? [] {
             let full = a.entries[0]
             if a.isCalibration, let v = a.versusReal {
-                let verdict = v.verdict == "differs" ? "does not reproduce the failures: their cause is outside what was calibrated" : v.verdict == "consistent" ? "reproduces them" : "too few trials to tell"
-                print("   attribution over calibrated parameters: calibrated simulation \(full.successes)/\(full.trials) vs virtual robot \(v.realSuccesses)/\(v.realTrials): \(verdict)"
+                let verdict = v.verdict == "differs" ? "does not reproduce the failures: their cause is outside what was "
+                    + "calibrated" : v.verdict == "consistent" ? "reproduces them" : "too few trials to tell"
+                print("   attribution over calibrated parameters: calibrated simulation \(full.successes)/\(full.trials) vs virtual robot "
+                    + "\(v.realSuccesses)/\(v.realTrials): \(verdict)"
                       + (a.explaining.isEmpty ? "" : "; \(a.explanation)"))
             } else if !a.isCalibration {
                 let runs = a.entries.dropFirst().filter { a.explaining.contains($0.nominal) || a.explainingMembers?.contains($0.nominal) == true }
@@ -473,7 +500,9 @@ struct Demo: ParsableCommand {
             paths.append(path)
         }
         recorded(seconds)
-        var calibration = Calibration(robot: robotModel, baseRandomization: try? RandomizationSpec.load(path: (robotModel.model.source as NSString).deletingLastPathComponent + "/randomization.yaml"))
+        var calibration = Calibration(robot: robotModel,
+                                      baseRandomization: try? RandomizationSpec.load(
+                                          path: (robotModel.model.source as NSString).deletingLastPathComponent + "/randomization.yaml"))
         calibration.trajectoryFit = TrajectoryCalibration.step()
         let outcome = try report { try calibration.run(paths: Array(paths.dropLast()), heldOut: [paths.last!]) }
         try report { try CalibrationOutput.write(outcome, robot: robotModel, to: directory) }
@@ -489,7 +518,9 @@ struct Demo: ParsableCommand {
         let start = Date()
         var calibrationStart = start
         let (outcome, _) = try Self.experimentsAndCalibration(robot: robotModel, truth: truth, directory: directory) {
-            print("⑨ experiments on the virtual robot (the field: robots/quadruped/field-truth.yaml, hidden from everything but the robot): sweep, torque steps, 30 s stationary, two chirps: \(fmt($0, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to \(directory)/*.mcap")
+            print("⑨ experiments on the virtual robot (the field: robots/quadruped/field-truth.yaml, hidden from everything but the robot): sweep, torque "
+                + "steps, 30 s stationary, two chirps: \(fmt($0, 0)) s of robot time in \(fmt(Date().timeIntervalSince(start), 1)) s, recorded to "
+                    + "\(directory)/*.mcap")
             calibrationStart = Date()
         }
         HistoryHooks.calibration(outcome.file, artifact: "\(directory)/calibration.json")
@@ -498,7 +529,8 @@ struct Demo: ParsableCommand {
             let scale = p.unit == "s" ? 1000.0 : 1.0
             let unit = p.unit == "s" ? "ms" : p.unit
             let truthText = truth ?? p.nominal.map { "the model's \(String(format: "%.3g", $0[0]))" } ?? "—"
-            return "\(name) \(String(format: "%.3g", p.estimate[0] * scale)) [\(String(format: "%.3g", p.interval[0].lower * scale)), \(String(format: "%.3g", p.interval[0].upper * scale))] \(unit) (truth \(truthText))"
+            return "\(name) \(String(format: "%.3g", p.estimate[0] * scale)) [\(String(format: "%.3g", p.interval[0].lower * scale)), "
+                + "\(String(format: "%.3g", p.interval[0].upper * scale))] \(unit) (truth \(truthText))"
         }
         print("⑩ calibration from the recordings alone (\(outcome.file.parameters.count) parameters, \(fmt(Date().timeIntervalSince(calibrationStart), 1)) s):")
         print("   " + show("joint[FR_calf_joint].damping"))

@@ -60,17 +60,22 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Record everything, not only the last seconds before a stop or the exit.") var continuous = false
     @Option(help: "Seconds kept by the flight recorder's ring buffer.") var window = 10.0
     @Flag(help: "Run as fast as possible on a simulated clock instead of real time (sim backend).") var fast = false
-    @Flag(help: "sim backend: start hung on a gantry at the standing height, let go once standing at the default pose (humanoids, which cannot stand up from lying).") var gantry = false
+    @Flag(help: ArgumentHelp("sim backend: start hung on a gantry at the standing height, let go once standing at the default pose (humanoids, which cannot "
+        + "stand up "
+        + "from lying).")) var gantry = false
     @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
     @Flag(help: "Turn off the deployment's low-pass and target speed limit (on by default, from the manifest's safety section).") var noSmoothing = false
     @Flag(help: "Print the report as JSON.") var json = false
-    @Option(name: .customLong("override"), help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in the history and the recording).", valueName: "reason")) var overrideReason: String?
+    @Option(name: .customLong("override"),
+            help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in the history and the recording).",
+                               valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
         if !backend.isInProcess && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
         guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
-        if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
+        if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its "
+            + "operator") }
         try checkOverride(overrideReason)
     }
 
@@ -102,7 +107,9 @@ struct Deploy: ParsableCommand {
         let signals = SignalEscalation(deployment: deployment, robot: robotBackend)
         let sources = onTerminationSignals { signals.received($0) }
         if !json {
-            emit("tether deploy: \(manifest.name), policy \(policy), backend \(backend)\(backend == .emulator ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, stage \(Int(config.startStage * 100)) %")
+            emit("tether deploy: \(manifest.name), policy \(policy), backend "
+                + "\(backend)\(backend == .emulator ? " (truth \(truth))" : "")\(fast ? " (simulated clock)" : " (real time)"), \(fmt(loopRate, 0)) Hz, "
+                    + "stage \(Int(config.startStage * 100)) %")
         }
         let (report, failure) = try runShowingStatus(deployment, schedule)
         var result = report
@@ -146,10 +153,12 @@ struct Deploy: ParsableCommand {
 
     private func printSummary(_ result: Deployment.Report) {
         FileHandle.standardError.write(Data("\n".utf8))
-        print("summary: \(fmt(result.seconds, 2)) s, final phase \(result.finalPhase), \(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "no safety stop"), stage \(Int(result.stage * 100)) %")
+        print("summary: \(fmt(result.seconds, 2)) s, final phase \(result.finalPhase), "
+            + "\(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "no safety stop"), stage \(Int(result.stage * 100)) %")
         let l = result.loop
         if fast { print("  (simulated clock: the loop's timings below are not measured in fast mode)") }
-        print("  loop     \(l.ticks) ticks at \(fmt(l.achievedRateHz, 1)) Hz, \(l.deadlineMisses) deadline misses, compute p50 \(fmt(l.computeMicroseconds.p50, 1)) µs p99 \(fmt(l.computeMicroseconds.p99, 1)) µs, jitter p99 \(fmt(l.jitterMicroseconds.p99, 1)) µs")
+        print("  loop     \(l.ticks) ticks at \(fmt(l.achievedRateHz, 1)) Hz, \(l.deadlineMisses) deadline misses, compute p50 "
+            + "\(fmt(l.computeMicroseconds.p50, 1)) µs p99 \(fmt(l.computeMicroseconds.p99, 1)) µs, jitter p99 \(fmt(l.jitterMicroseconds.p99, 1)) µs")
         if let d = result.distance { print("  distance \(fmt(d, 2)) m") }
         let counters = result.safetyCounters.filter { $0.value > 0 }.sorted { $0.key < $1.key }
         print("  safety   " + (counters.isEmpty ? "no interventions" : counters.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
@@ -190,7 +199,8 @@ final class SignalEscalation: @unchecked Sendable {
             deployment.requestEnd(source: name)
         } else {
             robot.emergencyStop()   // also seals the robot: the loop publishes nothing after it
-            FileHandle.standardError.write(Data("\n\(name) again: one more stop command sent; exiting now (the recording's spool is kept: tether log recover)\n".utf8))
+            FileHandle.standardError.write(Data(("\n\(name) again: one more stop command sent; exiting now (the recording's spool is kept: tether log "
+                + "recover)\n").utf8))
             // _exit: no atexit handlers or static destructors while the loop and the policy's
             // thread may still be inside ONNX Runtime or Cyclone DDS.
             _exit(name == "SIGTERM" ? 143 : 130)

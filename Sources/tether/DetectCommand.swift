@@ -76,7 +76,8 @@ struct Detect: ParsableCommand {
                                           classNames: classNames, imageSize: imgsz.map { ($0, $0) })
             return try Detector(modelPath: model, options: options)
         }
-        emit("model \(model): input \(detector.inputWidth)×\(detector.inputHeight), output \(detector.outputShape) (\(detector.layout.rawValue)), \(detector.classNames.count) classes")
+        emit("model \(model): input \(detector.inputWidth)×\(detector.inputHeight), output \(detector.outputShape) (\(detector.layout.rawValue)), "
+            + "\(detector.classNames.count) classes")
         if ros2 { try runNode(detector) } else { try runImages(detector) }
     }
 
@@ -117,7 +118,8 @@ struct Detect: ParsableCommand {
             stop.set()
         }
         defer { _ = signals }
-        emit("listening on \(inputTopic) (sensor_msgs/Image: \(ROSVision.supportedEncodings.joined(separator: ", "))), publishing \(outputTopic) (vision_msgs/Detection2DArray); Ctrl-C to stop")
+        emit("listening on \(inputTopic) (sensor_msgs/Image: \(ROSVision.supportedEncodings.joined(separator: ", "))), publishing \(outputTopic) "
+            + "(vision_msgs/Detection2DArray); Ctrl-C to stop")
         let statsEvery = self.statsEvery
         func stats(_ title: String) {
             guard !node.timings.isEmpty else {
@@ -126,7 +128,8 @@ struct Detect: ParsableCommand {
             }
             let s = StageLatencies(node.timings)
             let l = LatencySummary(node.latencies)
-            emit("\(title): \(node.timings.count) frames, \(node.skipped) skipped; receipt to publication median \(fmt(l.median * 1e3, 2)) ms p90 \(fmt(l.p90 * 1e3, 2)) ms")
+            emit("\(title): \(node.timings.count) frames, \(node.skipped) skipped; receipt to publication median \(fmt(l.median * 1e3, 2)) ms p90 "
+                + "\(fmt(l.p90 * 1e3, 2)) ms")
             for line in s.lines { emit("  " + line) }
         }
         try report {

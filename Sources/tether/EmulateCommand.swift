@@ -34,11 +34,13 @@ struct Emulate: ParsableCommand {
     @Option(help: "Run for this many seconds (default: until Ctrl-C).") var seconds: Double?
     @Flag(help: "Keep all DDS traffic on 127.0.0.1 (no multicast).") var loopback = false
     @Option(help: "Hang the robot on a gantry at this base height, m (for `tether experiment`).") var hung: Double?
-    @Option(help: "Robot-side command timeout, s: no valid command for this long → damping stop (default 0.1 s, or three control periods below 30 Hz).") var commandTimeout: Double?
+    @Option(help: ArgumentHelp("Robot-side command timeout, s: no valid command for this long → damping stop (default 0.1 s, or three control periods below 30 "
+        + "Hz).")) var commandTimeout: Double?
     @Option(help: "Damping stop after a command timeout before zero torque, s.") var dampingSeconds = 2.0
 
     func validate() throws {
-        if let commandTimeout, !(commandTimeout > 0 && commandTimeout.isFinite) { throw ValidationError("--command-timeout must be a positive number of seconds") }
+        if let commandTimeout, !(commandTimeout > 0 && commandTimeout.isFinite) { throw ValidationError("--command-timeout must be a positive number of "
+            + "seconds") }
         guard dampingSeconds >= 0, dampingSeconds.isFinite else { throw ValidationError("--damping-seconds must be a non-negative number of seconds") }
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a positive number of Hz") }
     }
@@ -61,7 +63,9 @@ struct Emulate: ParsableCommand {
             emit(String(format: "[robot] t %.3f s (monotonic %.6f) %@: %@", event.time, clock.now(), event.kind, event.message))
         }
         let sources = onTerminationSignals { _ in server.stop() }
-        emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 domain \(participant.domain)\(loopback ? " on loopback" : ""), states at \(fmt(rate, 0)) Hz on \(robotModel.manifest.ros2.jointStates) and \(robotModel.manifest.ros2.imu); Ctrl-C to stop")
+        emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 domain "
+            + "\(participant.domain)\(loopback ? " on loopback" : ""), states at \(fmt(rate, 0)) Hz on \(robotModel.manifest.ros2.jointStates) and "
+                + "\(robotModel.manifest.ros2.imu); Ctrl-C to stop")
         try report { try server.run(seconds: seconds ?? .infinity) }
         sources.forEach { $0.cancel() }
         emit("stopped after applying \(server.commandsApplied) commands (\(server.commandsRejected) rejected, \(server.commandTimeouts) command timeouts)")

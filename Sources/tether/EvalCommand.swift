@@ -39,13 +39,16 @@ struct Eval: ParsableCommand {
                 print("  \("class".padding(toLength: 20, withPad: " ", startingAt: 0))     AP   AP50   AP75  AR100     gt    dets")
                 for c in result.perClass {
                     func f(_ v: Double?) -> String { v.map { String(format: "%6.3f", $0) } ?? "     —" }
-                    print("  \(String(c.name.prefix(20)).padding(toLength: 20, withPad: " ", startingAt: 0)) \(f(c.ap)) \(f(c.ap50)) \(f(c.ap75)) \(f(c.ar100)) \(String(format: "%6d  %6d", c.groundTruth, c.detections))")
+                    print("  \(String(c.name.prefix(20)).padding(toLength: 20, withPad: " ", startingAt: 0)) \(f(c.ap)) \(f(c.ap50)) \(f(c.ap75)) "
+                        + "\(f(c.ar100)) \(String(format: "%6d  %6d", c.groundTruth, c.detections))")
                 }
             }
             let a = result.atConfidence
-            print("at confidence \(fmt(confidence, 2)), IoU 0.5: \(a.truePositives) TP, \(a.falsePositives) FP (\(fmt(a.falsePositivesPerImage, 3)) per image, false-positive rate \(fmt(a.falsePositiveRate, 3))), precision \(fmt(a.precision, 3)), recall \(fmt(a.recall, 3))")
+            print("at confidence \(fmt(confidence, 2)), IoU 0.5: \(a.truePositives) TP, \(a.falsePositives) FP (\(fmt(a.falsePositivesPerImage, 3)) per "
+                + "image, false-positive rate \(fmt(a.falsePositiveRate, 3))), precision \(fmt(a.precision, 3)), recall \(fmt(a.recall, 3))")
             let t = result.timings
-            print("\(result.images) images, \(result.groundTruthBoxes) boxes, \(result.detections) detections; load \(fmt(t.load)) s, evaluate \(fmt(t.evaluate)) s, accumulate \(fmt(t.accumulate)) s, summarize \(fmt(t.summarize)) s")
+            print("\(result.images) images, \(result.groundTruthBoxes) boxes, \(result.detections) detections; load \(fmt(t.load)) s, evaluate "
+                + "\(fmt(t.evaluate)) s, accumulate \(fmt(t.accumulate)) s, summarize \(fmt(t.summarize)) s")
         }
     }
 }
@@ -77,14 +80,17 @@ struct DetectionGapOptions: ParsableArguments {
         if let json {
             try writeOutput(to: json, what: "the JSON report") { try gap.json() }
         }
-        HistoryHooks.detection(robot: "vision", model: visionSimDt, set: "synthetic: \(visionSimGt)", stats: gap.sim.stats, images: gap.sim.images, artifact: json ?? out)
-        HistoryHooks.detection(robot: "vision", model: visionRealDt, set: "real: \(visionRealGt)", stats: gap.real.stats, images: gap.real.images, artifact: json ?? out)
+        HistoryHooks.detection(robot: "vision", model: visionSimDt, set: "synthetic: \(visionSimGt)", stats: gap.sim.stats, images: gap.sim.images,
+                               artifact: json ?? out)
+        HistoryHooks.detection(robot: "vision", model: visionRealDt, set: "real: \(visionRealGt)", stats: gap.real.stats, images: gap.real.images,
+                               artifact: json ?? out)
         print("\(gap.verdict.uppercased()): \(gap.headline)")
         let worst = gap.classes.filter { $0.gapPoints != nil }.sorted { $0.gapPoints! < $1.gapPoints! }.prefix(5)
         if !worst.isEmpty {
             print("  largest per-class drops: " + worst.map { "\($0.name) \(fmt($0.gapPoints!, 1)) pts" }.joined(separator: ", "))
         }
-        print("  FP / image at \(fmt(visionConfidence, 2)): sim \(fmt(gap.sim.atConfidence.falsePositivesPerImage)), real \(fmt(gap.real.atConfidence.falsePositivesPerImage))")
+        print("  FP / image at \(fmt(visionConfidence, 2)): sim \(fmt(gap.sim.atConfidence.falsePositivesPerImage)), real "
+            + "\(fmt(gap.real.atConfidence.falsePositivesPerImage))")
         print("  report \(out)" + (json.map { ", JSON \($0)" } ?? ""))
     }
 }

@@ -63,7 +63,8 @@ struct Experiment: ParsableCommand {
         let rateHz = rate ?? manifest.rates.physicsHz
         if !json || dryRun {
             for line in plan.summary { emit(line) }
-            emit("backend \(backend)\(backend == .emulator ? " (truth \(truth), hidden)" : ""), \(fmt(rateHz, 0)) Hz, stage \(stage), \(fast ? "simulated clock" : "real time: \(fmt(plan.duration, 1)) s")")
+            emit("backend \(backend)\(backend == .emulator ? " (truth \(truth), hidden)" : ""), \(fmt(rateHz, 0)) Hz, stage \(stage), "
+                + "\(fast ? "simulated clock" : "real time: \(fmt(plan.duration, 1)) s")")
         }
         if dryRun { return }
         let clock: ControlClock = fast ? ManualClock() : MonotonicClock()
@@ -114,7 +115,8 @@ struct Experiment: ParsableCommand {
 
     private func printSummary(_ result: ExperimentRunner.Report) {
         FileHandle.standardError.write(Data("\n".utf8))
-        print("\(result.kind): \(fmt(result.seconds, 2)) s, \(result.ticks) ticks at \(fmt(result.rateHz, 0)) Hz, \(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "completed")")
+        print("\(result.kind): \(fmt(result.seconds, 2)) s, \(result.ticks) ticks at \(fmt(result.rateHz, 0)) Hz, "
+            + "\(result.stopped ? "STOPPED (\(result.stopReason ?? "?"))" : "completed")")
         let counters = result.safetyCounters.filter { $0.value > 0 }.sorted { $0.key < $1.key }
         print("  safety   " + (counters.isEmpty ? "no interventions" : counters.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
         for e in result.events.prefix(8) { print("    \(e)") }

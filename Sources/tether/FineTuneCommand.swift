@@ -60,7 +60,8 @@ struct FineTune: ParsableCommand {
                 emit(String(format: "epoch %4d  train MSE %.6g  held-out MSE %.6g", e.epoch, e.trainLoss, e.heldOutLoss) + (e.improved ? "  *" : ""))
             })
         }
-        emit("\(result.trainSamples) train / \(result.heldOutSamples) held out; kept epoch \(result.bestEpoch) of \(result.epochsRun)\(result.stoppedEarly ? " (stopped early)" : "")")
+        emit("\(result.trainSamples) train / \(result.heldOutSamples) held out; kept epoch \(result.bestEpoch) of "
+            + "\(result.epochsRun)\(result.stoppedEarly ? " (stopped early)" : "")")
         emit(String(format: "MSE before: train %.6g  held-out %.6g", result.before.train, result.before.heldOut))
         emit(String(format: "MSE after:  train %.6g  held-out %.6g", result.after.train, result.after.heldOut))
         emit("ONNX Runtime vs native: largest difference \(result.exportMaxDifference.map { String(format: "%.2g", $0) } ?? "-")")

@@ -28,7 +28,8 @@ func deploymentGate(robot: RobotModel, robotOption: String, policy: String, back
     case .cleared:
         say("gate: GO, \(clearance.sentence)" + (override != nil ? " (--override not needed, ignored)" : ""))
     case .overridden:
-        FileHandle.standardError.write(Data("warning: deployment gate overridden: \(clearance.refusal ?? "no GO validation"); reason \"\(clearance.overrideReason ?? "")\" (recorded in the history, the trial records and the flight recording)\n".utf8))
+        FileHandle.standardError.write(Data(("warning: deployment gate overridden: \(clearance.refusal ?? "no GO validation"); reason "
+            + "\"\(clearance.overrideReason ?? "")\" (recorded in the history, the trial records and the flight recording)\n").utf8))
     }
     return clearance
 }

@@ -40,7 +40,8 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         guard let path = database ?? History.defaultPath() else {
-            try report { () throws -> Void in throw TetherError("history recording is off (TETHER_HISTORY=\(ProcessInfo.processInfo.environment["TETHER_HISTORY"] ?? ""))",
+            try report { () throws -> Void in throw TetherError("history recording is off "
+                + "(TETHER_HISTORY=\(ProcessInfo.processInfo.environment["TETHER_HISTORY"] ?? ""))",
                                         hint: "pass --database PATH or unset TETHER_HISTORY") }
             return
         }

@@ -30,7 +30,8 @@ struct Improve: ParsableCommand {
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy to improve (its training checkpoint beside it is the warm start).") var policy: String
     @Option(help: "The gate's randomization (YAML): what the policy must pass, e.g. calibration's randomization.yaml.") var randomize: String
-    @Option(help: "Randomization to train under (default: --randomize, the gate's; e.g. calibrate's training-randomization.yaml for a wider one).") var trainRandomize: String?
+    @Option(help: ArgumentHelp("Randomization to train under (default: --randomize, the gate's; e.g. calibrate's training-randomization.yaml for a wider "
+        + "one).")) var trainRandomize: String?
     @Option(help: "Budget: wall time (8min, 480s, 1h) or environment steps of training (2M steps, 500k steps).") var budget = "8min"
     @Option(help: "Gate trials N (before, each check, and the confirmation).") var trials = 100
     @Option(help: "Success-rate threshold on the Clopper–Pearson lower bound, 0…1.") var threshold = 0.9
@@ -40,12 +41,16 @@ struct Improve: ParsableCommand {
     @Option(help: "Successes beyond the gate's bare GO a check and its confirmation must reach to stop (so that a fresh validation passes too).") var margin = 2
     @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Output folder.") var out = "improve"
-    @Option(help: "Trials folder of the deployed policy (tether trials on the virtual or real robot): its failures are extracted from the flight recordings and replayed in simulation.") var recordings: String?
+    @Option(help: ArgumentHelp("Trials folder of the deployed policy (tether trials on the virtual or real robot): its failures are extracted from the "
+        + "flight recordings "
+        + "and replayed in simulation.")) var recordings: String?
     @Option(help: "Seconds before each recorded failure to extract.") var window = 2.0
     @Option(help: "Share of each training iteration's directions that replay the gate's failure scenarios (0: none).") var scenarioShare = 0.125
-    @Option(help: "Share of each training iteration's directions that start from a recorded failure's state (with --recordings; 0: none).") var startShare = 0.125
+    @Option(help: ArgumentHelp("Share of each training iteration's directions that start from a recorded failure's state (with --recordings; 0: "
+        + "none).")) var startShare = 0.125
     @Flag(help: "Only extract and replay the recorded failures (with --recordings); no retraining.") var replayOnly = false
-    @Option(help: "Redeploy on the virtual robot with this truth (preset or YAML): trials of the policy before and after on it, compared.") var redeployTruth: String?
+    @Option(help: ArgumentHelp("Redeploy on the virtual robot with this truth (preset or YAML): trials of the policy before and after on it, "
+        + "compared.")) var redeployTruth: String?
     @Option(help: "Trials per policy when redeploying.") var redeployCount = 10
     @Option(help: "Length of each redeployment trial, s.") var redeploySeconds = 15.0
     @Option(help: "Torque stage of the redeployment trials in percent (25, 50, 100).", transform: TorqueStage.argument) var redeployStage: TorqueStage = .full
@@ -131,7 +136,8 @@ struct Improve: ParsableCommand {
             try report { try FileManager.default.createDirectory(atPath: "\(out)/\(folder)", withIntermediateDirectories: true) }
             let records = try report {
                 try plan.run(robot: robotModel, policyName: path, makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { r in
-                    emit(String(format: "  %@ trial %3d  %@  distance %5.2f m  %@", folder, r.trial + 1, r.success ? "ok  " : "FAIL", r.distance, r.failureMode))
+                    emit(String(format: "  %@ trial %3d  %@  distance %5.2f m  %@", folder, r.trial + 1, r.success ? "ok  " : "FAIL", r.distance,
+                                r.failureMode))
                 }
             }
             try report { try TrialRecords.write(records, to: "\(out)/\(folder)/trials.jsonl") }
@@ -143,7 +149,8 @@ struct Improve: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeOutput(to: "\(out)/redeploy.json", what: "redeploy.json") { try encoder.encode(comparison) }
-        print(String(format: "redeploy on the virtual robot: success %d/%d → %d/%d (%+.1f points, Fisher p = %.3g); mean distance %.2f → %.2f m; %@/redeploy.json",
+        print(String(format: "redeploy on the virtual robot: success %d/%d → %d/%d (%+.1f points, Fisher p = %.3g); mean distance %.2f → %.2f m; "
+            + "%@/redeploy.json",
                      comparison.beforeSuccesses, comparison.trials, comparison.afterSuccesses, comparison.trials, comparison.change,
                      comparison.fisherP, comparison.beforeMeanDistance, comparison.afterMeanDistance, out))
     }

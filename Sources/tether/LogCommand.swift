@@ -22,9 +22,11 @@ struct LogCommand: ParsableCommand {
             let spools = FlightRecorder.existingSpools(for: file)
             if !spools.isEmpty && !FileManager.default.fileExists(atPath: file) {
                 try report { () throws -> Void in throw TetherError(
-                    "no recording here yet: the run recording to this path did not end (it was killed or crashed, or it is still running); its flight-recorder spool is beside it: \(spools.joined(separator: ", "))",
+                    "no recording here yet: the run recording to this path did not end (it was killed or crashed, or it is still running); its "
+                        + "flight-recorder spool is beside it: \(spools.joined(separator: ", "))",
                     at: file,
-                    hint: "once the run is over, `tether log recover \(file) OUT.mcap` merges the spool into a valid recording (a crash loses at most the last 0.5 s)") }
+                    hint: "once the run is over, `tether log recover \(file) OUT.mcap` merges the spool into a valid recording (a crash loses at most the "
+                        + "last 0.5 s)") }
             }
             let reader = try report {
                 do { return try MCAPReader(path: file) } catch let e as TetherError { throw e } catch {
@@ -37,7 +39,8 @@ struct LogCommand: ParsableCommand {
                 print("gate:     \(gate)")
             }
             if !spools.isEmpty {
-                print("hint: the run that recorded this did not end cleanly and left a flight-recorder spool (\(spools.joined(separator: ", "))); `tether log recover \(file) OUT.mcap` merges both into a valid recording")
+                print("hint: the run that recorded this did not end cleanly and left a flight-recorder spool (\(spools.joined(separator: ", "))); `tether "
+                    + "log recover \(file) OUT.mcap` merges both into a valid recording")
             } else if !reader.isCleanlyClosed {
                 print("hint: the recording was not closed cleanly; `tether log recover \(file) OUT.mcap` writes a valid copy of its complete chunks")
             }

@@ -71,8 +71,10 @@ struct PolicyCommand: ParsableCommand {
                                      signatureProblem: signatureProblem, contractProblems: problems))
             } else {
                 print("\(model)  (ONNX Runtime \(OnnxRuntime.version ?? "?"), producer '\(session.producer)')")
-                for i in session.inputs { print("  input  \(i.name)  \(i.elementType.name) [\(i.shape.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", "))]") }
-                for o in session.outputs { print("  output \(o.name)  \(o.elementType.name) [\(o.shape.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", "))]") }
+                for i in session.inputs { print("  input  \(i.name)  \(i.elementType.name) "
+                    + "[\(i.shape.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", "))]") }
+                for o in session.outputs { print("  output \(o.name)  \(o.elementType.name) "
+                    + "[\(o.shape.map { $0 < 0 ? "?" : String($0) }.joined(separator: ", "))]") }
                 if let signature {
                     print("  recognised: " + signature.summary.joined(separator: "\n              "))
                 } else if let signatureProblem {
@@ -109,7 +111,8 @@ struct PolicyCommand: ParsableCommand {
 
         func run() throws {
             let data = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try report {
-                do { return try Data(contentsOf: URL(fileURLWithPath: input)) } catch { throw TetherError("cannot read observations: \(error.localizedDescription)", at: input) }
+                do { return try Data(contentsOf: URL(fileURLWithPath: input)) } catch { throw TetherError("cannot read observations: "
+                    + "\(error.localizedDescription)", at: input) }
             }
             let observations: [[Float]] = try report {
                 let parsed: Any
@@ -188,13 +191,15 @@ struct PolicyCommand: ParsableCommand {
             if json {
                 try printJSON(result)
             } else {
-                print("\(recording): \(result.ticks) ticks replayed\(result.skipped > 0 ? ", \(result.skipped) skipped before the state was known" : ""), \(result.resets) reset\(result.resets == 1 ? "" : "s")")
+                print("\(recording): \(result.ticks) ticks replayed\(result.skipped > 0 ? ", \(result.skipped) skipped before the state was known" : ""), "
+                    + "\(result.resets) reset\(result.resets == 1 ? "" : "s")")
                 print(String(format: "  largest action difference %.3g%@", result.maxActionError, result.worstTick.map { " (tick \($0))" } ?? ""))
                 if let e = result.maxStateError { print(String(format: "  largest recurrent-state difference %.3g", e)) }
                 if result.recurrent && !result.stateRecorded { print("  note: the recording holds no /tether/policy_state; replayed from the resets") }
             }
             if result.maxActionError > tolerance {
-                FileHandle.standardError.write(Data("error: the replayed actions differ from the recorded ones by up to \(result.maxActionError) (tolerance \(tolerance)): is this the policy that ran?\n".utf8))
+                FileHandle.standardError.write(Data(("error: the replayed actions differ from the recorded ones by up to \(result.maxActionError) (tolerance "
+                    + "\(tolerance)): is this the policy that ran?\n").utf8))
                 throw ExitCode.failure
             }
         }

@@ -24,7 +24,8 @@ struct GapReportCommand: ParsableCommand {
         Examples:
           tether report --sim runs/sim/trials.jsonl --real runs/typical/trials.jsonl --out gap.html --json gap.json
           tether report --validation gate.json --real runs/robot/trials.jsonl --out gate-vs-robot.html --json gate-vs-robot.json
-          tether report --vision-sim-gt sim/gt.json --vision-sim-dt sim/dt.json --vision-real-gt real/gt.json --vision-real-dt real/dt.json --out det-gap.html --json det-gap.json
+          tether report --vision-sim-gt sim/gt.json --vision-sim-dt sim/dt.json --vision-real-gt real/gt.json --vision-real-dt real/dt.json --out \
+        det-gap.html --json det-gap.json
         """
     )
 
@@ -33,7 +34,9 @@ struct GapReportCommand: ParsableCommand {
     @Option(help: "HTML report path.") var out = "gap-report.html"
     @Option(help: "JSON twin path.") var json: String?
     @Option(help: "Validation gate result (tether validate --out) to compare with the real set.") var validation: String?
-    @Option(help: "Gap attribution to include (attribution.json from `tether trials --attribute`); repeat for several (calibrated parameters, virtual robot's truth).") var attribution: [String] = []
+    @Option(help: ArgumentHelp("Gap attribution to include (attribution.json from `tether trials --attribute`); repeat for several (calibrated parameters, "
+        + "virtual "
+        + "robot's truth).")) var attribution: [String] = []
 
     @OptionGroup var vision: DetectionGapOptions
 
@@ -44,7 +47,8 @@ struct GapReportCommand: ParsableCommand {
             if sim == nil && !attribution.isEmpty { throw ValidationError("--attribution belongs to the sim-vs-real comparison: add --sim") }
             return
         }
-        guard sim != nil, real != nil else { throw ValidationError("pass --sim and --real (trial records), --validation and --real (gate vs robot), or the four --vision-… options (a detector's COCO sets)") }
+        guard sim != nil, real != nil else { throw ValidationError("pass --sim and --real (trial records), --validation and --real (gate vs robot), or the "
+            + "four --vision-… options (a detector's COCO sets)") }
     }
 
     func run() throws {
@@ -68,12 +72,14 @@ struct GapReportCommand: ParsableCommand {
         }
         print("\(gap.verdict.uppercased()): \(gap.headline)")
         for (name, set) in [("sim ", gap.sim), ("real", gap.real)] {
-            print("  \(name) \(set.successes)/\(set.trials) success, 95 % [\(fmt(100 * set.successInterval.lower, 1)), \(fmt(100 * set.successInterval.upper, 1))] %; " +
+            print("  \(name) \(set.successes)/\(set.trials) success, 95 % [\(fmt(100 * set.successInterval.lower, 1)), "
+                + "\(fmt(100 * set.successInterval.upper, 1))] %; " +
                   set.failureModes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
         }
         for m in gap.metrics {
             let p = m.p.map { fmt($0, 3) } ?? "n/a"
-            print("  \(m.name): sim \(m.simMean.map { fmt($0, 3) } ?? "—"), real \(m.realMean.map { fmt($0, 3) } ?? "—") \(m.unit), p \(p)\(m.significant ? "  DIFFER" : "")")
+            print("  \(m.name): sim \(m.simMean.map { fmt($0, 3) } ?? "—"), real \(m.realMean.map { fmt($0, 3) } ?? "—") \(m.unit), p "
+                + "\(p)\(m.significant ? "  DIFFER" : "")")
         }
         for (name, set) in [("sim ", gap.sim), ("real", gap.real)] {
             for g in set.gate ?? [] { print("  \(name) gate: \(g)") }
@@ -81,8 +87,10 @@ struct GapReportCommand: ParsableCommand {
         if let versus { printGateVersusRobot(versus) }
         for a in gap.attributions ?? [] {
             let full = a.entries.first.map { "\($0.successes)/\($0.trials)" } ?? "—"
-            var line = "  attribution over \(a.isCalibration ? "calibrated parameters" : "the virtual robot's truth"): \(a.isCalibration ? "calibrated" : "full truth") \(full)"
-            if let v = a.versusReal { line += " vs real \(v.realSuccesses)/\(v.realTrials) (Fisher p \(fmt(v.fisherP, 3)): \(v.verdict ?? (v.reproduces ? "consistent" : "differs")))" }
+            var line = "  attribution over \(a.isCalibration ? "calibrated parameters" : "the virtual robot's truth"): "
+                + "\(a.isCalibration ? "calibrated" : "full truth") \(full)"
+            if let v = a.versusReal { line += " vs real \(v.realSuccesses)/\(v.realTrials) (Fisher p \(fmt(v.fisherP, 3)): "
+                + "\(v.verdict ?? (v.reproduces ? "consistent" : "differs")))" }
             print(line + "; " + (a.explaining.isEmpty ? "no single group explains the failures" : "explained by \(a.explaining.joined(separator: ", "))"))
         }
         print("  report \(out)" + (json.map { ", JSON \($0)" } ?? ""))
@@ -92,8 +100,10 @@ struct GapReportCommand: ParsableCommand {
 /// The terminal lines of a gate-vs-robot comparison.
 private func printGateVersusRobot(_ v: GateVersusRobot) {
     print("GATE VS ROBOT: \(v.verdict.rawValue.uppercased()): \(v.sentence)")
-    print("  gate  \(v.gate.successes)/\(v.gate.trials) \(v.gate.decision), Clopper–Pearson [\(fmt(100 * v.gate.clopperPearson.lower, 1)), \(fmt(100 * v.gate.clopperPearson.upper, 1))] %, randomization \(v.gate.randomization ?? "none (nominal model)")")
-    print("  robot \(v.robot.successes)/\(v.robot.trials) (\(v.robot.backend)), Wilson [\(fmt(100 * v.robot.successInterval.lower, 1)), \(fmt(100 * v.robot.successInterval.upper, 1))] %")
+    print("  gate  \(v.gate.successes)/\(v.gate.trials) \(v.gate.decision), Clopper–Pearson [\(fmt(100 * v.gate.clopperPearson.lower, 1)), "
+        + "\(fmt(100 * v.gate.clopperPearson.upper, 1))] %, randomization \(v.gate.randomization ?? "none (nominal model)")")
+    print("  robot \(v.robot.successes)/\(v.robot.trials) (\(v.robot.backend)), Wilson [\(fmt(100 * v.robot.successInterval.lower, 1)), "
+        + "\(fmt(100 * v.robot.successInterval.upper, 1))] %")
     for g in v.robot.gate ?? [] { print("  robot gate: \(g)") }
     print("  what to do: \(v.advice)")
     for note in v.notes { print("  note: \(note)") }

@@ -31,7 +31,9 @@ struct SafetyCommand: ParsableCommand {
         @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
         @Option(help: "Torque stage in percent (25, 50, 100).", transform: TorqueStage.argument) var stage: TorqueStage?
         @Option(help: "Where to write the replayed ticks (JSON Lines).") var out: String?
-        @Option(help: "Re-run this ONNX policy on the recording's observations (a recurrent policy's state reset where its policy phases started) and replay its actions instead of the recorded ones.") var policy: String?
+        @Option(help: ArgumentHelp("Re-run this ONNX policy on the recording's observations (a recurrent policy's state reset where its policy phases "
+            + "started) and "
+            + "replay its actions instead of the recorded ones.")) var policy: String?
 
         func run() throws {
             let manifest = try report { try Manifest.load(path: try BuiltinRobots.manifestPath(for: robot)) }

@@ -68,7 +68,8 @@ struct Sim: ParsableCommand {
         let sim = SimRobot(robot: robotModel)
         let summary = HoldRollout(seconds: seconds, pushes: pushes).run(sim)
         if json { try printJSON(summary); return }
-        print("tether sim: \(summary.robot) for \(fmt(summary.simulatedSeconds, 2)) s (\(summary.controlSteps) policy steps, \(summary.physicsSteps) physics steps, MuJoCo \(MuJoCo.version))")
+        print("tether sim: \(summary.robot) for \(fmt(summary.simulatedSeconds, 2)) s (\(summary.controlSteps) policy steps, \(summary.physicsSteps) "
+            + "physics steps, MuJoCo \(MuJoCo.version))")
         print("  wall time         \(fmt(summary.wallSeconds, 3)) s  (\(fmt(summary.realTimeFactor, 0))x real time)")
         print("  max joint dev.    \(fmt(summary.maxJointDeviation)) rad (\(summary.worstJoint))")
         print("  max |torque|      \(fmt(summary.maxTorque, 2)) N·m")
@@ -99,8 +100,10 @@ struct Sim: ParsableCommand {
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
         if json { try printJSON(summary); return }
         let task = manifest.task!
-        print("tether sim: \(manifest.name), policy \(path), \(trials) trials (\(task.kind.rawValue), \(fmt(task.episodeSeconds, 0)) s)\(spec.map { ", randomization \($0.sourcePath ?? "")" } ?? ", nominal")")
-        print("  success          \(summary.successes)/\(summary.trials) = \(fmt(100 * summary.successRate, 1)) % (95 % CI \(fmt(100 * summary.successInterval.lower, 1))–\(fmt(100 * summary.successInterval.upper, 1)) %)")
+        print("tether sim: \(manifest.name), policy \(path), \(trials) trials (\(task.kind.rawValue), \(fmt(task.episodeSeconds, 0)) "
+            + "s)\(spec.map { ", randomization \($0.sourcePath ?? "")" } ?? ", nominal")")
+        print("  success          \(summary.successes)/\(summary.trials) = \(fmt(100 * summary.successRate, 1)) % (95 % CI "
+            + "\(fmt(100 * summary.successInterval.lower, 1))–\(fmt(100 * summary.successInterval.upper, 1)) %)")
         print("  mean distance    \(fmt(summary.meanDistance, 2)) m")
         print("  mean length      \(fmt(summary.meanEpisodeSeconds, 2)) s")
         if task.kind == .walk {

@@ -15,7 +15,9 @@ struct Tether: ParsableCommand {
         Built-in robots: \(BuiltinRobots.names.joined(separator: ", ")) (or pass a manifest path).
         """,
         version: "0.1.0",
-        subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self, GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self, FineTune.self, Improve.self, HistoryCommand.self, Detect.self, Eval.self, Bench.self]
+        subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self,
+                      GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self,
+                          FineTune.self, Improve.self, HistoryCommand.self, Detect.self, Eval.self, Bench.self]
     )
 }
 

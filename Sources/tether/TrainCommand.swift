@@ -45,7 +45,8 @@ struct Train: ParsableCommand {
     @Option(help: "Share of each iteration's directions that start from a recorded state.") var startShare = 0.125
 
     func validate() throws {
-        guard iterations >= 0, directions > 0, top > 0, top <= directions else { throw ValidationError("need --iterations >= 0 (0 exports the starting policy) and 0 < --top <= --directions") }
+        guard iterations >= 0, directions > 0, top > 0, top <= directions else { throw ValidationError("need --iterations >= 0 (0 exports the starting "
+            + "policy) and 0 < --top <= --directions") }
         guard stepSize > 0, noise > 0, episodeSeconds > 0 else { throw ValidationError("--step-size, --noise and --episode-seconds must be positive") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         guard scenarioShare > 0, scenarioShare <= 1 else { throw ValidationError("--scenario-share must be in (0, 1]") }

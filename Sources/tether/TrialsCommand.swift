@@ -21,15 +21,18 @@ struct Trials: ParsableCommand {
 
         Examples:
           tether trials --policy policies/quadruped.onnx --backend sim --count 10 --out runs/sim
-          tether trials --policy policies/quadruped.onnx --backend emulator --truth typical --count 10 --out runs/typical --override "gap measurement of the shipped policy"
-          tether trials --policy policies/quadruped.onnx --backend sim --calibration cal/ --attribute --real runs/typical/trials.jsonl --count 20 --out runs/calibrated
+          tether trials --policy policies/quadruped.onnx --backend emulator --truth typical --count 10 --out runs/typical --override "gap measurement of \
+        the shipped policy"
+          tether trials --policy policies/quadruped.onnx --backend sim --calibration cal/ --attribute --real runs/typical/trials.jsonl --count 20 --out \
+        runs/calibrated
           tether trials --policy policies/quadruped.onnx --backend ros2 --count 10 --pause 20 --out runs/real   # a robot on ROS 2
         """
     )
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
-    @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).", transform: RobotBackend.argument) var backend: RobotBackend = .sim
+    @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).",
+            transform: RobotBackend.argument) var backend: RobotBackend = .sim
     @Flag(help: "ros2: keep DDS on the loopback interface (one machine).") var loopback = false
     @Option(help: "ros2: seconds between trials, to reposition the robot.") var pause = 3.0
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
@@ -41,24 +44,36 @@ struct Trials: ParsableCommand {
     @Option(help: "Oscillation cutoff, Hz.") var oscillationHz = 10.0
     @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).", transform: TorqueStage.argument) var stage: TorqueStage?
     @Flag(help: "Do not write flight recordings.") var noRecord = false
-    @Flag(help: "sim: each trial starts hung on a gantry at the standing height, let go at the end of the stand-up (humanoids, which cannot stand up from lying).") var gantry = false
-    @Option(help: "sim: run in the calibrated simulation (calibration.yaml or the folder `tether calibrate` wrote): patched model, measured driver lag and dead time, sensor noise.") var calibration: String?
-    @Flag(help: "Rerun the trials with each group set back to nominal: calibrated parameter groups (sim with --calibration) or truth groups (emulator); writes DIR/attribution.json.") var attribute = false
-    @Flag(inversion: .prefixedNo, help: "With --attribute: rerun each explaining group once per member (that parameter alone nominal), to name which one it is.") var drillDown = true
+    @Flag(help: ArgumentHelp("sim: each trial starts hung on a gantry at the standing height, let go at the end of the stand-up (humanoids, which cannot "
+        + "stand up from "
+        + "lying).")) var gantry = false
+    @Option(help: ArgumentHelp("sim: run in the calibrated simulation (calibration.yaml or the folder `tether calibrate` wrote): patched model, measured "
+        + "driver lag and "
+        + "dead time, sensor noise.")) var calibration: String?
+    @Flag(help: ArgumentHelp("Rerun the trials with each group set back to nominal: calibrated parameter groups (sim with --calibration) or truth groups "
+        + "(emulator); "
+        + "writes DIR/attribution.json.")) var attribute = false
+    @Flag(inversion: .prefixedNo,
+          help: "With --attribute: rerun each explaining group once per member (that parameter alone nominal), to name which one it is.") var drillDown = true
     @Option(help: "With --calibration: the real trials (trials.jsonl) the calibrated simulation is compared with.") var real: String?
-    @Option(name: .customLong("override"), help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in each trial record, recording and the history).", valueName: "reason")) var overrideReason: String?
+    @Option(name: .customLong("override"),
+            help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in each trial record, recording and the history).",
+                               valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
         if calibration != nil && backend != .sim { throw ValidationError("--calibration runs the calibrated simulation: it needs --backend sim") }
         if attribute && backend == .sim && calibration == nil {
-            throw ValidationError("--attribute needs something to set back to nominal: --backend sim with --calibration CAL (calibrated parameters), or --backend emulator (the virtual robot's truth)")
+            throw ValidationError("--attribute needs something to set back to nominal: --backend sim with --calibration CAL (calibrated parameters), or "
+                + "--backend emulator (the virtual robot's truth)")
         }
-        if attribute && backend == .ros2 { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has none to set: run it on the sim backend with --calibration") }
+        if attribute && backend == .ros2 { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has "
+            + "none to set: run it on the sim backend with --calibration") }
         if real != nil && (calibration == nil || !attribute) {
             throw ValidationError("--real compares the calibrated simulation with real trials in the attribution: add --calibration CAL --attribute")
         }
         guard pause >= 0 else { throw ValidationError("--pause must be zero or positive (seconds)") }
-        if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its operator") }
+        if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its "
+            + "operator") }
         try checkOverride(overrideReason)
     }
 
@@ -82,9 +97,12 @@ struct Trials: ParsableCommand {
         plan.gate = try deploymentGate(robot: robotModel, robotOption: robot, policy: policy, backend: backend, override: overrideReason) { emit($0) }
         try report { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         let setting = backend == .emulator ? " (truth \(truth))" : plan.calibrated.map { " (calibrated: \($0.source))" } ?? ""
-        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ \(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage \(stage.map { "\($0)" } ?? "\(Int((manifest.safety.torqueStage * 100).rounded())) % (the manifest's)")")
+        emit("tether trials: \(manifest.name), policy \(policy), backend \(backend)\(setting), \(count) × \(fmt(seconds, 1)) s, success ≥ "
+            + "\(fmt(plan.requiredDistance(task: manifest.task), 2)) m, stage "
+                + "\(stage.map { "\($0)" } ?? "\(Int((manifest.safety.torqueStage * 100).rounded())) % (the manifest's)")")
         if (stage?.fraction ?? manifest.safety.torqueStage) < 1, manifest.task?.kind == .walk {
-            emit("note: below 100 % torque the robot may not do the task (the chapter gives 25 % to slow, safe movements); the gate validated full torque: --stage 100 measures what it predicts")
+            emit("note: below 100 % torque the robot may not do the task (the chapter gives 25 % to slow, safe movements); the gate validated full torque: "
+                + "--stage 100 measures what it predicts")
         }
         let path = policy
         let records = try report {
@@ -95,9 +113,11 @@ struct Trials: ParsableCommand {
         }
         let file = (out as NSString).appendingPathComponent("trials.jsonl")
         try report { try TrialRecords.write(records, to: file) }
-        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend, truth: backend == .emulator ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
+        HistoryHooks.trials(records, robot: manifest.name, policy: policy, backend: backend,
+                            truth: backend == .emulator ? truth : plan.calibrated.map { "calibrated (\($0.source))" }, artifact: file, gate: plan.gate)
         let tally = TrialTally(records)
-        emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % \(fmt(100 * tally.wilson.lower, 1))–\(fmt(100 * tally.wilson.upper, 1)) %); records \(file)")
+        emit("success \(tally.successes)/\(tally.trials) (\(fmt(100 * tally.rate, 1)) %, 95 % "
+            + "\(fmt(100 * tally.wilson.lower, 1))–\(fmt(100 * tally.wilson.upper, 1)) %); records \(file)")
         if attribute { try attribute(plan: plan, robotModel: robotModel, baseline: records, realRecords: realRecords) }
     }
 
@@ -108,7 +128,8 @@ struct Trials: ParsableCommand {
             emit("calibrated simulation: " + calibrated.groups.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))
             for s in calibrated.skipped { emit("  not simulated: \(s)") }
         }
-        emit("gap attribution: the same \(count) trials with each \(plan.calibrated == nil ? "truth group" : "group of calibrated parameters") set back to nominal")
+        emit("gap attribution: the same \(count) trials with each \(plan.calibrated == nil ? "truth group" : "group of calibrated parameters") set back to "
+            + "nominal")
         var attribution = try report {
             try GapAttribution.run(plan: plan, robot: robotModel, policyName: policy, baseline: records, drillDown: drillDown,
                                    makePolicy: { try OnnxPolicy(path: path, manifest: manifest) }) { group, rs in
@@ -117,7 +138,8 @@ struct Trials: ParsableCommand {
         }
         for e in attribution.entries {
             let name = e.within == nil ? e.nominal : "  ↳ " + e.nominal
-            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", name.padding(toLength: max(18, name.count), withPad: " ", startingAt: 0), e.successes, e.trials,
+            emit(String(format: "  %@ nominal  success %2d/%d  %+6.1f pp  Fisher p %.3g  mean distance %.2f m", name.padding(toLength: max(18, name.count),
+                withPad: " ", startingAt: 0), e.successes, e.trials,
                         e.changePercentagePoints, e.fisherP, e.meanDistance))
         }
         if let realRecords {
@@ -126,7 +148,8 @@ struct Trials: ParsableCommand {
             if let v = attribution.versusReal {
                 let verdict = v.verdict == "differs" ? "the calibrated simulation does NOT reproduce the real rate"
                     : v.verdict == "too few trials" ? "too few trials to tell" : "consistent"
-                emit(String(format: "calibrated simulation %d/%d vs real %d/%d (Fisher p %.3g): %@", attribution.entries[0].successes, attribution.entries[0].trials,
+                emit(String(format: "calibrated simulation %d/%d vs real %d/%d (Fisher p %.3g): %@", attribution.entries[0].successes,
+                            attribution.entries[0].trials,
                             v.realSuccesses, v.realTrials, v.fisherP, verdict))
             }
         }

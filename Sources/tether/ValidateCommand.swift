@@ -19,7 +19,8 @@ struct Validate: ParsableCommand {
         Examples:
           tether validate --robot quadruped --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --trials 100
           tether validate --robot cartpole --policy policies/cartpole.onnx --trials 400 --sequential --batch 50
-          tether validate --robot quadruped --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --trials 1000 --shard 3/8 --out shard3.json
+          tether validate --robot quadruped --policy policies/quadruped.onnx --randomize robots/quadruped/randomization.yaml --trials 1000 --shard 3/8 \
+        --out shard3.json
           tether validate merge shard*.json --out result.json --report report.html
         """,
         subcommands: [RunGate.self, Merge.self],
@@ -120,10 +121,12 @@ func printGateSummary(_ r: GateResult) {
     print("  Wilson 95 %      \(fmt(100 * s.wilson.lower, 1))–\(fmt(100 * s.wilson.upper, 1)) %")
     print("  Clopper–Pearson  \(fmt(100 * s.clopperPearson.lower, 1))–\(fmt(100 * s.clopperPearson.upper, 1)) %")
     if let seq = r.sequential {
-        print("  sequential       \(seq.looksTaken) of \(seq.rule.looks) looks\(seq.stoppedEarly ? ", stopped early" : ""), each at \(String(format: "%.4g", 100 * seq.rule.lookConfidence)) %")
+        print("  sequential       \(seq.looksTaken) of \(seq.rule.looks) looks\(seq.stoppedEarly ? ", stopped early" : ""), each at "
+            + "\(String(format: "%.4g", 100 * seq.rule.lookConfidence)) %")
     }
     print("  decision         \(s.decision.rawValue) (threshold \(fmt(100 * r.identity.threshold, 1)) %): \(s.reason)")
-    print("  outcomes         \(s.outcomes.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+    print("  outcomes         "
+        + "\(s.outcomes.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
     print("  mean distance    \(fmt(s.meanDistance, 2)) m, length \(fmt(s.meanSeconds, 2)) s, return \(fmt(s.meanReturn, 2))")
     for item in s.sensitivity.prefix(3) { print("  sensitivity      \(item.sentence)") }
     if r.wallSeconds > 0 {

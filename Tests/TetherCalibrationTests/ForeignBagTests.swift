@@ -153,7 +153,8 @@ import TetherSim
     /// Noise only, no trained counterpart: `terms: []`, which still reads back.
     @Test func aCalibrationWithNothingToRandomizeStillGivesAReadableSpec() throws {
         let file = CalibrationFile(robot: "quadruped", model: "m.xml", recordings: [], parameters: [
-            CalibratedParameter(name: "sensor.accel.x.noise", unit: "m/s²", nominal: nil, estimate: [0.05], standardError: [0.001], method: "test", recordings: [])],
+            CalibratedParameter(name: "sensor.accel.x.noise", unit: "m/s²", nominal: nil, estimate: [0.05], standardError: [0.001], method: "test",
+                                recordings: [])],
                                    warnings: [], heldOut: [])
         let derived = RandomizationDerivation.spec(from: file, observation: Self.robot.manifest.observation.terms)
         #expect(derived.yaml.contains("terms: []"))

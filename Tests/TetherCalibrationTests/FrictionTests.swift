@@ -198,7 +198,8 @@ private struct FrictionPeerAnswer: Decodable {
             _ = try FrictionAnalysis.steadySegments(times: s.times, velocities: s.velocity, efforts: effort, joint: "hip", source: "sweep.mcap")
         }
         expectAnalysisError(source: "sweep.mcap", mentioning: ["'effort'"]) {
-            _ = try FrictionAnalysis.steadySegments(times: s.times, velocities: s.velocity, efforts: Array(s.effort.dropLast()), joint: "hip", source: "sweep.mcap")
+            _ = try FrictionAnalysis.steadySegments(times: s.times, velocities: s.velocity, efforts: Array(s.effort.dropLast()), joint: "hip",
+                                                    source: "sweep.mcap")
         }
     }
 }

@@ -61,7 +61,7 @@ private struct CrossCorrelationPeerAnswer: Decodable {
                                                             responses: s.responses, signal: "hip torque", source: "chirp.mcap", options: Self.options())
         let h = estimate.gridStep
         let peer = try calibrationPeer(CrossCorrelationPeerRequest(ta: s.commandTimes, a: s.commands, tb: s.responseTimes, b: s.responses, step: h,
-                                                                   kmin: Int((estimate.minimumLag / h).rounded()), kmax: Int((estimate.maximumLag / h).rounded())),
+                kmin: Int((estimate.minimumLag / h).rounded()), kmax: Int((estimate.maximumLag / h).rounded())),
                                        as: CrossCorrelationPeerAnswer.self)
         #expect(relativelyClose(estimate.delay.value, peer.delay, 1e-9), "\(estimate.delay.value) vs numpy \(peer.delay)")
         #expect(relativelyClose(estimate.peakCorrelation, peer.peak, 1e-9))

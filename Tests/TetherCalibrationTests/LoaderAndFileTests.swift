@@ -22,11 +22,13 @@ import TetherSim
         for (i, t) in stamps.enumerated() {
             let ns = Int64(1_000_000_000 + t * 1e9)
             let msg = SensorMsgs.JointState(header: .init(stamp: .init(nanoseconds: ns), frameID: ""), name: names ?? manifest.joints.map(\.name),
-                                            position: (0..<n).map { Double($0) + t }, velocity: .init(repeating: 1, count: n), effort: .init(repeating: 0.5, count: n))
+                                            position: (0..<n).map { Double($0) + t }, velocity: .init(repeating: 1, count: n), effort: .init(repeating: 0.5,
+                                                count: n))
             try w.write(msg, channel: joints, logTime: UInt64(1_000_000_000 + Double(i) * 1e6))
             let actuated = manifest.actuatedJoints.count
             let c = JointCommand(positions: .init(repeating: t, count: actuated), velocities: .init(repeating: 0, count: actuated),
-                                 torques: .init(repeating: 0, count: actuated), kp: .init(repeating: 1, count: actuated), kd: .init(repeating: 0, count: actuated))
+                                 torques: .init(repeating: 0, count: actuated), kp: .init(repeating: 1, count: actuated), kd: .init(repeating: 0,
+                                     count: actuated))
             try w.write(StdMsgs.Float64MultiArray(jointCommand: c), channel: commands, logTime: UInt64(ns))
         }
         try w.close()
@@ -75,7 +77,8 @@ import TetherSim
         // A topic the user chose must be there (the manifest's, when absent, would be looked
         // for by schema instead).
         loader.chosenJointStatesTopic = "/robot/joint_states"
-        #expect { try loader.load(path) } throws: { "\($0)".contains("no topic /robot/joint_states (chosen with --joint-states-topic)") && "\($0)".contains(manifest.ros2.jointStates) }
+        #expect { try loader.load(path) } throws: { "\($0)".contains("no topic /robot/joint_states (chosen with "
+            + "--joint-states-topic)") && "\($0)".contains(manifest.ros2.jointStates) }
         #expect { try loader.load("/nonexistent.mcap") } throws: { "\($0)".contains("recording not found") }
         #expect { try loader.load(self.temp("x.bag")) } throws: { "\($0)".contains("not found") }
     }
@@ -100,7 +103,8 @@ import TetherSim
                                 method: "sweep", recordings: ["a.mcap"], patched: true),
             CalibratedParameter(name: "joint[FR_thigh_joint].frictionloss", unit: "N·m", nominal: [0.05], estimate: [0.15], standardError: [0.5],
                                 method: "sweep", recordings: ["a.mcap"], flags: ["not identifiable: too little excitation"], patched: true),
-            CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [0.007], standardError: [0.0005], method: "xcorr", recordings: ["a.mcap"]),
+            CalibratedParameter(name: "driver.delay", unit: "s", nominal: [0], estimate: [0.007], standardError: [0.0005], method: "xcorr",
+                                recordings: ["a.mcap"]),
         ], warnings: [], heldOut: [])
         let base = try RandomizationSpec.load(path: "\(repositoryRoot)/robots/quadruped/randomization.yaml")
         let joints = try RobotModel.load(manifestPath: "\(repositoryRoot)/robots/quadruped/quadruped.yaml").manifest.joints.map(\.name)

@@ -74,7 +74,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     }
 
     @Test func commentsAreNeverPatched() throws {
-        let xml = "<mujoco><!-- <joint name=\"j\" damping=\"9\"/> --><worldbody><body name=\"b\"><joint name=\"j\" type=\"hinge\"/><geom size=\"0.1\"/></body></worldbody></mujoco>"
+        let xml = "<mujoco><!-- <joint name=\"j\" damping=\"9\"/> --><worldbody><body name=\"b\"><joint name=\"j\" type=\"hinge\"/><geom "
+            + "size=\"0.1\"/></body></worldbody></mujoco>"
         let r = try ModelPatcher().patch(xml, format: .mjcf, changes: [.init(parameter: .jointDamping("j"), values: [0.5])], source: "x.xml")
         #expect(r.text.contains("<!-- <joint name=\"j\" damping=\"9\"/> -->"))
         #expect(r.text.contains("<joint name=\"j\" type=\"hinge\" damping=\"0.5\"/>"))

@@ -86,7 +86,8 @@ let breadthFirstYAML = try! String(
 
     @Test func gaitClockTakesAFrequencyOrAPeriod() throws {
         let withPhase = validYAML.replacingOccurrences(of: "    - {source: last_action}", with: "    - {source: last_action}\n    - {source: gait_phase}")
-        let period = try Manifest.parse(yaml: withPhase.replacingOccurrences(of: "observation:\n", with: "observation:\n  gait_period: 0.8\n  gait_clock_start: 0.02\n"))
+        let period = try Manifest.parse(yaml: withPhase.replacingOccurrences(of: "observation:\n",
+                                                                             with: "observation:\n  gait_period: 0.8\n  gait_clock_start: 0.02\n"))
         #expect(period.observation.gaitPeriod == 0.8 && period.observation.gaitFrequency == nil && period.observation.gaitClockStart == 0.02)
         let both = problems(withPhase.replacingOccurrences(of: "observation:\n", with: "observation:\n  gait_period: 0.8\n  gait_frequency: 1.25\n"))
         #expect(both.contains { $0.field == "observation.gait_period" && $0.message.contains("both") })

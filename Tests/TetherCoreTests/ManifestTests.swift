@@ -90,7 +90,8 @@ func problems(_ yaml: String) -> [ManifestProblem] {
         var yaml = validYAML.replacingOccurrences(of: "control_hz: 50", with: "control_hz: 70")
         yaml = yaml.replacingOccurrences(of: "default: 0.5", with: "default: 3.0")
         yaml = yaml.replacingOccurrences(of: "source: last_action", with: "source: last_acton")
-        yaml = yaml.replacingOccurrences(of: "velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2", with: "velocity_limit: fast, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2")
+        yaml = yaml.replacingOccurrences(of: "velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2",
+                                         with: "velocity_limit: fast, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2")
         let p = problems(yaml)
         #expect(p.count >= 4)
         #expect(p.contains { $0.kind == .rateMismatch })
@@ -103,7 +104,8 @@ func problems(_ yaml: String) -> [ManifestProblem] {
     }
 
     @Test func wrongTypesAndValues() {
-        #expect(problems(validYAML.replacingOccurrences(of: "limits: [-1.0, 1.0], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2", with: "limits: [1.0, -1.0], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2"))
+        #expect(problems(validYAML.replacingOccurrences(of: "limits: [-1.0, 1.0], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2",
+                                                        with: "limits: [1.0, -1.0], velocity_limit: 5.0, torque_limit: 10.0, kp: 20, kd: 0.5}\n  - {name: j2"))
             .contains { $0.field == "joints[0].limits" })
         #expect(problems(validYAML.replacingOccurrences(of: "mode: position", with: "mode: velocity"))
             .contains { $0.field == "action.mode" && $0.expected == "position or effort" })

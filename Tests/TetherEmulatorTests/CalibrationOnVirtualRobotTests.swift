@@ -53,7 +53,8 @@ import TetherSim
         /// Inside the 95 % interval, or within `slack` of it (a known model difference, named at the call).
         func within(_ name: String, _ truth: Double, slack: Double = 0) throws {
             let p = try parameter(name)
-            #expect(p.interval[0].lower - slack <= truth && truth <= p.interval[0].upper + slack, "\(name): truth \(truth), estimate \(p.estimate[0]), 95 % \(p.interval[0])")
+            #expect(p.interval[0].lower - slack <= truth && truth <= p.interval[0].upper + slack,
+                    "\(name): truth \(truth), estimate \(p.estimate[0]), 95 % \(p.interval[0])")
         }
         for joint in ["FR_thigh_joint", "FR_calf_joint"] {
             try within("joint[\(joint)].frictionloss", 0.12)

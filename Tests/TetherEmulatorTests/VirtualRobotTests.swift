@@ -62,7 +62,8 @@ func torqueCommand(_ torque: Double) -> JointCommand {
             if response == nil, abs(state.jointTorques[0]) > 1 { response = state.time; seenAt = receivedAt }
         }
         let delay = try #require(response) - sentAt
-        print("emulator: 20 ms latency → torque response \(delay * 1000) ms after the command, seen by the runtime \((try #require(seenAt) - sentAt) * 1000) ms after it; state age \(ages.min()! * 1000)…\(ages.max()! * 1000) ms")
+        print("emulator: 20 ms latency → torque response \(delay * 1000) ms after the command, seen by the runtime "
+            + "\((try #require(seenAt) - sentAt) * 1000) ms after it; state age \(ages.min()! * 1000)…\(ages.max()! * 1000) ms")
         #expect(abs(delay - 0.020) <= bench.dt * 1.001)
         #expect(delay >= 0.020 - 1e-9)
         #expect(ages.allSatisfy { abs($0 - 0.020) < 1e-9 })

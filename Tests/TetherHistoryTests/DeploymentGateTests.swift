@@ -11,7 +11,8 @@ import TetherCore
 
     /// A validation row of the subject's policy and manifest (override fields to vary it).
     func validation(_ successes: Int, of trials: Int, decision: String, lower: Double, minutes: Double = 0, policyDigest: String? = "fnv1a64:aaaa",
-                    manifestDigest: String? = "fnv1a64:mmmm", randomization: String? = "cal/randomization.yaml", policy: String = "policies/walk.onnx") -> History.Entry {
+                    manifestDigest: String? = "fnv1a64:mmmm", randomization: String? = "cal/randomization.yaml",
+                        policy: String = "policies/walk.onnx") -> History.Entry {
         History.Entry(createdAt: t0.addingTimeInterval(60 * minutes), kind: .validation, robot: "quadruped", policy: policy,
                       trials: trials, successes: successes, rate: Double(successes) / Double(trials), lower: lower, decision: decision,
                       summary: "walk 10 m", policyDigest: policyDigest, manifest: "robots/quadruped/quadruped.yaml", manifestDigest: manifestDigest,
@@ -36,7 +37,8 @@ import TetherCore
 
     @Test func aPolicyNeverValidatedIsRefusedWithTheCommandThatValidatesIt() throws {
         let error = try #require(refusal { try DeploymentGate.decide(subject, validations: [], override: nil) })
-        #expect(error.what.contains("policy policies/walk.onnx (fnv1a64:aaaa) has no GO validation for robot quadruped with manifest robots/quadruped/quadruped.yaml"))
+        #expect(error.what.contains("policy policies/walk.onnx (fnv1a64:aaaa) has no GO validation for robot quadruped with manifest "
+            + "robots/quadruped/quadruped.yaml"))
         #expect(error.what.contains("never validated"))
         #expect(error.hint?.contains("tether validate --robot quadruped --policy policies/walk.onnx --randomize robots/quadruped/randomization.yaml") == true)
         #expect(error.hint?.contains("--override \"reason\"") == true)
@@ -46,7 +48,8 @@ import TetherCore
         let error = try #require(refusal {
             try DeploymentGate.decide(subject, validations: [validation(83, of: 100, decision: "NO-GO", lower: 0.7612)], override: nil)
         })
-        #expect(error.what.contains("its last validation (of 2027-01-15 08:00 UTC: 83/100, lower bound 76.1 % < 90.0 %, NO-GO, randomization cal/randomization.yaml) says NO-GO"))
+        #expect(error.what.contains("its last validation (of 2027-01-15 08:00 UTC: 83/100, lower bound 76.1 % < 90.0 %, NO-GO, randomization "
+            + "cal/randomization.yaml) says NO-GO"))
         #expect(error.hint?.contains("--randomize cal/randomization.yaml") == true)
     }
 
@@ -56,7 +59,8 @@ import TetherCore
         let clearance = try DeploymentGate.decide(subject, validations: [go], override: nil)
         #expect(clearance.status == .cleared)
         #expect(clearance.validation?.id == 12)
-        #expect(clearance.sentence == "cleared by validation #12 of 2027-01-15 08:00 UTC: 97/100, lower bound 91.5 % ≥ 90.0 %, GO, randomization cal/randomization.yaml")
+        #expect(clearance.sentence == "cleared by validation #12 of 2027-01-15 08:00 UTC: 97/100, lower bound 91.5 % ≥ 90.0 %, GO, randomization "
+            + "cal/randomization.yaml")
         #expect(clearance.metadata["gate"] == "GO" && clearance.metadata["gate.validation_id"] == "12")
     }
 

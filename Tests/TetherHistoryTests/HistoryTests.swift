@@ -68,7 +68,8 @@ import TetherCore
         // Simulate a newer schema by adding a migration id this version does not know.
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"insert into grdb_migrations values ('v99')\"); c.commit()", path]
+        sqlite.arguments = ["python3", "-c",
+                            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"insert into grdb_migrations values ('v99')\"); c.commit()", path]
         try sqlite.run(); sqlite.waitUntilExit()
         #expect(sqlite.terminationStatus == 0)
         #expect { try History(path: path) } throws: { error in "\(error)".contains("newer Tether") }

@@ -137,7 +137,8 @@ struct Amnesic<P: PolicyRuntime>: PolicyRuntime {
             _ = try OnnxPolicy(path: shape, manifest: manifest)
             Issue.record("a state that comes back another shape was accepted")
         } catch let error as TetherError {
-            #expect(error.what.contains("'h_in'") && error.what.contains("'h_out'") && error.what.contains("[1, 1, 8]") && error.what.contains("[1, 1, 4]"), "\(error)")
+            #expect(error.what.contains("'h_in'") && error.what.contains("'h_out'") && error.what.contains("[1, 1, 8]") && error.what.contains("[1, 1, 4]"),
+                    "\(error)")
         }
         do {
             _ = try OnnxPolicy(path: extra, manifest: manifest)

@@ -161,7 +161,8 @@ struct ZeroPolicy: PolicyRuntime {
 
     @Test func trainingIsReproducibleWhateverTheThreadCount() throws {
         let robot = try RobotModel.load(manifestPath: cartpoleManifest)
-        let spec = try RandomizationSpec.parse(yaml: "terms:\n  - {target: geom_friction, distribution: uniform, low: 0.5, high: 1.5}\n  - {target: action_latency, distribution: uniform, low: 0, high: 0.02}")
+        let spec = try RandomizationSpec.parse(yaml: "terms:\n  - {target: geom_friction, distribution: uniform, low: 0.5, high: 1.5}\n  - {target: "
+            + "action_latency, distribution: uniform, low: 0, high: 0.02}")
         let one = try ARSTrainer(robot: robot, randomization: spec, config: config(threads: 1))
         let two = try ARSTrainer(robot: robot, randomization: spec, config: config(threads: 2))
         let a = try one.train(from: one.initialCheckpoint())

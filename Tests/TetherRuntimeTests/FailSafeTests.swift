@@ -125,7 +125,8 @@ final class MisbehavingPolicy: PolicyRuntime, @unchecked Sendable {
         let recorder = path.map { FlightRecorder(manifest: robot.manifest, path: $0, windowSeconds: 5, clockStart: clock.now()) }
         var options = SafetyOptions()
         options.maxTickLateness = 0.25  // real-time tests beside loaded cores: lateness is not what is tested
-        let deployment = Deployment(robot: backend, policy: policy, safety: SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: 1.0, options: options)),
+        let deployment = Deployment(robot: backend, policy: policy, safety: SafetyWrapper(config: try SafetyConfig(manifest: robot.manifest, stage: 1.0,
+                                                                                                                   options: options)),
                                     timing: .init(standUpSeconds: 1), recorder: recorder, clock: clock, loop: .init(rateHz: 50, maxConsecutiveMisses: 50),
                                     velocityCommand: SIMD3(0.5, 0, 0))
         return (deployment, backend)
@@ -205,7 +206,8 @@ final class MisbehavingPolicy: PolicyRuntime, @unchecked Sendable {
         let firstStop = try #require(robot.sent.first { $0.time > hangStart && Self.isDamping($0.command) })
         let period = 1.0 / 50
         print(String(format: "failsafe: a policy call hanging %.1f s → first damping command %.3f s after it began (budget %.3f s), while it still hung: %@",
-                     policy.sleepSeconds, firstStop.time - hangStart, deployment.policyBudget, policy.hang.map { firstStop.time < $0.end ? "yes" : "no" } ?? "yes"))
+                     policy.sleepSeconds, firstStop.time - hangStart, deployment.policyBudget,
+                         policy.hang.map { firstStop.time < $0.end ? "yes" : "no" } ?? "yes"))
         #expect(firstStop.time - hangStart <= deployment.policyBudget + 2 * period + 0.05)
         #expect(policy.hang == nil || firstStop.time < policy.hang!.end)
     }

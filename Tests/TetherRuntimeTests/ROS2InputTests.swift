@@ -52,7 +52,8 @@ import TetherSim
         }
 
         /// Reads until `body` is satisfied by a read or the time runs out; returns the last result.
-        func read(timeout: Double = 3, until body: (Result<(state: RobotState, receivedAt: Double)?, Error>) -> Bool) -> Result<(state: RobotState, receivedAt: Double)?, Error> {
+        func read(timeout: Double = 3, until body: (Result<(state: RobotState, receivedAt: Double)?, Error>) -> Bool) -> Result<(state: RobotState,
+            receivedAt: Double)?, Error> {
             let deadline = Date().addingTimeInterval(timeout)
             var last: Result<(state: RobotState, receivedAt: Double)?, Error> = .success(nil)
             repeat {

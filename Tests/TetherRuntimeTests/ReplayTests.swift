@@ -10,7 +10,8 @@ import TetherSim
     func line(_ t: Double, action: String, q: [Double]) -> String {
         let positions = q.map { String($0) }.joined(separator: ",")
         let zeros = [String](repeating: "0", count: q.count).joined(separator: ",")
-        return "{\"time\": \(t), \"action\": \(action), \"state\": {\"joint_positions\": [\(positions)], \"joint_velocities\": [\(zeros)], \"base_orientation\": [1,0,0,0], \"base_angular_velocity\": [0,0,0]}}"
+        return "{\"time\": \(t), \"action\": \(action), \"state\": {\"joint_positions\": [\(positions)], \"joint_velocities\": [\(zeros)], "
+            + "\"base_orientation\": [1,0,0,0], \"base_angular_velocity\": [0,0,0]}}"
     }
 
     @Test func aJSONLinesStreamReplaysAndANaNActionStops() throws {

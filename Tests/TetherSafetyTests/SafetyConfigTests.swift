@@ -65,7 +65,8 @@ func errorText(_ body: () throws -> Void) -> String {
         let output = wrapper.tick(SafetyInput(time: 0, state: state, stateReceivedAt: 0, action: nil, lateness: 0, command: command, expectUpright: true))
         #expect(output.command.velocities.enumerated().allSatisfy { abs($0.element) <= manifest.actuatedJoints[$0.offset].velocityLimit })
         for k in 0..<n {
-            let tau = output.command.kp[k] * (output.command.positions[k] - q[k]) + output.command.kd[k] * output.command.velocities[k] + output.command.torques[k]
+            let tau = output.command.kp[k] * (output.command.positions[k] - q[k])
+                + output.command.kd[k] * output.command.velocities[k] + output.command.torques[k]
             #expect(abs(tau) <= manifest.actuatedJoints[k].torqueLimit! + 1e-9)
         }
         // Effort mode: a hold command's gains are bounded like position mode's.

@@ -30,12 +30,14 @@ import TetherCore
     }
 
     @Test func limitOutsideTheModelRangeIsReported() throws {
-        let p = try manifestProblems([("limits: [-0.863, 0.863], velocity_limit: 30.0, torque_limit: 23.7,  kp: 25.0, kd: 0.5, rest: 0.0}\n  - {name: FR_thigh", "limits: [-1.2, 0.863], velocity_limit: 30.0, torque_limit: 23.7,  kp: 25.0, kd: 0.5, rest: 0.0}\n  - {name: FR_thigh")])
+        let p = try manifestProblems([("limits: [-0.863, 0.863], velocity_limit: 30.0, torque_limit: 23.7,  kp: 25.0, kd: 0.5, rest: 0.0}\n  - {name: "
+            + "FR_thigh", "limits: [-1.2, 0.863], velocity_limit: 30.0, torque_limit: 23.7,  kp: 25.0, kd: 0.5, rest: 0.0}\n  - {name: FR_thigh")])
         #expect(p.contains { $0.kind == .limitOutsideModel && $0.field == "joints[0].limits" })
     }
 
     @Test func torqueLimitAboveTheActuatorIsReported() throws {
-        let p = try manifestProblems([("torque_limit: 35.55, kp: 25.0, kd: 0.5, feedforward: 5.2, rest: -2.6}\n  - {name: FL_hip", "torque_limit: 50.0, kp: 25.0, kd: 0.5, feedforward: 5.2, rest: -2.6}\n  - {name: FL_hip")])
+        let p = try manifestProblems([("torque_limit: 35.55, kp: 25.0, kd: 0.5, feedforward: 5.2, rest: -2.6}\n  - {name: FL_hip",
+                                       "torque_limit: 50.0, kp: 25.0, kd: 0.5, feedforward: 5.2, rest: -2.6}\n  - {name: FL_hip")])
         #expect(p.contains { $0.kind == .limitOutsideModel && $0.field == "joints[2].torque_limit" })
     }
 

@@ -29,7 +29,8 @@ import TetherCore
             #expect(error.what.count > "MuJoCo could not load the model: ".count)
         } catch { Issue.record("unexpected error \(error)") }
         do {
-            _ = try SimModel(xml: "<mujoco><worldbody><body name='a'><joint type='hinge'/></body></worldbody><actuator><motor joint='nope'/></actuator></mujoco>")
+            _ = try SimModel(xml: "<mujoco><worldbody><body name='a'><joint type='hinge'/></body></worldbody><actuator><motor "
+                + "joint='nope'/></actuator></mujoco>")
             Issue.record("an unknown joint must not load")
         } catch let error as TetherError {
             #expect(error.what.contains("nope"))
@@ -63,7 +64,8 @@ import TetherCore
         let urdf = """
         <robot name="two_link">
           <link name="base"><inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial></link>
-          <link name="arm"><inertial><origin xyz="0 0 0.2"/><mass value="0.5"/><inertia ixx="0.002" iyy="0.002" izz="0.001" ixy="0" ixz="0" iyz="0"/></inertial></link>
+          <link name="arm"><inertial><origin xyz="0 0 0.2"/><mass value="0.5"/><inertia ixx="0.002" iyy="0.002" izz="0.001" ixy="0" ixz="0" \
+        iyz="0"/></inertial></link>
           <joint name="shoulder" type="revolute"><parent link="base"/><child link="arm"/><axis xyz="0 1 0"/>
             <limit lower="-1.5" upper="1.5" effort="10" velocity="3"/></joint>
         </robot>

@@ -126,7 +126,8 @@ func wanderingCommand(_ robot: RobotModel, step: Int) -> JointCommand {
         let p = try vendorProblems(vendorManifest, [("limits: [-2.6, -0.4], velocity_limit: 20.0, torque_limit: 5.0, kp: 20.0, kd: 0.5}\n  - {name: FL_hip",
                                                     "limits: [-2.6, -0.4], velocity_limit: 20.0, torque_limit: 7.0, kp: 20.0, kd: 0.5}\n  - {name: FL_hip")])
         #expect(p.count == 1)
-        #expect(p.contains { $0.kind == .limitOutsideModel && $0.field == "joints[1].torque_limit" && $0.message.contains("actuatorfrcrange of joint 'FR_knee'") && $0.message.contains("(6.0)") })
+        #expect(p.contains { $0.kind == .limitOutsideModel && $0.field == "joints[1].torque_limit" && $0.message.contains("actuatorfrcrange of joint "
+            + "'FR_knee'") && $0.message.contains("(6.0)") })
     }
 
     @Test func unknownIMUSourceIsReported() throws {
@@ -232,8 +233,10 @@ func wanderingCommand(_ robot: RobotModel, step: Int) -> JointCommand {
     }
 
     @Test func servoKpMismatchIsRefusedNamingTheJoint() throws {
-        let p = try vendorProblems(vendorServoManifest, [("{name: FL_knee, actuator: FL_knee, default: -1.4, limits: [-2.6, -0.4], velocity_limit: 20.0, torque_limit: 5.0}",
-                                                         "{name: FL_knee, actuator: FL_knee, default: -1.4, limits: [-2.6, -0.4], velocity_limit: 20.0, torque_limit: 5.0, kp: 25.0, kd: 0.5}")])
+        let p = try vendorProblems(vendorServoManifest,
+                                   [("{name: FL_knee, actuator: FL_knee, default: -1.4, limits: [-2.6, -0.4], velocity_limit: 20.0, torque_limit: 5.0}",
+                                                         "{name: FL_knee, actuator: FL_knee, default: -1.4, limits: [-2.6, -0.4], velocity_limit: 20.0, "
+                                                             + "torque_limit: 5.0, kp: 25.0, kd: 0.5}")])
         #expect(p.count == 1)
         let problem = try #require(p.first)
         #expect(problem.field == "joints[3].kp" && problem.line == 20)
@@ -242,8 +245,10 @@ func wanderingCommand(_ robot: RobotModel, step: Int) -> JointCommand {
     }
 
     @Test func servoKdMismatchIsRefused() throws {
-        let p = try vendorProblems(vendorServoManifest, [("{name: FR_hip,  actuator: FR_hip,  default: 0.7,  limits: [-1.0, 2.0],  velocity_limit: 20.0, torque_limit: 5.0}",
-                                                         "{name: FR_hip,  actuator: FR_hip,  default: 0.7,  limits: [-1.0, 2.0],  velocity_limit: 20.0, torque_limit: 5.0, kd: 1.0}")])
+        let p = try vendorProblems(vendorServoManifest,
+                                   [("{name: FR_hip,  actuator: FR_hip,  default: 0.7,  limits: [-1.0, 2.0],  velocity_limit: 20.0, torque_limit: 5.0}",
+                                                         "{name: FR_hip,  actuator: FR_hip,  default: 0.7,  limits: [-1.0, 2.0],  velocity_limit: 20.0, "
+                                                             + "torque_limit: 5.0, kd: 1.0}")])
         #expect(p.count == 1 && p[0].field == "joints[0].kd" && p[0].message.contains("kv is 0.5"))
     }
 
@@ -258,7 +263,8 @@ func wanderingCommand(_ robot: RobotModel, step: Int) -> JointCommand {
             <position name="FR_hip" joint="FR_hip" kp="20" kv="0.5" ctrlrange="-0.5 1.5"/>
             """) { scene in
             let q = try vendorProblems(vendorServoManifest, [("model: scene_servo.xml", "model: \(scene)"),
-                                                             ("actuator: FR_knee,", ""), ("actuator: FL_hip,", ""), ("actuator: FL_knee,", ""), ("actuator: RR_hip,", ""),
+                                                             ("actuator: FR_knee,", ""), ("actuator: FL_hip,", ""), ("actuator: FL_knee,",
+                                                                                                                     ""), ("actuator: RR_hip,", ""),
                                                              ("actuator: RR_knee,", ""), ("actuator: RL_hip,", ""), ("actuator: RL_knee,", "")])
             #expect(q.count == 1 && q[0].kind == .limitOutsideModel && q[0].field == "joints[0].limits" && q[0].message.contains("ctrlrange"))
         }
@@ -267,7 +273,8 @@ func wanderingCommand(_ robot: RobotModel, step: Int) -> JointCommand {
     @Test func otherActuatorKindsAreRefusedClearly() throws {
         let cases: [(String, String)] = [
             ("<velocity name=\"FR_hip\" joint=\"FR_hip\" kv=\"2\"/>", "is a velocity servo"),
-            ("<general name=\"FR_hip\" joint=\"FR_hip\" gainprm=\"20\" biastype=\"affine\" biasprm=\"1 -20 -0.5\"/>", "neither a plain torque motor nor a position servo"),
+            ("<general name=\"FR_hip\" joint=\"FR_hip\" gainprm=\"20\" biastype=\"affine\" biasprm=\"1 -20 -0.5\"/>",
+             "neither a plain torque motor nor a position servo"),
             ("<position name=\"FR_hip\" joint=\"FR_hip\" kp=\"20\" kv=\"0.5\" timeconst=\"0.01\"/>", "activation dynamics"),
             ("<position name=\"FR_hip\" joint=\"FR_hip\" kp=\"20\" gear=\"2\"/>", "neither a plain torque motor nor a position servo"),
             ("<general name=\"FR_hip\" joint=\"FR_hip\" gainprm=\"2\"/>", "torque motor with gain 2.0"),
@@ -275,7 +282,8 @@ func wanderingCommand(_ robot: RobotModel, step: Int) -> JointCommand {
         for (xml, phrase) in cases {
             try withVendorScene(actuators: xml) { scene in
                 let p = try vendorProblems(vendorServoManifest, [("model: scene_servo.xml", "model: \(scene)"),
-                                                                 ("actuator: FR_knee,", ""), ("actuator: FL_hip,", ""), ("actuator: FL_knee,", ""), ("actuator: RR_hip,", ""),
+                                                                 ("actuator: FR_knee,", ""), ("actuator: FL_hip,", ""), ("actuator: FL_knee,",
+                                                                     ""), ("actuator: RR_hip,", ""),
                                                                  ("actuator: RR_knee,", ""), ("actuator: RL_hip,", ""), ("actuator: RL_knee,", "")])
                 #expect(p.count == 1 && p[0].field == "joints[0].actuator" && p[0].message.contains(phrase), "\(xml): \(p)")
             }

@@ -158,7 +158,8 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         #expect(gap.attributions?.first?.versusReal?.realTrials == 1)
         #expect(!gap.missing.contains { $0.contains("calibrated parameters") })
         let html = gap.html().render()
-        #expect(html.contains("Gap attribution (calibrated parameters)") && html.contains("joint[FR_calf_joint].damping") && html.contains("Not simulated: these stay") && html.contains("sensor.delay"))
+        #expect(html.contains("Gap attribution (calibrated parameters)") && html.contains("joint[FR_calf_joint].damping") && html.contains("Not simulated: "
+            + "these stay") && html.contains("sensor.delay"))
         #expect(html.contains("too few trials to tell"), "one real trial against eight cannot show a difference")
         let back = try JSONDecoder().decode(GapReport.self, from: gap.json())
         // A report without attributions (as older ones were written) reads back with none.
@@ -203,7 +204,8 @@ private func calibration(delay: Double, robot: RobotModel) throws -> Calibration
         plan.calibrated = try CalibratedSimulation(calibration: file, source: "cal.yaml", robot: robot)
         var progress: [String] = []
         let attribution = try GapAttribution.run(plan: plan, robot: robot, policyName: policyPath,
-                                                 makePolicy: { try OnnxPolicy(path: policyPath, manifest: robot.manifest) }) { name, _ in progress.append(name) }
+                                                 makePolicy: { try OnnxPolicy(path: policyPath, manifest: robot.manifest) }) { name,
+                                                     _ in progress.append(name) }
         let rate = Dictionary(attribution.entries.map { ("\($0.within ?? "")/\($0.nominal)", $0.successes) }, uniquingKeysWith: { a, _ in a })
         #expect(attribution.explaining.contains("driver.delay"), "\(rate)")
         #expect(attribution.drilled == ["driver.delay"], "only the explaining group with more than one member: \(rate)")

@@ -59,21 +59,25 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
     /// 2/2 vs 0/2: Newcombe's interval excludes 0 (+7 … +100 points) but Fisher's exact p is 1/3;
     /// the verdict does not claim a difference the exact test cannot confirm.
     @Test func aFewTrialsDoNotMakeADifference() throws {
-        let v = try GateVersusRobot(gate: gateResult(2, of: 2, threshold: 0.05), gateSource: "gate.json", robot: robotTrials(0, of: 2), robotSource: "trials.jsonl")
+        let v = try GateVersusRobot(gate: gateResult(2, of: 2, threshold: 0.05), gateSource: "gate.json", robot: robotTrials(0, of: 2),
+                                    robotSource: "trials.jsonl")
         #expect(v.differenceInterval.lower > 0)
         #expect(abs(v.fisherP - 1.0 / 3) < 1e-9)
         #expect(v.verdict == .agrees)
     }
 
     @Test func mismatchesAreRefusedOrNoted() throws {
-        #expect(throws: TetherError.self) { try GateVersusRobot(gate: gateResult(9, of: 10, robot: "cartpole"), gateSource: "g", robot: robotTrials(1, of: 1), robotSource: "t") }
+        #expect(throws: TetherError.self) { try GateVersusRobot(gate: gateResult(9, of: 10, robot: "cartpole"), gateSource: "g", robot: robotTrials(1, of: 1),
+                                                                robotSource: "t") }
         var shard = try gateResult(9, of: 10)
         shard.shard = try GateShard(index: 0, count: 2)
-        #expect { try GateVersusRobot(gate: shard, gateSource: "g", robot: robotTrials(1, of: 1), robotSource: "t") } throws: { "\($0)".contains("merge the shards first") }
+        #expect { try GateVersusRobot(gate: shard, gateSource: "g", robot: robotTrials(1, of: 1),
+                                      robotSource: "t") } throws: { "\($0)".contains("merge the shards first") }
         #expect(throws: TetherError.self) { try GateVersusRobot(gate: gateResult(9, of: 10), gateSource: "g", robot: [], robotSource: "t") }
         let clearance = DeploymentClearance(status: .overridden, robot: "quadruped", policy: "walk.onnx", policyDigest: "fnv1a64:bbbb", manifest: "m.yaml",
                                             manifestDigest: "fnv1a64:mmmm", backend: .emulator, refusal: "never validated", overrideReason: "bench")
-        let v = try GateVersusRobot(gate: gateResult(9, of: 10, randomization: nil), gateSource: "g", robot: robotTrials(1, of: 1, gate: clearance), robotSource: "t")
+        let v = try GateVersusRobot(gate: gateResult(9, of: 10, randomization: nil), gateSource: "g", robot: robotTrials(1, of: 1, gate: clearance),
+                                    robotSource: "t")
         #expect(v.notes.contains { $0.contains("they are not the same policy") })
         #expect(v.notes.contains { $0.contains("nominal model") })
         #expect(v.robot.gate == [clearance.sentence])
@@ -90,11 +94,14 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
                                           validation: .init(id: 3, date: "2026-12-05T01:17:35Z", trials: 100, successes: 92, lower: 0.85, threshold: 0.8,
                                                             decision: "GO", randomization: "cal/randomization.yaml"))
         let real = robotTrials(9, of: 10, gate: cleared)
-        var gap = try GapReport(sim: robotTrials(10, of: 10).map { var r = $0; r.backend = .sim; return r }, real: real, simSource: "sim.jsonl", realSource: "real.jsonl")
-        gap.gateVersusRobot = try GateVersusRobot(gate: gateResult(92, of: 100, threshold: 0.8), gateSource: "gate.json", robot: real, robotSource: "real.jsonl")
+        var gap = try GapReport(sim: robotTrials(10, of: 10).map { var r = $0; r.backend = .sim; return r }, real: real, simSource: "sim.jsonl",
+                                realSource: "real.jsonl")
+        gap.gateVersusRobot = try GateVersusRobot(gate: gateResult(92, of: 100, threshold: 0.8), gateSource: "gate.json", robot: real,
+                                                  robotSource: "real.jsonl")
         let html = gap.html().render()
         #expect(html.contains("Gate vs robot") && html.contains("Newcombe"))
-        #expect(html.contains("cleared by validation #3 of 2026-12-05 01:17 UTC: 92/100, lower bound 85.0 % ≥ 80.0 %, GO, randomization cal/randomization.yaml"))
+        #expect(html.contains("cleared by validation #3 of 2026-12-05 01:17 UTC: 92/100, lower bound 85.0 % ≥ 80.0 %, GO, randomization "
+            + "cal/randomization.yaml"))
         let decoded = try JSONDecoder().decode(GapReport.self, from: gap.json())
         #expect(decoded.gateVersusRobot == gap.gateVersusRobot)
         #expect(decoded.real.gate == [cleared.sentence])
@@ -105,7 +112,8 @@ private func robotTrials(_ successes: Int, of count: Int, gate: DeploymentCleara
 
     @Test func recordsWithoutAGateReadBack() throws {
         // A line written before the gate existed: no "gate" key.
-        let line = #"{"backend":"emulator","distance":1,"episodeSeconds":10,"failureMode":"success","format":1,"interventions":{},"oscillationCutoffHz":10,"policy":"p.onnx","requiredDistance":1,"robot":"quadruped","score":0.1,"seed":1,"success":true,"trial":0}"#
+        let line = #"{"backend":"emulator","distance":1,"episodeSeconds":10,"failureMode":"success","format":1,"interventions":{},"#
+            + #""oscillationCutoffHz":10,"policy":"p.onnx","requiredDistance":1,"robot":"quadruped","score":0.1,"seed":1,"success":true,"trial":0}"#
         let records = try TrialRecords.decode(line)
         #expect(records.count == 1 && records[0].gate == nil)
         let withGate = robotTrials(1, of: 1, gate: DeploymentClearance(status: .overridden, robot: "quadruped", policy: "p", policyDigest: "d", manifest: "m",

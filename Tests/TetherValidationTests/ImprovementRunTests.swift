@@ -100,7 +100,8 @@ import TetherSim
         #expect(decoded.comparison == report.comparison && decoded.checks == outcome.checks && decoded.successesForGo == 34)
         #expect(report.afterOnFreshTrials && report.comparison.before.successes == outcome.before.summary.successes)
         let page = report.html().render()
-        #expect(page.contains("Checks during training") && page.contains("Before and after") && page.contains("seed") && page.contains(outcome.stopReason.rawValue))
+        #expect(page.contains("Checks during training") && page.contains("Before and "
+            + "after") && page.contains("seed") && page.contains(outcome.stopReason.rawValue))
     }
 
     @Test func aPolicyThatAlreadyPassesIsNotTrained() throws {

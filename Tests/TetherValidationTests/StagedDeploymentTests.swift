@@ -26,7 +26,8 @@ private struct StandStill: PolicyRuntime {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let staged = StagedDeployment(stages: Self.stages, backend: .sim, seed: 3, recordingFolder: folder)
         var seen: [Double] = []
-        let results = try staged.run(robot: model, policyName: path, makePolicy: { try OnnxPolicy(path: path, manifest: model.manifest) }) { seen.append($0.stage.fraction) }
+        let results = try staged.run(robot: model, policyName: path, makePolicy: { try OnnxPolicy(path: path,
+                manifest: model.manifest) }) { seen.append($0.stage.fraction) }
         #expect(seen == [0.25, 0.5, 1.0] && results.allSatisfy(\.passed))
         // Each stage ran at its torque fraction, the first without the policy (no policy time).
         #expect(results.map { $0.records.map(\.stage) } == [[0.25], [0.5], [1.0, 1.0]])

@@ -48,7 +48,8 @@ private let gapRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPath
 
     @Test func plansRefuseWhatCannotRun() {
         #expect(throws: TetherError.self) { try RobotBackend(parsing: "gazebo") }
-        #expect(throws: TetherError.self) { try TrialPlan(backend: .ros2, count: 1).runOne(trial: 0, robot: try BuiltinRobots.load("quadruped"), policyName: "p", policy: NativePolicy(PolicyNetwork(mlp: MLP(sizes: [48, 12])))) }
+        #expect(throws: TetherError.self) { try TrialPlan(backend: .ros2, count: 1).runOne(trial: 0, robot: try BuiltinRobots.load("quadruped"),
+                policyName: "p", policy: NativePolicy(PolicyNetwork(mlp: MLP(sizes: [48, 12])))) }
         #expect(throws: TetherError.self) { try TrialPlan(backend: .sim, count: 0) }
         #expect(throws: TetherError.self) { try TrialPlan(backend: .sim, count: 2, seconds: 3) }
     }

@@ -106,10 +106,12 @@ func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds =
 
 @Suite struct SequentialTests {
     @Test func stopsEarlyWhenTheDecisionIsCertain() throws {
-        let good = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: true, failureMode: "success", distance: 10, seconds: 20, totalReward: 1) } }
+        let good = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: true,
+                failureMode: "success", distance: 10, seconds: 20, totalReward: 1) } }
         #expect(good.summary.decision == .go)
         #expect(good.sequential?.stoppedEarly == true && good.summary.trials < 1000)
-        let bad = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: false, failureMode: "fall", distance: 1, seconds: 2, totalReward: 0) } }
+        let bad = try ValidationGate(identity: identity(trials: 1000), sequentialBatch: 50).run { $0.map { GateTrial(index: $0, success: false,
+                failureMode: "fall", distance: 1, seconds: 2, totalReward: 0) } }
         #expect(bad.summary.decision == .noGo && bad.summary.trials == 50)
     }
 
@@ -140,7 +142,8 @@ func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds =
     }
 
     @Test func fixedGateDecidesOnTheLowerBound() throws {
-        let r = try ValidationGate(identity: identity(trials: 100, threshold: 0.9)).run { $0.map { GateTrial(index: $0, success: $0 >= 2, failureMode: $0 >= 2 ? "success" : "fall", distance: 0, seconds: 0, totalReward: 0) } }
+        let r = try ValidationGate(identity: identity(trials: 100, threshold: 0.9)).run { $0.map { GateTrial(index: $0, success: $0 >= 2,
+                failureMode: $0 >= 2 ? "success" : "fall", distance: 0, seconds: 0, totalReward: 0) } }
         // 98/100: Clopper–Pearson lower bound 0.9296.
         #expect(r.summary.decision == .go && r.summary.clopperPearson.lower > 0.92)
         #expect(r.summary.outcomes == ["success": 98, "fall": 2])

@@ -7,10 +7,12 @@ import TetherCore
     /// A set of 20 images with one 50 × 50 box each; the detector finds `found` of them.
     private func set(found: Int, falsePositives: Int) throws -> (COCOGroundTruth, COCODetections, String, String) {
         let gt = try COCOGroundTruth(imageIDs: Array(1...20), categories: [COCOCategory(id: 1, name: "box"), COCOCategory(id: 2, name: "ball")],
-                                     annotations: (1...20).map { COCOAnnotation(id: $0, imageID: $0, categoryID: $0 % 2 + 1, box: BoundingBox(x: 10, y: 10, width: 50, height: 50)) })
+                                     annotations: (1...20).map { COCOAnnotation(id: $0, imageID: $0, categoryID: $0 % 2 + 1, box: BoundingBox(x: 10, y: 10,
+                                         width: 50, height: 50)) })
         var dets: [COCODetection] = []
         for i in 1...found { dets.append(COCODetection(imageID: i, categoryID: i % 2 + 1, box: BoundingBox(x: 11, y: 10, width: 50, height: 50), score: 0.9)) }
-        for i in 0..<falsePositives { dets.append(COCODetection(imageID: i % 20 + 1, categoryID: 1, box: BoundingBox(x: 200, y: 200, width: 30, height: 30), score: 0.6)) }
+        for i in 0..<falsePositives { dets.append(COCODetection(imageID: i % 20 + 1, categoryID: 1, box: BoundingBox(x: 200, y: 200, width: 30, height: 30),
+                                                                score: 0.6)) }
         return (gt, COCODetections(dets), "gt.json", "dt.json")
     }
 

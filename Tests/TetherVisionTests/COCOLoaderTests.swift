@@ -39,7 +39,8 @@ private func message(_ body: () throws -> Void) -> String {
 
     @Test func numbersAreReadAsPythonReadsThem() throws {
         let values = ["0.1", "1e-3", "-2.5E+2", "123456789012345678", "0.30000000000000004", "7", "-0", "5e-324", "1.7976931348623157e308"]
-        let text = "[" + values.enumerated().map { "{\"image_id\": 1, \"category_id\": 3, \"bbox\": [0, 0, 1, 1], \"score\": \($1)}" }.joined(separator: ",") + "]"
+        let text = "[" + values.enumerated().map { "{\"image_id\": 1, \"category_id\": 3, \"bbox\": [0, 0, 1, 1], \"score\": "
+            + "\($1)}" }.joined(separator: ",") + "]"
         let dt = try COCODetections.load(path: file(text))
         #expect(dt.detections.map(\.score) == values.map { Double($0)! })
     }
@@ -80,9 +81,11 @@ private func message(_ body: () throws -> Void) -> String {
     }
 
     @Test func negativeSizesMissingFieldsAndDuplicatesAreRefused() throws {
-        let negative = message { _ = try COCODetections.load(path: try file("[{\"image_id\": 1, \"category_id\": 3, \"bbox\": [5, 5, -2, 3], \"score\": 0.9}]")) }
+        let negative = message { _ = try COCODetections.load(path: try file("[{\"image_id\": 1, \"category_id\": 3, \"bbox\": [5, 5, -2, 3], \"score\": "
+            + "0.9}]")) }
         #expect(negative.contains("negative box size -2.0 × 3.0") && negative.contains("corner boxes"))
-        let negativeGT = message { _ = try COCOGroundTruth.load(path: try file(groundTruth.replacingOccurrences(of: "[0, 0, 10, 10]", with: "[0, 0, 10, -1]"))) }
+        let negativeGT = message { _ = try COCOGroundTruth.load(path: try file(groundTruth.replacingOccurrences(of: "[0, 0, 10, 10]",
+                                                                                                                with: "[0, 0, 10, -1]"))) }
         #expect(negativeGT.contains("annotations[1] (id 11): negative box size"), "\(negativeGT)")
         let noScore = message { _ = try COCODetections.load(path: try file("[{\"image_id\": 1, \"category_id\": 3, \"bbox\": [5, 5, 2, 3]}]")) }
         #expect(noScore.contains("detection [0] has no score"))
@@ -92,7 +95,8 @@ private func message(_ body: () throws -> Void) -> String {
         #expect(duplicate.contains("duplicate annotation id 10"))
         let orphan = message { _ = try COCOGroundTruth.load(path: try file(groundTruth.replacingOccurrences(of: "\"image_id\": 2", with: "\"image_id\": 5"))) }
         #expect(orphan.contains("image_id 5 is not in images[]"))
-        let fractionalID = message { _ = try COCODetections.load(path: try file("[{\"image_id\": 1.5, \"category_id\": 3, \"bbox\": [5, 5, 2, 3], \"score\": 1}]")) }
+        let fractionalID = message { _ = try COCODetections.load(path: try file("[{\"image_id\": 1.5, \"category_id\": 3, \"bbox\": [5, 5, 2, 3], "
+            + "\"score\": 1}]")) }
         #expect(fractionalID.contains("not an integer id"))
     }
 }

@@ -33,7 +33,8 @@ func randomDetections(seed: Int, count: Int, classes: Int = 3) -> [Detection] {
 
 @Suite struct DecodeTests {
     @Test func nmsMatchesBruteForce() async {
-        await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000), Gen.int(in: 0...150), Gen.double(in: 0.05...0.95), Gen.int(in: 0...3)) { seed, count, iou, mode in
+        await propertyCheck(count: 200, input: Gen.int(in: 0...1_000_000), Gen.int(in: 0...150), Gen.double(in: 0.05...0.95), Gen.int(in: 0...3)) { seed,
+            count, iou, mode in
             let options = DecodeOptions(iou: iou, maxDetections: mode == 3 ? 5 : 300, agnostic: mode % 2 == 1)
             let detections = randomDetections(seed: seed, count: count)
             let fast = NonMaximumSuppression.apply(detections, options: options)
@@ -111,7 +112,8 @@ func randomDetections(seed: Int, count: Int, classes: Int = 3) -> [Detection] {
         try writeFloats(output, to: path)
         let options = DecodeOptions(confidence: 0.4, maxDetections: 10)
         let ours = output.withUnsafeBufferPointer { YOLODecoder.decodeEndToEnd($0, rows: rows, options: options) }
-        let peer = try visionPeer(["op": "decode", "layout": "end-to-end", "output": path, "shape": [1, rows, 6], "conf": 0.4, "iou": 0.7, "max_det": 10], as: PeerRows.self)
+        let peer = try visionPeer(["op": "decode", "layout": "end-to-end", "output": path, "shape": [1, rows, 6], "conf": 0.4, "iou": 0.7, "max_det": 10],
+                                  as: PeerRows.self)
         #expect(ours.count == 10 && peer.rows.count == 10)
         for (d, row) in zip(ours, peer.rows) {
             #expect(abs(d.box.x - row[0]) < 1e-4 && abs(d.score - row[4]) < 1e-6 && d.classIndex == Int(row[5]))

@@ -91,7 +91,8 @@ func yoloFixture() -> [Float] {
         try ImageCodecs.write(testImage(width: 640, height: 480), to: "\(dir)/b.png")
         try ImageCodecs.write(testImage(width: 320, height: 320), to: "\(dir)/a.jpg")
         let gt = "\(dir)/gt.json"
-        try #"{"images": [{"id": 7, "file_name": "a.jpg"}, {"id": 9, "file_name": "sub/b.png"}], "categories": [{"id": 3, "name": "ball"}, {"id": 5, "name": "cube"}], "annotations": []}"#
+        try (#"{"images": [{"id": 7, "file_name": "a.jpg"}, {"id": 9, "file_name": "sub/b.png"}], "#
+            + #""categories": [{"id": 3, "name": "ball"}, {"id": 5, "name": "cube"}], "annotations": []}"#)
             .write(toFile: gt, atomically: true, encoding: .utf8)
         let ids = try DetectionGroundTruthIDs(path: gt, classNames: detector.classNames)
         #expect(ids.fileNames == [7: "a.jpg", 9: "sub/b.png"], "each image once, under its file_name as written")
@@ -113,7 +114,8 @@ func yoloFixture() -> [Float] {
             _ = try DetectionGroundTruthIDs(path: gt, classNames: detector.classNames)
             Issue.record("accepted a ground truth without 'ball'")
         } catch let error as TetherError { #expect(error.what.contains("ball")) }
-        try #"{"images": [{"id": 4, "file_name": "a.jpg"}, {"id": 4, "file_name": "b.png"}], "categories": [{"id": 1, "name": "cube"}, {"id": 2, "name": "ball"}]}"#
+        try (#"{"images": [{"id": 4, "file_name": "a.jpg"}, {"id": 4, "file_name": "b.png"}], "#
+            + #""categories": [{"id": 1, "name": "cube"}, {"id": 2, "name": "ball"}]}"#)
             .write(toFile: gt, atomically: true, encoding: .utf8)
         do {
             _ = try DetectionGroundTruthIDs(path: gt, classNames: detector.classNames)

@@ -50,8 +50,10 @@ import TetherCore
             }
             #expect(theirs.count == ours.count)
             var here = 0, firstAt = -1
-            for (i, (a, b)) in zip(theirs, ours).enumerated() where a != b { differing += 1; here += 1; if firstAt < 0 { firstAt = i }; worst = max(worst, abs(Int(a) - Int(b))) }
-            if here > 0 { print("  \(s) -> \(g.resizedWidth)x\(g.resizedHeight): \(here) differ, first at x \(firstAt / 3 % g.resizedWidth) y \(firstAt / 3 / g.resizedWidth)") }
+            for (i, (a, b)) in zip(theirs, ours).enumerated() where a != b { differing += 1; here += 1; if firstAt < 0 { firstAt = i }; worst = max(worst,
+                abs(Int(a) - Int(b))) }
+            if here > 0 { print("  \(s) -> \(g.resizedWidth)x\(g.resizedHeight): \(here) differ, first at x \(firstAt / 3 % g.resizedWidth) y "
+                + "\(firstAt / 3 / g.resizedWidth)") }
             total += ours.count
         }
         print("resize vs cv2.resize INTER_LINEAR: max difference \(worst), \(differing) of \(total) samples differ")

@@ -59,7 +59,8 @@ import TetherCore
     }
 
     @Test func resultEntriesRoundAsUltralyticsWrites() throws {
-        let e = DetectionResultEntry(imageID: 3, categoryID: 1, detection: Detection(box: BoundingBox(x: 1.23456, y: 2, width: 3.0004, height: 4.9999), classIndex: 1, score: 0.123456789))
+        let e = DetectionResultEntry(imageID: 3, categoryID: 1, detection: Detection(box: BoundingBox(x: 1.23456, y: 2, width: 3.0004, height: 4.9999),
+                                                                                     classIndex: 1, score: 0.123456789))
         #expect(e.bbox == [1.235, 2, 3, 5] && e.score == 0.12346)
         let text = String(decoding: try DetectionResultEntry.encode([e]), as: UTF8.self)
         #expect(text.contains(#""image_id":3"#) && text.contains(#""category_id":1"#))

@@ -212,7 +212,8 @@ public enum FrictionAnalysis {
         let both = positive > 0 && negative > 0
         let speeds = Set(v.map { abs($0) })
         guard speeds.count >= 2 else {
-            throw TetherError("\(analysis): every point has the same speed (\(speeds.first.map { String($0) } ?? "none") rad/s), so 'viscous' cannot be told apart from 'coulomb'",
+            throw TetherError("\(analysis): every point has the same speed (\(speeds.first.map { String($0) } ?? "none") rad/s), so 'viscous' cannot be "
+                + "told apart from 'coulomb'",
                               at: source, hint: "sweep at least two (better five or more) speeds")
         }
         var notes: [String] = []
@@ -227,11 +228,13 @@ public enum FrictionAnalysis {
                 columns.append(Array(repeating: 1, count: v.count))
                 names.append("offset")
             } else {
-                notes.append("Only one direction was swept, so a constant torque bias (gravity, sensor offset) cannot be told apart from Coulomb friction: 'coulomb' includes it.")
+                notes.append("Only one direction was swept, so a constant torque bias (gravity, sensor offset) cannot be told apart from Coulomb friction: "
+                    + "'coulomb' includes it.")
             }
         case .asymmetric:
             guard both else {
-                throw TetherError("\(analysis): the asymmetric Coulomb model needs both directions; only \(positive > 0 ? "positive" : "negative") velocities were swept",
+                throw TetherError("\(analysis): the asymmetric Coulomb model needs both directions; only \(positive > 0 ? "positive" : "negative") "
+                    + "velocities were swept",
                                   at: source, hint: "sweep both directions, or use the symmetric model")
             }
             columns = [v.map { $0 > 0 ? 1 : 0 }, v.map { $0 < 0 ? -1 : 0 }, v]
@@ -266,7 +269,9 @@ public enum FrictionAnalysis {
         let fastest = speeds.max()!, slowest = speeds.min()!
         let lowCount = speeds.filter { $0 <= options.lowSpeedFraction * fastest }.count
         guard lowCount >= options.minimumLowSpeedPoints else {
-            return (nil, "Not fitted: \(lowCount) point\(lowCount == 1 ? "" : "s") below \(String(format: "%.3g", options.lowSpeedFraction * fastest)) rad/s; the Stribeck effect needs at least \(options.minimumLowSpeedPoints) low-speed points.")
+            return (nil,
+                    "Not fitted: \(lowCount) point\(lowCount == 1 ? "" : "s") below \(String(format: "%.3g", options.lowSpeedFraction * fastest)) rad/s; "
+                        + "the Stribeck effect needs at least \(options.minimumLowSpeedPoints) low-speed points.")
         }
         let sign = v.map { $0 > 0 ? 1.0 : -1.0 }
         // The symmetric linear model is the null hypothesis (also when the asymmetric one was reported).
@@ -283,7 +288,8 @@ public enum FrictionAnalysis {
             let vs = slowest * pow(fastest / slowest, Double(k) / Double(gridCount - 1))
             var columns = [sign, zip(sign, speeds).map { $0 * exp(-($1 / vs) * ($1 / vs)) }, v]
             if both { columns.append(Array(repeating: 1, count: n)) }
-            guard let fit = try? LeastSquares.linear(DenseMatrix(columns: columns), tau, parameterNames: ["Fc", "Fs-Fc", "b", "offset"].prefix(columns.count).map { $0 },
+            guard let fit = try? LeastSquares.linear(DenseMatrix(columns: columns), tau, parameterNames: ["Fc", "Fs-Fc", "b",
+                                                                                                          "offset"].prefix(columns.count).map { $0 },
                                                      analysis: analysis, source: source) else { continue }
             if best == nil || fit.residualSumOfSquares < best!.rss { best = (fit.residualSumOfSquares, vs, fit.values) }
         }
@@ -317,16 +323,22 @@ public enum FrictionAnalysis {
         let lnVs = fit.parameters[2]
         let vs = exp(lnVs.value)
         guard pValue < options.stribeckSignificance else {
-            return (nil, "Not kept: the Stribeck terms do not improve the fit significantly (F = \(String(format: "%.3g", fStatistic)), p = \(String(format: "%.3g", pValue)) ≥ \(options.stribeckSignificance)).")
+            return (nil,
+                    "Not kept: the Stribeck terms do not improve the fit significantly (F = \(String(format: "%.3g", fStatistic)), p = "
+                        + "\(String(format: "%.3g", pValue)) ≥ \(options.stribeckSignificance)).")
         }
         guard vs >= slowest && vs <= fastest else {
-            return (nil, "Not kept: the fitted Stribeck velocity (\(String(format: "%.3g", vs)) rad/s) lies outside the swept speeds (\(String(format: "%.3g", slowest))–\(String(format: "%.3g", fastest)) rad/s), so it is not identified.")
+            return (nil,
+                    "Not kept: the fitted Stribeck velocity (\(String(format: "%.3g", vs)) rad/s) lies outside the swept speeds "
+                        + "(\(String(format: "%.3g", slowest))–\(String(format: "%.3g", fastest)) rad/s), so it is not identified.")
         }
         let stribeck = StribeckFit(coulomb: fit.parameters[0], staticFriction: fit.parameters[1],
                                    stribeckVelocity: lnVs.mapped(exp, derivative: vs), viscous: fit.parameters[3],
                                    offset: both ? fit.parameters[4] : nil, fit: fit, fStatistic: fStatistic, fTestPValue: pValue,
                                    aicLinear: aic(rssNull, pLinear), aicStribeck: aic(rss, pStribeck))
-        return (stribeck, "Fitted: the Stribeck terms improve the fit (F = \(String(format: "%.3g", fStatistic)), p = \(String(format: "%.2g", pValue)); AIC \(String(format: "%.1f", stribeck.aicLinear)) → \(String(format: "%.1f", stribeck.aicStribeck))).")
+        return (stribeck,
+                "Fitted: the Stribeck terms improve the fit (F = \(String(format: "%.3g", fStatistic)), p = \(String(format: "%.2g", pValue)); AIC "
+                    + "\(String(format: "%.1f", stribeck.aicLinear)) → \(String(format: "%.1f", stribeck.aicStribeck))).")
     }
 
     /// Finds the constant-velocity windows of a sweep and averages velocity and effort in each.
@@ -426,7 +438,8 @@ public enum FrictionAnalysis {
 
     /// Steady segments of one joint of a sweep recording; uses the commanded velocities when the
     /// recording's commands carry them (nonzero somewhere), the measured velocity otherwise.
-    public static func steadySegments(_ recording: ExperimentRecording, joint: String, options: SteadyStateOptions = .init()) throws -> SteadySegmentExtraction {
+    public static func steadySegments(_ recording: ExperimentRecording, joint: String,
+                                      options: SteadyStateOptions = .init()) throws -> SteadySegmentExtraction {
         let index = try recording.jointIndex(joint)
         let velocity = recording.series(joint: index, \.velocities)
         let effort = recording.series(joint: index, \.efforts)

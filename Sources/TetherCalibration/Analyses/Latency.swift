@@ -123,7 +123,8 @@ public enum LatencyAnalysis {
         }
         let kMin = Int((minLag / h).rounded(.up)), kMax = Int((maxLag / h).rounded(.down))
         guard kMax - kMin >= 2, count - max(abs(kMin), abs(kMax)) >= 10 else {
-            throw TetherError("\(analysis): the overlap (\(String(format: "%.3g", overlap)) s, \(count) grid samples) is too short for lags \(minLag)…\(maxLag) s",
+            throw TetherError("\(analysis): the overlap (\(String(format: "%.3g", overlap)) s, \(count) grid samples) is too short for lags "
+                + "\(minLag)…\(maxLag) s",
                               at: source, hint: "record longer, or narrow the lag window")
         }
         for (name, series) in [("command", a), ("response", b)] where SampleStatistics.standardDeviation(series) == 0 {
@@ -152,7 +153,8 @@ public enum LatencyAnalysis {
         let r = correlations(leavingOut: nil)
         let peak = r.indices.max { r[$0] < r[$1] }!
         guard r[peak] >= options.minimumPeakCorrelation else {
-            throw TetherError("\(analysis): the cross-correlation peaks at only \(String(format: "%.2f", r[peak])) (at least \(options.minimumPeakCorrelation) is needed)",
+            throw TetherError("\(analysis): the cross-correlation peaks at only \(String(format: "%.2f", r[peak])) (at least "
+                + "\(options.minimumPeakCorrelation) is needed)",
                               at: source, hint: "check that the response follows this command; widen the lag window if the delay may be larger")
         }
         guard peak > 0 && peak < lagCount - 1 else {
@@ -160,7 +162,8 @@ public enum LatencyAnalysis {
                               at: source, hint: "widen the lag window")
         }
         if let rival = distinctRival(r, peak: peak), r[rival] >= options.ambiguityRatio * r[peak] {
-            throw TetherError("\(analysis): the correlation has two near-equal peaks, at \(String(format: "%.4g", Double(kMin + peak) * h)) s and \(String(format: "%.4g", Double(kMin + rival) * h)) s; the lag is ambiguous",
+            throw TetherError("\(analysis): the correlation has two near-equal peaks, at \(String(format: "%.4g", Double(kMin + peak) * h)) s and "
+                + "\(String(format: "%.4g", Double(kMin + rival) * h)) s; the lag is ambiguous",
                               at: source, hint: "use a non-periodic command (steps at irregular times, a chirp, noise) or narrow the lag window")
         }
         let (offset, gaussianOffset) = interpolatedPeak(r, peak)

@@ -204,7 +204,8 @@ public enum LeastSquares {
             let independence = qr.independence(ofColumn: j)
             if independence < minimumIndependence {
                 let others = names[..<j].joined(separator: ", ")
-                throw TetherError("\(analysis): '\(names[j])' cannot be told apart from \(others.isEmpty ? "the other parameters" : others) in this data (independence \(String(format: "%.1e", independence)))",
+                throw TetherError("\(analysis): '\(names[j])' cannot be told apart from \(others.isEmpty ? "the other parameters" : others) in this data "
+                    + "(independence \(String(format: "%.1e", independence)))",
                                   at: source, hint: "the experiment does not excite '\(names[j])' separately; widen the range of the input")
             }
         }

@@ -161,11 +161,14 @@ public enum MotorDynamicsAnalysis {
         let noise = fit.quality.residualStandardDeviation
         let stepToNoise = noise > 0 ? abs(gain.value) * largestStep / noise : .greatestFiniteMagnitude
         guard stepToNoise >= options.minimumStepToNoise else {
-            throw TetherError("\(analysis): the largest step moves the response by \(String(format: "%.3g", abs(gain.value) * largestStep)), only \(String(format: "%.1f", stepToNoise)) times the noise (\(String(format: "%.2g", noise))); at least \(options.minimumStepToNoise) are needed",
+            throw TetherError("\(analysis): the largest step moves the response by \(String(format: "%.3g", abs(gain.value) * largestStep)), only "
+                + "\(String(format: "%.1f", stepToNoise)) times the noise (\(String(format: "%.2g", noise))); at least \(options.minimumStepToNoise) are "
+                    + "needed",
                               at: source, hint: "command larger torque steps")
         }
         guard timeConstant.value >= dt / 2 else {
-            throw TetherError("\(analysis): the time constant (\(String(format: "%.3g", timeConstant.value)) s) is below half the sample interval (\(String(format: "%.3g", dt)) s), so it is not resolved",
+            throw TetherError("\(analysis): the time constant (\(String(format: "%.3g", timeConstant.value)) s) is below half the sample interval "
+                + "(\(String(format: "%.3g", dt)) s), so it is not resolved",
                               at: source, hint: "record the response at a higher rate")
         }
         if deadTime.upper95 < 0 {
@@ -244,7 +247,9 @@ public enum MotorDynamicsAnalysis {
         let finalLevel = SampleStatistics.mean(tail.map { responses[$0] })
         let change = finalLevel - initial
         guard change != 0, abs(change) >= options.minimumStepToNoise * noise else {
-            throw TetherError("\(analysis): the response changes by \(String(format: "%.3g", change)), only \(String(format: "%.1f", noise > 0 ? abs(change) / noise : 0)) times the noise (\(String(format: "%.2g", noise))); at least \(options.minimumStepToNoise) are needed",
+            throw TetherError("\(analysis): the response changes by \(String(format: "%.3g", change)), only "
+                + "\(String(format: "%.1f", noise > 0 ? abs(change) / noise : 0)) times the noise (\(String(format: "%.2g", noise))); at least "
+                    + "\(options.minimumStepToNoise) are needed",
                               at: source, hint: "command a larger step")
         }
         // Settled before and after: the two halves of each window agree within noise and 2 %.
@@ -260,7 +265,8 @@ public enum MotorDynamicsAnalysis {
                               hint: "hold each torque step longer (at least 5 time constants)")
         }
         guard postDrift.drift <= postDrift.limit else {
-            throw TetherError("\(analysis): the response is still moving at the end of the step window (drift \(String(format: "%.3g", postDrift.drift)))", at: source,
+            throw TetherError("\(analysis): the response is still moving at the end of the step window (drift \(String(format: "%.3g", postDrift.drift)))",
+                              at: source,
                               hint: "hold each torque step longer (at least 5 time constants)")
         }
 

@@ -180,7 +180,8 @@ public enum PendulumAnalysis {
             }
         }
         guard crossings.count >= 4 else {
-            throw TetherError("\(analysis): '\(joint)' crosses its mean \(crossings.count) time\(crossings.count == 1 ? "" : "s"); at least two full swings (4 crossings) are needed",
+            throw TetherError("\(analysis): '\(joint)' crosses its mean \(crossings.count) time\(crossings.count == 1 ? "" : "s"); at least two full swings "
+                + "(4 crossings) are needed",
                               at: source, hint: "record longer after release, or release from a larger angle")
         }
         // Half period: slope of crossing time against crossing index.
@@ -239,7 +240,9 @@ public enum PendulumAnalysis {
         let amplitude = values[0], sigma = values[1], omegaD = values[2]
         let noise = fit.quality.residualStandardDeviation
         guard amplitude >= minimumAmplitudeToNoise * noise else {
-            throw TetherError("\(analysis): the swing of '\(joint)' (amplitude \(String(format: "%.3g", amplitude)) rad) is only \(String(format: "%.1f", amplitude / noise)) times the noise (\(String(format: "%.2g", noise)) rad); at least \(Int(minimumAmplitudeToNoise)) are needed",
+            throw TetherError("\(analysis): the swing of '\(joint)' (amplitude \(String(format: "%.3g", amplitude)) rad) is only "
+                + "\(String(format: "%.1f", amplitude / noise)) times the noise (\(String(format: "%.2g", noise)) rad); at least "
+                    + "\(Int(minimumAmplitudeToNoise)) are needed",
                               at: source, hint: "release from a larger angle, or check that the joint swings freely")
         }
         let decay = estimate(1)
@@ -309,7 +312,8 @@ public enum PendulumAnalysis {
         let inertiaCM = inertia - m * d * d
         guard inertiaCM > 0 else {
             throw TetherError("\(analysis): the inertia about the centre of mass comes out negative (\(String(format: "%.3g", inertiaCM)) kg·m²)",
-                              at: source, hint: "the mass (\(m) kg) or pivot-to-centre-of-mass distance (\(d) m) does not agree with the measured period; check them")
+                              at: source, hint: "the mass (\(m) kg) or pivot-to-centre-of-mass distance (\(d) m) does not agree with the measured period; "
+                                  + "check them")
         }
         // Variables (σ, ω_d, m, d): the fit's 2 × 2 block and independent m, d.
         var cov = DenseMatrix(rows: 4, columns: 4)

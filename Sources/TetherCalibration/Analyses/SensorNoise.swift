@@ -126,7 +126,8 @@ public enum SensorNoiseAnalysis {
         for i in 1..<times.count {
             let dt = times[i] - times[i - 1]
             if abs(dt / tau0 - 1) > options.maximumIntervalJitter {
-                throw TetherError("\(analysis): '\(channel)' is not uniformly sampled: the interval before sample \(i) is \(String(format: "%.4g", dt)) s against a median of \(String(format: "%.4g", tau0)) s",
+                throw TetherError("\(analysis): '\(channel)' is not uniformly sampled: the interval before sample \(i) is \(String(format: "%.4g", dt)) s "
+                    + "against a median of \(String(format: "%.4g", tau0)) s",
                                   at: source, hint: "the Allan deviation needs a uniform rate; record without drops or analyse a gap-free stretch")
             }
         }
@@ -176,11 +177,15 @@ public enum SensorNoiseAnalysis {
             result.randomWalk = ParameterEstimate(value: value, standardError: value * logSE,
                                                   lower95: value * exp(-z * logSE), upper95: value * exp(z * logSE))
             result.randomWalkClusterTimes = used.map { points[$0].clusterTime }
-            result.randomWalkNote = "The −1/2 slope line through \(used.count) point\(used.count == 1 ? "" : "s") from τ = \(String(format: "%.3g", points[used.first!].clusterTime)) s to \(String(format: "%.3g", points[used.last!].clusterTime)) s, read at τ = 1 s."
+            result.randomWalkNote = "The −1/2 slope line through \(used.count) point\(used.count == 1 ? "" : "s") from τ = "
+                + "\(String(format: "%.3g", points[used.first!].clusterTime)) s to \(String(format: "%.3g", points[used.last!].clusterTime)) s, read at τ = "
+                    + "1 s."
         }
         // Bias instability: the minimum, unless the curve is still falling at the end.
         if minimumIndex == points.count - 1 {
-            result.biasInstabilityNote = "The Allan deviation is still falling at the longest cluster time (τ = \(String(format: "%.3g", points[minimumIndex].clusterTime)) s); record at least \(options.minimumIndependentClusters) times longer than where it flattens."
+            result.biasInstabilityNote = "The Allan deviation is still falling at the longest cluster time (τ = "
+                + "\(String(format: "%.3g", points[minimumIndex].clusterTime)) s); record at least \(options.minimumIndependentClusters) times longer than "
+                    + "where it flattens."
         } else {
             let point = points[minimumIndex]
             let f = biasInstabilityFactor

@@ -145,7 +145,8 @@ enum FitParameterCatalog {
             let objects: [String]
             switch field.kind {
             case .body: objects = ["*"] + wildcard(.body, robot: robot)
-            case .joint: objects = ["*"] + robot.model.names(of: .joint).filter { robot.model.id(of: .joint, $0).map { robot.model.jointType($0) != .free } ?? false }
+            case .joint: objects = ["*"] + robot.model.names(of: .joint).filter { robot.model.id(of: .joint,
+                                                                                                 $0).map { robot.model.jointType($0) != .free } ?? false }
             case .actuator: objects = ["*"] + robot.model.names(of: .actuator)
             default: objects = ["*"] + robot.model.names(of: field.kind)
             }
@@ -161,7 +162,9 @@ enum FitParameterCatalog {
             let close = closeMatches(to: p.name, in: names(robot: robot))
             let matches = close.isEmpty ? "" : "close matches: \(close.joined(separator: ", ")). "
             return TetherError("\(what)", at: "robot '\(place)'",
-                               hint: "\(matches)Names are KIND[NAME].FIELD — body mass, scale, com.x|y|z, inertia.x|y|z, inertia.scale; joint damping, frictionloss, armature, stiffness; actuator gain; geom friction.sliding|torsional|rolling|scale; NAME may be * — or driver.lag, driver.delay, sensor.delay")
+                               hint: "\(matches)Names are KIND[NAME].FIELD — body mass, scale, com.x|y|z, inertia.x|y|z, inertia.scale; joint damping, "
+                                   + "frictionloss, armature, stiffness; actuator gain; geom friction.sliding|torsional|rolling|scale; NAME may be * — or "
+                                       + "driver.lag, driver.delay, sensor.delay")
         }
 
         let target: FitTarget, unit: String, floor: Double, domain: Domain
@@ -230,15 +233,18 @@ enum FitParameterCatalog {
         guard [nominal, scale, lower, upper, initial].allSatisfy(\.isFinite) else {
             throw TetherError("'\(p.name)' has a value that is not finite", at: "robot '\(place)'")
         }
-        guard scale > 0 else { throw TetherError("'\(p.name)' has scale \(scale); it must be positive", at: "robot '\(place)'", hint: "the typical size of the value, in \(unit)") }
+        guard scale > 0 else { throw TetherError("'\(p.name)' has scale \(scale); it must be positive", at: "robot '\(place)'",
+                                                 hint: "the typical size of the value, in \(unit)") }
         guard lower < upper else {
             throw TetherError("'\(p.name)' has bounds [\(lower), \(upper)]: the lower bound must be below the upper one", at: "robot '\(place)'")
         }
         if domain != .signed, lower < 0 {
-            throw TetherError("'\(p.name)' has lower bound \(lower) \(unit); the value cannot be negative", at: "robot '\(place)'", hint: "use a lower bound of 0 or more")
+            throw TetherError("'\(p.name)' has lower bound \(lower) \(unit); the value cannot be negative", at: "robot '\(place)'",
+                              hint: "use a lower bound of 0 or more")
         }
         if domain == .positive, lower <= 0 {
-            throw TetherError("'\(p.name)' has lower bound \(lower) \(unit); the value must stay positive", at: "robot '\(place)'", hint: "use a positive lower bound, e.g. a tenth of the nominal value")
+            throw TetherError("'\(p.name)' has lower bound \(lower) \(unit); the value must stay positive", at: "robot '\(place)'",
+                              hint: "use a positive lower bound, e.g. a tenth of the nominal value")
         }
         guard initial >= lower, initial <= upper else {
             throw TetherError("'\(p.name)' starts at \(initial) \(unit), outside its bounds [\(lower), \(upper)]", at: "robot '\(place)'")

@@ -19,7 +19,8 @@ package enum SyntheticExperiment {
         let actuated = robot.actuatedJointIndex.map { manifest.joints[$0].name }
         let targets = try joints.map { name in
             guard let k = actuated.firstIndex(of: name) else {
-                throw TetherError("'\(name)' is not an actuated joint of robot '\(manifest.name)'", hint: "its actuated joints: \(actuated.joined(separator: ", "))")
+                throw TetherError("'\(name)' is not an actuated joint of robot '\(manifest.name)'",
+                                  hint: "its actuated joints: \(actuated.joined(separator: ", "))")
             }
             return k
         }

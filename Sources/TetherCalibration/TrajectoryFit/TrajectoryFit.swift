@@ -107,7 +107,8 @@ public struct TrajectoryFit: Sendable {
             throw TetherError("parameter '\(twice)' is listed twice", at: "robot '\(robot.manifest.name)'")
         }
         guard options.maxIterations >= 0, options.threads >= 1, options.differenceStep > 0, options.identifiabilityLimit > 0 else {
-            throw TetherError("fit options out of range: maxIterations \(options.maxIterations), threads \(options.threads), differenceStep \(options.differenceStep), identifiabilityLimit \(options.identifiabilityLimit)",
+            throw TetherError("fit options out of range: maxIterations \(options.maxIterations), threads \(options.threads), differenceStep "
+                + "\(options.differenceStep), identifiabilityLimit \(options.identifiabilityLimit)",
                               hint: "iterations ≥ 0, threads ≥ 1, a positive difference step and limit")
         }
         if case .atRest(let window) = options.initialState, !(window >= 0 && window.isFinite) {
@@ -138,7 +139,8 @@ public struct TrajectoryFit: Sendable {
                 guard let i = robot.manifest.joints.firstIndex(where: { $0.name == name }) else {
                     let close = FitParameterCatalog.closeMatches(to: name, in: robot.manifest.joints.map(\.name))
                     throw TetherError("joint '\(name)' to compare is not a joint of robot '\(robot.manifest.name)'",
-                                      hint: close.isEmpty ? "its joints: \(robot.manifest.joints.map(\.name).joined(separator: ", "))" : "did you mean \(close.joined(separator: " or "))?")
+                                      hint: close.isEmpty ? "its joints: \(robot.manifest.joints.map(\.name).joined(separator: ", "))" : "did you mean "
+                                          + "\(close.joined(separator: " or "))?")
                 }
                 return i
             }

@@ -80,7 +80,8 @@ package struct PreparedRecording: Sendable {
         let n = r.jointNames.count
         for (k, s) in r.states.enumerated() {
             guard s.positions.count == n, s.velocities.count == n, s.efforts.isEmpty || s.efforts.count == n else {
-                throw TetherError("state \(k) has \(s.positions.count) positions, \(s.velocities.count) velocities and \(s.efforts.count) efforts for \(n) joints", at: place)
+                throw TetherError("state \(k) has \(s.positions.count) positions, \(s.velocities.count) velocities and \(s.efforts.count) efforts for \(n) "
+                    + "joints", at: place)
             }
             guard s.time.isFinite, s.positions.allSatisfy(\.isFinite), s.velocities.allSatisfy(\.isFinite) else {
                 throw TetherError("state \(k) (t = \(s.time) s) has a value that is not finite", at: place)
@@ -93,7 +94,8 @@ package struct PreparedRecording: Sendable {
         for (k, c) in r.commands.enumerated() {
             guard c.command.count == actuated, c.command.velocities.count == actuated, c.command.torques.count == actuated,
                   c.command.kp.count == actuated, c.command.kd.count == actuated else {
-                throw TetherError("command \(k) (t = \(c.time) s) is for \(c.command.count) joints; robot '\(manifest.name)' has \(actuated) actuated joints", at: place)
+                throw TetherError("command \(k) (t = \(c.time) s) is for \(c.command.count) joints; robot '\(manifest.name)' has \(actuated) actuated joints",
+                                  at: place)
             }
             if k > 0, c.time < r.commands[k - 1].time {
                 throw TetherError("command times must not decrease: command \(k) is at \(c.time) s after \(r.commands[k - 1].time) s", at: place)

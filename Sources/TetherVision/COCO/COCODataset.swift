@@ -68,13 +68,16 @@ public struct COCOGroundTruth: Sendable {
                 throw TetherError("image_id \(a.imageID) is not in images[]", at: here, hint: "add the image to images[] or remove the annotation")
             }
             guard cats.contains(a.categoryID) else {
-                throw TetherError("category_id \(a.categoryID) is not in categories[]", at: here, hint: "add the category to categories[] or remove the annotation")
+                throw TetherError("category_id \(a.categoryID) is not in categories[]", at: here,
+                                  hint: "add the category to categories[] or remove the annotation")
             }
             guard a.box.width >= 0, a.box.height >= 0 else {
-                throw TetherError("negative box size \(a.box.width) × \(a.box.height)", at: here, hint: "COCO boxes are [x, y, width, height] with width, height ≥ 0; convert corner boxes first")
+                throw TetherError("negative box size \(a.box.width) × \(a.box.height)", at: here,
+                                  hint: "COCO boxes are [x, y, width, height] with width, height ≥ 0; convert corner boxes first")
             }
             guard ids.insert(a.id).inserted else {
-                throw TetherError("duplicate annotation id \(a.id)", at: here, hint: "annotation ids must be unique (pycocotools silently evaluates the last one twice)")
+                throw TetherError("duplicate annotation id \(a.id)", at: here,
+                                  hint: "annotation ids must be unique (pycocotools silently evaluates the last one twice)")
             }
         }
     }
@@ -116,7 +119,8 @@ public struct COCOGroundTruth: Sendable {
                         var member = try c.openObject()
                         while member {
                             let k = try c.key()
-                            if k.equals("id") { id = try readID(&c, "categories[\(categories.count)].id") } else if k.equals("name") { name = try c.string() } else { try c.skipValue() }
+                            if k.equals("id") { id = try readID(&c,
+                                    "categories[\(categories.count)].id") } else if k.equals("name") { name = try c.string() } else { try c.skipValue() }
                             member = try c.nextMember()
                         }
                         guard let id else { throw c.error("categories[\(categories.count)] has no id", hint: "every category needs an integer id") }
@@ -143,8 +147,10 @@ public struct COCOGroundTruth: Sendable {
                             member = try c.nextMember()
                         }
                         guard let id, let image, let category, let box else {
-                            let missing = [("id", id == nil), ("image_id", image == nil), ("category_id", category == nil), ("bbox", box == nil)].filter(\.1).map(\.0)
-                            throw c.error("annotations[\(i)] has no \(missing.joined(separator: ", "))", hint: "a COCO box annotation needs id, image_id, category_id and bbox")
+                            let missing = [("id", id == nil), ("image_id", image == nil), ("category_id", category == nil), ("bbox",
+                                box == nil)].filter(\.1).map(\.0)
+                            throw c.error("annotations[\(i)] has no \(missing.joined(separator: ", "))",
+                                          hint: "a COCO box annotation needs id, image_id, category_id and bbox")
                         }
                         annotations.append(COCOAnnotation(id: id, imageID: image, categoryID: category, box: box, area: area, isCrowd: crowd))
                         element = try c.nextElement()
@@ -192,8 +198,10 @@ public struct COCODetections: Sendable {
                     member = try c.nextMember()
                 }
                 guard let image, let category, let box, let score else {
-                    let missing = [("image_id", image == nil), ("category_id", category == nil), ("bbox", box == nil), ("score", score == nil)].filter(\.1).map(\.0)
-                    throw c.error("detection [\(i)] has no \(missing.joined(separator: ", "))", hint: "a COCO box result needs image_id, category_id, bbox and score")
+                    let missing = [("image_id", image == nil), ("category_id", category == nil), ("bbox", box == nil), ("score",
+                                                                                                                        score == nil)].filter(\.1).map(\.0)
+                    throw c.error("detection [\(i)] has no \(missing.joined(separator: ", "))",
+                                  hint: "a COCO box result needs image_id, category_id, bbox and score")
                 }
                 guard !score.isNaN else { throw c.error("detection [\(i)] has a NaN score", hint: "scores must be numbers") }
                 guard box.width >= 0, box.height >= 0 else {

@@ -92,7 +92,8 @@ public enum COCOEvaluator {
         var gtCell = [Int](repeating: 0, count: anns.count)
         for (j, a) in anns.enumerated() {
             guard let i = imageIndex[a.imageID], let k = categoryIndex[a.categoryID] else {
-                throw TetherError("annotation id \(a.id) refers to an unknown image or category", hint: "build the ground truth with COCOGroundTruth.init, which checks ids")
+                throw TetherError("annotation id \(a.id) refers to an unknown image or category",
+                                  hint: "build the ground truth with COCOGroundTruth.init, which checks ids")
             }
             gtCell[j] = Int(k) * I + Int(i)
         }
@@ -100,14 +101,18 @@ public enum COCOEvaluator {
         for (j, d) in dts.enumerated() {
             guard let i = imageIndex[d.imageID] else {
                 throw TetherError("detection [\(j)]: image_id \(d.imageID) is not an image of the ground truth", at: detectionsSource,
-                                  hint: "results must refer to images listed in the ground truth's images[] (pycocotools refuses them too); evaluate against the ground truth the detections were made for")
+                                  hint: "results must refer to images listed in the ground truth's images[] (pycocotools refuses them too); evaluate "
+                                      + "against the ground truth the detections were made for")
             }
             guard let k = categoryIndex[d.categoryID] else {
                 throw TetherError("detection [\(j)]: category_id \(d.categoryID) is not a category of the ground truth", at: detectionsSource,
-                                  hint: "the ground truth's categories are \(categoryIDs.prefix(12).map(String.init).joined(separator: ", "))\(K > 12 ? ", …" : ""); map the detector's class indices to these ids")
+                                  hint: "the ground truth's categories are "
+                                      + "\(categoryIDs.prefix(12).map(String.init).joined(separator: ", "))\(K > 12 ? ", …" : ""); map the detector's class "
+                                          + "indices to these ids")
             }
             guard d.box.width >= 0, d.box.height >= 0 else {
-                throw TetherError("detection [\(j)] has a negative box size \(d.box.width) × \(d.box.height)", at: detectionsSource, hint: "COCO boxes are [x, y, width, height]")
+                throw TetherError("detection [\(j)] has a negative box size \(d.box.width) × \(d.box.height)", at: detectionsSource,
+                                  hint: "COCO boxes are [x, y, width, height]")
             }
             guard !d.score.isNaN else { throw TetherError("detection [\(j)] has a NaN score", at: detectionsSource) }
             dtCell[j] = Int(k) * I + Int(i)
@@ -152,7 +157,8 @@ public enum COCOEvaluator {
         cellDt.withUnsafeMutableBufferPointer { cellDtBuffer in
             flags.withUnsafeMutableBufferPointer { flagsBuffer in
                 npig.withUnsafeMutableBufferPointer { npigBuffer in
-                    let out = (cellDt: SharedPointer(cellDtBuffer.baseAddress), flags: SharedPointer(flagsBuffer.baseAddress), npig: SharedPointer(npigBuffer.baseAddress))
+                    let out = (cellDt: SharedPointer(cellDtBuffer.baseAddress), flags: SharedPointer(flagsBuffer.baseAddress),
+                               npig: SharedPointer(npigBuffer.baseAddress))
                     let chunk = max(64, C / 256)
                     let chunks = (C + chunk - 1) / chunk
                     DispatchQueue.concurrentPerform(iterations: chunks) { chunkIndex in

@@ -211,7 +211,8 @@ public struct DetectionGapReport: Sendable, Codable {
             ["sim", ReportCell(sim.groundTruth), ReportCell(sim.detections)], ["real", ReportCell(real.groundTruth), ReportCell(real.detections)],
         ]))
         inputs.details("The 12 COCO numbers", [.table(ReportTable(header: ["", "sim", "real"],
-            rows: zip(COCOEvaluator.statNames, zip(sim.stats, real.stats)).map { [ReportCell($0), ReportCell.fixed($1.0, decimals: 3), ReportCell.fixed($1.1, decimals: 3)] }))])
+            rows: zip(COCOEvaluator.statNames, zip(sim.stats, real.stats)).map { [ReportCell($0), ReportCell.fixed($1.0, decimals: 3), ReportCell.fixed($1.1,
+                decimals: 3)] }))])
 
         return HTMLReport(
             title: "Detector gap report", subtitle: "sim vs real test set, COCO box metrics",
