@@ -14,9 +14,14 @@ public final class SimRobot {
     /// The command applied at every physics step until the next one arrives.
     public private(set) var command: JointCommand
     /// The motor drivers between a command and the joint torque (default: the ideal driver).
-    public var actuator: ActuatorModel
+    public var actuator: ActuatorModel {
+        didSet { isIdealDriver = actuator.passesTorqueThrough && actuator.backlash == 0 }
+    }
     /// The motor drivers' state (pending commands, lagged torque, temperature, motor side).
     public private(set) var actuatorState: ActuatorState
+    /// Whether the driver is the ideal one (no lag, saturation, derating or backlash): the PD law
+    /// alone, with no state to keep. Kept in step with `actuator`.
+    private var isIdealDriver = true
     /// The dead time and lag of the motor drivers (what calibration fits); setting it keeps the
     /// actuator model's other effects.
     public var driver: DriverDynamics {
@@ -225,12 +230,26 @@ public final class SimRobot {
     /// hung. A position servo gets the control that makes it give that torque (`applyWithServos`).
     @inline(__always) func applyPD() {
         if mount != nil { holdMount() }
-        while let due = actuatorState.takeDue(at: data.time) { command = due.command }
+        if !actuatorState.pending.isEmpty {
+            while let due = actuatorState.takeDue(at: data.time) { command = due.command }
+        }
         if robot.hasServos {
             applyWithServos(command)
             return
         }
         let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
+        if isIdealDriver {
+            // The ideal driver (training's, and the nominal model's) is the clipped PD law and keeps
+            // no state: computed here without touching `actuatorState`, on the hot path of every
+            // rollout. The same law as `ActuatorModel.torque` (ActuatorModelTests checks they agree).
+            let c = command
+            for k in 0..<robot.actuatorIDs.count {
+                let j = robot.actuatedJointIndex[k], limit = robot.torqueLimits[k]
+                let tau = c.kp[k] * (c.positions[k] - qpos[robot.qposAddress[j]]) + c.kd[k] * (c.velocities[k] - qvel[robot.dofAddress[j]]) + c.torques[k]
+                ctrl[robot.actuatorIDs[k]] = tau.isNaN ? 0 : min(limit, max(-limit, tau))
+            }
+            return
+        }
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
             let q = actuator.followBacklash(joint: j, position: qpos[robot.qposAddress[j]], in: &actuatorState)
