@@ -27,8 +27,8 @@ expect() {
 
 # expect_rt: expect, for checks that run in real time across processes. On this 2-core machine a
 # busy moment can delay a control tick past its bound, or starve the policy's thread past its
-# budget; the safety wrapper then stops the robot, as it must (late_tick / deadline_misses /
-# policy_timeout). Such a run says nothing about what the check is for, so it is run again (at
+# budget, or delay the other process's state past its timeout; the safety wrapper then stops the
+# robot, as it must (late_tick / deadline_misses / policy_timeout / state_timeout). Such a run says nothing about what the check is for, so it is run again (at
 # most twice more), and said so; any other failure fails at once.
 expect_rt() {
   local name=$1 want=$2 pattern=$3; shift 4
@@ -40,7 +40,7 @@ expect_rt() {
       if [ "$attempt" -gt 1 ]; then echo "ok   $name (attempt $attempt; the earlier ones stopped under load)"; else echo "ok   $name"; fi
       return
     fi
-    grep -Eq "late_tick|deadline_misses|consecutive deadline misses|policy_timeout" <<<"$out" || break
+    grep -Eq "late_tick|deadline_misses|consecutive deadline misses|policy_timeout|state_timeout" <<<"$out" || break
     echo "     $name: stopped on a late tick or a starved policy under load (attempt $attempt), running it again"
   done
   failed=$((failed + 1)); echo "FAIL $name (exit $code, wanted $want; pattern '$pattern')"
