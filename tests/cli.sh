@@ -28,8 +28,9 @@ expect() {
 # expect_rt: expect, for checks that run in real time across processes. On this 2-core machine a
 # busy moment can delay a control tick past its bound, or starve the policy's thread past its
 # budget, or delay the other process's state past its timeout; the safety wrapper then stops the
-# robot, as it must (late_tick / deadline_misses / policy_timeout / state_timeout). Such a run says nothing about what the check is for, so it is run again (at
-# most twice more), and said so; any other failure fails at once.
+# robot, as it must (late_tick / deadline_misses / policy_timeout / state_timeout). Such a run
+# says nothing about what the check is for, so it is run again (at most twice more), and said so;
+# any other failure fails at once.
 expect_rt() {
   local name=$1 want=$2 pattern=$3; shift 4
   local out code attempt
