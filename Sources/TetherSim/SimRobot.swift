@@ -268,7 +268,7 @@ public final class SimRobot {
     /// implicit integrators treat its kv implicitly).
     func applyWithServos(_ c: JointCommand) {
         let qpos = data.raw.pointee.qpos!, qvel = data.raw.pointee.qvel!, ctrl = data.raw.pointee.ctrl!
-        let direct = actuator.passesTorqueThrough && actuator.backlash == 0
+        let direct = isIdealDriver
         for k in 0..<robot.actuatorIDs.count {
             let j = robot.actuatedJointIndex[k]
             let q = qpos[robot.qposAddress[j]], qd = qvel[robot.dofAddress[j]]

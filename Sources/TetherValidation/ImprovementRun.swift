@@ -192,17 +192,14 @@ public struct ImprovementRun: Sendable {
         let needed = min(trials, bare + max(0, margin))
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let simulation = try GateSimulation(robot: robot, randomization: gate, threads: config.threads)
-        func identity(_ path: String, seed: UInt64) throws -> GateIdentity {
-            GateIdentity(robot: manifest.name, task: simulation.taskDescription, policy: path, policyDigest: try GateIdentity.digest(ofFile: path),
-                         randomization: gate.sourcePath, randomizationDigest: try gate.sourcePath.map { try GateIdentity.digest(ofFile: $0) },
-                         seed: seed, trials: trials, threshold: threshold, manifestDigest: GateIdentity.manifestDigest(of: manifest))
-        }
-        /// The full fixed-size gate (before and the confirmation).
+        /// The full fixed-size gate (before and the confirmation): `tether validate`'s own run.
         func validate(_ path: String, seed: UInt64, what: String) throws -> GateResult {
-            let gate = try ValidationGate(identity: try identity(path, seed: seed))
-            let result = try gate.run { indices in
-                try simulation.run(indices: indices, seed: seed) { try OnnxPolicy(path: path, manifest: manifest) }
-            }
+            var validation = ValidationRun(robot: robot, policy: path, randomization: gate)
+            validation.trials = trials
+            validation.seed = seed
+            validation.threshold = threshold
+            validation.threads = self.config.threads
+            let result = try validation.run()
             progress("  \(what): \(result.summary.successes)/\(result.summary.trials) (lower bound \(Self.percent(result.summary.decisionInterval.lower))) "
                 + "\(result.summary.decision.rawValue)")
             return result

@@ -71,9 +71,10 @@ struct HistoryCommand: ParsableCommand {
 enum HistoryHooks {
     static var commandLine: String { (["tether"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
 
-    /// The recorder every command uses.
-    static var recorder: RunHistory {
-        RunHistory(command: commandLine, invokedManifest: invokedManifest()) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// The recorder every command uses: the command line parsed and the manifest's digest read
+    /// once, on the first record.
+    static let recorder = RunHistory(command: commandLine, invokedManifest: invokedManifest()) {
+        FileHandle.standardError.write(Data(($0 + "\n").utf8))
     }
 
     static func validation(_ r: GateResult, artifact: String?) { recorder.validation(r, artifact: artifact) }

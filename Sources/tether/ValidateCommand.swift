@@ -70,10 +70,9 @@ extension Validate {
                     if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
                 }
             }
-            let slice = run.shard
             if let out { try report { try result.write(to: out) } }
             if let reportPath { try writeGateReport(result, to: reportPath) }
-            if slice == nil { HistoryHooks.validation(result, artifact: out ?? reportPath) }
+            if run.shard == nil { HistoryHooks.validation(result, artifact: out ?? reportPath) }
             if json { try printJSON(result); return }
             printGateSummary(result)
             if let out { print("  wrote            \(out)") }
