@@ -336,6 +336,14 @@ echo "not an image" > "$TMP/fake.jpg"
 expect "detect: a file that is not an image is named" 1 "fake.jpg" -- "$TETHER" detect --model $V/detector.onnx --images "$TMP/fake.jpg" --out "$TMP/x.json"
 expect "detect: missing model" 1 "detector model not found" -- "$TETHER" detect --model "$TMP/none.onnx" --images $V/real --out "$TMP/x.json"
 expect "bench detect: Tether vs the Python pipeline" 0 "ratio|×" -- "$TETHER" bench detect --frames 20 --warmup 2
+expect "bench all: one table of Tether vs peers, with the machine and versions" 0 "\| \`bench coco\` \| .* \| pycocotools \|" -- \
+  "$TETHER" bench all --only coco,policy --quick --out "$TMP/bench"
+expect "  its JSON has every row's ratio, the versions and the reports" 0 "^rows 7, ratios 7, versions ok, reports coco,policy$" -- \
+  .venv/bin/python -c "
+import json; t = json.load(open('$TMP/bench/bench-all.json'))
+print('rows %d, ratios %d, versions %s, reports %s' % (len(t['rows']), sum(r.get('ratio') is not None for r in t['rows']),
+      'ok' if {'mujoco', 'onnxruntime (peer)'} <= set(t['environment']['versions']) else 'missing', ','.join(sorted(t['reports']))))"
+expect "bench all: an unknown benchmark is named" 1 'unknown benchmark "gpu"' -- "$TETHER" bench all --only gpu --out "$TMP/bench"
 expect "history lists the runs recorded above" 0 "trials +quadruped .*(emulator|sim)" -- "$TETHER" history
 expect "history as JSON" 0 '"kind" : "validation"' -- "$TETHER" history --kind validation --json
 expect "history HTML" 0 "wrote .*history.html" -- "$TETHER" history --html "$TMP/history.html"

@@ -5,8 +5,10 @@ import TetherPolicy
 import TetherSim
 
 /// `tether bench policy`: per-call latency of a 48→256→128→12 ELU MLP through ONNX Runtime's fast
-/// path and natively, against Python onnxruntime's `session.run` on the same file in the same
-/// run; and ARS training throughput against bare simulation throughput on the quadruped.
+/// path and natively, against Python onnxruntime on the same file in the same run, by both of its
+/// paths (`session.run` with a feed dict, and IO binding to preallocated OrtValues, its fastest);
+/// the ratios are taken against the faster Python path; and ARS training throughput against bare
+/// simulation throughput on the quadruped.
 public struct PolicyBenchmark: Sendable {
     public var calls: Int
     public var includePeer: Bool
@@ -25,14 +27,16 @@ public struct PolicyBenchmark: Sendable {
     public struct Report: Sendable, Codable {
         public var onnxRuntime: String?
         public var latencies: [Latency]
-        /// Python session.run median / Tether fast-path median (how many times faster Tether is).
+        /// Python's fastest path (session.run or IO binding) median / Tether fast-path median.
         public var speedupOverPython: Double?
-        /// Python session.run median / native median.
+        /// Python's fastest path median / native median.
         public var nativeSpeedupOverPython: Double?
+        /// Python session.run median / Tether fast-path median (the path most deploy scripts use).
+        public var speedupOverPythonSessionRun: Double?
         /// A recurrent policy (48 → LSTM 64 → 12, state fed back each call): Tether's
         /// `OnnxPolicy.act` and Python's session.run with the state outputs fed back as inputs.
         public var recurrentLatencies: [Latency]
-        /// Python / Tether median for the recurrent policy.
+        /// Python's fastest path / Tether median for the recurrent policy.
         public var recurrentSpeedupOverPython: Double?
         /// Training environment steps/s (policy steps × decimation = physics steps/s) and bare PD stepping.
         public var trainingPhysicsStepsPerSecond: Double
@@ -66,16 +70,17 @@ public struct PolicyBenchmark: Sendable {
         log(String(format: "  tether native MLP              median %7.2f µs   p99 %7.2f µs", nat.0, nat.1))
         if sink.isNaN { log("  (checksum NaN)") }
 
-        var speedup: Double?, nativeSpeedup: Double?
+        var speedup: Double?, nativeSpeedup: Double?, sessionRunSpeedup: Double?
         if includePeer {
-            guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/policy_latency.py") }
-            let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", path, "--calls", "\(calls)"])
-            struct Peer: Decodable { var median_us: Double; var p99_us: Double }
-            let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
-            latencies.append(Latency(runner: "python onnxruntime session.run", medianMicroseconds: peer.median_us, p99Microseconds: peer.p99_us))
-            log(String(format: "  python onnxruntime session.run median %7.2f µs   p99 %7.2f µs", peer.median_us, peer.p99_us))
+            let peer = try pythonPeer(model: path, recurrent: false)
+            latencies += peer.latencies("")
+            for l in peer.latencies("") {
+                log(String(format: "  %@ median %7.2f µs   p99 %7.2f µs", l.runner.padding(toLength: 30, withPad: " ", startingAt: 0),
+                           l.medianMicroseconds, l.p99Microseconds))
+            }
             speedup = peer.median_us / ort.0
             nativeSpeedup = peer.median_us / nat.0
+            sessionRunSpeedup = peer.run.median_us / ort.0
         }
 
         // A recurrent policy, its state carried call to call (rsl_rl's LSTM export convention).
@@ -97,15 +102,10 @@ public struct PolicyBenchmark: Sendable {
             recurrentLatencies.append(Latency(runner: "tether OnnxPolicy (LSTM 64, state carried)", medianMicroseconds: r.0, p99Microseconds: r.1))
             log(String(format: "  tether LSTM 64, state carried  median %7.2f µs   p99 %7.2f µs", r.0, r.1))
             if includePeer {
-                guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find benchmarks/policy_latency.py") }
-                let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", lstmPath, "--calls", "\(calls)",
-                                                                         "--recurrent"])
-                struct Peer: Decodable { var median_us: Double; var p99_us: Double }
-                let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
-                recurrentLatencies.append(Latency(runner: "python onnxruntime session.run (LSTM 64, state fed back)", medianMicroseconds: peer.median_us,
-                                                  p99Microseconds: peer.p99_us))
-                log(String(format: "  python LSTM 64, state fed back median %7.2f µs   p99 %7.2f µs   (Tether %.2f× faster)", peer.median_us, peer.p99_us,
-                           peer.median_us / r.0))
+                let peer = try pythonPeer(model: lstmPath, recurrent: true)
+                recurrentLatencies += peer.latencies(" (LSTM 64, state fed back)")
+                log(String(format: "  python LSTM 64, state fed back median %7.2f µs (session.run) %7.2f µs (IO binding)   (Tether %.2f× faster than the faster)",
+                           peer.run.median_us, peer.iobinding.median_us, peer.median_us / r.0))
                 recurrentSpeedup = peer.median_us / r.0
             }
         }
@@ -135,9 +135,37 @@ public struct PolicyBenchmark: Sendable {
         log(String(format: "  ARS training (quadruped)       %9.0f physics steps/s", trainingRate))
         log(String(format: "  bare PD stepping (quadruped)   %9.0f physics steps/s", bareRate))
         return Report(onnxRuntime: OnnxRuntime.version, latencies: latencies, speedupOverPython: speedup, nativeSpeedupOverPython: nativeSpeedup,
+                      speedupOverPythonSessionRun: sessionRunSpeedup,
                       recurrentLatencies: recurrentLatencies, recurrentSpeedupOverPython: recurrentSpeedup,
                       trainingPhysicsStepsPerSecond: trainingRate, bareSimulationStepsPerSecond: bareRate,
                       trainingEfficiency: trainingRate / bareRate)
+    }
+
+    /// benchmarks/policy_latency.py's answer: both Python paths, the same warm-up (1000 calls) and count.
+    private struct PythonPeer: Decodable {
+        struct Path: Decodable { var median_us: Double; var p99_us: Double }
+        var run: Path
+        var iobinding: Path
+        var median_us: Double
+
+        func latencies(_ suffix: String) -> [Latency] {
+            [Latency(runner: "python onnxruntime session.run\(suffix)", medianMicroseconds: run.median_us, p99Microseconds: run.p99_us),
+             Latency(runner: "python onnxruntime IO binding\(suffix)", medianMicroseconds: iobinding.median_us, p99Microseconds: iobinding.p99_us)]
+        }
+    }
+
+    private func pythonPeer(model: String, recurrent: Bool) throws -> PythonPeer {
+        guard let root = TetherPaths.checkoutRoot() else {
+            throw TetherError("cannot find benchmarks/policy_latency.py", hint: "run from the Tether checkout or set TETHER_HOME")
+        }
+        let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/policy_latency.py", "--model", model, "--calls", "\(calls)",
+                                                                 "--warmup", "1000"] + (recurrent ? ["--recurrent"] : []))
+        do {
+            return try JSONDecoder().decode(PythonPeer.self, from: Data(out.utf8))
+        } catch {
+            throw TetherError("benchmarks/policy_latency.py printed something other than its JSON result: \(out.suffix(300))",
+                              hint: "run it by hand with --model \(model) to see why")
+        }
     }
 
     /// Median and 99th percentile of single-call latency, µs, after a warm-up.

@@ -23,7 +23,8 @@ import TetherCore
 /// 5. **summarize**: the 12 numbers, means over entries > -1 summed in numpy's pairwise order.
 ///
 /// Cells (image, category) are evaluated in parallel and categories accumulated in parallel;
-/// every task writes its own slots, so results do not depend on the number of threads.
+/// every task writes its own slots, so results do not depend on the number of threads
+/// (`threads: 1` runs every step on the calling thread, as pycocotools does).
 public enum COCOEvaluator {
     /// IoU thresholds 0.50, 0.55, …, 0.95, as `np.linspace(.5, .95, 10)` computes them.
     public static let iouThresholds: [Double] = linspace(0.5, 0.95, count: 10)
@@ -51,6 +52,20 @@ public enum COCOEvaluator {
         "AR @[IoU=0.50:0.95 | area=large | maxDets=100]",
     ]
 
+    /// Runs `body` for 0..<count: on the calling thread when `threads` is 1, else on Dispatch's
+    /// pool (every core for 0, otherwise `threads` workers taking indices in turn).
+    static func parallelFor(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        if threads == 1 || count <= 1 {
+            for i in 0..<count { body(i) }
+        } else if threads <= 0 || threads >= count {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                for i in stride(from: worker, to: count, by: threads) { body(i) }
+            }
+        }
+    }
+
     /// numpy's `linspace(start, stop, count)`: `i · step + start`, the last value exactly `stop`.
     static func linspace(_ start: Double, _ stop: Double, count: Int) -> [Double] {
         let step = (stop - start) / Double(count - 1)
@@ -58,13 +73,15 @@ public enum COCOEvaluator {
     }
 
     /// Loads both files and evaluates them; `timings.load` includes the parsing.
-    public static func evaluate(groundTruthPath: String, detectionsPath: String, confidence: Double = 0.25) throws -> COCOEvaluation {
+    /// - Parameter threads: worker threads of the evaluate and accumulate steps; 0 uses every core.
+    public static func evaluate(groundTruthPath: String, detectionsPath: String, confidence: Double = 0.25,
+                                threads: Int = 0) throws -> COCOEvaluation {
         let clock = ContinuousClock()
         let start = clock.now
         let gt = try COCOGroundTruth.load(path: groundTruthPath)
         let dt = try COCODetections.load(path: detectionsPath)
         let load = clock.now - start
-        var result = try evaluate(groundTruth: gt, detections: dt, confidence: confidence, detectionsSource: detectionsPath)
+        var result = try evaluate(groundTruth: gt, detections: dt, confidence: confidence, detectionsSource: detectionsPath, threads: threads)
         result.timings.load = load.seconds
         return result
     }
@@ -73,8 +90,9 @@ public enum COCOEvaluator {
     /// - Parameters:
     ///   - confidence: the score threshold for the true / false positive counts (IoU 0.5).
     ///   - detectionsSource: named in errors about unknown ids.
+    ///   - threads: worker threads of the evaluate and accumulate steps; 0 uses every core.
     public static func evaluate(groundTruth gt: COCOGroundTruth, detections dets: COCODetections,
-                                confidence: Double = 0.25, detectionsSource: String = "detections") throws -> COCOEvaluation {
+                                confidence: Double = 0.25, detectionsSource: String = "detections", threads: Int = 0) throws -> COCOEvaluation {
         let clock = ContinuousClock()
         let t0 = clock.now
         let T = iouThresholds.count, R = recallThresholds.count, A = areaRanges.count, M = maxDetections.count
@@ -161,7 +179,7 @@ public enum COCOEvaluator {
                                npig: SharedPointer(npigBuffer.baseAddress))
                     let chunk = max(64, C / 256)
                     let chunks = (C + chunk - 1) / chunk
-                    DispatchQueue.concurrentPerform(iterations: chunks) { chunkIndex in
+                    parallelFor(chunks, threads: threads) { chunkIndex in
                         var scratch = CellScratch()
                         for c in (chunkIndex * chunk)..<min(C, (chunkIndex + 1) * chunk) {
                             let key = Int(cellKeys[c])
@@ -187,7 +205,7 @@ public enum COCOEvaluator {
                     counts.withUnsafeMutableBufferPointer { cBuf in
                         let out = AccumulateOutput(precision: SharedPointer(pBuf.baseAddress), recall: SharedPointer(rBuf.baseAddress),
                                                    scores: SharedPointer(sBuf.baseAddress), counts: SharedPointer(cBuf.baseAddress))
-                        DispatchQueue.concurrentPerform(iterations: K) { k in
+                        parallelFor(K, threads: threads) { k in
                             accumulateCategory(k: k, K: K, cellRange: categoryCells[k]..<categoryCells[k + 1], dtOffset: cellDtOffset, cellDt: cellDetections,
                                                dts: dts, flags: cellFlags, npig: regularCounts, C: C, totalD: totalD, confidence: confidence, out: out)
                         }
