@@ -84,7 +84,8 @@ public enum BenchAllPlan {
             return rows
         case "loop":
             return [
-                BenchmarkRow(benchmark: name, measure: "control tick (obs + ONNX + safety + recorder), median", tether: f(r["tickMicroseconds"]["p50"].double, "µs"),
+                BenchmarkRow(benchmark: name, measure: "control tick (obs + ONNX + safety + recorder), median",
+                             tether: f(r["tickMicroseconds"]["p50"].double, "µs"),
                              peer: "the same tick in Python (numpy + onnxruntime)", peerFigure: f(r["pythonTickMicroseconds"]["p50"].double, "µs"),
                              ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better", target: .atLeast(5)),
                 BenchmarkRow(benchmark: name, measure: "control tick, p99.9", tether: f(r["tickMicroseconds"]["p999"].double, "µs"),
@@ -126,7 +127,8 @@ public enum BenchAllPlan {
             let threads = Int(r["threads"].double ?? 0)
             for peer in r["peers"].keys {
                 let same = r["identical"][peer].value as? Bool == true ? "identical numbers" : "numbers differ"
-                rows.append(BenchmarkRow(benchmark: name, measure: "COCO bbox evaluation, \(r["images"].double.map { Int($0) } ?? 0) images, \(threads) threads "
+                let images = r["images"].double.map { Int($0) } ?? 0
+                rows.append(BenchmarkRow(benchmark: name, measure: "COCO bbox evaluation, \(images) images, \(threads) threads "
                     + "(\(same))", tether: f(r["tether"]["seconds"]["total"].double, "s"), peer: peer,
                     peerFigure: f(r["peers"][peer]["seconds"]["total"].double, "s"), ratio: r["speedup"][peer].double,
                     ratioMeaning: "\(peer) / Tether, higher is better"))

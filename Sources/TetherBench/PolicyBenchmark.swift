@@ -104,7 +104,7 @@ public struct PolicyBenchmark: Sendable {
             if includePeer {
                 let peer = try pythonPeer(model: lstmPath, recurrent: true)
                 recurrentLatencies += peer.latencies(" (LSTM 64, state fed back)")
-                log(String(format: "  python LSTM 64, state fed back median %7.2f µs (session.run) %7.2f µs (IO binding)   (Tether %.2f× faster than the faster)",
+                log(String(format: "  python LSTM 64, state fed back median %7.2f µs (session.run) %7.2f µs (IO binding)   (Tether %.2f× the faster)",
                            peer.run.median_us, peer.iobinding.median_us, peer.median_us / r.0))
                 recurrentSpeedup = peer.median_us / r.0
             }
