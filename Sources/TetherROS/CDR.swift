@@ -67,12 +67,15 @@ public struct CDRWriter: Sendable {
 
     /// Writes a `string`: uint32 length including the NUL, the UTF-8 bytes, then the NUL.
     public mutating func write(_ value: String) {
-        var utf8 = Array(value.utf8)
-        // A NUL inside the string would end it early for every C reader; drop what follows, as they would.
-        if let nul = utf8.firstIndex(of: 0) { utf8.removeSubrange(nul...) }
-        write(UInt32(utf8.count + 1))
-        bytes.append(contentsOf: utf8)
-        bytes.append(0)
+        var value = value
+        // Straight from the string's own UTF-8 storage: no temporary array per string.
+        value.withUTF8 { utf8 in
+            // A NUL inside the string would end it early for every C reader; drop what follows, as they would.
+            let count = utf8.firstIndex(of: 0) ?? utf8.count
+            write(UInt32(count + 1))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<count]))
+            bytes.append(0)
+        }
     }
 
     /// Writes a nested message in place (no header, no extra alignment).

@@ -1,4 +1,5 @@
 import CCycloneDDS
+import Dispatch
 import Foundation
 import TetherCore
 
@@ -270,16 +271,18 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         context.release()
     }
 
-    /// Waits up to `timeout` seconds for a message.
+    /// Waits up to `timeout` seconds for a message: the calling thread sleeps on a Cyclone
+    /// waitset that DDS wakes when a sample arrives (and that returns at once when one is already
+    /// waiting, so no take is spent before the wait).
     public func next(timeout: Double) throws -> M? {
-        if let m = try take() { return m.message }
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let remaining = max(0, deadline.timeIntervalSinceNow)
-            _ = tdds_waitset_wait(waitset, Int64(remaining * 1e9))
-            if let m = try take() { return m.message }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let limit = UInt64(max(0, min(timeout, 1e6)) * 1e9)  // at most ~11 days: no overflow
+        while true {
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            let triggered = tdds_waitset_wait(waitset, Int64(limit - min(elapsed, limit)))
+            if triggered != 0, let m = try take() { return m.message }
+            if DispatchTime.now().uptimeNanoseconds - start >= limit { return try take()?.message }
         }
-        return nil
     }
 }
 
