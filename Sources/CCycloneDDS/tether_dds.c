@@ -1,6 +1,7 @@
 // See tether_dds.h. Written for Tether against Cyclone DDS 0.10's public sertype/serdata interface.
 #include "tether_dds.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,7 +200,7 @@ int32_t tdds_participant_create(uint32_t domain, const char *config_xml) {
     return dds_create_participant(domain, NULL, NULL);
 }
 
-int32_t tdds_topic_create(int32_t participant, const char *topic_name, const char *type_name) {
+int32_t tdds_topic_create(int32_t participant, const char *topic_name, const char *type_name, const void **sertype) {
     raw_sertype *st = ddsrt_malloc(sizeof *st);
     memset(st, 0, sizeof *st);
     ddsi_sertype_init(&st->c, type_name, &raw_sertype_ops, &raw_serdata_ops, true);
@@ -207,23 +208,34 @@ int32_t tdds_topic_create(int32_t participant, const char *topic_name, const cha
     struct ddsi_sertype *stp = &st->c;
     dds_entity_t topic = dds_create_topic_sertype(participant, topic_name, &stp, NULL, NULL, NULL);
     if (topic < 0) st_free(&st->c);
+    else if (sertype) *sertype = stp;  // Cyclone may have swapped in an equal sertype it already had
     return topic;
 }
 
-/* flags: bit 0 reliable (else best effort), bit 1 transient local (else volatile). */
+/* flags: bit 0 reliable (else best effort), bit 1 transient local (else volatile), bit 2 batched writes. */
 static dds_qos_t *make_qos(int flags, int32_t depth) {
     dds_qos_t *qos = dds_create_qos();
     dds_qset_reliability(qos, (flags & 1) ? DDS_RELIABILITY_RELIABLE : DDS_RELIABILITY_BEST_EFFORT, DDS_SECS(1));
-    dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, depth);
+    if (depth > 0) dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, depth);
+    else dds_qset_history(qos, DDS_HISTORY_KEEP_ALL, DDS_LENGTH_UNLIMITED);
     dds_qset_durability(qos, (flags & 2) ? DDS_DURABILITY_TRANSIENT_LOCAL : DDS_DURABILITY_VOLATILE);
     dds_data_representation_id_t xcdr1 = DDS_DATA_REPRESENTATION_XCDR1;
     dds_qset_data_representation(qos, 1, &xcdr1);
     return qos;
 }
 
+// Cyclone 0.10 has no batching QoS: a writer batches when its domain's WriteBatch setting is on as
+// it is created, so the setting is switched on around that one creation (under a lock, so that no
+// other writer of ours is created batched by accident).
+static pthread_mutex_t batch_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int32_t tdds_writer_create(int32_t participant, int32_t topic, int flags, int32_t depth) {
     dds_qos_t *qos = make_qos(flags, depth);
+    pthread_mutex_lock(&batch_lock);
+    if (flags & 4) dds_write_set_batch(true);
     dds_entity_t w = dds_create_writer(participant, topic, qos, NULL);
+    if (flags & 4) dds_write_set_batch(false);
+    pthread_mutex_unlock(&batch_lock);
     dds_delete_qos(qos);
     return w;
 }
@@ -282,6 +294,48 @@ int32_t tdds_waitset_create(int32_t reader) {
 int32_t tdds_waitset_wait(int32_t waitset, int64_t timeout_ns) {
     int32_t n = dds_waitset_wait(waitset, NULL, 0, timeout_ns);
     return n < 0 ? n : (n > 0 ? 1 : 0);
+}
+
+void *tdds_sample_new(const void *sertype, size_t size, uint8_t **data) {
+    raw_serdata *d = raw_new(sertype, SDK_DATA, size);
+    *data = d->data;
+    return d;
+}
+
+int32_t tdds_write_sample(int32_t writer, void *sample) {
+    return dds_writecdr(writer, (struct ddsi_serdata *)sample);  // consumes the reference, on error too
+}
+
+int32_t tdds_write_flush(int32_t writer) {
+    dds_write_flush(writer);
+    return 0;
+}
+
+void tdds_sample_release(void *sample) { ddsi_serdata_unref((struct ddsi_serdata *)sample); }
+
+int32_t tdds_take_borrowed(int32_t reader, void **sample, const uint8_t **data, size_t *size, int64_t *source_timestamp) {
+    for (;;) {
+        struct ddsi_serdata *d = NULL;
+        dds_sample_info_t info;
+        int32_t n = dds_takecdr(reader, &d, 1, &info, DDS_ANY_STATE);
+        if (n <= 0) return n;
+        if (!info.valid_data) { ddsi_serdata_unref(d); continue; }
+        const raw_serdata *r = (const raw_serdata *)d;
+        *sample = d;
+        *data = r->data;
+        *size = r->size;
+        if (source_timestamp) *source_timestamp = info.source_timestamp;
+        return 1;
+    }
+}
+
+int32_t tdds_reader_set_callback(int32_t reader, void (*callback)(int32_t reader, void *context), void *context) {
+    if (!callback) return dds_set_listener(reader, NULL);
+    dds_listener_t *listener = dds_create_listener(context);
+    dds_lset_data_available_arg(listener, callback, context, true);
+    int32_t rc = dds_set_listener(reader, listener);
+    dds_delete_listener(listener);
+    return rc;
 }
 
 int32_t tdds_matched(int32_t entity, int is_writer) {

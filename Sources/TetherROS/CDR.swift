@@ -37,6 +37,12 @@ public struct CDRWriter: Sendable {
         bytes.reserveCapacity(bytes.count + max(0, additional))
     }
 
+    /// Starts a new message in the same buffer: keeps the header and the capacity, drops the rest
+    /// (a publisher encodes every message into one buffer without allocating).
+    public mutating func restart() {
+        bytes.removeSubrange(Self.origin...)
+    }
+
     /// Bytes of payload written so far (without the header).
     public var payloadCount: Int { bytes.count - Self.origin }
 
@@ -61,12 +67,15 @@ public struct CDRWriter: Sendable {
 
     /// Writes a `string`: uint32 length including the NUL, the UTF-8 bytes, then the NUL.
     public mutating func write(_ value: String) {
-        var utf8 = Array(value.utf8)
-        // A NUL inside the string would end it early for every C reader; drop what follows, as they would.
-        if let nul = utf8.firstIndex(of: 0) { utf8.removeSubrange(nul...) }
-        write(UInt32(utf8.count + 1))
-        bytes.append(contentsOf: utf8)
-        bytes.append(0)
+        var value = value
+        // Straight from the string's own UTF-8 storage: no temporary array per string.
+        value.withUTF8 { utf8 in
+            // A NUL inside the string would end it early for every C reader; drop what follows, as they would.
+            let count = utf8.firstIndex(of: 0) ?? utf8.count
+            write(UInt32(count + 1))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[..<count]))
+            bytes.append(0)
+        }
     }
 
     /// Writes a nested message in place (no header, no extra alignment).
@@ -152,7 +161,15 @@ public struct CDRWriter: Sendable {
 /// Every read checks the bounds first and throws a `TetherError` that says which field was cut
 /// short and where, so a truncated or hostile buffer never crashes the reader.
 public struct CDRReader: Sendable {
-    private let bytes: [UInt8]
+    /// Where the bytes live: an array the reader holds, or memory borrowed for the length of one
+    /// decode (`ROSMessage.init(cdrBytes:)` over a DDS sample: no copy of the received bytes).
+    private enum Storage: @unchecked Sendable {
+        case array([UInt8])
+        case borrowed(UnsafeRawBufferPointer)
+    }
+    private let storage: Storage
+    /// Bytes in the buffer, the header included.
+    private let count: Int
     /// Absolute offset of the next byte to read.
     public private(set) var position: Int
     /// The encapsulation the header announced.
@@ -165,11 +182,21 @@ public struct CDRReader: Sendable {
     /// Accepts plain CDR, little endian (`00 01`, what ROS 2 sends) and big endian (`00 00`);
     /// rejects parameter lists and XCDR2, which ROS 2's default data representation never uses.
     public init(_ bytes: [UInt8]) throws {
-        guard bytes.count >= Self.origin else {
-            throw TetherError("a CDR message needs a 4-byte encapsulation header, but the buffer has \(bytes.count) byte(s)",
+        try self.init(storage: .array(bytes), count: bytes.count, first: bytes.first ?? 0, second: bytes.count > 1 ? bytes[1] : 0)
+    }
+
+    /// A reader over memory that stays valid and unchanged while the reader is used; the reader
+    /// must not outlive it (hence internal: `ROSMessage.init(cdrBytes:)` scopes it to one decode).
+    init(borrowing bytes: UnsafeRawBufferPointer) throws {
+        try self.init(storage: .borrowed(bytes), count: bytes.count, first: bytes.first ?? 0, second: bytes.count > 1 ? bytes[1] : 0)
+    }
+
+    private init(storage: Storage, count: Int, first: UInt8, second: UInt8) throws {
+        guard count >= Self.origin else {
+            throw TetherError("a CDR message needs a 4-byte encapsulation header, but the buffer has \(count) byte(s)",
                               hint: "the data is truncated or is not a serialized ROS 2 message")
         }
-        let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        let id = UInt16(first) << 8 | UInt16(second)
         guard let encapsulation = CDREncapsulation(rawValue: id) else {
             let name: String
             switch id {
@@ -183,7 +210,8 @@ public struct CDRReader: Sendable {
                 "unsupported CDR encapsulation \(hex16(id)) (\(name))",
                 hint: "Tether decodes plain CDR (XCDR1, 0x0001 little endian or 0x0000 big endian), as ROS 2 publishes it")
         }
-        self.bytes = bytes
+        self.storage = storage
+        self.count = count
         self.encapsulation = encapsulation
         self.position = Self.origin
     }
@@ -192,14 +220,23 @@ public struct CDRReader: Sendable {
     public init(_ data: Data) throws { try self.init([UInt8](data)) }
 
     /// Bytes left after the current position.
-    public var remaining: Int { bytes.count - position }
+    public var remaining: Int { count - position }
+
+    /// Runs `body` over the whole buffer.
+    @inline(__always)
+    private func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .array(let bytes): return try bytes.withUnsafeBytes(body)
+        case .borrowed(let bytes): return try body(bytes)
+        }
+    }
 
     private mutating func align(_ alignment: Int) {
         let misalignment = (position - Self.origin) % alignment
         if misalignment != 0 {
             let pad = alignment - misalignment
             // Trailing padding may be missing at the very end; reading the value after it fails anyway.
-            position = min(position + pad, bytes.count)
+            position = min(position + pad, count)
         }
     }
 
@@ -214,7 +251,7 @@ public struct CDRReader: Sendable {
     private mutating func load<T: FixedWidthInteger>(_ type: T.Type) -> T {
         var raw: T = 0
         withUnsafeMutableBytes(of: &raw) { destination in
-            bytes.withUnsafeBytes { source in
+            withBytes { source in
                 destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + MemoryLayout<T>.size]))
             }
         }
@@ -236,7 +273,7 @@ public struct CDRReader: Sendable {
     public mutating func read(_ type: Bool.Type = Bool.self) throws -> Bool {
         try need(1, for: "a bool")
         defer { position += 1 }
-        return bytes[position] != 0
+        return withBytes { $0[position] } != 0
     }
 
     /// Reads a `string` (uint32 length including the NUL, bytes, NUL).
@@ -245,8 +282,8 @@ public struct CDRReader: Sendable {
         try need(length, for: "a string of \(length) byte(s)")
         var end = position + length
         // The length counts the NUL; a writer that left it out (length 0 for "") is tolerated.
-        if length > 0 && bytes[end - 1] == 0 { end -= 1 }
-        let text = String(decoding: bytes[position..<end], as: UTF8.self)
+        if length > 0 && withBytes({ $0[end - 1] }) == 0 { end -= 1 }
+        let text = withBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[position..<end]), as: UTF8.self) }
         position += length
         return text
     }
@@ -307,7 +344,7 @@ public struct CDRReader: Sendable {
     private mutating func copyElements<T>(_ type: T.Type, count: Int, size: Int) -> [T] {
         let start = position
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            bytes.withUnsafeBytes { source in
+            withBytes { source in
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(
                     from: UnsafeRawBufferPointer(rebasing: source[start..<start + count * size]))
             }
@@ -349,7 +386,8 @@ public struct CDRReader: Sendable {
     public mutating func readArray(of type: Bool.Type, count: Int) throws -> [Bool] {
         try need(count, for: "an array of \(count) bools")
         defer { position += count }
-        return bytes[position..<position + count].map { $0 != 0 }
+        let start = position
+        return withBytes { source in source[start..<start + count].map { $0 != 0 } }
     }
     /// Reads a fixed array of `count` nested messages.
     public mutating func readArray<M: ROSMessage>(of type: M.Type, count: Int) throws -> [M] {

@@ -1,4 +1,5 @@
 import CCycloneDDS
+import Dispatch
 import Foundation
 import TetherCore
 
@@ -48,10 +49,13 @@ public final class DDSParticipant: @unchecked Sendable {
         "rt/" + (rosTopic.hasPrefix("/") ? String(rosTopic.dropFirst()) : rosTopic)
     }
 
-    func topic<M: ROSMessage>(_ name: String, _ type: M.Type) throws -> Int32 {
-        let t = tdds_topic_create(handle, DDSParticipant.ddsTopicName(name), DDSParticipant.ddsTypeName(type))
-        guard t > 0 else { throw DDSParticipant.error("cannot create topic \(name) (\(M.typeName))", t) }
-        return t
+    /// Creates (or finds) the topic; returns its handle and its sertype, which a publisher
+    /// needs to build samples in place.
+    func topic<M: ROSMessage>(_ name: String, _ type: M.Type) throws -> (handle: Int32, sertype: UnsafeRawPointer) {
+        var sertype: UnsafeRawPointer?
+        let t = tdds_topic_create(handle, DDSParticipant.ddsTopicName(name), DDSParticipant.ddsTypeName(type), &sertype)
+        guard t > 0, let sertype else { throw DDSParticipant.error("cannot create topic \(name) (\(M.typeName))", t) }
+        return (t, sertype)
     }
 }
 
@@ -64,36 +68,59 @@ public enum QoSProfile: Sendable {
     /// Reliable, transient local, keep last 1: a "latched" topic, whose last value a late
     /// subscriber still receives (ROS 2's pattern for e-stops, maps and robot descriptions).
     case latched
-    /// The shim's flags: bit 0 reliable, bit 1 transient local.
+    /// Reliable, volatile, keep last 1: only the newest sample matters (a command or a state in
+    /// a control loop), and what ddsperf's ping/pong uses.
+    case reliableLatest
+    /// Reliable, volatile, keep all: nothing is dropped; a writer that outpaces its readers
+    /// blocks (up to 1 s) instead (bulk transfer, and ddsperf's pub/sub default).
+    case reliableKeepAll
+    /// Reliable keep-all, with writes batched: a writer packs messages into network packets and
+    /// sends one when it is full, or when `DDSPublisher.flush()` is called. For bulk transfer of
+    /// many small messages (ddsperf's pub mode does the same); never for a control loop, since a
+    /// message may wait for the next ones. Readers use it as `reliableKeepAll`.
+    case bulk
+    /// The shim's flags: bit 0 reliable, bit 1 transient local, bit 2 batched writes.
     var flags: Int32 {
         switch self {
-        case .default: return 1
+        case .default, .reliableLatest, .reliableKeepAll: return 1
+        case .bulk: return 5
         case .sensorData: return 0
         case .latched: return 3
         }
     }
+    /// Keep-last depth; 0 is keep all.
     var depth: Int32 {
         switch self {
         case .default: return 10
         case .sensorData: return 5
-        case .latched: return 1
+        case .latched, .reliableLatest: return 1
+        case .reliableKeepAll, .bulk: return 0
         }
     }
 }
 
 /// Publishes `M` on a ROS 2 topic.
+///
+/// A message is encoded into a buffer the publisher keeps (no allocation once it has grown to
+/// the message's size), then copied once into the sample DDS sends, which Cyclone takes over
+/// as it is (`dds_writecdr`): no further copy on the way to the socket or a local reader.
 public final class DDSPublisher<M: ROSMessage>: @unchecked Sendable {
     public let participant: DDSParticipant
     public let topic: String
     let writer: Int32
+    let sertype: UnsafeRawPointer
+    /// The encoding buffer, reused from one message to the next; the lock makes `publish` safe
+    /// to call from several threads.
+    private let scratch = Locked(CDRWriter())
 
     public init(_ participant: DDSParticipant, topic: String, qos: QoSProfile = .default) throws {
         self.participant = participant
         self.topic = topic
         let t = try participant.topic(topic, M.self)
-        let w = tdds_writer_create(participant.handle, t, qos.flags, qos.depth)
+        let w = tdds_writer_create(participant.handle, t.handle, qos.flags, qos.depth)
         guard w > 0 else { throw DDSParticipant.error("cannot create a writer on \(topic)", w) }
         writer = w
+        sertype = t.sertype
     }
 
     deinit { _ = tdds_delete(writer) }
@@ -113,14 +140,33 @@ public final class DDSPublisher<M: ROSMessage>: @unchecked Sendable {
 
     /// Publishes a message.
     public func publish(_ message: M) throws {
-        try publish(serialized: message.cdrBytes())
+        let rc = scratch.withLock { writer -> Int32 in
+            writer.restart()
+            message.encode(to: &writer)
+            return writer.bytes.withUnsafeBytes { send($0) }
+        }
+        guard rc >= 0 else { throw DDSParticipant.error("cannot publish on \(topic)", rc) }
+    }
+
+    /// Sends the messages a `.bulk` publisher still holds (nothing to do for other profiles).
+    public func flush() throws {
+        let rc = tdds_write_flush(writer)
+        guard rc >= 0 else { throw DDSParticipant.error("cannot flush \(topic)", rc) }
     }
 
     /// Publishes a message that is already serialized: the 4-byte encapsulation header and the
     /// CDR payload, e.g. as read raw from a bag. The bytes are sent as they are, unchecked.
     public func publish(serialized bytes: [UInt8]) throws {
-        let rc = bytes.withUnsafeBufferPointer { tdds_write(writer, $0.baseAddress, $0.count) }
+        let rc = bytes.withUnsafeBytes { send($0) }
         guard rc >= 0 else { throw DDSParticipant.error("cannot publish on \(topic)", rc) }
+    }
+
+    /// Copies `bytes` into a new DDS sample and writes it; Cyclone's return code.
+    private func send(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        var data: UnsafeMutablePointer<UInt8>?
+        guard let sample = tdds_sample_new(sertype, bytes.count, &data) else { return -5 }  // DDS_RETCODE_OUT_OF_RESOURCES
+        if let data, let base = bytes.baseAddress, bytes.count > 0 { data.update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+        return tdds_write_sample(writer, sample)
     }
 }
 
@@ -132,12 +178,14 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
     let waitset: Int32
     /// Streams whose reading thread is still running (tests check that cancellation ends them).
     let runningStreams = Locked(0)
+    /// The installed handler's box, retained while Cyclone may call it.
+    private let callback = Locked<Unmanaged<DDSCallback>?>(nil)
 
     public init(_ participant: DDSParticipant, topic: String, qos: QoSProfile = .default) throws {
         self.participant = participant
         self.topic = topic
         let t = try participant.topic(topic, M.self)
-        let r = tdds_reader_create(participant.handle, t, qos.flags, qos.depth)
+        let r = tdds_reader_create(participant.handle, t.handle, qos.flags, qos.depth)
         guard r > 0 else { throw DDSParticipant.error("cannot create a reader on \(topic)", r) }
         let ws = tdds_waitset_create(r)
         guard ws > 0 else {
@@ -149,6 +197,7 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
     }
 
     deinit {
+        removeHandler()
         _ = tdds_delete(waitset)
         _ = tdds_delete(reader)
     }
@@ -159,16 +208,22 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
     /// Takes the next message, if one is waiting. A sample that is not CDR this build reads (wrong
     /// encapsulation, truncated) throws a clear error naming the topic; it is consumed either way.
     public func take() throws -> (message: M, sourceTime: Int64)? {
-        var data: UnsafeMutablePointer<UInt8>?
+        try Self.take(reader: reader, topic: topic)
+    }
+
+    /// Takes and decodes one sample straight from the bytes DDS received (borrowed, released
+    /// once decoded: no copy in the sertype, none in between).
+    static func take(reader: Int32, topic: String) throws -> (message: M, sourceTime: Int64)? {
+        var sample: UnsafeMutableRawPointer?
+        var data: UnsafePointer<UInt8>?
         var size = 0
         var stamp: Int64 = 0
-        let n = tdds_take(reader, &data, &size, &stamp)
+        let n = tdds_take_borrowed(reader, &sample, &data, &size, &stamp)
         guard n >= 0 else { throw DDSParticipant.error("cannot take from \(topic)", n) }
-        guard n == 1, let data else { return nil }
-        defer { tdds_free(data) }
-        let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+        guard n == 1, let sample else { return nil }
+        defer { tdds_sample_release(sample) }
         do {
-            return (try M(cdrBytes: bytes), stamp)
+            return (try M(cdrBytes: UnsafeRawBufferPointer(start: data, count: size)), stamp)
         } catch let error as TetherError {
             throw TetherError("a sample on \(topic) could not be decoded as \(M.typeName): \(error.what)",
                               at: DDSParticipant.ddsTopicName(topic), hint: error.hint)
@@ -177,16 +232,57 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         }
     }
 
-    /// Waits up to `timeout` seconds for a message.
-    public func next(timeout: Double) throws -> M? {
-        if let m = try take() { return m.message }
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let remaining = max(0, deadline.timeIntervalSinceNow)
-            _ = tdds_waitset_wait(waitset, Int64(remaining * 1e9))
-            if let m = try take() { return m.message }
+    /// Calls `handler` with each message as it arrives, on Cyclone's receive thread (a DDS
+    /// listener): no thread of ours is woken in between, which is what a reply sent from the
+    /// handler (an echo, a controller's answer) needs to be as fast as DDS itself.
+    ///
+    /// The handler must return quickly (it holds up every other arrival on the participant) and
+    /// must not remove the handler or release the last reference to this subscriber (either
+    /// waits for the handler to return). A sample that cannot be decoded is passed as a failure
+    /// naming the topic, and consumed. Replaces any earlier handler; `take`, `next` and the
+    /// streams then see no messages, since the handler takes them all.
+    public func setHandler(_ handler: @escaping @Sendable (Result<DDSSample<M>, any Error>) -> Void) throws {
+        removeHandler()
+        let reader = reader, topic = topic
+        let box = DDSCallback {
+            do {
+                while let sample = try Self.take(reader: reader, topic: topic) {
+                    handler(.success(DDSSample(message: sample.message, sourceTime: sample.sourceTime)))
+                }
+            } catch {
+                handler(.failure(error))
+            }
         }
-        return nil
+        let context = Unmanaged.passRetained(box)
+        let rc = tdds_reader_set_callback(reader, ddsCallbackTrampoline, context.toOpaque())
+        guard rc >= 0 else {
+            context.release()
+            throw DDSParticipant.error("cannot install a handler on \(topic)", rc)
+        }
+        callback.withLock { $0 = context }
+        // Samples that arrived before the listener was installed raise no new event: take them now.
+        box.body()
+    }
+
+    /// Removes the handler of `setHandler`, once any call in progress has returned.
+    public func removeHandler() {
+        guard let context = callback.withLock({ c -> Unmanaged<DDSCallback>? in defer { c = nil }; return c }) else { return }
+        _ = tdds_reader_set_callback(reader, nil, nil)
+        context.release()
+    }
+
+    /// Waits up to `timeout` seconds for a message: the calling thread sleeps on a Cyclone
+    /// waitset that DDS wakes when a sample arrives (and that returns at once when one is already
+    /// waiting, so no take is spent before the wait).
+    public func next(timeout: Double) throws -> M? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let limit = UInt64(max(0, min(timeout, 1e6)) * 1e9)  // at most ~11 days: no overflow
+        while true {
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            let triggered = tdds_waitset_wait(waitset, Int64(limit - min(elapsed, limit)))
+            if triggered != 0, let m = try take() { return m.message }
+            if DispatchTime.now().uptimeNanoseconds - start >= limit { return try take()?.message }
+        }
     }
 }
 
@@ -263,6 +359,18 @@ extension DDSSubscriber {
         thread.start()
         return stream
     }
+}
+
+/// What a reader's DDS listener calls: a Swift closure behind the C function pointer.
+final class DDSCallback: @unchecked Sendable {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// The C entry point of every listener: the context is a retained `DDSCallback`.
+private let ddsCallbackTrampoline: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
+    guard let context else { return }
+    Unmanaged<DDSCallback>.fromOpaque(context).takeUnretainedValue().body()
 }
 
 /// A value behind a lock, for the little state a stream's thread shares with its consumer.

@@ -37,7 +37,17 @@ extension ROSMessage {
 
     /// Decodes a message from CDR bytes that start with the encapsulation header.
     public init(cdrBytes: [UInt8]) throws {
-        var reader = try CDRReader(cdrBytes)
+        try self.init(reader: CDRReader(cdrBytes))
+    }
+
+    /// Decodes a message straight from memory (a received DDS sample), without copying it into an
+    /// array first; the memory need only stay valid during this call.
+    public init(cdrBytes: UnsafeRawBufferPointer) throws {
+        try self.init(reader: CDRReader(borrowing: cdrBytes))
+    }
+
+    private init(reader: CDRReader) throws {
+        var reader = reader
         do {
             try self.init(from: &reader)
         } catch let error as TetherError {

@@ -118,99 +118,55 @@ extension Bench {
     struct ROS2Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ros2",
-            abstract: "Round-trip latency of sensor_msgs/JointState over DDS on loopback vs Cyclone's ddsperf.",
+            abstract: "ROS 2 over DDS on loopback: round trip and throughput vs Cyclone's ddsperf.",
             discussion: """
-            Runs a pong process (this binary) and pings it through Tether's DDS layer (12-joint \
-            JointState, one message in flight), then, in the same run, `ddsperf ping` / `ddsperf \
-            pong` (Debian cyclonedds-tools) with a payload of the same size on the same loopback \
-            configuration; prints both and the ratio.
+            Round trips of sensor_msgs/JointState (12 joints) and of a 640×480 rgb8 sensor_msgs/Image \
+            between this process and a pong process (this binary), one message in flight, the reply \
+            sent from a DDS listener and from a thread waiting on a waitset; then one-way throughput \
+            of 1 KiB, 64 KiB and image messages to a subscriber process. In the same run, \
+            `ddsperf ping`/`pong` and `pub`/`sub` (Debian cyclonedds-tools) with the same payload \
+            sizes, QoS and triggering on the same loopback configuration; prints both and the ratios, \
+            or why ddsperf's figures are missing. Build with -c release.
 
             Examples:
               tether bench ros2
-              tether bench ros2 --count 20000 --json
+              tether bench ros2 --count 20000 --latency-only --json
             """
         )
-        @Option(help: "Timed round trips.") var count = 5000
-        @Option(help: "DDS domain for the benchmark.") var domain: UInt32 = 91
-        @Option(help: "Internal: run as the pong side.") var role = "ping"
-        @Option(help: "Internal: how long the pong side runs, s.") var seconds = 60.0
+        @Option(help: "Timed JointState round trips per repetition.") var count = 5000
+        @Option(help: "Repetitions of each round-trip measurement (best is kept).") var repeats = 5
+        @Option(help: "Seconds of each throughput run and of each ddsperf latency run (at least 3).") var seconds = 5.0
+        @Option(help: "DDS domain for Tether (ddsperf uses the next one).") var domain: UInt32 = 91
+        @Flag(help: "Only the JointState round trips (no throughput, no images).") var latencyOnly = false
+        @Option(help: "Internal: pong (echo) or sink (count) side of the benchmark.") var role = "ping"
+        @Option(help: "Internal: the pong side's message (jointstate or image).") var message = "jointstate"
+        @Option(help: "Internal: the pong side's triggering (handler or waiting-caller).") var trigger = "handler"
         @Flag(help: "Print the report as JSON.") var json = false
 
-        struct Report: Encodable {
-            var tether: RoundTripBenchmark.Result
-            var ddsperfMedianMicroseconds: Double?
-            var ddsperfP99Microseconds: Double?
-            /// Why there is no peer figure (ddsperf missing, or its output unreadable), if there is none.
-            var ddsperfNote: String?
-            var ratio: Double?
-        }
-
         func run() throws {
-            if role == "pong" {
-                try report { try RoundTripBenchmark.pong(domain: domain, seconds: seconds) }
-                return
-            }
-            guard count >= 100 else { throw ValidationError("--count must be at least 100") }
-            let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-            let pong = Process()
-            pong.executableURL = URL(fileURLWithPath: exe)
-            pong.arguments = ["bench", "ros2", "--role", "pong", "--domain", "\(domain)", "--seconds", "120"]
-            try pong.run()
-            defer { if pong.isRunning { pong.terminate() } }
-            if !json { print("tether bench ros2: JointState round trips on loopback, one in flight, \(count) timed") }
-            let mine = try report { try RoundTripBenchmark.ping(domain: domain, count: count) }
-            pong.terminate()
-            if !json { print(String(format: "  tether   median %7.2f µs  p99 %7.2f µs  (%d-byte messages)", mine.medianMicroseconds, mine.p99Microseconds,
-                                    mine.messageBytes)) }
-            // The peer: ddsperf ping/pong with the same payload size, same loopback configuration.
-            var peer: (Double, Double)?
-            var peerNote: String?
-            if let ddsperf = ["/usr/bin/ddsperf", "/usr/local/bin/ddsperf"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
-                var env = ProcessInfo.processInfo.environment
-                env["CYCLONEDDS_URI"] = DDSParticipant.loopbackConfiguration
-                let peerPong = Process()
-                peerPong.executableURL = URL(fileURLWithPath: ddsperf)
-                peerPong.arguments = ["-i", "\(domain + 1)", "-D", "8", "pong"]
-                peerPong.environment = env
-                peerPong.standardOutput = FileHandle.nullDevice
-                try peerPong.run()
-                defer { if peerPong.isRunning { peerPong.terminate() } }
-                let ping = Process()
-                ping.executableURL = URL(fileURLWithPath: ddsperf)
-                ping.arguments = ["-i", "\(domain + 1)", "-D", "6", "ping", "size", "\(mine.messageBytes)"]
-                ping.environment = env
-                let out = Pipe()
-                ping.standardOutput = out
-                ping.standardError = out
-                try ping.run()
-                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                ping.waitUntilExit()
-                // Lines like "... size 300 mean 9.6us min 8.4us 50% 8.6us 90% 9.4us 99% 14.4us max ... cnt N"; keep the last.
-                for line in text.split(separator: "\n") where line.contains(" 50% ") && line.contains(" 99% ") {
-                    let words = line.split(separator: " ").map(String.init)
-                    func value(after key: String) -> Double? {
-                        guard let i = words.firstIndex(of: key), i + 1 < words.count else { return nil }
-                        return Double(words[i + 1].replacingOccurrences(of: "us", with: ""))
-                    }
-                    if let m = value(after: "50%"), let p = value(after: "99%") { peer = (m, p) }
+            switch role {
+            case "pong":
+                guard let message = ROS2BenchMessage(rawValue: message), let trigger = ROS2BenchTrigger(rawValue: trigger) else {
+                    throw ValidationError("--message must be jointstate or image and --trigger handler or waiting-caller")
                 }
-                if peer == nil {
-                    // Say why, with what ddsperf did print, instead of a silent missing figure.
-                    let tail = text.split(separator: "\n").suffix(3).joined(separator: " | ")
-                    peerNote = "\(ddsperf) ping exited with status \(ping.terminationStatus) and printed no latency line (one with \"50%\" and \"99%\")"
-                        + (tail.isEmpty ? ", nothing at all: is another ddsperf or a firewall in the way of loopback multicast?" : "; its last lines: \(tail)")
-                }
-            } else {
-                peerNote = "ddsperf not found in /usr/bin or /usr/local/bin (Debian package cyclonedds-tools): the peer is skipped"
-            }
-            if let peerNote, !json { print("  " + peerNote) }
-            let ratio = peer.map { mine.medianMicroseconds / $0.0 }
-            if json {
-                try printJSON(Report(tether: mine, ddsperfMedianMicroseconds: peer?.0, ddsperfP99Microseconds: peer?.1, ddsperfNote: peerNote, ratio: ratio))
+                try report { try RoundTripBenchmark.pong(domain: domain, seconds: seconds, message: message, trigger: trigger) }
                 return
+            case "sink":
+                try report { try RoundTripBenchmark.sink(domain: domain, seconds: seconds) }
+                return
+            case "ping": break
+            default: throw ValidationError("--role must be ping, pong or sink (pong and sink are started by the benchmark itself)")
             }
-            if let (m, p) = peer { print(String(format: "  ddsperf  median %7.2f µs  p99 %7.2f µs", m, p)) }
-            if let ratio { print("ratio: Tether median / ddsperf median = \(fmt(ratio, 2))") }
+            guard count >= 100, repeats > 0, seconds >= 3 else { throw ValidationError("need --count >= 100, --repeats > 0 and --seconds >= 3") }
+            if !json {
+                print("tether bench ros2: loopback, two processes, \(count) round trips × best of \(repeats); ddsperf best second of \(Int(seconds)) s")
+            }
+            let bench = ROS2Benchmark(count: count, repeats: repeats, seconds: seconds, domain: domain, includeThroughput: !latencyOnly)
+            let result = try report { try bench.run(log: json ? { _ in } : { print($0) }) }
+            if json { try printJSON(result); return }
+            print("ratios (round trip: Tether / ddsperf, lower is better; throughput: Tether / ddsperf, higher is better):")
+            for r in result.latency { if let ratio = r.ratio { print("  round trip \(r.name): \(fmt(ratio, 2))") } }
+            for r in result.throughput { if let ratio = r.ratio { print("  one-way \(r.name): \(fmt(ratio, 2))") } }
         }
     }
 }

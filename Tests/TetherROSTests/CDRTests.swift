@@ -207,3 +207,39 @@ struct CDRTests {
         #expect(CRC32.checksum(Array("The quick brown fox jumps over the lazy dog".utf8)) == 0x414F_A339)
     }
 }
+
+/// The fast paths DDS uses: a reused writer and decoding from borrowed memory.
+@Suite struct CDRFastPathTests {
+    static let image = SensorMsgs.Image(header: .init(stamp: .init(sec: 9, nanosec: 8), frameID: "cam"), height: 2, width: 3,
+                                        encoding: "rgb8", step: 9, data: (0..<18).map { UInt8($0) })
+
+    /// Decoding from memory gives what decoding from an array gives, for every prefix of the bytes
+    /// too (the same errors for truncated buffers, never a crash).
+    @Test func decodingFromMemoryEqualsDecodingFromAnArray() throws {
+        let bytes = Self.image.cdrBytes()
+        let fromMemory = try bytes.withUnsafeBytes { try SensorMsgs.Image(cdrBytes: $0) }
+        #expect(fromMemory == Self.image)
+        for n in 0..<bytes.count {
+            let prefix = Array(bytes[..<n])
+            let arrayResult = Result { try SensorMsgs.Image(cdrBytes: prefix) }
+            let memoryResult = Result { try prefix.withUnsafeBytes { try SensorMsgs.Image(cdrBytes: $0) } }
+            switch (arrayResult, memoryResult) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)", "prefix of \(n) bytes")
+            default: Issue.record("prefix of \(n) bytes: array \(arrayResult), memory \(memoryResult)")
+            }
+        }
+    }
+
+    /// A writer restarted for the next message writes exactly what a fresh writer writes.
+    @Test func restartedWriterEqualsAFreshOne() {
+        var writer = CDRWriter()
+        let joints = SensorMsgs.JointState(name: ["a", "b"], position: [1, 2], velocity: [], effort: [3])
+        joints.encode(to: &writer)
+        writer.restart()
+        Self.image.encode(to: &writer)
+        #expect(writer.bytes == Self.image.cdrBytes())
+        writer.restart()
+        #expect(writer.bytes == [0x00, 0x01, 0x00, 0x00])
+    }
+}

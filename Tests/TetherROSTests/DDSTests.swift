@@ -64,6 +64,65 @@ import TetherCore
         #expect(replies.last?.header.frameID == "odd" && replies.last?.header.stamp.sec == 4)
     }
 
+    /// A handler runs on DDS's own thread for every message, in order, decoded from the bytes DDS
+    /// received; after `removeHandler` messages wait for `take` again.
+    @Test func handlerReceivesEveryMessageUntilRemoved() throws {
+        let participant = try DDSParticipant(domain: 151, configuration: DDSParticipant.loopbackConfiguration)
+        let publisher = try DDSPublisher<SensorMsgs.JointState>(participant, topic: "/tether_test/handler", qos: .reliableKeepAll)
+        let subscriber = try DDSSubscriber<SensorMsgs.JointState>(participant, topic: "/tether_test/handler", qos: .reliableKeepAll)
+        #expect(publisher.waitForSubscribers(timeout: 5))
+        let received = Locked<[SensorMsgs.JointState]>([])
+        let failures = Locked(0)
+        try subscriber.setHandler { result in
+            switch result {
+            case .success(let sample): received.withLock { $0.append(sample.message) }
+            case .failure: failures.withLock { $0 += 1 }
+            }
+        }
+        let sent = (0..<20).map { i in
+            SensorMsgs.JointState(header: .init(stamp: .init(sec: Int32(i), nanosec: 1), frameID: "f\(i)"), name: ["a", "joint_\(i)"],
+                                  position: [Double(i), -1], velocity: [0.5, 0.25], effort: [])
+        }
+        for m in sent { try publisher.publish(m) }
+        #expect(waitFor(timeout: 5) { received.withLock { $0.count } == sent.count })
+        #expect(received.withLock { $0 } == sent)
+        #expect(failures.withLock { $0 } == 0)
+        subscriber.removeHandler()
+        try publisher.publish(sent[3])
+        #expect(try subscriber.next(timeout: 5) == sent[3])
+        #expect(received.withLock { $0.count } == sent.count)
+    }
+
+    /// A sample that is not plain CDR reaches the handler as a failure naming the topic.
+    @Test func handlerGetsUndecodableSamplesAsFailures() throws {
+        let participant = try DDSParticipant(domain: 152, configuration: DDSParticipant.loopbackConfiguration)
+        let publisher = try DDSPublisher<SensorMsgs.JointState>(participant, topic: "/tether_test/bad", qos: .reliableKeepAll)
+        let subscriber = try DDSSubscriber<SensorMsgs.JointState>(participant, topic: "/tether_test/bad", qos: .reliableKeepAll)
+        #expect(publisher.waitForSubscribers(timeout: 5))
+        let errors = Locked<[String]>([])
+        try subscriber.setHandler { result in
+            if case .failure(let error) = result { errors.withLock { $0.append("\(error)") } }
+        }
+        try publisher.publish(serialized: [0x00, 0x07, 0x00, 0x00, 1, 2, 3, 4])
+        #expect(waitFor(timeout: 5) { !errors.withLock { $0 }.isEmpty })
+        let text = errors.withLock { $0.first } ?? ""
+        #expect(text.contains("tether_test/bad") && text.contains("XCDR2"), "\(text)")
+        subscriber.removeHandler()
+    }
+
+    /// A batching (`.bulk`) publisher delivers every message, in order, once flushed.
+    @Test func bulkPublisherDeliversEverythingOnceFlushed() throws {
+        let participant = try DDSParticipant(domain: 153, configuration: DDSParticipant.loopbackConfiguration)
+        let publisher = try DDSPublisher<StdMsgs.Float64MultiArray>(participant, topic: "/tether_test/bulk", qos: .bulk)
+        let subscriber = try DDSSubscriber<StdMsgs.Float64MultiArray>(participant, topic: "/tether_test/bulk", qos: .reliableKeepAll)
+        #expect(publisher.waitForSubscribers(timeout: 5))
+        for i in 0..<500 { try publisher.publish(StdMsgs.Float64MultiArray(vector: [Double(i), 2], label: "x")) }
+        try publisher.flush()
+        var got: [Double] = []
+        while got.count < 500, let m = try subscriber.next(timeout: 5) { got.append(m.data[0]) }
+        #expect(got == (0..<500).map(Double.init))
+    }
+
     func waitFor(timeout: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() {

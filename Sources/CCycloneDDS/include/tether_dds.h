@@ -15,11 +15,14 @@ extern "C" {
 /// and a participant on it. Returns the participant or a negative return code.
 int32_t tdds_participant_create(uint32_t domain, const char *config_xml);
 
-/// Creates a keyless topic whose samples are raw CDR (encapsulation header included).
-int32_t tdds_topic_create(int32_t participant, const char *topic_name, const char *type_name);
+/// Creates a keyless topic whose samples are raw CDR (encapsulation header included). When
+/// `sertype` is not NULL it receives the topic's sertype (what tdds_sample_new needs; it lives as
+/// long as the topic).
+int32_t tdds_topic_create(int32_t participant, const char *topic_name, const char *type_name, const void **sertype);
 
-/// QoS: reliable (1) or best effort (0), keep-last `depth`, volatile durability, XCDR1.
-/* flags: bit 0 reliable (else best effort), bit 1 transient local (else volatile). */
+/// QoS: reliable (1) or best effort (0), keep-last `depth` (0: keep all), volatile durability, XCDR1.
+/* flags: bit 0 reliable (else best effort), bit 1 transient local (else volatile), bit 2 batched
+   writes (a writer packs samples into packets until one is full or tdds_write_flush is called). */
 int32_t tdds_writer_create(int32_t participant, int32_t topic, int flags, int32_t depth);
 int32_t tdds_reader_create(int32_t participant, int32_t topic, int flags, int32_t depth);
 
@@ -39,6 +42,29 @@ int32_t tdds_wait_for_data(int32_t reader, int64_t timeout_ns);
 int32_t tdds_waitset_create(int32_t reader);
 /// Waits on a waitset from tdds_waitset_create: 1 triggered, 0 timeout, negative error.
 int32_t tdds_waitset_wait(int32_t waitset, int64_t timeout_ns);
+
+// The zero-copy paths. A sample is a Cyclone serdata holding the raw CDR bytes (header included):
+// a writer fills one in place and hands it to DDS (no intermediate copy), a reader borrows the
+// bytes DDS received and releases them when decoded.
+
+/// A new sample of `size` bytes for `sertype`; `*data` receives its buffer to fill. NULL when out of memory.
+void *tdds_sample_new(const void *sertype, size_t size, uint8_t **data);
+/// Writes a sample from tdds_sample_new and releases it (also on error).
+int32_t tdds_write_sample(int32_t writer, void *sample);
+/// Sends what a batching writer holds.
+int32_t tdds_write_flush(int32_t writer);
+/// Releases a sample (one never written, or one borrowed with tdds_take_borrowed).
+void tdds_sample_release(void *sample);
+
+/// Takes one valid sample without copying its bytes: 1 with `*sample` (release it with
+/// tdds_sample_release), `*data`, `*size` and the writer's timestamp (ns since the epoch) set,
+/// 0 when none, or a negative code. Invalid samples (disposals, unregistrations) are skipped.
+int32_t tdds_take_borrowed(int32_t reader, void **sample, const uint8_t **data, size_t *size, int64_t *source_timestamp);
+
+/// Calls `callback(reader, context)` on Cyclone's receive thread whenever `reader` has new data
+/// (a DDS listener: no thread of ours wakes in between). NULL clears it, and returns once no
+/// call is in progress (never clear it from inside the callback).
+int32_t tdds_reader_set_callback(int32_t reader, void (*callback)(int32_t reader, void *context), void *context);
 
 /// Number of matched readers (for a writer) or writers (for a reader), or a negative code.
 int32_t tdds_matched(int32_t entity, int is_writer);
