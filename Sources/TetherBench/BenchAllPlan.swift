@@ -50,7 +50,68 @@ public enum BenchAllPlan {
         case "sim": return ["--environments", "8", "--steps", "200", "--repeats", "1"]
         case "policy": return ["--calls", "2000"]
         case "loop": return ["--ticks", "2000", "--seconds", "1"]
-        case "ros2": return ["--count", "500"]
+        case "ros2": return ["--count", "500", "--repeats", "1", "--seconds", "2"]
+        case "validate": return ["--trials", "4"]
+        case "coco": return ["--images", "300", "--repeats", "1"]
+        case "detect": return ["--frames", "20", "--warmup", "2"]
+        default: return []
+        }
+    }
+
+    /// The table's rows from one benchmark's JSON report.
+    public static func rows(_ name: String, _ r: JSONObject) -> [BenchmarkRow] {
+        func f(_ v: Double?, _ unit: String) -> String { v.map { "\(BenchmarkTable.figure($0)) \(unit)" } ?? "—" }
+        switch name {
+        case "policy":
+            var rows: [BenchmarkRow] = []
+            let lat = r["latencies"].array
+            func median(_ runner: String) -> Double? { lat.first { $0["runner"].string == runner }?["medianMicroseconds"].double }
+            let python = [median("python onnxruntime session.run"), median("python onnxruntime IO binding")].compactMap { $0 }.min()
+            rows.append(BenchmarkRow(benchmark: name, measure: "MLP 48→256→128→12 call, median", tether: f(median("tether onnxruntime fast path"), "µs"),
+                                     peer: "Python onnxruntime, faster of session.run / IO binding", peerFigure: f(python, "µs"),
+                                     ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better"))
+            let rec = r["recurrentLatencies"].array
+            if let tether = rec.first?["medianMicroseconds"].double {
+                let peer = rec.dropFirst().compactMap { $0["medianMicroseconds"].double }.min()
+                rows.append(BenchmarkRow(benchmark: name, measure: "LSTM 64 policy call, state carried, median", tether: f(tether, "µs"),
+                                         peer: "Python onnxruntime, state fed back", peerFigure: f(peer, "µs"),
+                                         ratio: r["recurrentSpeedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better"))
+            }
+            rows.append(BenchmarkRow(benchmark: name, measure: "ARS training, quadruped physics steps/s",
+                                     tether: f(r["trainingPhysicsStepsPerSecond"].double, "steps/s"), peer: "bare PD stepping, same episodes",
+                                     peerFigure: f(r["bareSimulationStepsPerSecond"].double, "steps/s"), ratio: r["trainingEfficiency"].double,
+                                     ratioMeaning: "training / bare, 1 = no overhead"))
+            return rows
+        case "loop":
+            return [
+                BenchmarkRow(benchmark: name, measure: "control tick (obs + ONNX + safety + recorder), median",
+                             tether: f(r["tickMicroseconds"]["p50"].double, "µs"),
+                             peer: "the same tick in Python (numpy + onnxruntime)", peerFigure: f(r["pythonTickMicroseconds"]["p50"].double, "µs"),
+                             ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better", target: .atLeast(5)),
+                BenchmarkRow(benchmark: name, measure: "control tick, p99.9", tether: f(r["tickMicroseconds"]["p999"].double, "µs"),
+                             peer: "the same tick in Python", peerFigure: f(r["pythonTickMicroseconds"]["p999"].double, "µs"),
+                             ratio: ratio(r["pythonTickMicroseconds"]["p999"].double, r["tickMicroseconds"]["p999"].double),
+                             ratioMeaning: "Python / Tether, higher is better"),
+            ]
+        case "ros2":
+            // Round trips: JointState is the control loop's budget (the target); images are reported.
+            var rows = r["latency"].array.map { l in
+                let name = l["name"].string ?? "?"
+                return BenchmarkRow(benchmark: "ros2", measure: "\(name) round trip, \(Int(l["payloadBytes"].double ?? 0)) B, median",
+                                    tether: f(l["tetherMedianMicroseconds"].double, "µs"), peer: "Cyclone ddsperf ping/pong, same payload and mode",
+                                    peerFigure: f(l["ddsperfMedianMicroseconds"].double, "µs"), ratio: l["ratio"].double,
+                                    ratioMeaning: "Tether / ddsperf, lower is better", target: name.hasPrefix("JointState") ? .atMost(1.2) : nil)
+            }
+            rows += r["throughput"].array.map { t in
+                BenchmarkRow(benchmark: "ros2", measure: "\(t["name"].string ?? "?") one-way throughput", tether: f(t["tetherMessagesPerSecond"].double, "msg/s"),
+                             peer: "Cyclone ddsperf pub/sub, same payload", peerFigure: f(t["ddsperfMessagesPerSecond"].double, "msg/s"),
+                             ratio: t["ratio"].double, ratioMeaning: "Tether / ddsperf, higher is better")
+            }
+            return rows
+        case "sim": return ["--environments", "8", "--steps", "200", "--repeats", "1"]
+        case "policy": return ["--calls", "2000"]
+        case "loop": return ["--ticks", "2000", "--seconds", "1"]
+        case "ros2": return ["--count", "500", "--repeats", "1", "--seconds", "2"]
         case "validate": return ["--trials", "4"]
         case "coco": return ["--images", "300", "--repeats", "1"]
         case "detect": return ["--frames", "20", "--warmup", "2"]

@@ -54,7 +54,8 @@ import TetherVision
 
     @Test func rowsCarryTheRatioAndWhetherTheTargetIsMet() throws {
         let report = JSONObject(try JSONSerialization.jsonObject(with: Data("""
-            {"tether": {"medianMicroseconds": 40.0}, "ddsperfMedianMicroseconds": 30.0, "ratio": 1.333}
+            {"latency": [{"name": "JointState (12 joints), handler", "payloadBytes": 480, "tetherMedianMicroseconds": 40.0,
+                          "ddsperfMedianMicroseconds": 30.0, "ratio": 1.333}], "throughput": []}
             """.utf8)))
         let rows = BenchAllPlan.rows("ros2", report)
         #expect(rows.count == 1)
