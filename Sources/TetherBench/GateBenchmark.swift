@@ -33,16 +33,20 @@ public struct GateBenchmark: Sendable {
     public var seed: UInt64
     /// Thread counts to measure, in order (empty: 1 and every core).
     public var threadCounts: [Int]
+    /// Rounds at each thread count, gate and bare alternating; each side's fastest round counts
+    /// (the one least disturbed by whatever else the machine ran).
+    public var rounds: Int
 
     /// Creates the benchmark; the defaults are `tether bench validate`'s.
     public init(robot: String = "quadruped", policy: String? = nil, randomization: String? = nil, trials: Int = 20, seed: UInt64 = 1,
-                threadCounts: [Int] = []) {
+                threadCounts: [Int] = [], rounds: Int = 2) {
         self.robot = robot
         self.policy = policy
         self.randomization = randomization
         self.trials = trials
         self.seed = seed
         self.threadCounts = threadCounts
+        self.rounds = rounds
     }
 
     /// One thread count: both runs, their throughputs, and what a thread adds.
@@ -75,6 +79,8 @@ public struct GateBenchmark: Sendable {
         public var randomization: String?
         /// Trials of each run.
         public var trials: Int
+        /// Rounds at each thread count (the fastest of each side counts).
+        public var rounds: Int
         /// Seed.
         public var seed: UInt64
         /// Cores the operating system reports.
@@ -115,7 +121,7 @@ public struct GateBenchmark: Sendable {
         let simulation = try GateSimulation(robot: robotModel, randomization: spec, threads: 1)
         log("tether bench validate: \(manifest.name), \(trials) trials, policy \(path), "
             + "\(specPath.map { "randomization \($0)" } ?? "nominal model"), seed \(seed)")
-        var report = try Self.measure(simulation: simulation, trials: trials, seed: seed, threadCounts: threadCounts, log: log) {
+        var report = try Self.measure(simulation: simulation, trials: trials, seed: seed, threadCounts: threadCounts, rounds: rounds, log: log) {
             try OnnxPolicy(path: path, manifest: manifest)
         }
         report.policy = path
@@ -124,11 +130,13 @@ public struct GateBenchmark: Sendable {
     }
 
     /// Measures `simulation`'s trials 0..<trials against their bare replay at each thread count
-    /// (empty: 1 and every core). Its `threads` is ignored.
+    /// (empty: 1 and every core), `rounds` times each, alternating; the fastest round of each
+    /// side counts. The simulation's own `threads` is ignored.
     public static func measure<P: PolicyRuntime>(simulation: GateSimulation, trials: Int, seed: UInt64, threadCounts: [Int] = [],
-                                                 log: (String) -> Void = { _ in },
+                                                 rounds: Int = 1, log: (String) -> Void = { _ in },
                                                  makePolicy: @Sendable @escaping () throws -> P) throws -> Report {
         guard trials > 0 else { throw TetherError("the benchmark needs at least 1 trial, got \(trials)", at: "--trials") }
+        guard rounds > 0 else { throw TetherError("the benchmark needs at least 1 round, got \(rounds)", at: "--rounds") }
         if let bad = threadCounts.first(where: { $0 < 1 }) {
             throw TetherError("a thread count must be at least 1, got \(bad)", at: "--threads")
         }
@@ -147,14 +155,17 @@ public struct GateBenchmark: Sendable {
         for n in counts {
             var gate = simulation
             gate.threads = n
-            let gateStart = ContinuousClock.now
-            let records = try gate.run(indices: indices, seed: seed, makePolicy: makePolicy)
-            let gateSeconds = seconds(since: gateStart)
-            recordsAgree = recordsAgree && records == recorded.map(\.record)
-            let bareStart = ContinuousClock.now
-            let exact = replay(recorded.map(\.episode), threads: n)
-            let bareSeconds = seconds(since: bareStart)
-            replayExact = replayExact && exact
+            var gateSeconds = Double.infinity, bareSeconds = Double.infinity
+            for _ in 0..<rounds {
+                let gateStart = ContinuousClock.now
+                let records = try gate.run(indices: indices, seed: seed, makePolicy: makePolicy)
+                gateSeconds = min(gateSeconds, seconds(since: gateStart))
+                recordsAgree = recordsAgree && records == recorded.map(\.record)
+                let bareStart = ContinuousClock.now
+                let exact = replay(recorded.map(\.episode), threads: n)
+                bareSeconds = min(bareSeconds, seconds(since: bareStart))
+                replayExact = replayExact && exact
+            }
             let gateRate = Double(trials) / max(gateSeconds, 1e-9), bareRate = Double(trials) / max(bareSeconds, 1e-9)
             runs.append(Run(threads: n, gateSeconds: gateSeconds, bareSeconds: bareSeconds, gateTrialsPerSecond: gateRate,
                             bareTrialsPerSecond: bareRate, ratio: gateRate / bareRate, gateTrialsPerSecondPerThread: gateRate / Double(n)))
@@ -165,7 +176,7 @@ public struct GateBenchmark: Sendable {
             for k in runs.indices { runs[k].speedup = runs[k].gateTrialsPerSecond / single }
         }
         let widest = runs.max { $0.threads < $1.threads }!
-        return Report(robot: simulation.robot.manifest.name, policy: "", randomization: nil, trials: trials, seed: seed, cores: cores,
+        return Report(robot: simulation.robot.manifest.name, policy: "", randomization: nil, trials: trials, rounds: rounds, seed: seed, cores: cores,
                       physicsSteps: physicsSteps, runs: runs, recordsAgree: recordsAgree, replayExact: replayExact,
                       successes: recorded.filter(\.record.success).count, threads: widest.threads, gateSeconds: widest.gateSeconds,
                       bareSeconds: widest.bareSeconds, gateTrialsPerSecond: widest.gateTrialsPerSecond,

@@ -59,7 +59,8 @@ public struct BatchRollout: Sendable {
     public func run<Worker, Result: Sendable, Failure: Error>(model base: SimModel,
                                                               progress: (@Sendable (Int) -> Void)? = nil,
                                                               worker makeWorker: @Sendable () throws(Failure) -> Worker,
-                                                              _ body: @Sendable (inout Trial, inout Worker) throws(Failure) -> Result) throws(Failure) -> [Result] {
+                                                              _ body: @Sendable (inout Trial, inout Worker) throws(Failure) -> Result)
+        throws(Failure) -> [Result] {
         let workers = max(1, min(threads, trials))
         let results = ResultBuffer<Result>(count: trials)
         let next = Mutex(0)
@@ -143,7 +144,8 @@ extension RobotModel {
                                                                    worker makeWorker: @Sendable () throws(Failure) -> Worker,
                                                                    _ body: @Sendable (SimRobot, inout Worker, inout SeededRandom,
                                                                                       Int) throws(Failure) -> Result) throws(Failure) -> [Result] {
-        try batch.run(model: model, progress: progress, worker: makeWorker) { (trial: inout BatchRollout.Trial, state: inout Worker) throws(Failure) -> Result in
+        try batch.run(model: model, progress: progress, worker: makeWorker) {
+            (trial: inout BatchRollout.Trial, state: inout Worker) throws(Failure) -> Result in
             let robot = SimRobot(robot: self.with(model: trial.model), data: trial.data)
             return try body(robot, &state, &trial.random, trial.index)
         }
