@@ -27,7 +27,8 @@ public struct GateBenchmark: Sendable {
     /// Randomization spec (nil: the quadruped's `robots/quadruped/randomization.yaml`, no
     /// randomization for other robots).
     public var randomization: String?
-    /// Trials of each run.
+    /// Trials of each run. The bare runs keep every trial's recording in memory (its model, its
+    /// start state and its controls: a few MB per 30 s quadruped episode), so tens to hundreds.
     public var trials: Int
     /// Seed of every run.
     public var seed: UInt64
