@@ -16,6 +16,9 @@ public struct ActionMapper: Sendable {
     /// For each element of the action vector (the policy's order), the index of its joint in the
     /// command (`manifest.actuatedJoints`).
     public let commandIndices: [Int]
+    /// Feed-forward torque, kp and kd per actuated joint, in the manifest's order: read once here
+    /// rather than from `manifest.actuatedJoints` (a filtered copy of the joints) at every tick.
+    private let feedforward: [Double], kp: [Double], kd: [Double]
 
     /// Creates a mapper. `action.scale` and `action.offset` lists are in the policy's order (they
     /// line up with the action vector); the mapper stores them in the manifest's order.
@@ -31,6 +34,9 @@ public struct ActionMapper: Sendable {
             for (k, j) in indices.enumerated() where k < values.count && j < out.count { out[j] = values[k] }
             return out
         }
+        feedforward = joints.map(\.feedforward)
+        kp = joints.map { $0.kp ?? 0 }
+        kd = joints.map { $0.kd ?? 0 }
         scale = inManifestOrder(a.scale)
         if let o = a.offset {
             offset = inManifestOrder(o)
@@ -57,12 +63,10 @@ public struct ActionMapper: Sendable {
             }
             values[j] = offset[j] + scale[j] * Double(min(clip, max(-clip, action[k])))
         }
-        let joints = manifest.actuatedJoints
-        let zero = [Double](repeating: 0, count: joints.count)
+        let zero = [Double](repeating: 0, count: values.count)
         switch manifest.action.mode {
         case .position:
-            return JointCommand(positions: values, velocities: zero, torques: joints.map(\.feedforward),
-                                kp: joints.map { $0.kp ?? 0 }, kd: joints.map { $0.kd ?? 0 })
+            return JointCommand(positions: values, velocities: zero, torques: feedforward, kp: kp, kd: kd)
         case .effort:
             return JointCommand(positions: zero, velocities: zero, torques: values, kp: zero, kd: zero)
         }

@@ -132,8 +132,10 @@ public struct EpisodeRunner: Sendable {
         let baseBody = sim.robot.baseSensors?.bodyID
         let balanceIndex = task.balanceJoint.flatMap { name in manifest.joints.firstIndex { $0.name == name } }
 
+        // The state the policy sees is the one the previous step ended in (nothing moves between
+        // them): read once per control step.
+        var state = start
         episode: for step in 0..<controlSteps {
-            let state = sim.state()
             let observation: [Float]
             do {
                 observation = try builder.build(state: state, command: task.command, lastAction: lastAction,
@@ -171,6 +173,7 @@ public struct EpisodeRunner: Sendable {
             steps += 1
             if sim.data.isDiverged { outcome = "diverged"; break episode }
             let next = sim.state()
+            state = next
             // Reward and termination.
             switch task.kind {
             case .balance:

@@ -20,6 +20,9 @@ public struct ObservationBuilder: Sendable {
     private let policyDefaults: [Double]
     /// Where each term starts in a frame, and how many past values of it the policy reads.
     private let termOffsets: [Int], termHistories: [Int]
+    /// `manifest.observationFrameSize` and `manifest.actionSize`, computed once (each filters the
+    /// manifest's joints).
+    private let frameSize: Int, actionSize: Int
 
     /// Creates a builder with an empty (zero) history.
     public init(manifest: Manifest) {
@@ -32,6 +35,8 @@ public struct ObservationBuilder: Sendable {
             offset += manifest.termSize(term.source)
         }
         termOffsets = offsets
+        frameSize = manifest.observationFrameSize
+        actionSize = manifest.actionSize
         let observation = manifest.observation
         termHistories = observation.terms.map { observation.historyLayout.isPerTerm ? observation.history(of: $0) : observation.history }
         let depth = max(1, termHistories.max() ?? observation.history)
@@ -62,7 +67,7 @@ public struct ObservationBuilder: Sendable {
     public mutating func build(state: RobotState, command: SIMD3<Double> = .zero, lastAction: [Float], policyTime: Double = 0,
                                noiseScale: Double = 0, random: inout SeededRandom) throws -> [Float] {
         var frame = [Float]()
-        frame.reserveCapacity(manifest.observationFrameSize)
+        frame.reserveCapacity(frameSize)
         if initialYaw == nil { initialYaw = state.yaw }
         for term in manifest.observation.terms {
             let values = try read(term.source, state: state, command: command, lastAction: lastAction, policyTime: policyTime)
@@ -78,8 +83,8 @@ public struct ObservationBuilder: Sendable {
                 frame.append(Float(v))
             }
         }
-        guard frame.count == manifest.observationFrameSize else {
-            throw TetherError("the observation frame has \(frame.count) values, the manifest's terms \(manifest.observationFrameSize)",
+        guard frame.count == frameSize else {
+            throw TetherError("the observation frame has \(frame.count) values, the manifest's terms \(frameSize)",
                               at: "robot state at t = \(state.time) s", hint: "the robot state and the manifest disagree (joints or foot contact sensors)")
         }
         if !primed {  // first frame of an episode fills the whole history
@@ -148,8 +153,8 @@ public struct ObservationBuilder: Sendable {
             try checkJoints(state.jointVelocities, "velocities")
             return jointIndices.map { state.jointVelocities[$0] }
         case .lastAction:
-            guard lastAction.count == manifest.actionSize else {
-                throw TetherError("last action has \(lastAction.count) values, the manifest \(manifest.actionSize)")
+            guard lastAction.count == actionSize else {
+                throw TetherError("last action has \(lastAction.count) values, the manifest \(actionSize)")
             }
             return lastAction.map(Double.init)
         case .footContacts:

@@ -43,14 +43,40 @@ public struct BatchRollout: Sendable {
     public func run<Result: Sendable, Failure: Error>(model base: SimModel,
                                                       progress: (@Sendable (Int) -> Void)? = nil,
                                                       _ body: @Sendable (inout Trial) throws(Failure) -> Result) throws(Failure) -> [Result] {
+        try run(model: base, progress: progress, worker: { () throws(Failure) in () }) { (trial: inout Trial, _: inout Void) throws(Failure) -> Result in
+            try body(&trial)
+        }
+    }
+
+    /// Runs `body` once per trial with state that each worker thread makes once (`makeWorker`)
+    /// and hands to every trial it runs, and returns the results in trial order.
+    ///
+    /// What is worth making once per worker rather than once per trial is what costs much to make
+    /// and nothing to bring back to its start (an inference session: a policy's `reset()`). The
+    /// body must bring it back at the start of every trial: which trials share a worker depends
+    /// on the thread count and the scheduling, and a trial's result must not.
+    /// - Parameter progress: called (from worker threads, serialized) with the number of trials done.
+    public func run<Worker, Result: Sendable, Failure: Error>(model base: SimModel,
+                                                              progress: (@Sendable (Int) -> Void)? = nil,
+                                                              worker makeWorker: @Sendable () throws(Failure) -> Worker,
+                                                              _ body: @Sendable (inout Trial, inout Worker) throws(Failure) -> Result)
+        throws(Failure) -> [Result] {
         let workers = max(1, min(threads, trials))
         let results = ResultBuffer<Result>(count: trials)
         let next = Mutex(0)
         let done = Mutex(0)
         let failure = Mutex<Failure?>(nil)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            guard trials > 0 else { return }
             let model = base.copy()
             let data = SimData(model: model)
+            var state: Worker
+            do throws(Failure) {
+                state = try makeWorker()
+            } catch {
+                failure.withLock { if $0 == nil { $0 = error } }
+                return
+            }
             while true {
                 let index: Int = next.withLock { value in
                     defer { value += 1 }
@@ -61,7 +87,7 @@ public struct BatchRollout: Sendable {
                 data.reset()
                 var trial = Trial(index: index, random: SeededRandom(seed: seed, stream: UInt64(index)), model: model, data: data)
                 do throws(Failure) {
-                    results.store(try body(&trial), at: index)
+                    results.store(try body(&trial, &state), at: index)
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
                     break
@@ -108,6 +134,20 @@ extension RobotModel {
         try batch.run(model: model, progress: progress) { (trial: inout BatchRollout.Trial) throws(Failure) -> Result in
             let robot = SimRobot(robot: self.with(model: trial.model), data: trial.data)
             return try body(robot, &trial.random, trial.index)
+        }
+    }
+
+    /// `rollouts` with state made once per worker thread (`BatchRollout.run(model:progress:worker:_:)`:
+    /// the body brings it back to its start at every trial).
+    public func rollouts<Worker, Result: Sendable, Failure: Error>(_ batch: BatchRollout,
+                                                                   progress: (@Sendable (Int) -> Void)? = nil,
+                                                                   worker makeWorker: @Sendable () throws(Failure) -> Worker,
+                                                                   _ body: @Sendable (SimRobot, inout Worker, inout SeededRandom,
+                                                                                      Int) throws(Failure) -> Result) throws(Failure) -> [Result] {
+        try batch.run(model: model, progress: progress, worker: makeWorker) {
+            (trial: inout BatchRollout.Trial, state: inout Worker) throws(Failure) -> Result in
+            let robot = SimRobot(robot: self.with(model: trial.model), data: trial.data)
+            return try body(robot, &state, &trial.random, trial.index)
         }
     }
 }

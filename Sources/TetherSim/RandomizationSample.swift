@@ -24,9 +24,10 @@ public struct RandomizationSample: Sendable, Equatable {
             && a.observationNoise == b.observationNoise && a.modelEdits.map { "\($0.0)=\($0.1)" } == b.modelEdits.map { "\($0.0)=\($0.1)" }
     }
 
-    /// Writes the model edits into `model` (a worker's copy, never a shared model).
+    /// Writes the model edits into `model` (a worker's copy, never a shared model), refreshing
+    /// MuJoCo's derived constants once at the end (`SimModel.set(_:)` with a list of edits).
     public func apply(to model: SimModel) throws {
-        for (parameter, values) in modelEdits { try model.set(parameter, values) }
+        try model.set(modelEdits)
     }
 }
 

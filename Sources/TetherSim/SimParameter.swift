@@ -159,6 +159,27 @@ extension SimModel {
     /// Writes a parameter. Values are checked (count, finite, physical range) before anything
     /// changes; inertial changes refresh MuJoCo's derived constants (`mj_setConst`).
     public func set(_ parameter: SimParameter, _ values: [Double]) throws {
+        try write(parameter, values)
+        if parameter.changesInertia { refreshDerivedConstants() }
+    }
+
+    /// Writes several parameters in order, then refreshes MuJoCo's derived constants once if any
+    /// of them is inertial. The same model as `set` one by one (`mj_setConst` computes the
+    /// constants from the primary fields alone, so only the last refresh counts), at the price of
+    /// one refresh instead of one per edit: a randomization draw edits the mass, inertia and
+    /// armature of every link, and refreshing after each edit cost more than the draw itself.
+    /// Stops at the first invalid value, leaving the earlier writes (and refreshing them).
+    public func set(_ edits: [(SimParameter, [Double])]) throws {
+        var inertial = false
+        defer { if inertial { refreshDerivedConstants() } }
+        for (parameter, values) in edits {
+            try write(parameter, values)
+            inertial = inertial || parameter.changesInertia
+        }
+    }
+
+    /// Checks and writes one parameter, without refreshing derived constants.
+    private func write(_ parameter: SimParameter, _ values: [Double]) throws {
         guard values.count == parameter.count else {
             throw TetherError("\(parameter) takes \(parameter.count) value(s), got \(values.count)")
         }
@@ -187,7 +208,6 @@ extension SimModel {
             for k in 0..<parameter.count { pointer[c * stride + k] = values[k] }
         }
         isModified = true
-        if parameter.changesInertia { refreshDerivedConstants() }
     }
 
     /// Recomputes MuJoCo's position-dependent constants after inertial edits (`mj_setConst`).

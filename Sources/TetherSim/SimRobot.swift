@@ -215,14 +215,26 @@ public final class SimRobot {
         }
     }
 
+    /// Called before each physics step, after the motor drivers have written the controls (nil:
+    /// nothing). `tether bench validate` records a gate trial's controls and applied forces through
+    /// it, to step the same physics again with nothing else around it (its bare baseline).
+    public var beforePhysicsStep: ((SimData) -> Void)?
+
     /// Runs one control period: `decimation` physics steps, the PD torque recomputed before each.
     public func stepControl() {
-        data.step(count: decimation) { _ in self.applyPD() }
+        stepPhysics(decimation)
     }
 
     /// Runs `count` physics steps with the current command.
     public func stepPhysics(_ count: Int) {
-        data.step(count: count) { _ in self.applyPD() }
+        if let observe = beforePhysicsStep {
+            data.step(count: count) { d in
+                self.applyPD()
+                observe(d)
+            }
+        } else {
+            data.step(count: count) { _ in self.applyPD() }
+        }
     }
 
     /// The motor drivers' torque (`ActuatorModel`: the PD law, clipped to the torque limit, through

@@ -48,22 +48,32 @@ public struct GateSimulation: Sendable {
     }
 
     /// Runs the trials `indices` and returns their records in order.
+    ///
+    /// `makePolicy` is called once per worker thread, not once per trial: opening an inference
+    /// session costs as much as many seconds of simulated walking, and an episode starts by
+    /// resetting its policy (`PolicyRuntime.reset()`, zeros for a recurrent state), so a trial's
+    /// record does not depend on which trials its worker ran before.
     public func run<P: PolicyRuntime>(indices: [Int], seed: UInt64, progress: (@Sendable (Int) -> Void)? = nil,
                                       makePolicy: @Sendable @escaping () throws -> P) throws -> [GateTrial] {
-        let runner = EpisodeRunner(task: task, noiseScale: noiseScale, pushes: randomization?.pushes)
-        let spec = randomization, kind = task.kind
-        let recorded = Set(recordedParameters)
-        return try robot.rollouts(BatchRollout(trials: indices.count, seed: seed, threads: threads), progress: progress) { sim, _, local -> GateTrial in
-            let index = indices[local]
-            var random = SeededRandom(seed: seed, stream: UInt64(index))
-            let sample = try spec?.sample(for: sim.robot, random: &random) ?? .nominal
-            try sample.apply(to: sim.robot.model)
-            var policy = try makePolicy()
-            let e = runner.run(sim: sim, policy: &policy, sample: sample, random: &random)
-            return GateTrial(index: index, success: e.success, failureMode: Self.failureMode(e, kind: kind),
-                             distance: e.distance, seconds: e.seconds, totalReward: e.totalReward,
-                             parameters: sample.values.filter { recorded.contains($0.key) })
+        let batch = BatchRollout(trials: indices.count, seed: seed, threads: threads)
+        return try robot.rollouts(batch, progress: progress, worker: makePolicy) { sim, policy, _, local -> GateTrial in
+            try trial(indices[local], seed: seed, sim: sim, policy: &policy)
         }
+    }
+
+    /// Runs trial `index` on `sim` (a worker's robot: its model is changed by the trial's draw) with
+    /// `policy`, which the episode resets first. Its random stream is (seed, index), whatever
+    /// batch or thread it runs in.
+    public func trial<P: PolicyRuntime>(_ index: Int, seed: UInt64, sim: SimRobot, policy: inout P) throws -> GateTrial {
+        let runner = EpisodeRunner(task: task, noiseScale: noiseScale, pushes: randomization?.pushes)
+        var random = SeededRandom(seed: seed, stream: UInt64(index))
+        let sample = try randomization?.sample(for: sim.robot, random: &random) ?? .nominal
+        try sample.apply(to: sim.robot.model)
+        let e = runner.run(sim: sim, policy: &policy, sample: sample, random: &random)
+        let recorded = Set(recordedParameters)
+        return GateTrial(index: index, success: e.success, failureMode: Self.failureMode(e, kind: task.kind),
+                         distance: e.distance, seconds: e.seconds, totalReward: e.totalReward,
+                         parameters: sample.values.filter { recorded.contains($0.key) })
     }
 
     /// The failure mode of an episode (`FailureMode`'s vocabulary, shared with trials on a robot).

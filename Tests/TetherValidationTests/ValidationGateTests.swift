@@ -193,4 +193,32 @@ func withoutWallTime(_ r: GateResult) -> GateResult { var r = r; r.wallSeconds =
         #expect(whole.trialRecords.allSatisfy { $0.parameters.keys.sorted() == ["action_latency", "joint_damping"] })
         #expect(whole.trialRecords.allSatisfy { abs($0.seconds - 1) < 0.05 || !$0.success })
     }
+
+    /// A worker reuses one policy for all its trials: with a recurrent policy (whose state would
+    /// leak from one episode into the next if the episode did not reset it), the records of one
+    /// worker running every trial equal those of each trial run alone with a fresh policy, and
+    /// those of two workers.
+    @Test func aWorkersPolicyCarriesNothingFromOneTrialToTheNext() throws {
+        let robot = try RobotModel.load(manifestPath: "\(repositoryRoot)/robots/cartpole/cartpole-blind.yaml")
+        var task = try #require(robot.manifest.task)
+        task.episodeSeconds = 2
+        let path = "\(repositoryRoot)/tests/fixtures/cartpole-lstm.onnx"
+        let manifest = robot.manifest
+        let spec = try RandomizationSpec.parse(yaml: """
+            tether_randomization: 1
+            terms:
+              - {target: joint_damping, distribution: uniform, low: 0.5, high: 1.5}
+              - {target: observation_noise, distribution: uniform, low: 0.5, high: 1.5}
+            """)
+        let policy: @Sendable () throws -> OnnxPolicy = { try OnnxPolicy(path: path, manifest: manifest) }
+        let indices = Array(0..<6)
+        let oneWorker = try GateSimulation(robot: robot, task: task, randomization: spec, threads: 1).run(indices: indices, seed: 9, makePolicy: policy)
+        let twoWorkers = try GateSimulation(robot: robot, task: task, randomization: spec, threads: 2).run(indices: indices, seed: 9, makePolicy: policy)
+        let alone = try indices.flatMap { i in
+            try GateSimulation(robot: robot, task: task, randomization: spec, threads: 1).run(indices: [i], seed: 9, makePolicy: policy)
+        }
+        #expect(oneWorker == alone)
+        #expect(twoWorkers == alone)
+        #expect(Set(alone.map(\.totalReward)).count == alone.count, "the trials differ from one another")
+    }
 }
