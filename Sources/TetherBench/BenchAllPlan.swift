@@ -51,7 +51,7 @@ public enum BenchAllPlan {
         case "policy": return ["--calls", "2000"]
         case "loop": return ["--ticks", "2000", "--seconds", "1"]
         case "ros2": return ["--count", "500", "--repeats", "1", "--seconds", "2"]
-        case "validate": return ["--trials", "4"]
+        case "validate": return ["--trials", "4", "--rounds", "1"]
         case "coco": return ["--images", "300", "--repeats", "1"]
         case "detect": return ["--frames", "20", "--warmup", "2"]
         default: return []
@@ -103,62 +103,12 @@ public enum BenchAllPlan {
                                     ratioMeaning: "Tether / ddsperf, lower is better", target: name.hasPrefix("JointState") ? .atMost(1.2) : nil)
             }
             rows += r["throughput"].array.map { t in
-                BenchmarkRow(benchmark: "ros2", measure: "\(t["name"].string ?? "?") one-way throughput", tether: f(t["tetherMessagesPerSecond"].double, "msg/s"),
+                BenchmarkRow(benchmark: "ros2", measure: "\(t["name"].string ?? "?") one-way throughput",
+                             tether: f(t["tetherMessagesPerSecond"].double, "msg/s"),
                              peer: "Cyclone ddsperf pub/sub, same payload", peerFigure: f(t["ddsperfMessagesPerSecond"].double, "msg/s"),
                              ratio: t["ratio"].double, ratioMeaning: "Tether / ddsperf, higher is better")
             }
             return rows
-        case "sim": return ["--environments", "8", "--steps", "200", "--repeats", "1"]
-        case "policy": return ["--calls", "2000"]
-        case "loop": return ["--ticks", "2000", "--seconds", "1"]
-        case "ros2": return ["--count", "500", "--repeats", "1", "--seconds", "2"]
-        case "validate": return ["--trials", "4"]
-        case "coco": return ["--images", "300", "--repeats", "1"]
-        case "detect": return ["--frames", "20", "--warmup", "2"]
-        default: return []
-        }
-    }
-
-    /// The table's rows from one benchmark's JSON report.
-    public static func rows(_ name: String, _ r: JSONObject) -> [BenchmarkRow] {
-        func f(_ v: Double?, _ unit: String) -> String { v.map { "\(BenchmarkTable.figure($0)) \(unit)" } ?? "—" }
-        switch name {
-        case "policy":
-            var rows: [BenchmarkRow] = []
-            let lat = r["latencies"].array
-            func median(_ runner: String) -> Double? { lat.first { $0["runner"].string == runner }?["medianMicroseconds"].double }
-            let python = [median("python onnxruntime session.run"), median("python onnxruntime IO binding")].compactMap { $0 }.min()
-            rows.append(BenchmarkRow(benchmark: name, measure: "MLP 48→256→128→12 call, median", tether: f(median("tether onnxruntime fast path"), "µs"),
-                                     peer: "Python onnxruntime, faster of session.run / IO binding", peerFigure: f(python, "µs"),
-                                     ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better"))
-            let rec = r["recurrentLatencies"].array
-            if let tether = rec.first?["medianMicroseconds"].double {
-                let peer = rec.dropFirst().compactMap { $0["medianMicroseconds"].double }.min()
-                rows.append(BenchmarkRow(benchmark: name, measure: "LSTM 64 policy call, state carried, median", tether: f(tether, "µs"),
-                                         peer: "Python onnxruntime, state fed back", peerFigure: f(peer, "µs"),
-                                         ratio: r["recurrentSpeedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better"))
-            }
-            rows.append(BenchmarkRow(benchmark: name, measure: "ARS training, quadruped physics steps/s",
-                                     tether: f(r["trainingPhysicsStepsPerSecond"].double, "steps/s"), peer: "bare PD stepping, same episodes",
-                                     peerFigure: f(r["bareSimulationStepsPerSecond"].double, "steps/s"), ratio: r["trainingEfficiency"].double,
-                                     ratioMeaning: "training / bare, 1 = no overhead"))
-            return rows
-        case "loop":
-            return [
-                BenchmarkRow(benchmark: name, measure: "control tick (obs + ONNX + safety + recorder), median",
-                             tether: f(r["tickMicroseconds"]["p50"].double, "µs"),
-                             peer: "the same tick in Python (numpy + onnxruntime)", peerFigure: f(r["pythonTickMicroseconds"]["p50"].double, "µs"),
-                             ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better", target: .atLeast(5)),
-                BenchmarkRow(benchmark: name, measure: "control tick, p99.9", tether: f(r["tickMicroseconds"]["p999"].double, "µs"),
-                             peer: "the same tick in Python", peerFigure: f(r["pythonTickMicroseconds"]["p999"].double, "µs"),
-                             ratio: ratio(r["pythonTickMicroseconds"]["p999"].double, r["tickMicroseconds"]["p999"].double),
-                             ratioMeaning: "Python / Tether, higher is better"),
-            ]
-        case "ros2":
-            return [BenchmarkRow(benchmark: name, measure: "JointState (12 joints) round trip on loopback, median",
-                                 tether: f(r["tether"]["medianMicroseconds"].double, "µs"), peer: "Cyclone ddsperf ping/pong, same payload",
-                                 peerFigure: f(r["ddsperfMedianMicroseconds"].double, "µs"), ratio: r["ratio"].double,
-                                 ratioMeaning: "Tether / ddsperf, lower is better", target: .atMost(1.2))]
         case "sim":
             var rows: [BenchmarkRow] = []
             let lines = r["lines"].array
@@ -179,10 +129,14 @@ public enum BenchAllPlan {
                                  tether: f(r["tetherSeconds"].double, "s"), peer: "mujoco.sysid", peerFigure: f(r["peerSeconds"].double, "s"),
                                  ratio: r["speedup"].double, ratioMeaning: "sysid / Tether, higher is better")]
         case "validate":
-            return [BenchmarkRow(benchmark: name, measure: "validation gate trials/s (\(Int(r["threads"].double ?? 0)) threads)",
-                                 tether: f(r["gateTrialsPerSecond"].double, "trials/s"), peer: "bare simulation of the same physics steps",
-                                 peerFigure: f(r["bareTrialsPerSecond"].double, "trials/s"), ratio: r["ratio"].double,
-                                 ratioMeaning: "gate / bare, 1 = no overhead", target: .atLeast(0.9))]
+            // One row per thread count; the target holds on each.
+            return r["runs"].array.map { run in
+                let threads = Int(run["threads"].double ?? 0)
+                return BenchmarkRow(benchmark: name, measure: "validation gate, \(threads) thread\(threads == 1 ? "" : "s") (trials/s)",
+                                    tether: f(run["gateTrialsPerSecond"].double, "trials/s"), peer: "bare replay of the same episodes' physics",
+                                    peerFigure: f(run["bareTrialsPerSecond"].double, "trials/s"), ratio: run["ratio"].double,
+                                    ratioMeaning: "gate / bare, 1 = no overhead", target: .atLeast(0.9))
+            }
         case "coco":
             var rows: [BenchmarkRow] = []
             let threads = Int(r["threads"].double ?? 0)
