@@ -520,7 +520,8 @@ public struct SafetyWrapper: Sendable {
             state.smoother!.step(&out.positions)
             for k in 0..<n where abs(out.positions[k] - scratch.before[k]) > config.filterReportThreshold {
                 note(.smoothing, config.jointNames[k], &conditions, Condition(reason: .smoothing, joint: config.jointNames[k],
-                                            message: "low-pass (\(config.smoothingCutoffHz ?? 0) Hz) holds \(config.jointNames[k]) back from \(scratch.before[k])",
+                                            message: "low-pass (\(config.smoothingCutoffHz ?? 0) Hz) holds \(config.jointNames[k]) back from "
+                                                + "\(scratch.before[k])",
                                             values: ["target": scratch.before[k], "smoothed": out.positions[k]]))
             }
         }
