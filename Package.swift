@@ -155,9 +155,11 @@ let package = Package(
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),
+        // Test-only: counts heap allocations (interposes malloc and friends) for the zero-allocation tick test.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "TetherRuntimeTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime"],
+            dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime", "CAllocationCounter"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -21,6 +21,7 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--request", required=True, help="JSON with state, limits and scales from Tether")
     p.add_argument("--ticks", type=int, default=20000)
+    p.add_argument("--warmup", type=int, default=1000, help="ticks run before timing (the same number as Tether's side)")
     a = p.parse_args()
     r = json.loads(open(a.request).read())
     options = ort.SessionOptions()
@@ -35,7 +36,7 @@ def main():
     command = np.array(r["command"]); last = np.zeros(len(default))
     ring = collections.deque(maxlen=500)
     times = np.empty(a.ticks)
-    for i in range(a.ticks):
+    for i in range(-a.warmup, a.ticks):
         t0 = time.perf_counter_ns()
         w, x, y, z = quat
         g = np.array([2 * (w * y - x * z), -2 * (w * x + y * z), -(1 - 2 * (x * x + y * y))])  # gravity in base frame
@@ -58,7 +59,8 @@ def main():
             target = q
         last = action
         ring.append((i, obs, action, target))
-        times[i] = time.perf_counter_ns() - t0
+        if i >= 0:
+            times[i] = time.perf_counter_ns() - t0
     print(json.dumps({"median_us": float(np.median(times)) / 1000, "p99_us": float(np.percentile(times, 99)) / 1000,
                       "p999_us": float(np.percentile(times, 99.9)) / 1000, "ticks": a.ticks}))
 

@@ -14,6 +14,8 @@ public struct LoopBenchmark: Sendable {
     public var sustainedSeconds: Double
     public var sustainedRateHz: Double
     public var includePeer: Bool
+    /// Ticks run before timing, on both sides (Tether's and `loop_tick.py`).
+    public var warmUpTicks = 1000
 
     public init(ticks: Int = 20000, sustainedSeconds: Double = 3, sustainedRateHz: Double = 1000, includePeer: Bool = true) {
         self.ticks = ticks
@@ -42,7 +44,6 @@ public struct LoopBenchmark: Sendable {
         let state = sim.state()
         let config = try SafetyConfig(manifest: manifest, stage: 1.0)
         var safety = SafetyWrapper(config: config)
-        var builder = ObservationBuilder(manifest: manifest)
         let recorder = FlightRecorder(manifest: manifest, path: NSTemporaryDirectory() + "tether-bench-loop-unused.mcap",
                                       windowSeconds: 10, clockStart: 0)
         var random = SeededRandom(seed: 0)
@@ -50,17 +51,20 @@ public struct LoopBenchmark: Sendable {
         let clock = MonotonicClock()
         var samples = [Double](repeating: 0, count: ticks)
         let dt = 1 / manifest.rates.controlHz
-        for i in 0..<(ticks + 1000) {
+        // The deployment's own tick (`ControlTick`, what `Deployment` runs inline): in place, nothing allocated.
+        var control = ControlTick(manifest: manifest)
+        var runtime: any PolicyRuntime = policy
+        let command = manifest.task?.command ?? .zero
+        for i in 0..<(ticks + warmUpTicks) {
             let t = Double(i) * dt
             let start = clock.now()
-            let obs = try builder.build(state: state, command: manifest.task?.command ?? .zero, lastAction: last, policyTime: t, random: &random)
-            let action = try policy.act(obs)
-            let out = safety.tick(SafetyInput(time: t, state: state, stateReceivedAt: t, action: action))
-            try recorder.record(FlightRecord(time: t, state: state, observation: obs, action: action, command: out.command, events: []))
-            last = action
+            try control.step(policy: &runtime, safety: &safety, recorder: recorder, state: state, receivedAt: t, time: t, policyTime: t,
+                             velocityCommand: command)
             let elapsed = clock.now() - start
-            if i >= 1000 { samples[i - 1000] = elapsed * 1e6 }  // after a warm-up
+            if i >= warmUpTicks { samples[i - warmUpTicks] = elapsed * 1e6 }  // after the warm-up
         }
+        try recorder.close()
+        try? FileManager.default.removeItem(atPath: recorder.path)
         samples.sort()
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
         let mine = LoopSummary.Distribution(p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), max: samples.last ?? 0)
@@ -85,7 +89,8 @@ public struct LoopBenchmark: Sendable {
             try JSONSerialization.data(withJSONObject: request).write(to: URL(fileURLWithPath: requestPath))
             defer { try? FileManager.default.removeItem(atPath: requestPath) }
             let out = try TetherPaths.run(try TetherPaths.python(), ["\(root)/benchmarks/loop_tick.py", "--model", policyPath,
-                                                                     "--request", requestPath, "--ticks", "\(ticks)"])
+                                                                     "--request", requestPath, "--ticks", "\(ticks)",
+                                                                     "--warmup", "\(warmUpTicks)"])
             struct Peer: Decodable { var median_us: Double; var p99_us: Double; var p999_us: Double }
             let p = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
             peer = .init(p50: p.median_us, p99: p.p99_us, p999: p.p999_us, max: p.p999_us)

@@ -28,15 +28,15 @@ public struct ActionMapper: Sendable {
         let a = manifest.action
         let indices = manifest.policyActionIndices
         commandIndices = indices
+        feedforward = joints.map(\.feedforward)
+        kp = joints.map { $0.kp ?? 0 }
+        kd = joints.map { $0.kd ?? 0 }
         func inManifestOrder(_ values: [Double]) -> [Double] {
             guard values.count != 1 else { return Array(repeating: values[0], count: joints.count) }
             var out = values
             for (k, j) in indices.enumerated() where k < values.count && j < out.count { out[j] = values[k] }
             return out
         }
-        feedforward = joints.map(\.feedforward)
-        kp = joints.map { $0.kp ?? 0 }
-        kd = joints.map { $0.kd ?? 0 }
         scale = inManifestOrder(a.scale)
         if let o = a.offset {
             offset = inManifestOrder(o)
@@ -69,6 +69,39 @@ public struct ActionMapper: Sendable {
             return JointCommand(positions: values, velocities: zero, torques: feedforward, kp: kp, kd: kd)
         case .effort:
             return JointCommand(positions: zero, velocities: zero, torques: values, kp: zero, kd: zero)
+        }
+    }
+
+    /// ``command(for:)`` written into `command`'s arrays, allocating nothing once they are uniquely
+    /// held and of the joints' size (the control loop's form). Same checks, same values.
+    public func command(for action: [Float], into command: inout JointCommand) throws {
+        let n = scale.count
+        guard action.count == n else {
+            throw TetherError("the policy returned \(action.count) actions, the manifest has \(n) actuated joints")
+        }
+        guard commandIndices.count == n else {
+            throw TetherError("policy_joint_order names \(commandIndices.count) of the manifest's \(n) actuated joints",
+                              hint: "list every manifest joint once (Manifest.load checks this; a manifest built in code must too)")
+        }
+        for k in 0..<n where !action[k].isFinite {
+            throw TetherError("the policy returned \(action[k]) for \(manifest.actuatedJoints[commandIndices[k]].name) (action \(k))",
+                              hint: "the action is not applied")
+        }
+        if command.count != n || command.velocities.count != n || command.torques.count != n || command.kp.count != n || command.kd.count != n {
+            command = JointCommand.zeroTorque(count: n)
+        }
+        let clip = Float(manifest.action.clip)
+        let position = manifest.action.mode == .position
+        for k in 0..<n {
+            let j = commandIndices[k]
+            let value = offset[j] + scale[j] * Double(min(clip, max(-clip, action[k])))
+            command.positions[j] = position ? value : 0
+            command.torques[j] = position ? feedforward[j] : value
+        }
+        for j in 0..<n {
+            command.velocities[j] = 0
+            command.kp[j] = position ? kp[j] : 0
+            command.kd[j] = position ? kd[j] : 0
         }
     }
 

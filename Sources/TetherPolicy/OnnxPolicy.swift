@@ -262,9 +262,23 @@ public final class OnnxPolicy: PolicyRuntime {
     }
 
     public func act(_ observation: [Float]) throws -> [Float] {
+        var action = [Float](repeating: 0, count: actionSize)
+        try observation.withUnsafeBufferPointer { o in
+            try action.withUnsafeMutableBufferPointer { a in try act(o, into: a) }
+        }
+        return action
+    }
+
+    /// Runs the policy on `observation` and writes the action into `action`: copies in and out of
+    /// the tensors bound once (`FastRun`), so Tether allocates nothing here (ONNX Runtime's own
+    /// `Run` may, inside the library).
+    public func act(_ observation: UnsafeBufferPointer<Float>, into action: UnsafeMutableBufferPointer<Float>) throws {
         let input = runner.inputBuffer(signature.observationIndex)
         guard observation.count == input.count else {
             throw TetherError("observation has \(observation.count) values, the model takes \(input.count)", at: session.path)
+        }
+        guard action.count == actionSize else {
+            throw TetherError("the action buffer holds \(action.count) values, the policy writes \(actionSize)", at: session.path)
         }
         _ = input.update(fromContentsOf: observation)
         try runner.run()
@@ -280,7 +294,8 @@ public final class OnnxPolicy: PolicyRuntime {
                 into[k] = v
             }
         }
-        return Array(runner.output(signature.actionIndex).prefix(actionSize))
+        let output = runner.output(signature.actionIndex)
+        for k in 0..<actionSize { action[k] = output[k] }
     }
 
     public func reset() {

@@ -9,6 +9,10 @@ public protocol PolicyRuntime: SendableMetatype {
     var actionSize: Int { get }
     /// Computes the action for one observation (and advances a recurrent policy's state).
     mutating func act(_ observation: [Float]) throws -> [Float]
+    /// Computes the action for one observation into `action` (`actionSize` values): the control
+    /// loop's form, which allocates nothing where the policy supports it (`OnnxPolicy` does; the
+    /// default goes through `act(_:)` and allocates).
+    mutating func act(_ observation: UnsafeBufferPointer<Float>, into action: UnsafeMutableBufferPointer<Float>) throws
     /// Sets a recurrent policy's state to zeros, as at the start of an episode (trial start,
     /// stand-up → policy, after a stop and reset). Feed-forward policies: nothing to do.
     mutating func reset()
@@ -20,6 +24,13 @@ public protocol PolicyRuntime: SendableMetatype {
 }
 
 extension PolicyRuntime {
+    public mutating func act(_ observation: UnsafeBufferPointer<Float>, into action: UnsafeMutableBufferPointer<Float>) throws {
+        let values = try act(Array(observation))
+        guard values.count == action.count else {
+            throw TetherError("the policy returned \(values.count) actions, the action buffer holds \(action.count)")
+        }
+        _ = action.update(fromContentsOf: values)
+    }
     public mutating func reset() {}
     public var recurrentState: [Float] { [] }
     public mutating func setRecurrentState(_ values: [Float]) throws {

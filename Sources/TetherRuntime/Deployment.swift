@@ -136,10 +136,13 @@ public final class Deployment {
         let loop = FixedRateLoop(configuration: loopConfiguration, clock: clock)
         let period = loopConfiguration.period
         let stopSeconds = max(machine.timing.stopSeconds, period)
-        var builder = ObservationBuilder(manifest: manifest)
+        var builder = ObservationBuilder(manifest: manifest)   // the worker thread's path
+        // The inline path's tick: observation, action, command and events in storage allocated once.
+        var control = ControlTick(manifest: manifest)
         var pending = script.sorted { $0.time < $1.time }
         var lastAction = [Float](repeating: 0, count: manifest.actionSize)
         var lastCommand = JointCommand.zeroTorque(count: manifest.actionSize)
+        lastCommand.kd = [Double](repeating: 0, count: manifest.actionSize)   // its own array: copied into in place
         var policyStart: Double?
         var eventLog: [String] = []
         var eventsDropped = 0
@@ -204,6 +207,7 @@ public final class Deployment {
                     events.append(RecordedEvent(time: t, reason: "operator", message: "\(next.command.rawValue) → \(machine.phase.rawValue)"))
                     if next.command == .startPolicy {
                         builder.reset()
+                        control.startPolicyPhase()
                         policyStart = t
                         lastActionAt = nil
                         policyEpoch += 1   // results of calls from an earlier policy phase are dropped
@@ -222,6 +226,8 @@ public final class Deployment {
             var action: [Float]?
             var direct: JointCommand?
             var observation: [Float]?
+            // Whether this tick's observation and action are in `control` (the inline policy path).
+            var inlineAction = false
             var policyState: [Float]?
             // A missed tick holds the policy's last command (only in the policy phase: the other
             // phases' commands are computed fresh every tick).
@@ -300,14 +306,14 @@ public final class Deployment {
                     }
                 } else if !holding, var p = policy {
                     do {
-                        let obs = try builder.build(state: state, command: velocityCommand, lastAction: lastAction,
-                                                    policyTime: t - (policyStart ?? t), random: &noRandom)
-                        observation = obs
                         if inlineEpoch != policyEpoch {
                             p.reset()   // a new policy phase starts from a zero recurrent state
                             inlineEpoch = policyEpoch
                         }
-                        action = try p.act(obs)
+                        // In place: the observation and the action are the tick's own storage (nothing allocated).
+                        try control.computeAction(policy: &p, state: state, velocityCommand: velocityCommand, policyTime: t - (policyStart ?? t))
+                        inlineAction = true
+                        action = control.action
                         if recurrent { policyState = p.recurrentState }
                         policy = p
                     } catch {
@@ -323,9 +329,11 @@ public final class Deployment {
             // The wrapper's time is when the state was in hand: a networked robot's state arrives
             // during the tick, after its scheduled start.
             let received = (latest?.receivedAt ?? tick.start) - start
-            let output = safety.tick(SafetyInput(time: max(t, received), state: latest?.state, stateReceivedAt: received,
-                                                 action: action, lateness: tick.lateness, command: action == nil ? direct : nil,
-                                                 expectUpright: machine.phase == .standing || machine.phase == .policy))
+            let mode = control.applySafety(&safety, SafetyInput(time: max(t, received), state: latest?.state, stateReceivedAt: received,
+                                                                action: action, lateness: tick.lateness, command: action == nil ? direct : nil,
+                                                                expectUpright: machine.phase == .standing || machine.phase == .policy))
+            action = inlineAction ? nil : action   // the inline action is read from `control` below (no second reference to its buffer)
+            let output = (command: control.command, mode: mode, events: control.safetyEvents)
             for e in output.events {
                 events.append(RecordedEvent(time: e.time, reason: e.reason.rawValue, message: e.message, joint: e.joint, values: e.values))
                 log(String(format: "%8.3f s  %@: %@", e.time, e.reason.rawValue, e.message))
@@ -344,18 +352,33 @@ public final class Deployment {
                 stopForFault(.runtimeError, "the command could not be sent: \(error)", error)
             }
             let wroteAt = clock.now()
-            lastCommand = output.command
-            if let action { lastAction = action }
+            lastCommand.assign(output.command)
+            if inlineAction {
+                control.commitAction()
+                lastAction.assign(control.action)
+            } else if let action {
+                lastAction.assign(action)
+                control.setLastAction(action)
+            }
             if let x = latest?.state.basePosition?.x, endAt == nil || t < seconds {
                 if startX == nil { startX = x }
                 lastX = x
             }
             if let recorder, !recorderFailed {
                 do {
-                    var record = FlightRecord(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt, observation: observation,
-                                              action: action, command: output.command, events: events)
-                    if action != nil, let s = policyState, !s.isEmpty { record.policyState = s }
-                    try recorder.record(record)
+                    let carried = (action != nil || inlineAction) ? policyState.flatMap { $0.isEmpty ? nil : $0 } : nil
+                    if inlineAction {
+                        try control.record(to: recorder, time: tick.start, state: latest?.state, receivedAt: latest?.receivedAt, withPolicy: true,
+                                           command: output.command, events: events, policyState: carried)
+                    } else {
+                        try (observation ?? []).withUnsafeBufferPointer { o in
+                            try (action ?? []).withUnsafeBufferPointer { a in
+                                try recorder.recordTick(time: tick.start, state: latest?.state, stateReceivedAt: latest?.receivedAt,
+                                                        observation: observation == nil ? nil : o, action: action == nil ? nil : a,
+                                                        command: output.command, events: events, policyState: carried)
+                            }
+                        }
+                    }
                     // The window is written once the stop has run its course, so that writing it
                     // (and its fsync) never delays the stop's commands; the spool is on disk already.
                     if newlyStopped, flushAt == nil { flushAt = t + stopSeconds }
@@ -432,6 +455,26 @@ public final class Deployment {
 
     /// Deployment never adds observation noise; the builder still needs a stream.
     private var noRandom = SeededRandom(seed: 0)
+}
+
+extension Array where Element: BinaryFloatingPoint {
+    /// Copies `values` into this array's own storage (no new reference to `values`' buffer, so a
+    /// later in-place write to either copies nothing); assigns when the sizes differ.
+    mutating func assign(_ values: [Element]) {
+        guard count == values.count else { self = values.map { $0 }; return }
+        for k in indices { self[k] = values[k] }
+    }
+}
+
+extension JointCommand {
+    /// Copies `other` into this command's own arrays (see `Array.assign`).
+    mutating func assign(_ other: JointCommand) {
+        positions.assign(other.positions)
+        velocities.assign(other.velocities)
+        torques.assign(other.torques)
+        kp.assign(other.kp)
+        kd.assign(other.kd)
+    }
 }
 
 extension SafetyWrapper {

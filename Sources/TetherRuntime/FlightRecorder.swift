@@ -79,6 +79,14 @@ public struct FlightRecord: Sendable {
 ///
 /// Errors writing the spool are thrown from ``record(_:)``, as errors writing a continuous
 /// recording are. Used from the control loop's thread only.
+///
+/// The control loop's path, ``recordTick(time:state:stateReceivedAt:observation:action:command:events:policyState:)``,
+/// allocates nothing and does no I/O on the loop's thread: it copies the tick into a preallocated
+/// slot of a queue (``queueCapacity`` ticks), and a writer thread of the recorder's own encodes
+/// and writes it as ``record(_:)`` would (ring buffer, spool, chunks, syncs). A write error is
+/// thrown from the next call; a queue that is full (a disk that stalls for a second) drops the
+/// tick and counts it (``recordsDropped``) rather than block the loop. A crash can lose the
+/// ticks still queued (normally well under a millisecond's) besides the chunk being filled.
 public final class FlightRecorder {
     /// The topic of a recurrent policy's state.
     public static let policyStateTopic = "/tether/policy_state"
@@ -138,6 +146,13 @@ public final class FlightRecorder {
     let epochOffset: Double
     private let jointNames: [String]
     private let clockStart: Double
+    /// The queue to the writer thread, once ``recordTick`` has been called.
+    private var queue: TickQueue?
+    /// Ticks ``recordTick`` dropped because the writer thread was a whole queue behind.
+    public var recordsDropped: Int { queue?.dropped ?? droppedBefore }
+    private var droppedBefore = 0
+    /// Ticks the writer thread's queue holds.
+    public static let queueCapacity = 1024
     /// Records written to the file so far.
     public private(set) var recordsWritten = 0
     /// Why the buffer was last flushed.
@@ -175,6 +190,19 @@ public final class FlightRecorder {
     /// Otherwise kept in the ring buffer, from which records older than the window fall out, and
     /// written at once to the spool segment.
     public func record(_ r: FlightRecord) throws {
+        if let queue {
+            try queue.check()
+            queue.drain()
+            queue.work.lock()
+            defer { queue.work.unlock() }
+            try store(r)
+        } else {
+            try store(r)
+        }
+    }
+
+    /// The work of ``record(_:)`` (on the writer thread for queued ticks).
+    fileprivate func store(_ r: FlightRecord) throws {
         if continuous {
             var sink = try openOutput()
             try write(r, to: &sink)
@@ -198,6 +226,17 @@ public final class FlightRecorder {
     /// mode the spool then starts again empty: what it held is at `path`.
     @discardableResult
     public func flush(reason: String) throws -> String {
+        if let queue {
+            try queue.check()
+            queue.drain()
+            queue.work.lock()
+            defer { queue.work.unlock() }
+            return try flushNow(reason: reason)
+        }
+        return try flushNow(reason: reason)
+    }
+
+    private func flushNow(reason: String) throws -> String {
         flushReasons.append(reason)
         var sink = try openOutput()
         for r in buffer {
@@ -214,6 +253,11 @@ public final class FlightRecorder {
 
     /// Flushes and closes the file (summary section, footer), then deletes the spool segments.
     public func close(reason: String = "exit") throws {
+        if let queue {
+            queue.stop()
+            self.queue = nil
+            try queue.check()
+        }
         if !buffer.isEmpty || output == nil { try flush(reason: reason) }
         if let writer = output?.writer, !writer.isClosed {
             try writer.flush()
@@ -320,6 +364,252 @@ public final class FlightRecorder {
             let keys = e.values.keys.sorted()
             try w.write(TetherMsgs.SafetyEvent(header: header, reason: e.reason, message: e.message, joint: e.joint ?? "",
                                                keys: keys, values: keys.map { e.values[$0]! }), channel: c.events, logTime: stamp)
+        }
+    }
+}
+
+// MARK: - The control loop's path
+
+extension FlightRecorder {
+    /// Adds a tick from the control loop, allocating nothing once the recorder's queue exists (the
+    /// first call creates it and starts the writer thread): the vectors are copied into a
+    /// preallocated slot; the state and the events are kept by reference (a tick without events
+    /// passes an empty array). The writer thread records it as ``record(_:)`` does.
+    /// - Parameters:
+    ///   - time: the tick's time on the runtime's clock, s.
+    ///   - observation, action: the policy's input and raw output (nil outside the policy phase).
+    ///   - command: the command sent, after the safety wrapper.
+    ///   - policyState: a recurrent policy's state after the call (nil for a feed-forward policy).
+    /// - Throws: the writer thread's first error (a full disk), at the call after it happened.
+    public func recordTick(time: Double, state: RobotState?, stateReceivedAt: Double?, observation: UnsafeBufferPointer<Float>?,
+                           action: UnsafeBufferPointer<Float>?, command: JointCommand?, events: [RecordedEvent], policyState: [Float]? = nil) throws {
+        let queue = try startQueue()
+        try queue.check()
+        guard let i = queue.reserve() else { return }
+        queue.fill(i, time: time, state: state, stateReceivedAt: stateReceivedAt, observation: observation, action: action, command: command,
+                   events: events, policyState: policyState)
+        queue.publish()
+    }
+
+    private func startQueue() throws -> TickQueue {
+        if let queue { return queue }
+        let q = TickQueue(capacity: Self.queueCapacity, observationSize: manifest.observationSize, actionSize: manifest.actionSize)
+        q.start(WeakRecorder(recorder: self))
+        queue = q
+        return q
+    }
+}
+
+/// The recorder seen from its writer thread, which must not keep it alive.
+private struct WeakRecorder: @unchecked Sendable {
+    weak var recorder: FlightRecorder?
+}
+
+/// A single-producer single-consumer queue of ticks in storage allocated once: the control loop
+/// fills slot `head`, the writer thread empties slots `tail ..< head`. Only the indices are shared
+/// under `lock`, for nanoseconds; the slots in between belong to one side at a time. `work` is
+/// held while the writer records, so that a flush or a close on the loop's thread sees a whole tick.
+private final class TickQueue: @unchecked Sendable {
+    struct Meta {
+        var time = 0.0
+        var stateReceivedAt = 0.0
+        var hasReceivedAt = false
+        var observationCount = -1   // -1: none
+        var actionCount = -1
+        var commandCount = -1
+    }
+    struct References {
+        var state: RobotState?
+        var events: [RecordedEvent] = []
+        var policyState: [Float]?
+    }
+
+    let capacity: Int, observationSize: Int, actionSize: Int
+    /// Joints a command holds at most (a command of another size is recorded with the first this many).
+    let jointCapacity: Int
+    let observations: UnsafeMutablePointer<Float>
+    let actions: UnsafeMutablePointer<Float>
+    /// Per slot five blocks of `jointCapacity`: positions, velocities, torques, kp, kd.
+    let commands: UnsafeMutablePointer<Double>
+    let meta: UnsafeMutablePointer<Meta>
+    let references: UnsafeMutablePointer<References>
+
+    private let lock = NSLock()
+    let work = NSLock()
+    private var head = 0, tail = 0
+    private var stopping = false, finished = false
+    private var error: Error?
+    private(set) var dropped = 0
+
+    init(capacity: Int, observationSize: Int, actionSize: Int) {
+        self.capacity = capacity
+        self.observationSize = observationSize
+        self.actionSize = actionSize
+        jointCapacity = max(1, actionSize)
+        observations = .allocate(capacity: capacity * max(1, observationSize))
+        observations.initialize(repeating: 0, count: capacity * max(1, observationSize))
+        actions = .allocate(capacity: capacity * max(1, actionSize))
+        actions.initialize(repeating: 0, count: capacity * max(1, actionSize))
+        commands = .allocate(capacity: capacity * 5 * jointCapacity)
+        commands.initialize(repeating: 0, count: capacity * 5 * jointCapacity)
+        meta = .allocate(capacity: capacity)
+        meta.initialize(repeating: Meta(), count: capacity)
+        references = .allocate(capacity: capacity)
+        references.initialize(repeating: References(), count: capacity)
+    }
+
+    deinit {
+        observations.deallocate()
+        actions.deallocate()
+        commands.deallocate()
+        meta.deallocate()
+        references.deinitialize(count: capacity)
+        references.deallocate()
+    }
+
+    /// Throws the writer's error, if it had one.
+    func check() throws {
+        lock.lock()
+        let e = error
+        lock.unlock()
+        if let e { throw e }
+    }
+
+    /// The slot to fill, or nil (counted as dropped) when the writer is a whole queue behind.
+    func reserve() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard head - tail < capacity else {
+            dropped += 1
+            return nil
+        }
+        return head % capacity
+    }
+
+    func fill(_ i: Int, time: Double, state: RobotState?, stateReceivedAt: Double?, observation: UnsafeBufferPointer<Float>?,
+              action: UnsafeBufferPointer<Float>?, command: JointCommand?, events: [RecordedEvent], policyState: [Float]?) {
+        var m = Meta()
+        m.time = time
+        m.stateReceivedAt = stateReceivedAt ?? 0
+        m.hasReceivedAt = stateReceivedAt != nil
+        if let observation {
+            let n = min(observation.count, observationSize)
+            let base = observations + i * observationSize
+            for k in 0..<n { base[k] = observation[k] }
+            m.observationCount = n
+        }
+        if let action {
+            let n = min(action.count, actionSize)
+            let base = actions + i * actionSize
+            for k in 0..<n { base[k] = action[k] }
+            m.actionCount = n
+        }
+        if let command {
+            let n = min(command.count, jointCapacity)
+            let base = commands + i * 5 * jointCapacity
+            for k in 0..<n {
+                base[k] = command.positions[k]
+                base[jointCapacity + k] = command.velocities[k]
+                base[2 * jointCapacity + k] = command.torques[k]
+                base[3 * jointCapacity + k] = command.kp[k]
+                base[4 * jointCapacity + k] = command.kd[k]
+            }
+            m.commandCount = n
+        }
+        meta[i] = m
+        references[i].state = state
+        references[i].events = events
+        references[i].policyState = policyState
+    }
+
+    func publish() {
+        lock.lock()
+        head += 1
+        lock.unlock()
+    }
+
+    /// The tick in slot `i` as a record (fresh arrays: the slot is reused).
+    func record(_ i: Int) -> FlightRecord {
+        let m = meta[i]
+        func floats(_ base: UnsafeMutablePointer<Float>, _ n: Int) -> [Float]? { n < 0 ? nil : Array(UnsafeBufferPointer(start: base, count: n)) }
+        var command: JointCommand?
+        if m.commandCount >= 0 {
+            let base = commands + i * 5 * jointCapacity
+            func block(_ b: Int) -> [Double] { Array(UnsafeBufferPointer(start: base + b * jointCapacity, count: m.commandCount)) }
+            command = JointCommand(positions: block(0), velocities: block(1), torques: block(2), kp: block(3), kd: block(4))
+        }
+        var r = FlightRecord(time: m.time, state: references[i].state, stateReceivedAt: m.hasReceivedAt ? m.stateReceivedAt : nil,
+                             observation: floats(observations + i * observationSize, m.observationCount),
+                             action: floats(actions + i * actionSize, m.actionCount), command: command, events: references[i].events)
+        r.policyState = references[i].policyState
+        return r
+    }
+
+    /// Starts the writer thread.
+    func start(_ owner: WeakRecorder) {
+        let thread = Thread { [self] in self.writerLoop(owner) }
+        thread.name = "tether-flight-recorder"
+        thread.start()
+    }
+
+    private func writerLoop(_ owner: WeakRecorder) {
+        while true {
+            lock.lock()
+            let from = tail, to = head, stop = stopping, failed = error != nil
+            lock.unlock()
+            if from == to {
+                if stop || owner.recorder == nil { break }
+                usleep(500)
+                continue
+            }
+            work.lock()
+            for n in from..<to {
+                let i = n % capacity
+                if !failed, let recorder = owner.recorder {
+                    do {
+                        try recorder.store(record(i))
+                    } catch {
+                        lock.lock()
+                        if self.error == nil { self.error = error }
+                        lock.unlock()
+                    }
+                }
+                // The writer lets go of the tick's references, so that the loop never frees them.
+                references[i] = References()
+            }
+            work.unlock()
+            lock.lock()
+            tail = to
+            lock.unlock()
+        }
+        lock.lock()
+        finished = true
+        lock.unlock()
+    }
+
+    /// Waits until the writer has recorded every tick queued so far.
+    func drain() {
+        while true {
+            lock.lock()
+            let done = tail == head || finished
+            lock.unlock()
+            if done { return }
+            usleep(100)
+        }
+    }
+
+    /// Records what is queued, then ends the writer thread.
+    func stop() {
+        drain()
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        while true {
+            lock.lock()
+            let done = finished
+            lock.unlock()
+            if done { return }
+            usleep(100)
         }
     }
 }

@@ -31,13 +31,24 @@ public struct LowPassFilter: Sendable, Equatable {
 
     /// Filters one sample (same size as `output`) and returns the new output.
     public mutating func step(_ input: [Double]) -> [Double] {
+        advance(input)
+        return output
+    }
+
+    /// Filters one sample in place: `values` becomes the new output (no allocation once `values`
+    /// is uniquely held, for the control loop).
+    public mutating func step(_ values: inout [Double]) {
+        advance(values)
+        for k in values.indices { values[k] = output[k] }
+    }
+
+    private mutating func advance(_ input: [Double]) {
         precondition(input.count == output.count, "LowPassFilter input size changed")
         for k in input.indices {
             let y = output[k], x = input[k]
             let next = y + alpha * (x - y)
             output[k] = min(max(next, min(x, y)), max(x, y))
         }
-        return output
     }
 }
 
@@ -81,6 +92,18 @@ public struct RateLimiter: Sendable, Equatable {
 
     /// Moves each output one period toward `target` within the limits; returns the new outputs.
     public mutating func step(_ target: [Double]) -> [Double] {
+        advance(target)
+        return position
+    }
+
+    /// Moves one period toward `values` in place: `values` becomes the new outputs (no allocation
+    /// once `values` is uniquely held, for the control loop).
+    public mutating func step(_ values: inout [Double]) {
+        advance(values)
+        for k in values.indices { values[k] = position[k] }
+    }
+
+    private mutating func advance(_ target: [Double]) {
         precondition(target.count == position.count, "RateLimiter target size changed")
         let dt = period
         for k in target.indices {
@@ -117,7 +140,6 @@ public struct RateLimiter: Sendable, Equatable {
             velocity[k] = vNew
             acceleration[k] = accel
         }
-        return position
     }
 }
 

@@ -15,6 +15,8 @@ public struct SafetyWrapper: Sendable {
     public let config: SafetyConfig
     /// The latch, stage, counters and filter states.
     public private(set) var state: SafetyState
+    /// The tick's intermediate vectors, reused.
+    private var scratch = Scratch()
 
     /// A wrapper at the configuration's start stage, running.
     public init(config: SafetyConfig) {
@@ -39,8 +41,24 @@ public struct SafetyWrapper: Sendable {
     /// cause latches the stop. While running, the action is clipped, mapped, clamped into the soft
     /// limits, smoothed, rate limited and torque bounded at the measured state.
     public mutating func tick(_ input: SafetyInput) -> SafetyOutput {
+        var command = JointCommand.zeroTorque(count: config.count)
+        var events: [SafetyEvent] = []
+        let mode = tick(input, command: &command, events: &events)
+        return SafetyOutput(command: command, mode: mode, events: events)
+    }
+
+    /// The control loop's form of ``tick(_:)``: the same checks and the same command, written into
+    /// `command` (its arrays reused) and `events` (emptied first, its capacity kept); returns the
+    /// mode. A tick without conditions allocates nothing once `command`'s arrays are uniquely held
+    /// and of the joints' size (the first tick sizes them): the mapped action and the intermediate
+    /// vectors live in the wrapper's scratch storage.
+    public mutating func tick(_ input: SafetyInput, command: inout JointCommand, events: inout [SafetyEvent]) -> SafetyMode {
         let time = input.time
-        var conditions: [Condition] = []
+        // Reused from tick to tick (its capacity kept).
+        var conditions = scratch.conditions
+        scratch.conditions = []
+        conditions.removeAll(keepingCapacity: true)
+        defer { scratch.conditions = conditions }
 
         if !time.isFinite {
             conditions.append(Condition(reason: .invalidTime, message: "tick time \(time) is not finite", values: ["time": time]))
@@ -73,7 +91,8 @@ public struct SafetyWrapper: Sendable {
             conditions.append(Condition(reason: .stateTimeout, message: "no robot state has arrived"))
         }
 
-        var action: (raw: [Float], mapped: JointCommand)? = nil
+        // The mapped action is in `scratch.mapped`; `raw` is the policy's action (zeros for a direct command).
+        var action: (raw: [Float], direct: Bool)? = nil
         if !state.mode.isStopped {
             let lateness = input.lateness
             if !lateness.isFinite {
@@ -86,24 +105,25 @@ public struct SafetyWrapper: Sendable {
                 if raw.count != config.count {
                     conditions.append(Condition(reason: .invalidInput, message: "the policy returned \(raw.count) actions for \(config.count) actuated joints",
                                                 values: ["actions": Double(raw.count), "joints": Double(config.count)]))
-                } else if let k = raw.firstIndex(where: { !$0.isFinite }) {
+                } else if let k = Self.firstNonFinite(raw) {
                     let joint = config.jointNames[config.mapper.commandIndices[k]]  // actions are in the policy's joint order
                     conditions.append(Condition(reason: .nonFiniteAction, joint: joint,
                                                 message: "the policy returned \(raw[k]) for \(joint)", values: ["action": Double(raw[k])]))
                 } else {
                     do {
-                        action = (raw, try config.mapper.command(for: raw))
+                        try config.mapper.command(for: raw, into: &scratch.mapped)
+                        action = (raw, false)
                     } catch {
                         conditions.append(Condition(reason: .invalidInput, message: "the action could not be mapped: \(error)"))
                     }
                 }
             } else if let direct = input.command {
-                let values = direct.positions + direct.velocities + direct.torques + direct.kp + direct.kd
+                let bad = [direct.positions, direct.velocities, direct.torques, direct.kp, direct.kd].lazy.compactMap { $0.first { !$0.isFinite } }.first
                 if direct.count != config.count {
                     conditions.append(Condition(reason: .invalidInput,
                                                 message: "the runtime's command has \(direct.count) joints for \(config.count) actuated joints",
                                                 values: ["joints": Double(direct.count)]))
-                } else if let bad = values.first(where: { !$0.isFinite }) {
+                } else if let bad {
                     conditions.append(Condition(reason: .nonFiniteAction, message: "the runtime's command holds \(bad)", values: ["value": bad]))
                 } else {
                     var command = direct
@@ -113,7 +133,8 @@ public struct SafetyWrapper: Sendable {
                             command.positions[k] = min(soft.upperBound, max(soft.lowerBound, robot.jointPositions[config.stateIndices[k]]))
                         }
                     }
-                    action = ([Float](repeating: 0, count: config.count), command)
+                    scratch.mapped = command
+                    action = ([Float](repeating: 0, count: config.count), true)
                 }
             } else {
                 conditions.append(Condition(reason: .missingAction, message: "the policy produced no action this tick"))
@@ -121,32 +142,46 @@ public struct SafetyWrapper: Sendable {
         }
 
         var cause: Condition? = nil
-        if !state.mode.isStopped {
+        var anyStops = false
+        for c in conditions where c.stops { anyStops = true }
+        if !state.mode.isStopped, anyStops {
             let stopping = conditions.filter(\.stops)
             cause = SafetyReason.stopPriority.lazy.compactMap { reason in stopping.first { $0.reason == reason } }.first
             if let cause { latch(cause.reason) }
         }
 
-        let command: JointCommand
         switch state.mode {
         case .stopped(_, let behaviour):
-            command = stopCommand(behaviour)
+            stopCommand(behaviour, into: &command)
         case .running:
             if let measured, let action {
-                command = runningCommand(raw: action.raw, mapped: action.mapped, measured: measured, conditions: &conditions)
+                var mapped = scratch.mapped
+                scratch.mapped = Self.emptyCommand   // `mapped` is then uniquely held: the next mapping writes in place
+                runningCommand(raw: action.raw, mapped: mapped, measured: measured, conditions: &conditions, into: &command)
+                swap(&scratch.mapped, &mapped)
             } else {
                 // Unreachable: a missing state or action is a stop cause above. Fail closed anyway.
                 let missing = Condition(reason: .invalidInput, message: "no valid state or action to command from")
                 conditions.append(missing)
                 cause = missing
                 latch(.invalidInput)
-                command = stopCommand(config.stopBehaviour(for: .invalidInput))
+                stopCommand(config.stopBehaviour(for: .invalidInput), into: &command)
             }
         }
 
-        var events = state.pendingEvents
-        state.pendingEvents = []
-        var active = Set<ConditionKey>()
+        events.removeAll(keepingCapacity: true)
+        if !state.pendingEvents.isEmpty {
+            events.append(contentsOf: state.pendingEvents)
+            state.pendingEvents = []
+        }
+        if conditions.isEmpty && cause == nil {
+            if !state.activeConditions.isEmpty { state.activeConditions.removeAll(keepingCapacity: true) }
+            return state.mode
+        }
+        // The set of this tick's conditions, built in last tick's storage.
+        var active = scratch.active
+        scratch.active = []
+        active.removeAll(keepingCapacity: true)
         var causeEventIndex: Int? = nil
         for condition in conditions where !active.contains(condition.key) {
             active.insert(condition.key)
@@ -157,7 +192,8 @@ public struct SafetyWrapper: Sendable {
                                           joint: condition.joint, values: condition.values))
             }
         }
-        state.activeConditions = active
+        swap(&state.activeConditions, &active)
+        scratch.active = active
         if let cause {
             let behaviour = config.stopBehaviour(for: cause.reason)
             let message = "\(cause.message); \(behaviour.summary): \(StopBehaviour.label)"
@@ -170,8 +206,11 @@ public struct SafetyWrapper: Sendable {
                 events.append(SafetyEvent(time: time, reason: cause.reason, message: message, joint: cause.joint, values: values))
             }
         }
-        return SafetyOutput(command: command, mode: state.mode, events: events)
+        return state.mode
     }
+
+    /// Placeholder for scratch storage taken out while it is written.
+    private static let emptyCommand = JointCommand(positions: [], velocities: [], torques: [], kp: [], kd: [])
 
     // MARK: - E-stop, reset, stages
 
@@ -350,146 +389,180 @@ public struct SafetyWrapper: Sendable {
     /// (the default pose before any state), which matter only to a driver that adds its own kp.
     /// A controlled software stop — not a safety-rated function; hardware e-stops remain mandatory.
     public func stopCommand(_ behaviour: StopBehaviour) -> JointCommand {
+        var command = JointCommand.zeroTorque(count: config.count)
+        stopCommand(behaviour, into: &command)
+        return command
+    }
+
+    /// ``stopCommand(_:)`` written into `command`'s arrays (resized to the joints' count when they differ).
+    public func stopCommand(_ behaviour: StopBehaviour, into command: inout JointCommand) {
         let valid = state.lastValidState
-        var positions: [Double] = [], kd: [Double] = []
-        for k in 0..<config.count {
+        let n = config.count
+        if command.count != n || command.velocities.count != n || command.torques.count != n || command.kp.count != n || command.kd.count != n {
+            command = JointCommand.zeroTorque(count: n)
+        }
+        for k in 0..<n {
             let index = config.stateIndices[k]
             let soft = config.softPositionLimits[k]
             let q = valid?.jointPositions[index] ?? config.manifest.joints[index].defaultPosition
-            positions.append(clamp(q, soft.lowerBound, soft.upperBound))
+            command.positions[k] = clamp(q, soft.lowerBound, soft.upperBound)
+            command.velocities[k] = 0
+            command.torques[k] = 0
+            command.kp[k] = 0
             switch behaviour {
             case .zeroTorque:
-                kd.append(0)
+                command.kd[k] = 0
             case .damping:
                 var gain = config.dampingKd[k]
                 if let speed = valid.map({ abs($0.jointVelocities[index]) }), speed > 0 {
                     gain = min(gain, config.torqueBound(k, stage: state.stage) / speed)
                 }
-                kd.append(gain)
+                command.kd[k] = gain
             }
         }
-        let zero = [Double](repeating: 0, count: config.count)
-        return JointCommand(positions: positions, velocities: zero, torques: zero, kp: zero, kd: kd)
     }
 
-    /// The policy's command made safe: clip, map, clamp, smooth, rate limit, torque bound.
+    /// The policy's command made safe: clip, map, clamp, smooth, rate limit, torque bound; written
+    /// into `out` (resized once to the joints' count), with intermediate vectors in `scratch`.
     private mutating func runningCommand(raw: [Float], mapped: JointCommand, measured: RobotState,
-                                         conditions: inout [Condition]) -> JointCommand {
+                                         conditions: inout [Condition], into out: inout JointCommand) {
         let n = config.count
         for k in 0..<n where abs(Double(raw[k])) > config.actionClip {
             let joint = config.jointNames[config.mapper.commandIndices[k]]  // actions are in the policy's joint order
-            conditions.append(Condition(reason: .actionClip, joint: joint,
+            note(.actionClip, joint, &conditions, Condition(reason: .actionClip, joint: joint,
                                         message: "action \(raw[k]) for \(joint) clipped to ±\(config.actionClip)",
                                         values: ["action": Double(raw[k]), "clip": config.actionClip]))
         }
+        if out.count != n || out.velocities.count != n || out.torques.count != n || out.kp.count != n || out.kd.count != n {
+            out = JointCommand.zeroTorque(count: n)
+        }
+        Self.resize(&scratch.q, n)
+        Self.resize(&scratch.qd, n)
         let stage = state.stage
-        let q = config.stateIndices.map { measured.jointPositions[$0] }
-        let qd = config.stateIndices.map { measured.jointVelocities[$0] }
+        for k in 0..<n {
+            scratch.q[k] = measured.jointPositions[config.stateIndices[k]]
+            scratch.qd[k] = measured.jointVelocities[config.stateIndices[k]]
+        }
         // Velocity targets within ±velocity limit, like positions within the soft limits.
-        var velocityTargets = mapped.velocities
         for k in 0..<n {
             let limit = config.velocityLimits[k]
-            let bounded = clamp(velocityTargets[k], -limit, limit)
-            if bounded != velocityTargets[k] {
-                conditions.append(Condition(reason: .positionClamp, joint: config.jointNames[k],
-                                            message: "velocity target \(velocityTargets[k]) for \(config.jointNames[k]) clamped to ±\(limit)",
-                                            values: ["velocity_target": velocityTargets[k], "limit": limit]))
-                velocityTargets[k] = bounded
+            let wanted = mapped.velocities[k]
+            let bounded = clamp(wanted, -limit, limit)
+            if bounded != wanted {
+                note(.positionClamp, config.jointNames[k], &conditions, Condition(reason: .positionClamp, joint: config.jointNames[k],
+                                            message: "velocity target \(wanted) for \(config.jointNames[k]) clamped to ±\(limit)",
+                                            values: ["velocity_target": wanted, "limit": limit]))
             }
+            out.velocities[k] = bounded
         }
         if config.mode == .effort {
-            var torques = mapped.torques, kp = mapped.kp, kd = mapped.kd
             for k in 0..<n {
+                let q = scratch.q[k], qd = scratch.qd[k]
+                out.positions[k] = mapped.positions[k]
+                out.kp[k] = mapped.kp[k]
+                out.kd[k] = mapped.kd[k]
                 let bound = config.torqueBound(k, stage: stage)
-                let bounded = clamp(torques[k], -bound, bound)
-                if bounded != torques[k] {
-                    conditions.append(Condition(reason: .torqueBound, joint: config.jointNames[k],
-                                                message: "effort \(torques[k]) for \(config.jointNames[k]) clipped to ±\(bound) (stage \(stage))",
-                                                values: ["effort": torques[k], "limit": bound, "stage": stage]))
+                let bounded = clamp(mapped.torques[k], -bound, bound)
+                if bounded != mapped.torques[k] {
+                    note(.torqueBound, config.jointNames[k], &conditions, Condition(reason: .torqueBound, joint: config.jointNames[k],
+                                                message: "effort \(mapped.torques[k]) for \(config.jointNames[k]) clipped to ±\(bound) (stage \(stage))",
+                                                values: ["effort": mapped.torques[k], "limit": bound, "stage": stage]))
                 }
-                torques[k] = bounded
+                out.torques[k] = bounded
                 // Gains in effort mode (a runtime's hold command) are bounded like in position mode:
                 // the PD torque at the measured state plus the effort stays within ±bound.
-                if kp[k] != 0 || kd[k] != 0 {
-                    let pd = kp[k] * (mapped.positions[k] - q[k]) + kd[k] * (velocityTargets[k] - qd[k])
-                    if !(abs(pd + torques[k]) <= bound) {
+                if out.kp[k] != 0 || out.kd[k] != 0 {
+                    let pd = out.kp[k] * (mapped.positions[k] - q) + out.kd[k] * (out.velocities[k] - qd)
+                    if !(abs(pd + bounded) <= bound) {
                         var scale = 0.0
                         if pd.isFinite, pd != 0 {
-                            scale = clamp(pd > 0 ? (bound - torques[k]) / pd : (bound + torques[k]) / -pd, 0, 1)
+                            scale = clamp(pd > 0 ? (bound - bounded) / pd : (bound + bounded) / -pd, 0, 1)
                         }
-                        conditions.append(Condition(reason: .torqueBound, joint: config.jointNames[k],
-                                                    message: "PD torque \(pd + torques[k]) for \(config.jointNames[k]) bounded to ±\(bound) (stage \(stage))",
-                                                    values: ["torque": pd + torques[k], "limit": bound, "stage": stage, "gain_scale": scale]))
-                        kp[k] *= scale
-                        kd[k] *= scale
+                        note(.torqueBound, config.jointNames[k], &conditions, Condition(reason: .torqueBound, joint: config.jointNames[k],
+                                                    message: "PD torque \(pd + bounded) for \(config.jointNames[k]) bounded to ±\(bound) (stage \(stage))",
+                                                    values: ["torque": pd + bounded, "limit": bound, "stage": stage, "gain_scale": scale]))
+                        out.kp[k] *= scale
+                        out.kd[k] *= scale
                     }
                 }
             }
-            return JointCommand(positions: mapped.positions, velocities: velocityTargets, torques: torques, kp: kp, kd: kd)
+            return
         }
 
         let soft = config.softPositionLimits
         // Where targets may go: the soft limits, or anywhere with `clamp_targets: false` (the
         // joint's own range then holds it, as in the trainer; the measured position is checked).
-        let targetLimits = config.clampTargets ? soft : [ClosedRange<Double>](repeating: -Double.infinity...Double.infinity, count: n)
-        var targets = mapped.positions
-        for k in 0..<n where config.clampTargets {
-            let clamped = clamp(targets[k], soft[k].lowerBound, soft[k].upperBound)
-            if clamped != targets[k] {
-                conditions.append(Condition(reason: .positionClamp, joint: config.jointNames[k],
-                                            message: "target \(targets[k]) for \(config.jointNames[k]) clamped into the soft limits \(soft[k])",
-                                            values: ["target": targets[k], "lower": soft[k].lowerBound, "upper": soft[k].upperBound]))
-                targets[k] = clamped
+        func targetLower(_ k: Int) -> Double { config.clampTargets ? soft[k].lowerBound : -.infinity }
+        func targetUpper(_ k: Int) -> Double { config.clampTargets ? soft[k].upperBound : .infinity }
+        // The targets are built in `out.positions`.
+        for k in 0..<n {
+            let target = mapped.positions[k]
+            if config.clampTargets {
+                let clamped = clamp(target, soft[k].lowerBound, soft[k].upperBound)
+                if clamped != target {
+                    note(.positionClamp, config.jointNames[k], &conditions, Condition(reason: .positionClamp, joint: config.jointNames[k],
+                                                message: "target \(target) for \(config.jointNames[k]) clamped into the soft limits \(soft[k])",
+                                                values: ["target": target, "lower": soft[k].lowerBound, "upper": soft[k].upperBound]))
+                }
+                out.positions[k] = clamped
+            } else {
+                out.positions[k] = target
             }
         }
-        let start = (0..<n).map { clamp(q[$0], soft[$0].lowerBound, soft[$0].upperBound) }
+        if config.smoothingAlpha != nil || config.maxTargetVelocity != nil || config.maxTargetAcceleration != nil {
+            Self.resize(&scratch.start, n)
+            Self.resize(&scratch.before, n)
+            for k in 0..<n { scratch.start[k] = clamp(scratch.q[k], soft[k].lowerBound, soft[k].upperBound) }
+        }
         if let alpha = config.smoothingAlpha {
-            var filter = state.smoother ?? LowPassFilter(alpha: alpha, initial: start)
-            let smoothed = filter.step(targets)
-            state.smoother = filter
-            for k in 0..<n where abs(smoothed[k] - targets[k]) > config.filterReportThreshold {
-                conditions.append(Condition(reason: .smoothing, joint: config.jointNames[k],
-                                            message: "low-pass (\(config.smoothingCutoffHz ?? 0) Hz) holds \(config.jointNames[k]) back from \(targets[k])",
-                                            values: ["target": targets[k], "smoothed": smoothed[k]]))
+            if state.smoother == nil { state.smoother = LowPassFilter(alpha: alpha, initial: scratch.start) }
+            for k in 0..<n { scratch.before[k] = out.positions[k] }
+            state.smoother!.step(&out.positions)
+            for k in 0..<n where abs(out.positions[k] - scratch.before[k]) > config.filterReportThreshold {
+                note(.smoothing, config.jointNames[k], &conditions, Condition(reason: .smoothing, joint: config.jointNames[k],
+                                            message: "low-pass (\(config.smoothingCutoffHz ?? 0) Hz) holds \(config.jointNames[k]) back from "
+                                                + "\(scratch.before[k])",
+                                            values: ["target": scratch.before[k], "smoothed": out.positions[k]]))
             }
-            targets = smoothed
         }
         if config.maxTargetVelocity != nil || config.maxTargetAcceleration != nil {
-            var limiter = state.limiter ?? RateLimiter(period: config.controlPeriod, maxVelocity: config.maxTargetVelocity,
-                                                       maxAcceleration: config.maxTargetAcceleration, maxJerk: config.maxTargetJerk, initial: start)
-            let limited = limiter.step(targets)
-            state.limiter = limiter
-            for k in 0..<n where abs(limited[k] - targets[k]) > config.filterReportThreshold {
-                conditions.append(Condition(reason: .rateLimit, joint: config.jointNames[k],
-                                            message: "rate limit holds \(config.jointNames[k]) back from \(targets[k])",
-                                            values: ["target": targets[k], "limited": limited[k]]))
+            if state.limiter == nil {
+                state.limiter = RateLimiter(period: config.controlPeriod, maxVelocity: config.maxTargetVelocity,
+                                            maxAcceleration: config.maxTargetAcceleration, maxJerk: config.maxTargetJerk, initial: scratch.start)
             }
-            targets = (0..<n).map { clamp(limited[$0], targetLimits[$0].lowerBound, targetLimits[$0].upperBound) }
+            for k in 0..<n { scratch.before[k] = out.positions[k] }
+            state.limiter!.step(&out.positions)
+            for k in 0..<n where abs(out.positions[k] - scratch.before[k]) > config.filterReportThreshold {
+                note(.rateLimit, config.jointNames[k], &conditions, Condition(reason: .rateLimit, joint: config.jointNames[k],
+                                            message: "rate limit holds \(config.jointNames[k]) back from \(scratch.before[k])",
+                                            values: ["target": scratch.before[k], "limited": out.positions[k]]))
+            }
+            for k in 0..<n { out.positions[k] = clamp(out.positions[k], targetLower(k), targetUpper(k)) }
         }
 
-        var kp = mapped.kp, kd = mapped.kd, torques = mapped.torques
         // `torque_bound: saturate` at the full stage: the robot's driver clips its PD torque at the
         // torque limit, step by step, as the trainer's PD did; the command is not shaped.
         let saturating = config.driverSaturates && stage >= 1
         for k in 0..<n {
+            let q = scratch.q[k], qd = scratch.qd[k], velocityTarget = out.velocities[k]
+            var kp = mapped.kp[k], kd = mapped.kd[k]
             let bound = config.torqueBound(k, stage: stage)
-            let wanted = targets[k]
+            let wanted = out.positions[k]
             let feedforward = clamp(mapped.torques[k], -bound, bound)
             var target = wanted
-            if kp[k] > 0 && !saturating {
+            if kp > 0 && !saturating {
                 // Targets whose PD torque at the measured state stays within ±bound.
-                let damping = kd[k] * (velocityTargets[k] - qd[k])
-                let low = q[k] + (-bound - damping - feedforward) / kp[k]
-                let high = q[k] + (bound - damping - feedforward) / kp[k]
-                let windowLow = max(low, targetLimits[k].lowerBound), windowHigh = min(high, targetLimits[k].upperBound)
+                let damping = kd * (velocityTarget - qd)
+                let low = q + (-bound - damping - feedforward) / kp
+                let high = q + (bound - damping - feedforward) / kp
+                let windowLow = max(low, targetLower(k)), windowHigh = min(high, targetUpper(k))
                 if windowLow <= windowHigh {
                     target = clamp(target, windowLow, windowHigh)
                 } else {
-                    target = high < targetLimits[k].lowerBound ? targetLimits[k].lowerBound : targetLimits[k].upperBound
+                    target = high < targetLower(k) ? targetLower(k) : targetUpper(k)
                 }
             }
-            let requested = kp[k] * (wanted - q[k]) + kd[k] * (velocityTargets[k] - qd[k]) + mapped.torques[k]
-            let pd = kp[k] * (target - q[k]) + kd[k] * (velocityTargets[k] - qd[k])
+            let pd = kp * (target - q) + kd * (velocityTarget - qd)
             var scale = 1.0
             if !saturating, !(abs(pd + feedforward) <= bound) {
                 // No target within the soft limits is enough (the joint is outside them, or moving
@@ -498,19 +571,46 @@ public struct SafetyWrapper: Sendable {
                 if pd.isFinite, pd != 0 {
                     scale = clamp(pd > 0 ? (bound - feedforward) / pd : (bound + feedforward) / -pd, 0, 1)
                 }
-                kp[k] *= scale
-                kd[k] *= scale
+                kp *= scale
+                kd *= scale
             }
             if target != wanted || feedforward != mapped.torques[k] || scale != 1 {
-                conditions.append(Condition(reason: .torqueBound, joint: config.jointNames[k],
+                let requested = mapped.kp[k] * (wanted - q) + mapped.kd[k] * (velocityTarget - qd) + mapped.torques[k]
+                note(.torqueBound, config.jointNames[k], &conditions, Condition(reason: .torqueBound, joint: config.jointNames[k],
                                             message: "PD torque \(requested) for \(config.jointNames[k]) bounded to ±\(bound) (stage \(stage))",
                                             values: ["torque": requested, "limit": bound, "stage": stage, "target": wanted,
                                                      "bounded_target": target, "gain_scale": scale]))
             }
-            targets[k] = target
-            torques[k] = feedforward
+            out.positions[k] = target
+            out.torques[k] = feedforward
+            out.kp[k] = kp
+            out.kd[k] = kd
         }
-        return JointCommand(positions: targets, velocities: velocityTargets, torques: torques, kp: kp, kd: kd)
+    }
+
+    /// Adds a condition of the running command's shaping (clip, clamp, bound, filters). One that
+    /// was already active on the previous tick and does not stop gets no event, so its message and
+    /// values are not built (`full` is not evaluated): a persisting condition allocates nothing.
+    private func note(_ reason: SafetyReason, _ joint: String, _ conditions: inout [Condition], _ full: @autoclosure () -> Condition) {
+        if !reason.stops, state.activeConditions.contains(ConditionKey(reason: reason, joint: joint)) {
+            conditions.append(Condition(reason: reason, joint: joint, message: "", values: [:]))
+        } else {
+            conditions.append(full())
+        }
+    }
+
+    /// Makes `array` hold `count` values (allocates only when its size changes).
+    private static func resize(_ array: inout [Double], _ count: Int) {
+        if array.count != count { array = [Double](repeating: 0, count: count) }
+    }
+
+    /// Scratch storage for one tick's intermediate vectors, kept from tick to tick so that a tick
+    /// allocates nothing (state that means anything lives in `state`).
+    struct Scratch: Sendable {
+        var mapped = JointCommand(positions: [], velocities: [], torques: [], kp: [], kd: [])
+        var q: [Double] = [], qd: [Double] = [], start: [Double] = [], before: [Double] = []
+        var conditions: [Condition] = []
+        var active = Set<ConditionKey>()
     }
 
     // MARK: - Checks
@@ -531,8 +631,38 @@ public struct SafetyWrapper: Sendable {
         return event
     }
 
+    /// The index of the first NaN or infinity in `values` (a plain loop: no closure on the tick's path).
+    private static func firstNonFinite(_ values: [Float]) -> Int? {
+        for k in 0..<values.count where !values[k].isFinite { return k }
+        return nil
+    }
+
+    private static func finite(_ v: SIMD3<Double>?) -> Bool {
+        guard let v else { return true }
+        return v.x.isFinite && v.y.isFinite && v.z.isFinite
+    }
+
+    /// Whether a state has none of the problems `stateProblems` looks for, checked without
+    /// building anything (the tick's usual case).
+    private func stateIsClean(_ robot: RobotState) -> Bool {
+        let n = config.manifest.joints.count
+        guard robot.jointPositions.count == n, robot.jointVelocities.count == n, robot.time.isFinite else { return false }
+        for k in 0..<n where !robot.jointPositions[k].isFinite || !robot.jointVelocities[k].isFinite { return false }
+        for k in 0..<robot.jointTorques.count where !robot.jointTorques[k].isFinite { return false }
+        if let v = robot.baseOrientation, !(v[0].isFinite && v[1].isFinite && v[2].isFinite && v[3].isFinite) { return false }
+        guard Self.finite(robot.baseAngularVelocity), Self.finite(robot.baseAcceleration), Self.finite(robot.basePosition),
+              Self.finite(robot.baseLinearVelocity) else { return false }
+        if config.floatingBase {
+            guard let quaternion = robot.baseOrientation else { return false }
+            let norm = (quaternion * quaternion).sum().squareRoot()
+            if norm.isFinite, abs(norm - 1) > 0.1 { return false }
+        }
+        return true
+    }
+
     /// Shape and finiteness problems of a state (empty when it can be used).
     func stateProblems(_ robot: RobotState) -> [Condition] {
+        if stateIsClean(robot) { return [] }
         let joints = config.manifest.joints
         var problems: [Condition] = []
         guard robot.jointPositions.count == joints.count, robot.jointVelocities.count == joints.count else {
