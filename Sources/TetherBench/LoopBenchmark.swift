@@ -26,6 +26,9 @@ public struct LoopBenchmark: Sendable {
 
     public struct Report: Sendable, Codable {
         public var tickMicroseconds: LoopSummary.Distribution
+        /// Median µs of each part of the tick, timed separately in a second pass: "observation +
+        /// policy", "safety", "recorder" (where the time goes).
+        public var partsMedianMicroseconds: [String: Double]
         public var pythonTickMicroseconds: LoopSummary.Distribution?
         /// Python median / Tether median.
         public var speedupOverPython: Double?
@@ -63,13 +66,36 @@ public struct LoopBenchmark: Sendable {
             let elapsed = clock.now() - start
             if i >= warmUpTicks { samples[i - warmUpTicks] = elapsed * 1e6 }  // after the warm-up
         }
-        try recorder.close()
-        try? FileManager.default.removeItem(atPath: recorder.path)
         samples.sort()
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
         let mine = LoopSummary.Distribution(p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), max: samples.last ?? 0)
         log(String(format: "  tether tick (obs + ONNX policy + safety + recorder)  median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", mine.p50, mine.p99,
                    mine.p999))
+
+        // Where the time goes: the same tick again, each part timed on its own.
+        var parts = (obs: [Double](repeating: 0, count: ticks), safety: [Double](repeating: 0, count: ticks),
+                     record: [Double](repeating: 0, count: ticks))
+        for i in 0..<(ticks + warmUpTicks) {
+            let t = Double(i) * dt
+            let t0 = clock.now()
+            try control.computeAction(policy: &runtime, state: state, velocityCommand: command, policyTime: t)
+            let t1 = clock.now()
+            _ = control.applySafety(&safety, SafetyInput(time: t, state: state, stateReceivedAt: t, action: control.action, expectUpright: true))
+            control.commitAction()
+            let t2 = clock.now()
+            try control.record(to: recorder, time: t, state: state, receivedAt: t, withPolicy: true, command: control.command, events: [])
+            let t3 = clock.now()
+            if i >= warmUpTicks {
+                parts.obs[i - warmUpTicks] = (t1 - t0) * 1e6; parts.safety[i - warmUpTicks] = (t2 - t1) * 1e6
+                parts.record[i - warmUpTicks] = (t3 - t2) * 1e6
+            }
+        }
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        let partMedians = ["observation + policy": median(parts.obs), "safety": median(parts.safety), "recorder": median(parts.record)]
+        log(String(format: "  of which (medians, timed apart): observation + policy %.2f µs, safety %.2f µs, recorder %.2f µs",
+                   partMedians["observation + policy"]!, partMedians["safety"]!, partMedians["recorder"]!))
+        try recorder.close()
+        try? FileManager.default.removeItem(atPath: recorder.path)
 
         var peer: LoopSummary.Distribution?
         var speedup: Double?
@@ -126,6 +152,6 @@ public struct LoopBenchmark: Sendable {
         log(String(format: "  sustained %.0f Hz loop vs simulation: %d ticks at %.1f Hz, %d misses (%.3f %%), jitter p99 %.1f µs, compute p99 %.1f µs",
                    sustainedRateHz, sustained.ticks, sustained.achievedRateHz, sustained.deadlineMisses, 100 * missRate,
                    sustained.jitterMicroseconds.p99, sustained.computeMicroseconds.p99))
-        return Report(tickMicroseconds: mine, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
+        return Report(tickMicroseconds: mine, partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
     }
 }
