@@ -127,6 +127,11 @@ expect "trials from a gantry start on the simulated robot" 0 "trial +1/1 +ok" --
   --count 1 --seconds 8 --stage 100 --no-record --out "$TMP/gantry-trials"
 expect "--gantry is for the simulated robot" 64 "--gantry hangs the simulated robot" -- "$TETHER" deploy --policy policies/quadruped.onnx --backend emulator \
   --gantry
+expect_rt "deploy --realtime: the loop's thread under SCHED_FIFO, or why not" 0 \
+  "realtime (SCHED_FIFO priority 60, pinned to core 0|normal priority.*).*" -- "$TETHER" deploy --robot quadruped \
+  --policy policies/quadruped.onnx --stage 100 --seconds 3 --realtime --realtime-priority 60 --realtime-cpu 0
+expect "deploy --realtime-priority out of range" 64 "--realtime-priority must be 1…99" -- "$TETHER" deploy --robot quadruped \
+  --policy policies/quadruped.onnx --fast --seconds 1 --realtime --realtime-priority 120
 expect "deploy refuses an unknown stage" 64 "--stage must be 25, 50 or 100" -- "$TETHER" deploy --policy policies/quadruped.onnx --stage 30
 expect "deploy refuses a policy for another robot" 1 "does not match the manifest" -- "$TETHER" deploy --robot quadruped --policy policies/cartpole.onnx --fast
 expect "log info on the recording" 0 "cleanly closed" -- "$TETHER" log info "$TMP/d.mcap"

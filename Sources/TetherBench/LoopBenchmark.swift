@@ -16,6 +16,8 @@ public struct LoopBenchmark: Sendable {
     public var includePeer: Bool
     /// Ticks run before timing, on both sides (Tether's and `loop_tick.py`).
     public var warmUpTicks = 1000
+    /// Real-time scheduling for the measuring thread (both the tick timing and the sustained loop), if asked for.
+    public var realtime: RealTimeRequest?
 
     public init(ticks: Int = 20000, sustainedSeconds: Double = 3, sustainedRateHz: Double = 1000, includePeer: Bool = true) {
         self.ticks = ticks
@@ -26,6 +28,8 @@ public struct LoopBenchmark: Sendable {
 
     public struct Report: Sendable, Codable {
         public var tickMicroseconds: LoopSummary.Distribution
+        /// What the scheduler granted, when real-time scheduling was asked for (nil: normal priority).
+        public var realTime: RealTimeStatus?
         /// Median µs of each part of the tick, timed separately in a second pass: "observation +
         /// policy", "safety", "recorder" (where the time goes).
         public var partsMedianMicroseconds: [String: Double]
@@ -39,6 +43,12 @@ public struct LoopBenchmark: Sendable {
     public func run(log: (String) -> Void = { _ in }) throws -> Report {
         let robot = try BuiltinRobots.load("quadruped")
         let manifest = robot.manifest
+        let realTime = try realtime.map { try RealTime.apply($0) }
+        defer { realTime.map(RealTime.release) }
+        if let rt = realTime {
+            log("  realtime: " + (rt.fifo ? "SCHED_FIFO priority \(rt.priority ?? 0)" : "normal priority") + (rt.pinnedCPU.map { ", core \($0)" } ?? "")
+                + (rt.memoryLocked ? ", memory locked" : "") + rt.notes.map { "; \($0)" }.joined())
+        }
         guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find the Tether checkout for policies/quadruped.onnx") }
         let policyPath = "\(root)/policies/quadruped.onnx"
         let policy = try OnnxPolicy(path: policyPath, manifest: manifest)
@@ -152,6 +162,6 @@ public struct LoopBenchmark: Sendable {
         log(String(format: "  sustained %.0f Hz loop vs simulation: %d ticks at %.1f Hz, %d misses (%.3f %%), jitter p99 %.1f µs, compute p99 %.1f µs",
                    sustainedRateHz, sustained.ticks, sustained.achievedRateHz, sustained.deadlineMisses, 100 * missRate,
                    sustained.jitterMicroseconds.p99, sustained.computeMicroseconds.p99))
-        return Report(tickMicroseconds: mine, partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
+        return Report(tickMicroseconds: mine, realTime: realTime, partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
     }
 }

@@ -80,6 +80,8 @@ public final class Deployment {
         public var policyLate: Int?
         /// How the policy got through the deployment gate (robot backends; nil in simulation).
         public var gate: DeploymentClearance?
+        /// What the scheduler granted the loop thread, when real-time scheduling was asked for.
+        public var realTime: RealTimeStatus?
     }
 
     public let robot: Robot
@@ -91,6 +93,10 @@ public final class Deployment {
     public let loopConfiguration: FixedRateLoop.Configuration
     /// Velocity command given to the policy (vx, vy, yaw rate).
     public var velocityCommand: SIMD3<Double>
+    /// Real-time scheduling for the loop's thread (the thread that calls `run`): SCHED_FIFO, a
+    /// pinned core, locked memory (docs/failsafe.md, "Running the loop real-time"). Applied for
+    /// the run on a real clock only (a simulated clock has no deadlines to keep), released after.
+    public var realtime: RealTimeRequest?
     /// Set from any thread (signal handler, operator, ROS topic) to engage the e-stop at the next tick.
     public let eStopRequest = EStopRequest()
     /// Set from any thread (the first SIGINT / SIGTERM): e-stop, finish the stop, end the run.
@@ -162,11 +168,15 @@ public final class Deployment {
         var flushAt: Double?
         let worker = policyOnWorker ? policy.map { PolicyWorker(policy: $0) } : nil
         defer { worker?.shutdown() }
-        let start = clock.now()
         let statusEvery = max(1, Int(loopConfiguration.rateHz / statusHz))
         func log(_ line: String) {
             if eventLog.count < maxEventLog { eventLog.append(line) } else { eventsDropped += 1 }
         }
+        // Before anything moves: a required real-time request that is refused ends the run here.
+        let realTime = try (clock is MonotonicClock ? realtime : nil).map { try RealTime.apply($0) }
+        defer { realTime.map(RealTime.release) }
+        for note in realTime?.notes ?? [] { log("realtime: \(note); the loop runs at normal priority") }
+        let start = clock.now()
         loop.run { tick in
             let t = tick.start - start
             var events: [RecordedEvent] = []
@@ -435,12 +445,13 @@ public final class Deployment {
             }
         }
         let counters = Dictionary(uniqueKeysWithValues: safety.state.counters.map { ($0.key.rawValue, $0.value) })
-        let report = Report(robot: manifest.name, policy: nil, seconds: clock.now() - start, finalPhase: machine.phase.rawValue,
+        var report = Report(robot: manifest.name, policy: nil, seconds: clock.now() - start, finalPhase: machine.phase.rawValue,
                             stopped: safety.state.mode.isStopped, stopReason: stopReason, stage: safety.state.stage,
                             loop: loop.statistics.summary, safetyCounters: counters, events: eventLog,
                             distance: lastX.map { $0 - (startX ?? $0) }, recording: recording,
                             interruptedBy: interruptedBy, error: fault.map { "\($0)" }, eventsDropped: eventsDropped == 0 ? nil : eventsDropped,
                             inputNotes: robot.inputNotes.isEmpty ? nil : robot.inputNotes, policyLate: policyLate == 0 ? nil : policyLate)
+        report.realTime = realTime
         lastReport = report
         if let fault {
             if let f = fault as? RobotFault { throw f.error }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TetherCore
+import TetherRuntime
 
 /// Typed options: the command line reads the library's vocabulary, and a wrong value is a usage
 /// error (exit 64) naming the choices.
@@ -18,5 +19,27 @@ extension RobotBackend {
     static func argument(_ text: String) throws -> RobotBackend {
         guard let backend = RobotBackend(rawValue: text) else { throw ValidationError("--backend must be \(choices), not \(text)") }
         return backend
+    }
+}
+
+/// `--realtime` and its settings: SCHED_FIFO, a pinned core and locked memory for the loop's thread.
+struct RealTimeArguments: ParsableArguments {
+    @Flag(help: ArgumentHelp("Run the control loop's thread under SCHED_FIFO with locked memory (needs root, CAP_SYS_NICE or rtprio; "
+        + "says so and runs at normal priority when not granted).")) var realtime = false
+    @Option(help: "With --realtime: the SCHED_FIFO priority, 1-99.") var realtimePriority: Int32 = 80
+    @Option(help: "With --realtime: pin the loop's thread to this core (isolate it with isolcpus= for the best result).") var realtimeCpu: Int?
+    @Flag(help: "With --realtime: refuse to run instead of running at normal priority when it is not granted.") var realtimeRequired = false
+
+    func validate() throws {
+        guard (1...99).contains(realtimePriority) else {
+            throw ValidationError("--realtime-priority must be 1…99 (SCHED_FIFO's range), got \(realtimePriority); 80 is a usual choice")
+        }
+        if let realtimeCpu, realtimeCpu < 0 { throw ValidationError("--realtime-cpu must be a core number, 0 or more, got \(realtimeCpu)") }
+    }
+
+    /// The request, if --realtime was given.
+    var request: RealTimeRequest? {
+        guard realtime || realtimeRequired else { return nil }
+        return RealTimeRequest(priority: realtimePriority, cpu: realtimeCpu, required: realtimeRequired)
     }
 }

@@ -102,12 +102,14 @@ struct Bench: ParsableCommand {
         @Option(help: "Duration of the sustained loop, s.") var seconds = 3.0
         @Option(help: "Rate of the sustained loop, Hz.") var rate = 1000.0
         @Flag(help: "Print the report as JSON.") var json = false
+        @OptionGroup var realTime: RealTimeArguments
 
         func run() throws {
             guard ticks >= 100, seconds > 0, rate > 0 else { throw ValidationError("need --ticks >= 100 and positive --seconds and --rate") }
             if !json { print("tether bench loop: quadruped, policies/quadruped.onnx, stage 100 %") }
-            let result = try report { try LoopBenchmark(ticks: ticks, sustainedSeconds: seconds,
-                                                        sustainedRateHz: rate).run(log: json ? { _ in } : { print($0) }) }
+            var bench = LoopBenchmark(ticks: ticks, sustainedSeconds: seconds, sustainedRateHz: rate)
+            bench.realtime = realTime.request
+            let result = try report { try bench.run(log: json ? { _ in } : { print($0) }) }
             if json { try printJSON(result); return }
             if let s = result.speedupOverPython { print("ratio: Python tick / Tether tick = \(fmt(s, 2))x (median)") }
         }

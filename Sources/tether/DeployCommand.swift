@@ -66,6 +66,7 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
     @Flag(help: "Turn off the deployment's low-pass and target speed limit (on by default, from the manifest's safety section).") var noSmoothing = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @OptionGroup var realTime: RealTimeArguments
     @Option(name: .customLong("override"),
             help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in the history and the recording).",
                                valueName: "reason")) var overrideReason: String?
@@ -101,6 +102,7 @@ struct Deploy: ParsableCommand {
             try Deployment(robot: robotBackend, policy: onnx, stage: stage, schedule: schedule, recorder: recorder, clock: clock,
                            rateHz: loopRate, options: SafetyOptions(manifestFilters: !noSmoothing))
         }
+        deployment.realtime = realTime.request
         let config = deployment.safety.config
         // The first Ctrl-C / SIGTERM: e-stop, finish the stop, write the recording, exit 130 / 143.
         // A second: one more stop command, then exit at once.
@@ -159,6 +161,11 @@ struct Deploy: ParsableCommand {
         if fast { print("  (simulated clock: the loop's timings below are not measured in fast mode)") }
         print("  loop     \(l.ticks) ticks at \(fmt(l.achievedRateHz, 1)) Hz, \(l.deadlineMisses) deadline misses, compute p50 "
             + "\(fmt(l.computeMicroseconds.p50, 1)) µs p99 \(fmt(l.computeMicroseconds.p99, 1)) µs, jitter p99 \(fmt(l.jitterMicroseconds.p99, 1)) µs")
+        if let rt = result.realTime {
+            print("  realtime " + (rt.fifo ? "SCHED_FIFO priority \(rt.priority ?? 0)" : "normal priority")
+                + (rt.pinnedCPU.map { ", pinned to core \($0)" } ?? "") + (rt.memoryLocked ? ", memory locked" : ""))
+            for note in rt.notes { print("    \(note)") }
+        }
         if let d = result.distance { print("  distance \(fmt(d, 2)) m") }
         let counters = result.safetyCounters.filter { $0.value > 0 }.sorted { $0.key < $1.key }
         print("  safety   " + (counters.isEmpty ? "no interventions" : counters.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
