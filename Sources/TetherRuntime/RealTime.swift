@@ -70,11 +70,9 @@ public enum RealTime {
                 : "check the priority")
         }
         if let cpu = request.cpu {
-            var set = cpu_set_t()
-            withUnsafeMutableBytes(of: &set) { bytes in
-                bytes[cpu / 8] |= UInt8(1 << (cpu % 8))
-            }
-            if sched_setaffinity(0, MemoryLayout<cpu_set_t>.size, &set) == 0 {
+            var set = [UInt8](repeating: 0, count: cpuSetBytes)
+            set[cpu / 8] |= UInt8(1 << (cpu % 8))
+            if setAffinity(set) == 0 {
                 status.pinnedCPU = cpu
             } else {
                 let code = errno
@@ -95,6 +93,34 @@ public enum RealTime {
                               hint: "grant the privileges above, or drop --realtime-required to run at normal priority")
         }
         return status
+    }
+
+    /// glibc's cpu_set_t size (1024 CPUs).
+    static let cpuSetBytes = 128
+
+    private typealias AffinityCall = @convention(c) (pid_t, Int, UnsafeMutableRawPointer?) -> Int32
+
+    /// `sched_setaffinity(0, …)` for the calling thread. glibc declares it only under _GNU_SOURCE,
+    /// which Swift's Glibc module does not define, so it is looked up by name.
+    static func setAffinity(_ bytes: [UInt8]) -> Int32 {
+        affinityCall("sched_setaffinity", bytes).rc
+    }
+
+    /// `sched_getaffinity(0, …)` for the calling thread: the mask's bytes, nil on failure.
+    static func affinity() -> [UInt8]? {
+        let (rc, bytes) = affinityCall("sched_getaffinity", [UInt8](repeating: 0, count: cpuSetBytes))
+        return rc == 0 ? bytes : nil
+    }
+
+    private static func affinityCall(_ name: String, _ mask: [UInt8]) -> (rc: Int32, mask: [UInt8]) {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else {  // RTLD_DEFAULT
+            errno = ENOSYS
+            return (-1, mask)
+        }
+        let call = unsafeBitCast(symbol, to: AffinityCall.self)
+        var bytes = mask
+        let rc = bytes.withUnsafeMutableBytes { call(0, cpuSetBytes, $0.baseAddress) }
+        return (rc, bytes)
     }
 
     /// Puts the calling thread back to normal scheduling and unlocks memory (after a loop that

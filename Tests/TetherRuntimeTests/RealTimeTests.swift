@@ -29,9 +29,8 @@ import TetherCore
                 var param = sched_param(), policy: Int32 = 0
                 pthread_getschedparam(pthread_self(), &policy, &param)
                 s.policy = policy
-                var set = cpu_set_t()
-                sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &set)
-                s.onlyCore0 = withUnsafeBytes(of: &set) { b in b[0] == 1 && b.dropFirst().allSatisfy { $0 == 0 } }
+                let mask = RealTime.affinity() ?? []
+                s.onlyCore0 = mask.first == 1 && mask.dropFirst().allSatisfy { $0 == 0 }
                 RealTime.release(status)
                 pthread_getschedparam(pthread_self(), &policy, &param)
                 s.policyAfter = policy
