@@ -373,15 +373,16 @@ private let ddsCallbackTrampoline: @convention(c) (Int32, UnsafeMutableRawPointe
     Unmanaged<DDSCallback>.fromOpaque(context).takeUnretainedValue().body()
 }
 
-/// A value behind a lock, for the little state a stream's thread shares with its consumer.
-final class Locked<Value: Sendable>: @unchecked Sendable {
+/// A value behind a lock, for the little state a stream's thread shares with its consumer (and
+/// the benchmarks' processes with their readers).
+public final class Locked<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) { self.value = value }
+    public init(_ value: Value) { self.value = value }
 
     /// Runs `body` with the value, under the lock.
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
+    public func withLock<R>(_ body: (inout Value) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)
