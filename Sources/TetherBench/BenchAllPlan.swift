@@ -50,7 +50,7 @@ public enum BenchAllPlan {
         case "sim": return ["--environments", "8", "--steps", "200", "--repeats", "1"]
         case "policy": return ["--calls", "2000"]
         case "loop": return ["--ticks", "2000", "--seconds", "1"]
-        case "ros2": return ["--count", "500", "--repeats", "1", "--seconds", "2"]
+        case "ros2": return ["--count", "500", "--repeats", "1", "--seconds", "3"]
         case "validate": return ["--trials", "4", "--rounds", "1"]
         case "coco": return ["--images", "300", "--repeats", "1"]
         case "detect": return ["--frames", "20", "--warmup", "2"]
