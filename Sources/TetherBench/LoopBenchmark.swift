@@ -46,8 +46,7 @@ public struct LoopBenchmark: Sendable {
         let realTime = try realtime.map { try RealTime.apply($0) }
         defer { realTime.map(RealTime.release) }
         if let rt = realTime {
-            log("  realtime: " + (rt.fifo ? "SCHED_FIFO priority \(rt.priority ?? 0)" : "normal priority") + (rt.pinnedCPU.map { ", core \($0)" } ?? "")
-                + (rt.memoryLocked ? ", memory locked" : "") + rt.notes.map { "; \($0)" }.joined())
+            log("  realtime: \(rt.summary)" + rt.notes.map { "; \($0)" }.joined())
         }
         guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find the Tether checkout for policies/quadruped.onnx") }
         let policyPath = "\(root)/policies/quadruped.onnx"

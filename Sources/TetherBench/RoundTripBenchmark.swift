@@ -107,13 +107,13 @@ public struct ROS2Benchmark: Sendable {
         let jointBytes = joints.cdrBytes().count - 4
         let codec = try RoundTripBenchmark.codecCost(joints)
         log(String(format: "  JointState in Swift: encode %.2f µs, decode %.2f µs per message", codec.encode, codec.decode))
-        for trigger in [ROS2BenchTrigger.handler, .waitingCaller] {
-            let name = "JointState (12 joints), \(trigger.label)"
-            let mine = try RoundTripBenchmark.measure(executable: exe, message: .jointState, trigger: trigger, domain: domain,
+        // One round-trip row: Tether's best of `repeats`, then ddsperf with the same payload and trigger.
+        func roundTrip(_ name: String, _ message: ROS2BenchMessage, payloadBytes: Int, trigger: ROS2BenchTrigger, count: Int) throws {
+            let mine = try RoundTripBenchmark.measure(executable: exe, message: message, trigger: trigger, domain: domain,
                                                       count: count, repeats: repeats)
-            var row = Latency(name: name, payloadBytes: jointBytes, tetherMedianMicroseconds: mine.median, tetherP99Microseconds: mine.p99)
+            var row = Latency(name: name, payloadBytes: payloadBytes, tetherMedianMicroseconds: mine.median, tetherP99Microseconds: mine.p99)
             if let ddsperf {
-                switch ddsperf.roundTrip(domain: domain + 1, payloadBytes: jointBytes, trigger: trigger, seconds: seconds) {
+                switch ddsperf.roundTrip(domain: domain + 1, payloadBytes: payloadBytes, trigger: trigger, seconds: seconds) {
                 case .success(let peer):
                     row.ddsperfMedianMicroseconds = peer.median
                     row.ddsperfP99Microseconds = peer.p99
@@ -124,26 +124,14 @@ public struct ROS2Benchmark: Sendable {
             log(Self.line(row))
             latency.append(row)
         }
+        for trigger in [ROS2BenchTrigger.handler, .waitingCaller] {
+            try roundTrip("JointState (12 joints), \(trigger.label)", .jointState, payloadBytes: jointBytes, trigger: trigger, count: count)
+        }
         var throughput: [Throughput] = []
         if includeThroughput {
             let image = ROS2BenchMessages.image(payloadBytes: nil)
             let imageBytes = image.cdrBytes().count - 4
-            let rounds = max(50, count / 50)
-            let mine = try RoundTripBenchmark.measure(executable: exe, message: .image, trigger: .handler, domain: domain,
-                                                      count: rounds, repeats: repeats)
-            var row = Latency(name: "Image 640×480 rgb8, handler", payloadBytes: imageBytes, tetherMedianMicroseconds: mine.median,
-                              tetherP99Microseconds: mine.p99)
-            if let ddsperf {
-                switch ddsperf.roundTrip(domain: domain + 1, payloadBytes: imageBytes, trigger: .handler, seconds: seconds) {
-                case .success(let peer):
-                    row.ddsperfMedianMicroseconds = peer.median
-                    row.ddsperfP99Microseconds = peer.p99
-                    row.ratio = mine.median / peer.median
-                case .failure(let why): note("\(row.name): \(why.text)")
-                }
-            }
-            log(Self.line(row))
-            latency.append(row)
+            try roundTrip("Image 640×480 rgb8, handler", .image, payloadBytes: imageBytes, trigger: .handler, count: max(50, count / 50))
             for (name, bytes) in [("1 KiB", 1024), ("64 KiB", 65536), ("Image 640×480 rgb8", imageBytes)] {
                 let rate = try RoundTripBenchmark.oneWay(executable: exe, payloadBytes: bytes, domain: domain, seconds: seconds)
                 var row = Throughput(name: name, payloadBytes: bytes, tetherMessagesPerSecond: rate,

@@ -39,6 +39,12 @@ public struct RealTimeStatus: Sendable, Codable, Equatable {
 
     /// Whether everything asked for was granted.
     public var granted: Bool { notes.isEmpty }
+
+    /// One line of what was granted: "SCHED_FIFO priority 80, pinned to core 3, memory locked".
+    public var summary: String {
+        (fifo ? "SCHED_FIFO priority \(priority ?? 0)" : "normal priority") + (pinnedCPU.map { ", pinned to core \($0)" } ?? "")
+            + (memoryLocked ? ", memory locked" : "")
+    }
 }
 
 public enum RealTime {

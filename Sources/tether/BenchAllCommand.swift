@@ -58,12 +58,11 @@ extension Bench {
                 }
             }
             if quick { notes.append("--quick: fewer repetitions than the defaults; these figures check the set-up and are not to be quoted") }
-            let table = BenchmarkTable(environment: .current(), rows: rows, notes: notes, seconds: (ContinuousClock.now - started).seconds)
-            if table.environment.build == "debug" { notes.append("debug build: the figures are not meaningful; build with -c release") }
-            var final = table
-            final.notes = notes
-            try report { try write(final, reports: reports) }
-            if json { try printJSON(final) } else { print(final.markdown(), terminator: "") }
+            let environment = BenchmarkEnvironment.current()
+            if environment.build == "debug" { notes.append("debug build: the figures are not meaningful; build with -c release") }
+            let table = BenchmarkTable(environment: environment, rows: rows, notes: notes, seconds: (ContinuousClock.now - started).seconds)
+            try report { try write(table, reports: reports) }
+            if json { try printJSON(table) } else { print(table.markdown(), terminator: "") }
             if notes.contains(where: { $0.contains(" failed: ") }) { throw ExitCode.failure }
         }
 

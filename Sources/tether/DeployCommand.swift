@@ -162,8 +162,7 @@ struct Deploy: ParsableCommand {
         print("  loop     \(l.ticks) ticks at \(fmt(l.achievedRateHz, 1)) Hz, \(l.deadlineMisses) deadline misses, compute p50 "
             + "\(fmt(l.computeMicroseconds.p50, 1)) µs p99 \(fmt(l.computeMicroseconds.p99, 1)) µs, jitter p99 \(fmt(l.jitterMicroseconds.p99, 1)) µs")
         if let rt = result.realTime {
-            print("  realtime " + (rt.fifo ? "SCHED_FIFO priority \(rt.priority ?? 0)" : "normal priority")
-                + (rt.pinnedCPU.map { ", pinned to core \($0)" } ?? "") + (rt.memoryLocked ? ", memory locked" : ""))
+            print("  realtime \(rt.summary)")
             for note in rt.notes { print("    \(note)") }
         }
         if let d = result.distance { print("  distance \(fmt(d, 2)) m") }
