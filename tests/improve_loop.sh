@@ -4,7 +4,7 @@
 #   trials of the shipped policy on the robot (recorded) → experiments on the robot → calibrate →
 #   validate under the calibrated randomization (NO-GO) → attribution from the calibration →
 #   improve (until the gate would pass, within its budget, with the recorded failures) →
-#   validate on fresh trials (GO: exact lower bound ≥ 90 % on 100 trials) → deploy gate → trials
+#   validate on fresh trials (GO: exact lower bound ≥ 90 % on 300 trials) → deploy gate → trials
 #   of the improved policy on the robot (≥ 9 of 10) → the gate-vs-robot comparison.
 # Every figure the steps print is checked from their JSON, and the whole loop is timed.
 # Usage: tests/improve_loop.sh [path/to/tether] [truth.yaml]   (a release build: training takes minutes in debug)
@@ -44,7 +44,12 @@ step "improve"
 "$TETHER" improve --policy policies/quadruped.onnx --randomize "$TMP/cal/randomization.yaml" --recordings "$TMP/before" \
   --budget 12min --out "$TMP/improve" 2>&1 | grep -Ev "^  (iter |trial |          )"
 step "validate the improved policy on fresh trials"
-"$TETHER" validate --policy "$TMP/improve/improved.onnx" --randomize "$TMP/cal/randomization.yaml" --trials 100 --seed 1 --out "$TMP/gate-after.json" | grep \
+# 300 trials, not 100: improve stops at a confirmation of 98/100, which leaves the true rate anywhere
+# from about 93 % to 99.5 %. At 97 % a 100-trial gate (96 successes needed for a lower bound of 90 %)
+# says NO-GO about one time in five (CI saw 95/100 after a 98/100 confirmation); 300 trials need
+# 281 (93.7 %) and pass such a policy 999 times in 1000 (at 96 %: 98 in 100). A policy near the
+# threshold deserves the larger sample, as docs/validation.md advises.
+"$TETHER" validate --policy "$TMP/improve/improved.onnx" --randomize "$TMP/cal/randomization.yaml" --trials 300 --seed 1 --out "$TMP/gate-after.json" | grep \
   -E "^  (success|decision) "
 step "the deploy gate refuses the shipped policy and clears the improved one"
 set +e
@@ -115,8 +120,8 @@ check(all(k['seed'] != json.load(open(f"{tmp}/improve/before.json"))['identity']
 rs = json.load(open(f"{tmp}/improve/recorded-scenarios.json"))
 check(len(rs) > 0 and all('replay' in s for s in rs), f"{len(rs)} recorded failures extracted and replayed")
 g1 = json.load(open(f"{tmp}/gate-after.json"))['summary']
-check(g1['decision'] == 'GO' and g1['trials'] == 100,
-      f"validate on fresh trials: {g1['successes']}/100, lower bound {100*g1['clopperPearson'][0]:.1f} % → GO")
+check(g1['decision'] == 'GO' and g1['trials'] == 300,
+      f"validate on fresh trials: {g1['successes']}/300, lower bound {100*g1['clopperPearson'][0]:.1f} % → GO")
 refusal = open(f"{tmp}/refused.txt").read()
 check(refused != 0 and 'NO-GO' in refusal and not __import__('os').path.exists(f"{tmp}/refused/trials.jsonl"),
       "the deployment gate refused the shipped policy (its last validation says NO-GO) and nothing ran")
