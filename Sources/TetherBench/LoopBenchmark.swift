@@ -28,6 +28,10 @@ public struct LoopBenchmark: Sendable {
 
     public struct Report: Sendable, Codable {
         public var tickMicroseconds: LoopSummary.Distribution
+        /// The engine that computed the actions (`OnnxPolicy.engineSummary`).
+        public var policyEngine: String?
+        /// The same tick with the policy in ONNX Runtime, when the compiled graph ran the main measurement.
+        public var onnxRuntimeTickMicroseconds: LoopSummary.Distribution?
         /// What the scheduler granted, when real-time scheduling was asked for (nil: normal priority).
         public var realTime: RealTimeStatus?
         /// Median µs of each part of the tick, timed separately in a second pass: "observation +
@@ -51,6 +55,7 @@ public struct LoopBenchmark: Sendable {
         guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find the Tether checkout for policies/quadruped.onnx") }
         let policyPath = "\(root)/policies/quadruped.onnx"
         let policy = try OnnxPolicy(path: policyPath, manifest: manifest)
+        log("  policy engine: \(policy.engineSummary)")
         let sim = SimRobot(robot: robot)
         for _ in 0..<50 { sim.stepControl() }
         let state = sim.state()
@@ -67,19 +72,35 @@ public struct LoopBenchmark: Sendable {
         var control = ControlTick(manifest: manifest)
         var runtime: any PolicyRuntime = policy
         let command = manifest.task?.command ?? .zero
-        for i in 0..<(ticks + warmUpTicks) {
-            let t = Double(i) * dt
-            let start = clock.now()
-            try control.step(policy: &runtime, safety: &safety, recorder: recorder, state: state, receivedAt: t, time: t, policyTime: t,
-                             velocityCommand: command)
-            let elapsed = clock.now() - start
-            if i >= warmUpTicks { samples[i - warmUpTicks] = elapsed * 1e6 }  // after the warm-up
+        /// Times `ticks` ticks after the warm-up, sorted.
+        func timeTicks(_ runtime: inout any PolicyRuntime, _ control: inout ControlTick, _ safety: inout SafetyWrapper) throws -> [Double] {
+            for i in 0..<(ticks + warmUpTicks) {
+                let t = Double(i) * dt
+                let start = clock.now()
+                try control.step(policy: &runtime, safety: &safety, recorder: recorder, state: state, receivedAt: t, time: t, policyTime: t,
+                                 velocityCommand: command)
+                let elapsed = clock.now() - start
+                if i >= warmUpTicks { samples[i - warmUpTicks] = elapsed * 1e6 }  // after the warm-up
+            }
+            return samples.sorted()
         }
-        samples.sort()
+        samples = try timeTicks(&runtime, &control, &safety)
         func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
         let mine = LoopSummary.Distribution(p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), max: samples.last ?? 0)
         log(String(format: "  tether tick (obs + ONNX policy + safety + recorder)  median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", mine.p50, mine.p99,
                    mine.p999))
+        // The same tick with ONNX Runtime computing the action, for comparison (when the compiled graph ran above).
+        var onnxRuntimeTick: LoopSummary.Distribution?
+        if policy.engine != .onnxruntime {
+            var ort: any PolicyRuntime = try OnnxPolicy(path: policyPath, manifest: manifest, engine: .onnxruntime)
+            var ortControl = ControlTick(manifest: manifest)
+            var ortSafety = SafetyWrapper(config: config)
+            let sorted = try timeTicks(&ort, &ortControl, &ortSafety)
+            func q(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+            onnxRuntimeTick = .init(p50: q(0.5), p99: q(0.99), p999: q(0.999), max: sorted.last ?? 0)
+            log(String(format: "  same tick, policy in ONNX Runtime                     median %7.2f µs  p99 %7.2f µs  p99.9 %7.2f µs", q(0.5), q(0.99),
+                       q(0.999)))
+        }
 
         // Where the time goes: the same tick again, each part timed on its own.
         var parts = (obs: [Double](repeating: 0, count: ticks), safety: [Double](repeating: 0, count: ticks),
@@ -161,6 +182,6 @@ public struct LoopBenchmark: Sendable {
         log(String(format: "  sustained %.0f Hz loop vs simulation: %d ticks at %.1f Hz, %d misses (%.3f %%), jitter p99 %.1f µs, compute p99 %.1f µs",
                    sustainedRateHz, sustained.ticks, sustained.achievedRateHz, sustained.deadlineMisses, 100 * missRate,
                    sustained.jitterMicroseconds.p99, sustained.computeMicroseconds.p99))
-        return Report(tickMicroseconds: mine, realTime: realTime, partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
+        return Report(tickMicroseconds: mine, policyEngine: policy.engineSummary, onnxRuntimeTickMicroseconds: onnxRuntimeTick, realTime: realTime, partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
     }
 }

@@ -58,6 +58,8 @@ public final class Deployment {
     public struct Report: Sendable, Codable {
         public var robot: String
         public var policy: String?
+        /// The engine that ran the policy's calls, and why (`OnnxPolicy.engineSummary`).
+        public var policyEngine: String?
         public var seconds: Double
         public var finalPhase: String
         public var stopped: Bool

@@ -1,5 +1,7 @@
+import Foundation
 import ArgumentParser
 import TetherCore
+import TetherPolicy
 import TetherRuntime
 
 /// Typed options: the command line reads the library's vocabulary, and a wrong value is a usage
@@ -23,6 +25,21 @@ extension RobotBackend {
 }
 
 /// `--realtime` and its settings: SCHED_FIFO, a pinned core and locked memory for the loop's thread.
+extension PolicyEngine: ExpressibleByArgument {}
+
+/// `--policy-engine`: which engine computes the policy's actions (see `PolicyEngine`). It sets
+/// TETHER_POLICY_ENGINE for this process (and the processes it starts), so every policy the command
+/// loads (one per worker thread in a gate) uses it.
+struct PolicyEngineArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("Policy engine: auto (Tether's compiled graph when the model compiles and agrees with ONNX Runtime on probe inputs, "
+        + "else ONNX Runtime), onnxruntime, or native (the compiled graph or an error). Default: $TETHER_POLICY_ENGINE, else auto.",
+                               valueName: "engine")) var policyEngine: PolicyEngine?
+
+    func validate() throws {
+        if let policyEngine { setenv("TETHER_POLICY_ENGINE", policyEngine.rawValue, 1) }
+    }
+}
+
 struct RealTimeArguments: ParsableArguments {
     @Flag(help: ArgumentHelp("Run the control loop's thread under SCHED_FIFO with locked memory (needs root, CAP_SYS_NICE or rtprio; "
         + "says so and runs at normal priority when not granted).")) var realtime = false

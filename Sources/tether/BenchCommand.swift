@@ -103,6 +103,7 @@ struct Bench: ParsableCommand {
         @Option(help: "Rate of the sustained loop, Hz.") var rate = 1000.0
         @Flag(help: "Print the report as JSON.") var json = false
         @OptionGroup var realTime: RealTimeArguments
+        @OptionGroup var engine: PolicyEngineArguments
 
         func run() throws {
             guard ticks >= 100, seconds > 0, rate > 0 else { throw ValidationError("need --ticks >= 100 and positive --seconds and --rate") }

@@ -27,6 +27,7 @@ extension Bench {
         )
         @Option(help: "Built-in robot name or manifest path.") var robot: String = "quadruped"
         @Option(help: "ONNX policy (default: policies/<robot>.onnx).") var policy: String?
+        @OptionGroup var engine: PolicyEngineArguments
         @Option(help: "Randomization spec (default: robots/quadruped/randomization.yaml for the quadruped, none otherwise).") var randomize: String?
         @Option(help: "Trials of each run.") var trials = 20
         @Option(help: "Seed.") var seed: UInt64 = 1

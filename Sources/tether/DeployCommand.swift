@@ -67,6 +67,7 @@ struct Deploy: ParsableCommand {
     @Flag(help: "Turn off the deployment's low-pass and target speed limit (on by default, from the manifest's safety section).") var noSmoothing = false
     @Flag(help: "Print the report as JSON.") var json = false
     @OptionGroup var realTime: RealTimeArguments
+    @OptionGroup var engine: PolicyEngineArguments
     @Option(name: .customLong("override"),
             help: ArgumentHelp("Run on a robot without a GO validation, for this reason (recorded in the history and the recording).",
                                valueName: "reason")) var overrideReason: String?
@@ -116,6 +117,7 @@ struct Deploy: ParsableCommand {
         let (report, failure) = try runShowingStatus(deployment, schedule)
         var result = report
         result.policy = policy
+        result.policyEngine = onnx.engineSummary
         result.gate = gate
         sources.forEach { $0.cancel() }
         if json {
@@ -161,6 +163,7 @@ struct Deploy: ParsableCommand {
         if fast { print("  (simulated clock: the loop's timings below are not measured in fast mode)") }
         print("  loop     \(l.ticks) ticks at \(fmt(l.achievedRateHz, 1)) Hz, \(l.deadlineMisses) deadline misses, compute p50 "
             + "\(fmt(l.computeMicroseconds.p50, 1)) µs p99 \(fmt(l.computeMicroseconds.p99, 1)) µs, jitter p99 \(fmt(l.jitterMicroseconds.p99, 1)) µs")
+        if let engine = result.policyEngine { print("  policy   \(engine)") }
         if let rt = result.realTime {
             print("  realtime \(rt.summary)")
             for note in rt.notes { print("    \(note)") }

@@ -29,6 +29,7 @@ struct Improve: ParsableCommand {
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy to improve (its training checkpoint beside it is the warm start).") var policy: String
+    @OptionGroup var engine: PolicyEngineArguments
     @Option(help: "The gate's randomization (YAML): what the policy must pass, e.g. calibration's randomization.yaml.") var randomize: String
     @Option(help: ArgumentHelp("Randomization to train under (default: --randomize, the gate's; e.g. calibrate's training-randomization.yaml for a wider "
         + "one).")) var trainRandomize: String?

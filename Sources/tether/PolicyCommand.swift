@@ -46,6 +46,8 @@ struct PolicyCommand: ParsableCommand {
             var signature: PolicySignature?
             var signatureProblem: String?
             var contractProblems: [String]?
+            /// Which engine runs the calls on this robot, and why (with --robot).
+            var engine: String?
         }
 
         func run() throws {
@@ -56,10 +58,11 @@ struct PolicyCommand: ParsableCommand {
                 signatureProblem = error.what + (error.hint.map { " (\($0))" } ?? "")
             }
             var problems: [String]?
+            var engine: String?
             if let robot {
                 let manifest = try report { try Manifest.load(path: try BuiltinRobots.manifestPath(for: robot)) }
                 do {
-                    _ = try OnnxPolicy(path: model, manifest: manifest)
+                    engine = try OnnxPolicy(path: model, manifest: manifest).engineSummary
                     problems = []
                 } catch let error as TetherError {
                     problems = [error.what]
@@ -68,7 +71,7 @@ struct PolicyCommand: ParsableCommand {
             if json {
                 try printJSON(Output(model: model, onnxRuntime: OnnxRuntime.version, producer: session.producer, inputs: session.inputs,
                                      outputs: session.outputs, metadata: session.metadata, signature: signature,
-                                     signatureProblem: signatureProblem, contractProblems: problems))
+                                     signatureProblem: signatureProblem, contractProblems: problems, engine: engine))
             } else {
                 print("\(model)  (ONNX Runtime \(OnnxRuntime.version ?? "?"), producer '\(session.producer)')")
                 for i in session.inputs { print("  input  \(i.name)  \(i.elementType.name) "
@@ -87,6 +90,7 @@ struct PolicyCommand: ParsableCommand {
                 if let problems {
                     print(problems.isEmpty ? "  contract: matches \(robot!)" : "  contract: MISMATCH\n    \(problems.joined(separator: "\n    "))")
                 }
+                if let engine { print("  engine: \(engine)") }
             }
             if let problems, !problems.isEmpty { throw ExitCode.failure }
         }

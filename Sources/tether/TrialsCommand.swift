@@ -31,6 +31,7 @@ struct Trials: ParsableCommand {
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
+    @OptionGroup var engine: PolicyEngineArguments
     @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).",
             transform: RobotBackend.argument) var backend: RobotBackend = .sim
     @Flag(help: "ros2: keep DDS on the loopback interface (one machine).") var loopback = false

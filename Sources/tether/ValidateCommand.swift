@@ -34,6 +34,7 @@ extension Validate {
 
         @Option(help: "Built-in robot name or manifest path.") var robot: String = "quadruped"
         @Option(help: "ONNX policy to validate.") var policy: String
+        @OptionGroup var engine: PolicyEngineArguments
         @Option(help: "Domain randomization spec (omit: nominal model).") var randomize: String?
         @Option(help: "Number of trials N.") var trials = 100
         @Option(help: "Seed; trial i uses the random stream (seed, i).") var seed: UInt64 = 1

@@ -31,11 +31,15 @@ nonisolated(unsafe) var allocationSink: [Int] = []
     }
 
     /// The deployment's policy-phase tick (`ControlTick`, which `Deployment` calls) on the quadruped
-    /// with its ONNX policy, the safety wrapper and a window-mode flight recorder.
-    @Test func aControlTickAllocatesNothingAfterWarmUp() throws {
+    /// with its ONNX policy, the safety wrapper and a window-mode flight recorder; with the policy in
+    /// Tether's compiled engine and in ONNX Runtime.
+    @Test(arguments: [PolicyEngine.onnxruntime, .native])  // ONNX Runtime first: the counter ignores its library from then on
+    func aControlTickAllocatesNothingAfterWarmUp(engine: PolicyEngine) throws {
         let robot = try RobotModel.load(manifestPath: quadrupedManifest)
         let manifest = robot.manifest
-        var policy: any PolicyRuntime = try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: manifest)
+        let onnx = try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: manifest, engine: engine)
+        #expect(onnx.engine == engine)
+        var policy: any PolicyRuntime = onnx
         let sim = SimRobot(robot: robot)
         for _ in 0..<50 { sim.stepControl() }
         let state = sim.state()
@@ -78,8 +82,9 @@ nonisolated(unsafe) var allocationSink: [Int] = []
         let tether = try allocations { try run(10_000) }
         // ONNX Runtime's Run allocates inside the library (its execution frame: ~130 blocks per call
         // for this model); Tether's part of the tick must add none.
-        print("allocations over 10,000 ticks: \(n) in all, \(tether) by Tether; ONNX Runtime's Run alone over 10,000 calls: \(ort)")
-        #expect(tether == 0, "the tick allocated \(tether) times in 10,000 ticks")
+        print("\(engine): allocations over 10,000 ticks: \(n) in all, \(tether) by Tether; the policy's call alone over 10,000 calls: \(ort)")
+        #expect(tether == 0, "the tick (\(engine)) allocated \(tether) times in 10,000 ticks")
+        if engine == .native { #expect(n == 0, "with the compiled engine nothing in the tick allocates, library or not: \(n)") }
         #expect(n >= ort, "ONNX Runtime's allocations are in the total")
         #expect(safety.state.mode == .running)
         try recorder.close()
