@@ -132,6 +132,17 @@ expect_rt "deploy --realtime: the loop's thread under SCHED_FIFO, or why not" 0 
   --policy policies/quadruped.onnx --stage 100 --seconds 3 --realtime --realtime-priority 60 --realtime-cpu 0
 expect "deploy --realtime-priority out of range" 64 "--realtime-priority must be 1…99" -- "$TETHER" deploy --robot quadruped \
   --policy policies/quadruped.onnx --fast --seconds 1 --realtime --realtime-priority 120
+# The policy engine: the compiled graph when the model compiles and agrees with ONNX Runtime, else ONNX Runtime; said in the summary.
+expect "policy inspect names the engine" 0 "engine: compiled graph \(54 nodes.*agrees with ONNX Runtime" -- "$TETHER" policy inspect \
+  policies/quadruped.onnx --robot quadruped
+expect "deploy says which engine ran the policy" 0 "policy +compiled graph" -- "$TETHER" deploy --robot quadruped \
+  --policy policies/quadruped.onnx --fast --seconds 2
+expect "deploy --policy-engine onnxruntime" 0 "policy +ONNX Runtime \(asked for\)" -- "$TETHER" deploy --robot quadruped \
+  --policy policies/quadruped.onnx --fast --seconds 2 --policy-engine onnxruntime
+expect "an unknown --policy-engine is a usage error" 64 "policy-engine" -- "$TETHER" deploy --robot quadruped \
+  --policy policies/quadruped.onnx --fast --seconds 1 --policy-engine tensorrt
+expect "an unknown TETHER_POLICY_ENGINE is named" 1 "TETHER_POLICY_ENGINE is 'fast'" -- env TETHER_POLICY_ENGINE=fast "$TETHER" deploy \
+  --robot quadruped --policy policies/quadruped.onnx --fast --seconds 1
 expect "deploy refuses an unknown stage" 64 "--stage must be 25, 50 or 100" -- "$TETHER" deploy --policy policies/quadruped.onnx --stage 30
 expect "deploy refuses a policy for another robot" 1 "does not match the manifest" -- "$TETHER" deploy --robot quadruped --policy policies/cartpole.onnx --fast
 expect "log info on the recording" 0 "cleanly closed" -- "$TETHER" log info "$TMP/d.mcap"

@@ -70,6 +70,11 @@ public enum BenchAllPlan {
             rows.append(BenchmarkRow(benchmark: name, measure: "MLP 48→256→128→12 call, median", tether: f(median("tether onnxruntime fast path"), "µs"),
                                      peer: "Python onnxruntime, faster of session.run / IO binding", peerFigure: f(python, "µs"),
                                      ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better"))
+            if let compiled = median("tether compiled graph") {
+                rows.append(BenchmarkRow(benchmark: name, measure: "MLP 48→256→128→12 call, Tether's compiled engine, median", tether: f(compiled, "µs"),
+                                         peer: "Python onnxruntime, faster of session.run / IO binding", peerFigure: f(python, "µs"),
+                                         ratio: r["compiledSpeedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better"))
+            }
             let rec = r["recurrentLatencies"].array
             if let tether = rec.first?["medianMicroseconds"].double {
                 let peer = rec.dropFirst().compactMap { $0["medianMicroseconds"].double }.min()
@@ -84,10 +89,15 @@ public enum BenchAllPlan {
             return rows
         case "loop":
             return [
-                BenchmarkRow(benchmark: name, measure: "control tick (obs + ONNX + safety + recorder), median",
+                BenchmarkRow(benchmark: name, measure: "control tick (obs + policy + safety + recorder), median",
                              tether: f(r["tickMicroseconds"]["p50"].double, "µs"),
                              peer: "the same tick in Python (numpy + onnxruntime)", peerFigure: f(r["pythonTickMicroseconds"]["p50"].double, "µs"),
                              ratio: r["speedupOverPython"].double, ratioMeaning: "Python / Tether, higher is better", target: .atLeast(5)),
+                BenchmarkRow(benchmark: name, measure: "control tick with the policy in ONNX Runtime, median",
+                             tether: f(r["onnxRuntimeTickMicroseconds"]["p50"].double, "µs"),
+                             peer: "the same tick in Python (numpy + onnxruntime)", peerFigure: f(r["pythonTickMicroseconds"]["p50"].double, "µs"),
+                             ratio: ratio(r["pythonTickMicroseconds"]["p50"].double, r["onnxRuntimeTickMicroseconds"]["p50"].double),
+                             ratioMeaning: "Python / Tether, higher is better"),
                 BenchmarkRow(benchmark: name, measure: "control tick, p99.9", tether: f(r["tickMicroseconds"]["p999"].double, "µs"),
                              peer: "the same tick in Python", peerFigure: f(r["pythonTickMicroseconds"]["p999"].double, "µs"),
                              ratio: ratio(r["pythonTickMicroseconds"]["p999"].double, r["tickMicroseconds"]["p999"].double),

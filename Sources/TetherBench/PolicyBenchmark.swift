@@ -31,6 +31,8 @@ public struct PolicyBenchmark: Sendable {
         public var speedupOverPython: Double?
         /// Python's fastest path median / native median.
         public var nativeSpeedupOverPython: Double?
+        /// Python's fastest path median / compiled-graph median (the engine `--policy-engine auto` picks for this model).
+        public var compiledSpeedupOverPython: Double?
         /// Python session.run median / Tether fast-path median (the path most deploy scripts use).
         public var speedupOverPythonSessionRun: Double?
         /// A recurrent policy (48 → LSTM 64 → 12, state fed back each call): Tether's
@@ -63,6 +65,14 @@ public struct PolicyBenchmark: Sendable {
         latencies.append(Latency(runner: "tether onnxruntime fast path", medianMicroseconds: ort.0, p99Microseconds: ort.1))
         log(String(format: "  tether onnxruntime fast path   median %7.2f µs   p99 %7.2f µs", ort.0, ort.1))
 
+        // Tether's compiled engine (`PolicyEngine.auto` picks it when it compiles and agrees).
+        let compiled = try CompiledGraph(model: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), inputs: [("obs", [1, 48])],
+                                         outputs: ["actions"])
+        _ = compiled.input(0).update(fromContentsOf: observation)
+        let comp = try measure { compiled.run() }
+        latencies.append(Latency(runner: "tether compiled graph", medianMicroseconds: comp.0, p99Microseconds: comp.1))
+        log(String(format: "  tether compiled graph          median %7.2f µs   p99 %7.2f µs", comp.0, comp.1))
+
         var native = NativePolicy(network)
         var sink: Float = 0
         let nat = try measure { sink += try native.act(observation)[0] }
@@ -70,7 +80,7 @@ public struct PolicyBenchmark: Sendable {
         log(String(format: "  tether native MLP              median %7.2f µs   p99 %7.2f µs", nat.0, nat.1))
         if sink.isNaN { log("  (checksum NaN)") }
 
-        var speedup: Double?, nativeSpeedup: Double?, sessionRunSpeedup: Double?
+        var speedup: Double?, nativeSpeedup: Double?, sessionRunSpeedup: Double?, compiledSpeedup: Double?
         if includePeer {
             let peer = try pythonPeer(model: path, recurrent: false)
             latencies += peer.latencies("")
@@ -80,6 +90,7 @@ public struct PolicyBenchmark: Sendable {
             }
             speedup = peer.median_us / ort.0
             nativeSpeedup = peer.median_us / nat.0
+            compiledSpeedup = peer.median_us / comp.0
             sessionRunSpeedup = peer.run.median_us / ort.0
         }
 
@@ -135,6 +146,7 @@ public struct PolicyBenchmark: Sendable {
         log(String(format: "  ARS training (quadruped)       %9.0f physics steps/s", trainingRate))
         log(String(format: "  bare PD stepping (quadruped)   %9.0f physics steps/s", bareRate))
         return Report(onnxRuntime: OnnxRuntime.version, latencies: latencies, speedupOverPython: speedup, nativeSpeedupOverPython: nativeSpeedup,
+                      compiledSpeedupOverPython: compiledSpeedup,
                       speedupOverPythonSessionRun: sessionRunSpeedup,
                       recurrentLatencies: recurrentLatencies, recurrentSpeedupOverPython: recurrentSpeedup,
                       trainingPhysicsStepsPerSecond: trainingRate, bareSimulationStepsPerSecond: bareRate,

@@ -78,6 +78,7 @@ struct Bench: ParsableCommand {
             if let s = result.speedupOverPython { print("  Python's fastest path / Tether fast path = \(fmt(s, 2))x") }
             if let s = result.speedupOverPythonSessionRun { print("  Python session.run / Tether fast path   = \(fmt(s, 2))x") }
             if let s = result.nativeSpeedupOverPython { print("  Python's fastest path / Tether native   = \(fmt(s, 2))x") }
+            if let s = result.compiledSpeedupOverPython { print("  Python's fastest path / Tether compiled = \(fmt(s, 2))x") }
             if let s = result.recurrentSpeedupOverPython { print("  Python's fastest path / Tether, LSTM 64 with its state fed back = \(fmt(s, 2))x") }
             print("  ARS training / bare simulation        = \(fmt(result.trainingEfficiency, 3))")
         }
