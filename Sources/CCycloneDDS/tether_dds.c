@@ -329,6 +329,27 @@ int32_t tdds_take_borrowed(int32_t reader, void **sample, const uint8_t **data, 
     }
 }
 
+int32_t tdds_take_borrowed_batch(int32_t reader, int32_t max, void **samples, const uint8_t **data, size_t *sizes, int64_t *source_timestamps) {
+    if (max <= 0) return 0;
+    if (max > 64) max = 64;
+    struct ddsi_serdata *d[64];
+    dds_sample_info_t info[64];
+    int32_t n = dds_takecdr(reader, d, (uint32_t)max, info, DDS_ANY_STATE);
+    if (n <= 0) return n;
+    int32_t kept = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (!info[i].valid_data) { ddsi_serdata_unref(d[i]); continue; }
+        const raw_serdata *r = (const raw_serdata *)d[i];
+        samples[kept] = d[i];
+        data[kept] = r->data;
+        sizes[kept] = r->size;
+        source_timestamps[kept] = info[i].source_timestamp;
+        kept++;
+    }
+    // n (not kept): the caller takes again only when the reader filled the whole batch.
+    return kept | (n == max ? 0x10000 : 0);
+}
+
 int32_t tdds_reader_set_callback(int32_t reader, void (*callback)(int32_t reader, void *context), void *context) {
     if (!callback) return dds_set_listener(reader, NULL);
     dds_listener_t *listener = dds_create_listener(context);

@@ -63,8 +63,6 @@ public struct LoopBenchmark: Sendable {
         var safety = SafetyWrapper(config: config)
         let recorder = FlightRecorder(manifest: manifest, path: NSTemporaryDirectory() + "tether-bench-loop-unused.mcap",
                                       windowSeconds: 10, clockStart: 0)
-        var random = SeededRandom(seed: 0)
-        var last = [Float](repeating: 0, count: manifest.actionSize)
         let clock = MonotonicClock()
         var samples = [Double](repeating: 0, count: ticks)
         let dt = 1 / manifest.rates.controlHz
@@ -161,20 +159,19 @@ public struct LoopBenchmark: Sendable {
         let backend = SimulatedRobot(sim: fresh, start: loopClock.now())
         let loop = FixedRateLoop(configuration: .init(rateHz: sustainedRateHz), clock: loopClock)
         var wrapper = SafetyWrapper(config: config)
-        var obsBuilder = ObservationBuilder(manifest: manifest)
+        // The deployment's own tick, as `Deployment` runs it (without a recorder: the sustained loop times the robot's I/O and the tick).
+        var sustainedTick = ControlTick(manifest: manifest)
+        var sustainedPolicy: any PolicyRuntime = policy
+        policy.reset()
         let t0 = loopClock.now()
-        last = [Float](repeating: 0, count: manifest.actionSize)
         try loop.run { tick in
             try backend.advance(to: tick.start)
             let readAt = loopClock.now()
             guard let (s, received) = try backend.latestState() else { return (false, .init(readAt: nil, wroteAt: nil)) }
-            let obs = try obsBuilder.build(state: s, command: manifest.task?.command ?? .zero, lastAction: last,
-                                           policyTime: tick.start - t0, random: &random)
-            let action = try policy.act(obs)
-            let out = wrapper.tick(SafetyInput(time: tick.start - t0, state: s, stateReceivedAt: received - t0, action: action, lateness: tick.lateness))
-            try backend.send(out.command)
+            try sustainedTick.step(policy: &sustainedPolicy, safety: &wrapper, recorder: nil, state: s, receivedAt: received - t0, time: tick.start - t0,
+                                   policyTime: tick.start - t0, velocityCommand: command, lateness: tick.lateness)
+            try backend.send(sustainedTick.command)
             let wroteAt = loopClock.now()
-            last = action
             return (tick.start - t0 < sustainedSeconds, .init(readAt: readAt, wroteAt: wroteAt))
         }
         let sustained = loop.statistics.summary

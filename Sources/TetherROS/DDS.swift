@@ -232,6 +232,38 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
         }
     }
 
+    /// Takes every waiting sample in batches of up to 16 per call into DDS (one call when fewer
+    /// are waiting: no empty take after the last, as a loop of single takes needs), decodes each
+    /// from its borrowed bytes and passes it, or its decoding error, to `body`. Buffers on the stack.
+    static func takeAll(reader: Int32, topic: String, _ body: (Result<DDSSample<M>, any Error>) -> Void) {
+        let batch = 16
+        withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer?.self, capacity: batch) { samples in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: batch) { data in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: batch) { sizes in
+                    withUnsafeTemporaryAllocation(of: Int64.self, capacity: batch) { stamps in
+                        while true {
+                            let r = tdds_take_borrowed_batch(reader, Int32(batch), samples.baseAddress, data.baseAddress, sizes.baseAddress,
+                                                             stamps.baseAddress)
+                            guard r >= 0 else { body(.failure(DDSParticipant.error("cannot take from \(topic)", r))); return }
+                            for i in 0..<Int(r & 0xFFFF) {
+                                defer { tdds_sample_release(samples[i]) }
+                                do {
+                                    let message = try M(cdrBytes: UnsafeRawBufferPointer(start: data[i], count: sizes[i]))
+                                    body(.success(DDSSample(message: message, sourceTime: stamps[i])))
+                                } catch {
+                                    let what = (error as? TetherError)?.what ?? "\(error)"
+                                    body(.failure(TetherError("a sample on \(topic) could not be decoded as \(M.typeName): \(what)",
+                                                              at: DDSParticipant.ddsTopicName(topic), hint: (error as? TetherError)?.hint)))
+                                }
+                            }
+                            if r & 0x10000 == 0 { return }  // the reader had fewer than a full batch: nothing left
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Calls `handler` with each message as it arrives, on Cyclone's receive thread (a DDS
     /// listener): no thread of ours is woken in between, which is what a reply sent from the
     /// handler (an echo, a controller's answer) needs to be as fast as DDS itself.
@@ -244,15 +276,7 @@ public final class DDSSubscriber<M: ROSMessage>: @unchecked Sendable {
     public func setHandler(_ handler: @escaping @Sendable (Result<DDSSample<M>, any Error>) -> Void) throws {
         removeHandler()
         let reader = reader, topic = topic
-        let box = DDSCallback {
-            do {
-                while let sample = try Self.take(reader: reader, topic: topic) {
-                    handler(.success(DDSSample(message: sample.message, sourceTime: sample.sourceTime)))
-                }
-            } catch {
-                handler(.failure(error))
-            }
-        }
+        let box = DDSCallback { Self.takeAll(reader: reader, topic: topic, handler) }
         let context = Unmanaged.passRetained(box)
         let rc = tdds_reader_set_callback(reader, ddsCallbackTrampoline, context.toOpaque())
         guard rc >= 0 else {

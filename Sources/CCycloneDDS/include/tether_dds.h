@@ -60,6 +60,11 @@ void tdds_sample_release(void *sample);
 /// tdds_sample_release), `*data`, `*size` and the writer's timestamp (ns since the epoch) set,
 /// 0 when none, or a negative code. Invalid samples (disposals, unregistrations) are skipped.
 int32_t tdds_take_borrowed(int32_t reader, void **sample, const uint8_t **data, size_t *size, int64_t *source_timestamp);
+/// Takes up to `max` (at most 64) samples in one call, borrowing each one's bytes as
+/// tdds_take_borrowed does (release each with tdds_sample_release). Returns the number of valid
+/// samples in the low 16 bits, with bit 16 set when the reader returned a full batch (more may
+/// be waiting), or a negative DDS error.
+int32_t tdds_take_borrowed_batch(int32_t reader, int32_t max, void **samples, const uint8_t **data, size_t *sizes, int64_t *source_timestamps);
 
 /// Calls `callback(reader, context)` on Cyclone's receive thread whenever `reader` has new data
 /// (a DDS listener: no thread of ours wakes in between). NULL clears it, and returns once no
