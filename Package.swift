@@ -48,6 +48,9 @@ let package = Package(
         // JPEG and PNG decoding and encoding from Debian's libjpeg-turbo (libjpeg62-turbo-dev) and libpng (libpng-dev).
         // libjpeg's fatal errors need setjmp/longjmp, which Swift cannot call: a small C file.
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
+        // Headless OpenGL for MuJoCo's renderer: an EGL context without a window (Debian libegl-dev, libgl-dev; Mesa's llvmpipe
+        // or a GPU driver at run time).
+        .target(name: "CRender", linkerSettings: [.linkedLibrary("EGL"), .linkedLibrary("OpenGL")]),
 
         // Numerics: distributions, sample statistics, confidence intervals, hypothesis tests, dense
         // linear algebra and the one Levenberg–Marquardt solver. Depends on nothing.
@@ -124,6 +127,13 @@ let package = Package(
             name: "TetherVision",
             dependencies: ["TetherCore", "TetherNumerics", "TetherONNX", "TetherROS", "TetherReport", "CImageCodecs", .product(name: "Yams", package: "Yams")]
         ),
+        // Pictures of the robot: MuJoCo's renderer offscreen (EGL), recordings to H.264 MP4 through ffmpeg.
+        .target(
+            name: "TetherRender",
+            dependencies: ["TetherCore", "TetherSim", "TetherSafety", "TetherROS", "CMuJoCo", "CRender"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         // ROS 2: CDR codec, message types, the DDS transport (over CCycloneDDS), MCAP (ROS 2 bag) writer and reader.
         .target(name: "TetherROS", dependencies: ["TetherCore", "CCycloneDDS"]),
         // Every `tether bench`: Tether and, in the same run, the peer a user would otherwise use (the
@@ -140,7 +150,7 @@ let package = Package(
             name: "tether",
             dependencies: [
                 "TetherCore", "TetherNumerics", "TetherReport", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
-                "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory", "TetherBench",
+                "TetherEmulator", "TetherCalibration", "TetherValidation", "TetherVision", "TetherHistory", "TetherBench", "TetherRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeSwift,
@@ -195,6 +205,12 @@ let package = Package(
             linkerSettings: nativeLink
         ),
         .testTarget(name: "TetherHistoryTests", dependencies: ["TetherCore", "TetherHistory"]),
+        .testTarget(
+            name: "TetherRenderTests",
+            dependencies: ["TetherCore", "TetherSim", "TetherSafety", "TetherROS", "TetherRuntime", "TetherRender"],
+            swiftSettings: nativeSwift,
+            linkerSettings: nativeLink
+        ),
         .testTarget(
             name: "TetherBenchTests",
             dependencies: ["TetherCore", "TetherSim", "TetherPolicy", "TetherCalibration", "TetherValidation", "TetherVision", "TetherBench"],

@@ -24,8 +24,11 @@ esac
 # --- Debian packages -----------------------------------------------------------------------------
 # pkg-config: native library discovery; cyclonedds-dev: Cyclone DDS 0.10 (ROS 2's DDS) for TetherROS;
 # cyclonedds-tools: ddsperf, the peer of `tether bench ros2`; libjpeg62-turbo-dev, libpng-dev: image codecs of TetherVision;
-# libsqlite3-dev: SQLite for GRDB (the history database).
-DEB_PACKAGES=(pkg-config ca-certificates cyclonedds-dev cyclonedds-tools libjpeg62-turbo-dev libpng-dev libsqlite3-dev)
+# libsqlite3-dev: SQLite for GRDB (the history database);
+# libegl-dev, libgl-dev, libegl-mesa0, libgl1-mesa-dri: headless OpenGL (EGL, Mesa's llvmpipe) for `tether render`;
+# ffmpeg: the H.264 encoder of `tether render` and ffprobe, the tests' independent decoder.
+DEB_PACKAGES=(pkg-config ca-certificates cyclonedds-dev cyclonedds-tools libjpeg62-turbo-dev libpng-dev libsqlite3-dev
+              libegl-dev libgl-dev libegl-mesa0 libgl1-mesa-dri ffmpeg)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,7 +17,7 @@ struct Tether: ParsableCommand {
         version: "0.1.0",
         subcommands: [Demo.self, Sim.self, Train.self, Deploy.self, Emulate.self, Experiment.self, Calibrate.self, Validate.self, Trials.self,
                       GapReportCommand.self, PolicyCommand.self, SafetyCommand.self, LogCommand.self, RobotCommand.self,
-                          FineTune.self, Improve.self, HistoryCommand.self, Detect.self, Eval.self, Bench.self]
+                          FineTune.self, Improve.self, HistoryCommand.self, Detect.self, Eval.self, Render.self, Bench.self]
     )
 }
 

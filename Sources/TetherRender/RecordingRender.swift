@@ -1,0 +1,184 @@
+import CMuJoCo
+import Foundation
+import TetherCore
+import TetherROS
+import TetherSafety
+import TetherSim
+
+/// A flight recording (or any ROS 2 bag with joint states, and an IMU for a floating base) as a
+/// timeline of robot poses, safety events and phases, ready to render.
+public struct RecordingTimeline: Sendable {
+    /// One pose: joint positions in the manifest's joint order (nil: not in this message), base orientation (w, x, y, z).
+    public struct Pose: Sendable {
+        public var time: Double
+        public var joints: [Double?]
+        public var orientation: SIMD4<Double>?
+    }
+
+    public struct Event: Sendable {
+        public var time: Double
+        public var reason: String
+        public var message: String
+        public var stops: Bool
+    }
+
+    public var path: String
+    public var poses: [Pose]
+    public var events: [Event]
+    /// Times of the policy's actions (`/tether/action`): the policy phase.
+    public var actionTimes: [Double]
+    /// Seconds from the first to the last pose.
+    public var duration: Double { (poses.last?.time ?? 0) - (poses.first?.time ?? 0) }
+
+    /// Reads `path` for `robot`: joint states on the manifest's topic (matched by joint name), the
+    /// IMU's orientation, `/tether/safety_events` and `/tether/action`. Times are seconds from the
+    /// first joint state.
+    public init(path: String, robot: RobotModel) throws {
+        self.path = path
+        let reader: MCAPReader
+        do { reader = try MCAPReader(path: path) } catch let error as TetherError {
+            throw TetherError("cannot read the recording: \(error.what)", at: path,
+                              hint: "an unfinished recording can be recovered first: tether log recover \(path)")
+        }
+        let manifest = robot.manifest
+        let topics = manifest.ros2
+        let joints: [(logTime: UInt64, message: SensorMsgs.JointState)]
+        do {
+            joints = try reader.messages(SensorMsgs.JointState.self, topic: topics.jointStates)
+        } catch let error as TetherError {
+            throw TetherError("\(error.what) (the joint states of the manifest \(manifest.name))", at: path,
+                              hint: "pass the manifest of the robot that recorded it with --robot; \(error.hint ?? "")")
+        }
+        guard let first = joints.first else {
+            throw TetherError("the recording has no joint states on \(topics.jointStates)", at: path,
+                              hint: "render needs sensor_msgs/JointState on the manifest's ros2.joint_states topic: pass the recording robot's "
+                                  + "manifest with --robot (set ros2.joint_states in it for another robot's bag)")
+        }
+        let t0 = first.logTime
+        func seconds(_ t: UInt64) -> Double { t >= t0 ? Double(t - t0) / 1e9 : -Double(t0 - t) / 1e9 }
+        let names = manifest.joints.map(\.name)
+        var lastNames: [String] = []
+        var index: [Int?] = []
+        var poses: [Pose] = []
+        poses.reserveCapacity(joints.count)
+        var matchedAny = false
+        for (logTime, m) in joints {
+            if m.name != lastNames {
+                lastNames = m.name
+                let lookup = Dictionary(m.name.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+                index = names.map { lookup[$0] }
+            }
+            let q = index.map { i -> Double? in i.flatMap { $0 < m.position.count ? m.position[$0] : nil } }
+            if q.contains(where: { $0 != nil }) { matchedAny = true }
+            poses.append(Pose(time: seconds(logTime), joints: q, orientation: nil))
+        }
+        guard matchedAny else {
+            throw TetherError("no joint in \(topics.jointStates) has a name of the manifest \(manifest.name) (the bag's: "
+                + "\(lastNames.prefix(6).joined(separator: ", "))…)", at: path,
+                              hint: "render the bag with the manifest of the robot that recorded it (--robot path/to/manifest.yaml)")
+        }
+        // Orientation from the IMU, attached to the nearest earlier pose onwards.
+        if robot.baseSensors != nil {
+            let imu = (try? reader.messages(SensorMsgs.Imu.self, topic: topics.imu)) ?? []
+            var k = 0
+            var current: SIMD4<Double>?
+            for i in poses.indices {
+                while k < imu.count, seconds(imu[k].logTime) <= poses[i].time {
+                    let o = imu[k].message.orientation
+                    let n = (o.w * o.w + o.x * o.x + o.y * o.y + o.z * o.z).squareRoot()
+                    if n > 0.5, n.isFinite { current = SIMD4(o.w, o.x, o.y, o.z) / n }
+                    k += 1
+                }
+                poses[i].orientation = current
+            }
+        }
+        self.poses = poses
+        events = ((try? reader.messages(TetherMsgs.SafetyEvent.self, topic: "/tether/safety_events")) ?? []).map { logTime, e in
+            Event(time: seconds(logTime), reason: e.reason, message: e.message, stops: SafetyReason(rawValue: e.reason)?.stops ?? false)
+        }
+        actionTimes = ((try? reader.messages(StdMsgs.Float64MultiArray.self, topic: "/tether/action")) ?? []).map { seconds($0.logTime) }
+    }
+}
+
+/// Renders a recording to an H.264 MP4: a camera following the base (or a model camera), an
+/// overlay with the time, the phase and the latest safety event, and a red banner for two seconds
+/// from each stop.
+public struct RecordingRender: Sendable {
+    public var width = 1280
+    public var height = 720
+    public var framesPerSecond = 30
+    public var camera = RenderCamera.followBase
+    /// Render from this many seconds into the recording, for this long (nil: to the end).
+    public var start = 0.0
+    public var seconds: Double?
+
+    public init() {}
+
+    public struct Result: Sendable, Codable {
+        public var video: String
+        public var frames: Int
+        public var seconds: Double
+        public var width: Int
+        public var height: Int
+        public var framesPerSecond: Int
+        public var renderer: String
+        public var stops: Int
+        public var wallSeconds: Double
+        public var framesPerWallSecond: Double { Double(frames) / max(wallSeconds, 1e-9) }
+    }
+
+    /// Renders `timeline` of `robot` to `output`; `progress(frame, frames)` after each frame.
+    public func render(_ timeline: RecordingTimeline, robot: RobotModel, to output: String,
+                       progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        let clock = ContinuousClock(), began = clock.now
+        let available = max(0, timeline.duration - start)
+        let length = min(seconds ?? available, available)
+        guard length > 0 else {
+            throw TetherError("nothing to render: the recording is \(String(format: "%.2f", timeline.duration)) s long and the render starts at "
+                + "\(String(format: "%.2f", start)) s", at: timeline.path, hint: "check --from / --seconds")
+        }
+        let frames = max(1, Int((length * Double(framesPerSecond)).rounded(.down)))
+        let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: camera)
+        let data = SimData(model: robot.model)
+        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
+        let base = robot.baseSensors
+        let encoder = try VideoEncoder(path: output, width: width, height: height, framesPerSecond: framesPerSecond)
+        var completed = false
+        defer { if !completed { encoder.cancel() } }
+        var poseIndex = 0, eventIndex = 0, actionIndex = 0
+        var lastEvent: RecordingTimeline.Event?, lastStop: RecordingTimeline.Event?
+        let t0 = timeline.poses[0].time
+        for frame in 0..<frames {
+            let t = t0 + start + Double(frame) / Double(framesPerSecond)
+            while poseIndex + 1 < timeline.poses.count, timeline.poses[poseIndex + 1].time <= t { poseIndex += 1 }
+            let pose = timeline.poses[poseIndex]
+            for (j, q) in pose.joints.enumerated() { if let q { data.qpos[robot.qposAddress[j]] = q } }
+            if let base, let o = pose.orientation {
+                for k in 0..<4 { data.qpos[base.freeJointQposAddress + 3 + k] = o[k] }
+            }
+            data.forward()
+            while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
+                lastEvent = timeline.events[eventIndex]
+                if lastEvent!.stops { lastStop = lastEvent }
+                eventIndex += 1
+            }
+            while actionIndex < timeline.actionTimes.count, timeline.actionTimes[actionIndex] <= t { actionIndex += 1 }
+            let inPolicy = actionIndex > 0 && t - timeline.actionTimes[actionIndex - 1] < 0.25
+            var lines = [("time", String(format: "%.2f s", t - t0)), ("phase", inPolicy ? "policy" : "no policy")]
+            if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
+            var banner: String?
+            if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }
+            try renderer.render(data, overlay: .init(lines: lines, banner: banner)) { try encoder.append($0) }
+            progress(frame + 1, frames)
+        }
+        try encoder.finish()
+        completed = true
+        return Result(video: output, frames: frames, seconds: Double(frames) / Double(framesPerSecond), width: width, height: height,
+                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer, stops: timeline.events.filter(\.stops).count,
+                      wallSeconds: (clock.now - began).seconds)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

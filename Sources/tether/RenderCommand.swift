@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import TetherCore
+import TetherRender
+import TetherSim
+
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render a flight recording to an H.264 MP4 video with MuJoCo's renderer (headless, EGL).",
+        discussion: """
+            Reads the joint states (matched to the manifest by name) and, for a floating base, the IMU's \
+            orientation, and renders each frame offscreen with MuJoCo's own renderer: Mesa's software \
+            renderer on a machine without a GPU, the GPU's driver where there is one. An overlay shows \
+            the time, the phase (policy or not) and the latest safety event; each stop is marked with a \
+            red banner for two seconds. Frames go to ffmpeg (libx264, yuv420p), and --poster writes a \
+            looping GIF beside the video.
+
+            The base's position is not in a flight recording (only its orientation, from the IMU): the \
+            robot is drawn at its starting position, with the camera following it.
+
+            Examples:
+              tether render out/deploy.mcap --out out/deploy.mp4
+              tether render run.mcap --robot robots/g1/g1.yaml --size 640x360 --fps 25 --seconds 10 --poster
+            """
+    )
+
+    @Argument(help: "Flight recording or ROS 2 bag (.mcap).") var recording: String
+    @Option(help: "Built-in robot or manifest the recording was made with.") var robot = "quadruped"
+    @Option(help: "Output video (.mp4).") var out: String?
+    @Option(help: "Frame size WIDTHxHEIGHT (even numbers).") var size = "1280x720"
+    @Option(help: "Frames per second.") var fps = 30
+    @Option(help: "Start this many seconds into the recording.") var from = 0.0
+    @Option(help: "Render this many seconds (default: to the end).") var seconds: Double?
+    @Option(help: "A camera of the model instead of the one following the base.") var camera: String?
+    @Flag(help: "Also write a looping GIF poster (480 px wide) beside the video.") var poster = false
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        guard parsedSize != nil else { throw ValidationError("--size must be WIDTHxHEIGHT, e.g. 1280x720, not \(size)") }
+        guard fps > 0, fps <= 240 else { throw ValidationError("--fps must be 1…240, got \(fps)") }
+        guard from >= 0 else { throw ValidationError("--from must be 0 or more seconds") }
+        if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+    }
+
+    var parsedSize: (Int, Int)? {
+        let parts = size.lowercased().split(separator: "x")
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]) else { return nil }
+        return (w, h)
+    }
+
+    func run() throws {
+        let robotModel = try report { try BuiltinRobots.load(robot) }
+        let output = out ?? ((recording as NSString).deletingPathExtension + ".mp4")
+        let timeline = try report { try RecordingTimeline(path: recording, robot: robotModel) }
+        var render = RecordingRender()
+        (render.width, render.height) = parsedSize!
+        render.framesPerSecond = fps
+        render.start = from
+        render.seconds = seconds
+        if let camera { render.camera = .named(camera) }
+        if !json {
+            emit("tether render: \(recording) (\(String(format: "%.1f", timeline.duration)) s, \(timeline.poses.count) joint states, "
+                + "\(timeline.events.count) safety events) → \(output), \(render.width)×\(render.height) at \(fps) fps")
+        }
+        var lastShown = -1
+        let result = try report {
+            try render.render(timeline, robot: robotModel, to: output) { frame, frames in
+                guard !json else { return }
+                let percent = frame * 100 / frames
+                if percent != lastShown && (percent % 5 == 0 || frame == frames) {
+                    lastShown = percent
+                    FileHandle.standardError.write(Data("\r  rendering frame \(frame)/\(frames) (\(percent) %)".utf8))
+                    if frame == frames { FileHandle.standardError.write(Data("\n".utf8)) }
+                }
+            }
+        }
+        var gif: String?
+        if poster {
+            let path = (output as NSString).deletingPathExtension + ".gif"
+            try report { try VideoEncoder.poster(from: output, to: path) }
+            gif = path
+        }
+        if json {
+            struct Output: Encodable { var result: RecordingRender.Result; var poster: String? }
+            try printJSON(Output(result: result, poster: gif))
+        } else {
+            print("wrote \(output): \(result.frames) frames, \(String(format: "%.1f", result.seconds)) s, \(result.width)×\(result.height), "
+                + "\(result.stops) stop\(result.stops == 1 ? "" : "s") marked; \(String(format: "%.1f", result.framesPerWallSecond)) frames/s "
+                + "(\(result.renderer))")
+            if let gif { print("wrote \(gif)") }
+        }
+    }
+}
