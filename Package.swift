@@ -141,7 +141,7 @@ let package = Package(
         .target(
             name: "TetherBench",
             dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "CMuJoCo", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherROS", "TetherRuntime",
-                           "TetherCalibration", "TetherValidation", "TetherVision"],
+                           "TetherCalibration", "TetherValidation", "TetherVision", "TetherRender"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -155,6 +155,16 @@ expect "safety replay of the recording" 0 "replayed [0-9]+ ticks" -- "$TETHER" s
   "$TMP/replay.jsonl"
 echo '{"time": "x"}' > "$TMP/bad.jsonl"
 expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety replay "$TMP/bad.jsonl" --robot quadruped
+# tether render: the recording to H.264 MP4 (ffprobe, an independent decoder, reads it back) and its poster.
+expect "render a recording to MP4" 0 "wrote $TMP/d.mp4: 30 frames, 3.0 s, 320×240" -- "$TETHER" render "$TMP/d.mcap" --out "$TMP/d.mp4" \
+  --size 320x240 --fps 10 --seconds 3 --no-effects --poster
+expect "ffprobe reads the video: h264, 320x240, 30 frames" 0 "codec_name=h264.*width=320.*height=240.*nb_read_frames=30" -- bash -c \
+  "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=codec_name,width,height,nb_read_frames -of default=nw=1 '$TMP/d.mp4' | tr '\n' ' '"
+expect "render writes the GIF poster" 0 "^GIF89a" -- head -c 6 "$TMP/d.gif"
+expect "render: an odd frame size is a usage error" 64 "--size must be WIDTHxHEIGHT" -- "$TETHER" render "$TMP/d.mcap" --size 320by240
+expect "render: a recording of another robot" 1 "--robot" -- "$TETHER" render "$TMP/d.mcap" --robot cartpole --out "$TMP/x.mp4"
+expect "render: not a recording" 1 "cannot read the recording" -- "$TETHER" render policies/cartpole.onnx --out "$TMP/x.mp4"
+expect "render: a camera the model lacks" 1 "no camera 'top'" -- "$TETHER" render "$TMP/d.mcap" --camera top --out "$TMP/x.mp4" --size 64x48
 
 # Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the
 # summary; the run then ends with status 130 (tests/failsafe.sh times it and the second signal).

@@ -25,7 +25,7 @@ public struct JSONObject: @unchecked Sendable {
 /// own process); a renamed field shows up as a missing row, which the table notes.
 public enum BenchAllPlan {
     /// Every benchmark, in the order they run (short ones first, the table fills early).
-    public static let names = ["policy", "loop", "ros2", "sim", "calibrate", "validate", "coco", "detect"]
+    public static let names = ["policy", "loop", "ros2", "sim", "calibrate", "validate", "coco", "detect", "render"]
 
     /// The benchmarks to run from `--only` / `--skip` lists.
     public static func select(only: String?, skip: String?) throws -> [String] {
@@ -54,6 +54,7 @@ public enum BenchAllPlan {
         case "validate": return ["--trials", "4", "--rounds", "1"]
         case "coco": return ["--images", "300", "--repeats", "1"]
         case "detect": return ["--frames", "20", "--warmup", "2"]
+        case "render": return ["--frames", "20", "--size", "640x360"]
         default: return []
         }
     }
@@ -169,6 +170,11 @@ public enum BenchAllPlan {
                                  tether: f(r["tether"]["total"].double, "ms"), peer: "Python pipeline (cv2/numpy + onnxruntime)",
                                  peerFigure: f(r["python"]["total"].double, "ms"), ratio: r["speedup"].double,
                                  ratioMeaning: "Python / Tether, higher is better")]
+        case "render":
+            return [BenchmarkRow(benchmark: name, measure: "offscreen frames/s, quadruped \(Int(r["width"].double ?? 0))×\(Int(r["height"].double ?? 0))",
+                                 tether: f(r["tetherFramesPerSecond"].double, "frames/s"), peer: "MuJoCo's Python Renderer, same frames",
+                                 peerFigure: f(r["pythonFramesPerSecond"].double, "frames/s"), ratio: r["ratio"].double,
+                                 ratioMeaning: "Tether / Python, higher is better")]
         default:
             return []
         }

@@ -37,8 +37,8 @@ public struct RecordingTimeline: Sendable {
         self.path = path
         let reader: MCAPReader
         do { reader = try MCAPReader(path: path) } catch let error as TetherError {
-            throw TetherError("cannot read the recording: \(error.what)", at: path,
-                              hint: "an unfinished recording can be recovered first: tether log recover \(path)")
+            let unfinished = error.what.contains("not an MCAP file") ? nil : "an unfinished recording can be recovered first: tether log recover \(path)"
+            throw TetherError("cannot read the recording: \(error.what)", at: path, hint: error.hint ?? unfinished)
         }
         let manifest = robot.manifest
         let topics = manifest.ros2
@@ -111,6 +111,8 @@ public struct RecordingRender: Sendable {
     /// Render from this many seconds into the recording, for this long (nil: to the end).
     public var start = 0.0
     public var seconds: Double?
+    /// Shadows, reflections, skybox (see `OffscreenRenderer.effects`).
+    public var effects = true
 
     public init() {}
 
@@ -130,52 +132,71 @@ public struct RecordingRender: Sendable {
     /// Renders `timeline` of `robot` to `output`; `progress(frame, frames)` after each frame.
     public func render(_ timeline: RecordingTimeline, robot: RobotModel, to output: String,
                        progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        try render([(nil, timeline)], robot: robot, to: output, progress: progress)
+    }
+
+    /// Renders several recordings one after the other into one video (`--start` / `--seconds`
+    /// apply to each), each labelled in the overlay (e.g. "trial 3").
+    public func render(_ segments: [(label: String?, timeline: RecordingTimeline)], robot: RobotModel, to output: String,
+                       progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let clock = ContinuousClock(), began = clock.now
-        let available = max(0, timeline.duration - start)
-        let length = min(seconds ?? available, available)
-        guard length > 0 else {
-            throw TetherError("nothing to render: the recording is \(String(format: "%.2f", timeline.duration)) s long and the render starts at "
-                + "\(String(format: "%.2f", start)) s", at: timeline.path, hint: "check --from / --seconds")
+        let counts = segments.map { segment -> Int in
+            let available = max(0, segment.timeline.duration - start)
+            return Int((min(seconds ?? available, available) * Double(framesPerSecond)).rounded(.down))
         }
-        let frames = max(1, Int((length * Double(framesPerSecond)).rounded(.down)))
+        let frames = counts.reduce(0, +)
+        guard frames > 0 else {
+            let longest = segments.map(\.timeline.duration).max() ?? 0
+            throw TetherError("nothing to render: the recording\(segments.count == 1 ? " is" : "s are at most") \(String(format: "%.2f", longest)) s long "
+                + "and the render starts at \(String(format: "%.2f", start)) s", at: segments.first?.timeline.path ?? "recording",
+                              hint: "check --from / --seconds")
+        }
         let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: camera)
+        renderer.effects = effects
         let data = SimData(model: robot.model)
-        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
         let base = robot.baseSensors
         let encoder = try VideoEncoder(path: output, width: width, height: height, framesPerSecond: framesPerSecond)
         var completed = false
         defer { if !completed { encoder.cancel() } }
-        var poseIndex = 0, eventIndex = 0, actionIndex = 0
-        var lastEvent: RecordingTimeline.Event?, lastStop: RecordingTimeline.Event?
-        let t0 = timeline.poses[0].time
-        for frame in 0..<frames {
-            let t = t0 + start + Double(frame) / Double(framesPerSecond)
-            while poseIndex + 1 < timeline.poses.count, timeline.poses[poseIndex + 1].time <= t { poseIndex += 1 }
-            let pose = timeline.poses[poseIndex]
-            for (j, q) in pose.joints.enumerated() { if let q { data.qpos[robot.qposAddress[j]] = q } }
-            if let base, let o = pose.orientation {
-                for k in 0..<4 { data.qpos[base.freeJointQposAddress + 3 + k] = o[k] }
+        var done = 0, stops = 0
+        for (segment, count) in zip(segments, counts) where count > 0 {
+            let timeline = segment.timeline
+            stops += timeline.events.filter(\.stops).count
+            if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) } else { data.reset() }
+            var poseIndex = 0, eventIndex = 0, actionIndex = 0
+            var lastEvent: RecordingTimeline.Event?, lastStop: RecordingTimeline.Event?
+            let t0 = timeline.poses[0].time
+            for frame in 0..<count {
+                let t = t0 + start + Double(frame) / Double(framesPerSecond)
+                while poseIndex + 1 < timeline.poses.count, timeline.poses[poseIndex + 1].time <= t { poseIndex += 1 }
+                let pose = timeline.poses[poseIndex]
+                for (j, q) in pose.joints.enumerated() { if let q { data.qpos[robot.qposAddress[j]] = q } }
+                if let base, let o = pose.orientation {
+                    for k in 0..<4 { data.qpos[base.freeJointQposAddress + 3 + k] = o[k] }
+                }
+                data.forward()
+                while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
+                    lastEvent = timeline.events[eventIndex]
+                    if lastEvent!.stops { lastStop = lastEvent }
+                    eventIndex += 1
+                }
+                while actionIndex < timeline.actionTimes.count, timeline.actionTimes[actionIndex] <= t { actionIndex += 1 }
+                let inPolicy = actionIndex > 0 && t - timeline.actionTimes[actionIndex - 1] < 0.25
+                var lines: [(String, String)] = []
+                if let label = segment.label { lines.append(("run", label)) }
+                lines += [("time", String(format: "%.2f s", t - t0)), ("phase", inPolicy ? "policy" : "no policy")]
+                if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
+                var banner: String?
+                if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }
+                try renderer.render(data, overlay: .init(lines: lines, banner: banner)) { try encoder.append($0) }
+                done += 1
+                progress(done, frames)
             }
-            data.forward()
-            while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
-                lastEvent = timeline.events[eventIndex]
-                if lastEvent!.stops { lastStop = lastEvent }
-                eventIndex += 1
-            }
-            while actionIndex < timeline.actionTimes.count, timeline.actionTimes[actionIndex] <= t { actionIndex += 1 }
-            let inPolicy = actionIndex > 0 && t - timeline.actionTimes[actionIndex - 1] < 0.25
-            var lines = [("time", String(format: "%.2f s", t - t0)), ("phase", inPolicy ? "policy" : "no policy")]
-            if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
-            var banner: String?
-            if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }
-            try renderer.render(data, overlay: .init(lines: lines, banner: banner)) { try encoder.append($0) }
-            progress(frame + 1, frames)
         }
         try encoder.finish()
         completed = true
         return Result(video: output, frames: frames, seconds: Double(frames) / Double(framesPerSecond), width: width, height: height,
-                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer, stops: timeline.events.filter(\.stops).count,
-                      wallSeconds: (clock.now - began).seconds)
+                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer, stops: stops, wallSeconds: (clock.now - began).seconds)
     }
 }
 

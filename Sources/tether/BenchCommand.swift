@@ -10,7 +10,7 @@ import TetherSim
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, ImproveBench.self,
+        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, ImproveBench.self, RenderBench.self,
                       DetectBench.self, COCOBench.self, All.self]
     )
 

@@ -6,6 +6,7 @@ import TetherEmulator
 import TetherHistory
 import TetherONNX
 import TetherPolicy
+import TetherRender
 import TetherReport
 import TetherRuntime
 import TetherSafety
@@ -248,6 +249,11 @@ struct Demo: ParsableCommand {
             ("History: success rate by run", "history.html"),
         ].filter { FileManager.default.fileExists(atPath: "out/\($0.1)") }
         let items = reports.map { "<li><a href=\"\(Markup.escape($0.1))\">\(Markup.escape($0.0))</a> <code>out/\(Markup.escape($0.1))</code></li>" }
+        // The redeployed policy on the virtual robot, as a video (the chapter's deliverable).
+        let video = FileManager.default.fileExists(atPath: "out/demo-deploy/redeployed.mp4")
+            ? "<h2>The redeployed policy on the virtual robot</h2><video controls width=\"640\" src=\"demo-deploy/redeployed.mp4\">"
+                + "</video><p><a href=\"demo-deploy/redeployed.mp4\">demo-deploy/redeployed.mp4</a> (H.264), "
+                + "<a href=\"demo-deploy/redeployed.gif\">GIF</a>; rendered from the flight recordings with <code>tether render</code>.</p>" : ""
         let page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"/><title>Tether demo</title>
@@ -256,7 +262,7 @@ struct Demo: ParsableCommand {
         <body><h1>Tether demo: the whole loop on the built-in quadruped</h1>
         <p>Experiments and calibration on the virtual robot, validation under the calibrated randomization, trials and the sim-vs-real gap, the improvement \
         loop, staged redeployment, vision, and the history of every run.</p>
-        <ul>\(items.joined())</ul></body></html>
+        \(video)<ul>\(items.joined())</ul></body></html>
         """
         try writeOutput(to: "out/index.html", what: "the demo's index") { Data(page.utf8) }
         let absolute = URL(fileURLWithPath: "out/index.html").standardizedFileURL.path
@@ -335,6 +341,45 @@ struct Demo: ParsableCommand {
         print("   gap at 100 %: sim \(rate(sim)), virtual robot \(rate(full.records)) (Fisher p \(String(format: "%.2g", gap.success.fisherP)))"
               + (gap.gateVersusRobot.map { "; gate vs robot: \($0.sentence)" } ?? ""))
         print("   gap report \(directory)/gap-report.html; flight recordings \(directory)/stage-*/")
+        renderVideo(robotModel, recordings: "\(directory)/stage-100", to: "\(directory)/redeployed.mp4")
+    }
+
+    /// The chapter's deliverable: a 60 s video of the redeployed policy on the virtual robot, the
+    /// full-task trials at 100 % one after the other (640×360, 30 fps, no shadows: about a minute
+    /// with a software renderer), and a GIF poster. A failure to render is reported, not fatal.
+    func renderVideo(_ robot: RobotModel, recordings folder: String, to output: String) {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".mcap") }.sorted()
+        var segments: [(label: String?, timeline: RecordingTimeline)] = []
+        var total = 0.0
+        for file in files where total < 60 {
+            guard let timeline = try? RecordingTimeline(path: "\(folder)/\(file)", robot: robot), timeline.duration > 1 else { continue }
+            segments.append((label: (file as NSString).deletingPathExtension.replacingOccurrences(of: "-", with: " "), timeline: timeline))
+            total += timeline.duration
+        }
+        guard !segments.isEmpty else {
+            print("   (no flight recording in \(folder) to render)")
+            return
+        }
+        var render = RecordingRender()
+        (render.width, render.height) = (640, 360)
+        render.effects = false
+        let budget = 60.0 / Double(segments.count)
+        if total > 60 { render.seconds = budget }
+        print("   rendering the redeployed policy on the virtual robot: \(segments.count) trials, \(Int(min(total, 60).rounded())) s of video …")
+        do {
+            var shown = -1
+            let result = try render.render(segments, robot: robot, to: output) { frame, frames in
+                let percent = frame * 100 / frames
+                if percent / 10 != shown / 10 { shown = percent; FileHandle.standardError.write(Data("\r   frame \(frame)/\(frames)".utf8)) }
+                if frame == frames { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
+            let poster = (output as NSString).deletingPathExtension + ".gif"
+            try? VideoEncoder.poster(from: output, to: poster)
+            print("   video \(output) (\(String(format: "%.0f", result.seconds)) s, \(String(format: "%.0f", result.framesPerWallSecond)) frames/s "
+                + "with \(result.renderer))")
+        } catch {
+            print("   the video could not be rendered: \(error) (the reports above are complete; tether render makes it later)")
+        }
     }
 
     /// ⑪ The validation gate on the randomization calibration derived (the robot as measured);

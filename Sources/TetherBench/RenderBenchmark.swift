@@ -1,0 +1,77 @@
+import CMuJoCo
+import Foundation
+import TetherCore
+import TetherRender
+import TetherSim
+
+/// `tether bench render`: frames per second of MuJoCo's renderer driven from Swift
+/// (`OffscreenRenderer`: EGL, offscreen, each frame read back as RGB) for the quadruped at 720p,
+/// against MuJoCo's Python `Renderer` drawing the same frames (same model, size, tracking camera
+/// and joint trajectory) in the same run (`benchmarks/render_peer.py`). Encoding is not timed on
+/// either side: it is ffmpeg's work.
+public struct RenderBenchmark: Sendable {
+    public var width: Int
+    public var height: Int
+    public var frames: Int
+    public var warmup = 10
+    public var includePeer: Bool
+
+    public init(width: Int = 1280, height: Int = 720, frames: Int = 120, includePeer: Bool = true) {
+        self.width = width
+        self.height = height
+        self.frames = frames
+        self.includePeer = includePeer
+    }
+
+    public struct Report: Sendable, Codable {
+        public var width: Int
+        public var height: Int
+        public var frames: Int
+        public var renderer: String
+        public var tetherFramesPerSecond: Double
+        public var pythonFramesPerSecond: Double?
+        public var pythonRenderer: String?
+        /// Tether fps / Python fps (higher is better).
+        public var ratio: Double?
+    }
+
+    public func run(log: (String) -> Void = { _ in }) throws -> Report {
+        let robot = try BuiltinRobots.load("quadruped")
+        let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height)
+        let data = SimData(model: robot.model)
+        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
+        let defaults = robot.manifest.joints.map(\.defaultPosition)
+        var checksum = 0
+        func frame(_ i: Int) {
+            for (j, address) in robot.qposAddress.enumerated() {
+                data.qpos[address] = defaults[j] + 0.3 * sin(2 * Double.pi * Double(i) / 30 + Double(j))
+            }
+            data.forward()
+            renderer.render(data) { checksum &+= Int($0[(height / 2 * width + width / 2) * 3]) }
+        }
+        for i in 0..<warmup { frame(i) }
+        let clock = ContinuousClock(), start = clock.now
+        for i in 0..<frames { frame(i) }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let mine = Double(frames) / seconds
+        log(String(format: "  tether (Swift, mjr_* over EGL)      %7.1f frames/s  (%@)", mine, renderer.glRenderer))
+        var report = Report(width: width, height: height, frames: frames, renderer: renderer.glRenderer, tetherFramesPerSecond: mine)
+        if includePeer {
+            guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find the Tether checkout for benchmarks/render_peer.py") }
+            let out = try TetherPaths.run(try TetherPaths.python(), [
+                "\(root)/benchmarks/render_peer.py", robot.manifest.modelPath, "--width", "\(width)", "--height", "\(height)",
+                "--frames", "\(frames)", "--warmup", "\(warmup)", "--qpos-addresses", robot.qposAddress.map(String.init).joined(separator: ","),
+                "--defaults", defaults.map { String($0) }.joined(separator: ","), "--keyframe", "\(robot.keyframeID ?? -1)",
+            ])
+            struct Peer: Decodable { var fps: Double; var renderer: String }
+            let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
+            report.pythonFramesPerSecond = peer.fps
+            report.pythonRenderer = peer.renderer
+            report.ratio = mine / peer.fps
+            log(String(format: "  python (mujoco.Renderer, EGL)       %7.1f frames/s  (%@)", peer.fps, peer.renderer))
+        }
+        if checksum == Int.min { log("  (checksum)") }
+        return report
+    }
+}
