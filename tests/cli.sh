@@ -165,6 +165,9 @@ expect "render: an odd frame size is a usage error" 64 "--size must be WIDTHxHEI
 expect "render: a recording of another robot" 1 "--robot" -- "$TETHER" render "$TMP/d.mcap" --robot cartpole --out "$TMP/x.mp4"
 expect "render: not a recording" 1 "cannot read the recording" -- "$TETHER" render policies/cartpole.onnx --out "$TMP/x.mp4"
 expect "render: a camera the model lacks" 1 "no camera 'top'" -- "$TETHER" render "$TMP/d.mcap" --camera top --out "$TMP/x.mp4" --size 64x48
+expect "render --compare: two recordings side by side" 0 "wrote $TMP/cmp.mp4: 20 frames" -- "$TETHER" render --compare "$TMP/d.mcap" \
+  "$TMP/d.mcap" --out "$TMP/cmp.mp4" --size 320x120 --fps 10 --seconds 2 --no-effects
+expect "render --compare needs two recordings" 64 "--compare takes two recordings" -- "$TETHER" render --compare "$TMP/d.mcap"
 
 # Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the
 # summary; the run then ends with status 130 (tests/failsafe.sh times it and the second signal).

@@ -149,23 +149,34 @@ public final class OffscreenRenderer {
     /// Renders `data` (positions already computed: `mj_forward` or `mj_kinematics`) and passes the
     /// frame to `body`: RGB, top row first, `width × height × 3` bytes.
     public func render<R>(_ data: SimData, overlay: Overlay = Overlay(), _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try render(panels: [(data, overlay)], body)
+    }
+
+    /// Renders several states side by side (each in its own panel of `width / panels` pixels, its
+    /// own following camera and overlay: a simulated trial beside the robot's) into one frame.
+    public func render<R>(panels: [(SimData, Overlay)], _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         let viewport = mjrRect(left: 0, bottom: 0, width: Int32(width), height: Int32(height))
-        mjv_updateScene(model.raw, data.raw, option, nil, camera, Int32(mjCAT_ALL.rawValue), scene)
-        mjr_render(viewport, scene, context)
-        if !overlay.lines.isEmpty {
-            let left = overlay.lines.map(\.0).joined(separator: "\n"), right = overlay.lines.map(\.1).joined(separator: "\n")
-            mjr_overlay(Int32(mjFONT_NORMAL.rawValue), Int32(mjGRID_BOTTOMLEFT.rawValue), viewport, left, right, context)
-        }
-        if let banner = overlay.banner {
-            // A red band across the top with the text in white on it (no text box over the band).
-            let bandHeight = max(12, height / 10)
-            let band = mjrRect(left: 0, bottom: Int32(height - bandHeight), width: Int32(width), height: Int32(bandHeight))
-            mjr_rectangle(band, 0.75, 0.05, 0.05, 0.9)
-            let font = height >= 480 ? mjFONT_BIG : mjFONT_NORMAL
-            // mjr_text places text relative to the whole offscreen buffer, which may be larger than the frame.
-            let bufferWidth = Double(context.pointee.offWidth), bufferHeight = Double(context.pointee.offHeight)
-            mjr_text(Int32(font.rawValue), banner, context, Float(0.02 * Double(width) / bufferWidth),
-                     Float((Double(height) - 0.8 * Double(bandHeight)) / bufferHeight), 1, 1, 1)
+        let panelWidth = width / max(1, panels.count)
+        // mjr_text places text relative to the whole offscreen buffer, which may be larger than the frame.
+        let bufferWidth = Double(context.pointee.offWidth), bufferHeight = Double(context.pointee.offHeight)
+        for (k, (data, overlay)) in panels.enumerated() {
+            let left = k * panelWidth
+            let panel = mjrRect(left: Int32(left), bottom: 0, width: Int32(panelWidth), height: Int32(height))
+            mjv_updateScene(model.raw, data.raw, option, nil, camera, Int32(mjCAT_ALL.rawValue), scene)
+            mjr_render(panel, scene, context)
+            if !overlay.lines.isEmpty {
+                let labels = overlay.lines.map(\.0).joined(separator: "\n"), values = overlay.lines.map(\.1).joined(separator: "\n")
+                mjr_overlay(Int32(mjFONT_NORMAL.rawValue), Int32(mjGRID_BOTTOMLEFT.rawValue), panel, labels, values, context)
+            }
+            if let banner = overlay.banner {
+                // A red band across the top with the text in white on it (no text box over the band).
+                let bandHeight = max(12, height / 10)
+                mjr_rectangle(mjrRect(left: Int32(left), bottom: Int32(height - bandHeight), width: Int32(panelWidth), height: Int32(bandHeight)),
+                              0.75, 0.05, 0.05, 0.9)
+                let font = height >= 480 && panels.count == 1 ? mjFONT_BIG : mjFONT_NORMAL
+                mjr_text(Int32(font.rawValue), banner, context, Float((Double(left) + 0.02 * Double(panelWidth)) / bufferWidth),
+                         Float((Double(height) - 0.8 * Double(bandHeight)) / bufferHeight), 1, 1, 1)
+            }
         }
         pixels.withUnsafeMutableBufferPointer { mjr_readPixels($0.baseAddress, nil, viewport, context) }
         // OpenGL's first row is the bottom one.

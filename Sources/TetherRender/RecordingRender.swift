@@ -154,7 +154,6 @@ public struct RecordingRender: Sendable {
         let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: camera)
         renderer.effects = effects
         let data = SimData(model: robot.model)
-        let base = robot.baseSensors
         let encoder = try VideoEncoder(path: output, width: width, height: height, framesPerSecond: framesPerSecond)
         var completed = false
         defer { if !completed { encoder.cancel() } }
@@ -163,32 +162,10 @@ public struct RecordingRender: Sendable {
             let timeline = segment.timeline
             stops += timeline.events.filter(\.stops).count
             if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) } else { data.reset() }
-            var poseIndex = 0, eventIndex = 0, actionIndex = 0
-            var lastEvent: RecordingTimeline.Event?, lastStop: RecordingTimeline.Event?
-            let t0 = timeline.poses[0].time
+            var cursor = TimelineCursor(timeline, label: segment.label)
             for frame in 0..<count {
-                let t = t0 + start + Double(frame) / Double(framesPerSecond)
-                while poseIndex + 1 < timeline.poses.count, timeline.poses[poseIndex + 1].time <= t { poseIndex += 1 }
-                let pose = timeline.poses[poseIndex]
-                for (j, q) in pose.joints.enumerated() { if let q { data.qpos[robot.qposAddress[j]] = q } }
-                if let base, let o = pose.orientation {
-                    for k in 0..<4 { data.qpos[base.freeJointQposAddress + 3 + k] = o[k] }
-                }
-                data.forward()
-                while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
-                    lastEvent = timeline.events[eventIndex]
-                    if lastEvent!.stops { lastStop = lastEvent }
-                    eventIndex += 1
-                }
-                while actionIndex < timeline.actionTimes.count, timeline.actionTimes[actionIndex] <= t { actionIndex += 1 }
-                let inPolicy = actionIndex > 0 && t - timeline.actionTimes[actionIndex - 1] < 0.25
-                var lines: [(String, String)] = []
-                if let label = segment.label { lines.append(("run", label)) }
-                lines += [("time", String(format: "%.2f s", t - t0)), ("phase", inPolicy ? "policy" : "no policy")]
-                if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
-                var banner: String?
-                if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }
-                try renderer.render(data, overlay: .init(lines: lines, banner: banner)) { try encoder.append($0) }
+                let overlay = cursor.pose(data, robot: robot, at: start + Double(frame) / Double(framesPerSecond))
+                try renderer.render(data, overlay: overlay) { try encoder.append($0) }
                 done += 1
                 progress(done, frames)
             }
@@ -197,6 +174,83 @@ public struct RecordingRender: Sendable {
         completed = true
         return Result(video: output, frames: frames, seconds: Double(frames) / Double(framesPerSecond), width: width, height: height,
                       framesPerSecond: framesPerSecond, renderer: renderer.glRenderer, stops: stops, wallSeconds: (clock.now - began).seconds)
+    }
+}
+
+extension RecordingRender {
+    /// Renders two recordings side by side, time-aligned from their first joint states (the same
+    /// trial in simulation and on the robot): each half follows its own robot; the shorter one
+    /// holds its last pose. The width is split between the two.
+    public func renderComparison(left: (label: String, timeline: RecordingTimeline), right: (label: String, timeline: RecordingTimeline),
+                                 robot: RobotModel, to output: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        let clock = ContinuousClock(), began = clock.now
+        let available = max(0, max(left.timeline.duration, right.timeline.duration) - start)
+        let frames = Int((min(seconds ?? available, available) * Double(framesPerSecond)).rounded(.down))
+        guard frames > 0 else {
+            throw TetherError("nothing to render: the recordings end before \(String(format: "%.2f", start)) s", at: left.timeline.path,
+                              hint: "check --from / --seconds")
+        }
+        let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: camera)
+        renderer.effects = effects
+        let datas = [SimData(model: robot.model), SimData(model: robot.model)]
+        for data in datas { if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) } }
+        let encoder = try VideoEncoder(path: output, width: width, height: height, framesPerSecond: framesPerSecond)
+        var completed = false
+        defer { if !completed { encoder.cancel() } }
+        var cursors = [TimelineCursor(left.timeline, label: left.label), TimelineCursor(right.timeline, label: right.label)]
+        for frame in 0..<frames {
+            let t = start + Double(frame) / Double(framesPerSecond)
+            let overlays = (0..<2).map { cursors[$0].pose(datas[$0], robot: robot, at: t) }
+            try renderer.render(panels: [(datas[0], overlays[0]), (datas[1], overlays[1])]) { try encoder.append($0) }
+            progress(frame + 1, frames)
+        }
+        try encoder.finish()
+        completed = true
+        return Result(video: output, frames: frames, seconds: Double(frames) / Double(framesPerSecond), width: width, height: height,
+                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer,
+                      stops: left.timeline.events.filter(\.stops).count + right.timeline.events.filter(\.stops).count,
+                      wallSeconds: (clock.now - began).seconds)
+    }
+}
+
+/// Walks a timeline forward: the pose at a time (the latest joint state and orientation at or
+/// before it), the phase, the latest event and a stop's banner for two seconds.
+struct TimelineCursor {
+    let timeline: RecordingTimeline
+    let label: String?
+    var poseIndex = 0, eventIndex = 0, actionIndex = 0
+    var lastEvent: RecordingTimeline.Event?, lastStop: RecordingTimeline.Event?
+
+    init(_ timeline: RecordingTimeline, label: String?) {
+        self.timeline = timeline
+        self.label = label
+    }
+
+    /// Sets `data` to the pose `offset` seconds after the timeline's start and computes positions;
+    /// returns the overlay for that moment.
+    mutating func pose(_ data: SimData, robot: RobotModel, at offset: Double) -> OffscreenRenderer.Overlay {
+        let t0 = timeline.poses[0].time, t = t0 + offset
+        while poseIndex + 1 < timeline.poses.count, timeline.poses[poseIndex + 1].time <= t { poseIndex += 1 }
+        let pose = timeline.poses[poseIndex]
+        for (j, q) in pose.joints.enumerated() { if let q { data.qpos[robot.qposAddress[j]] = q } }
+        if let base = robot.baseSensors, let o = pose.orientation {
+            for k in 0..<4 { data.qpos[base.freeJointQposAddress + 3 + k] = o[k] }
+        }
+        data.forward()
+        while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
+            lastEvent = timeline.events[eventIndex]
+            if lastEvent!.stops { lastStop = lastEvent }
+            eventIndex += 1
+        }
+        while actionIndex < timeline.actionTimes.count, timeline.actionTimes[actionIndex] <= t { actionIndex += 1 }
+        let inPolicy = actionIndex > 0 && t - timeline.actionTimes[actionIndex - 1] < 0.25
+        var lines: [(String, String)] = []
+        if let label { lines.append(("run", label)) }
+        lines += [("time", String(format: "%.2f s", min(t, timeline.poses.last!.time) - t0)), ("phase", inPolicy ? "policy" : "no policy")]
+        if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
+        var banner: String?
+        if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }
+        return .init(lines: lines, banner: banner)
     }
 }
 

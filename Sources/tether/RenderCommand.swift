@@ -23,6 +23,7 @@ struct Render: ParsableCommand {
               tether render out/deploy.mcap --out out/deploy.mp4
               tether render run.mcap --robot robots/g1/g1.yaml --size 640x360 --fps 25 --seconds 10 --poster
               tether render out/demo-deploy/stage-100/trial-00{0,1,2,3}.mcap --out trials.mp4 --no-effects
+              tether render --compare sim/trial-003.mcap robot/trial-003.mcap --out trial-3.mp4
             """
     )
 
@@ -35,7 +36,9 @@ struct Render: ParsableCommand {
     @Option(help: "Render this many seconds (default: to the end).") var seconds: Double?
     @Option(help: "A camera of the model instead of the one following the base.") var camera: String?
     @Flag(help: "Also write a looping GIF poster (480 px wide) beside the video.") var poster = false
-    @Flag(help: "No shadows, reflections or skybox (about twice as fast with a software renderer).") var noEffects = false
+    @Flag(help: "No shadows, reflections or skybox (about four times as fast with a software renderer).") var noEffects = false
+    @Flag(help: "Two recordings side by side, time-aligned: SIM.mcap REAL.mcap (the same trial in simulation and on the robot).") var compare = false
+    @Option(help: "With --compare: the two panels' labels, comma-separated.") var labels = "simulation,robot"
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
@@ -43,6 +46,8 @@ struct Render: ParsableCommand {
         guard fps > 0, fps <= 240 else { throw ValidationError("--fps must be 1…240, got \(fps)") }
         guard from >= 0 else { throw ValidationError("--from must be 0 or more seconds") }
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        if compare && recordings.count != 2 { throw ValidationError("--compare takes two recordings (SIM.mcap REAL.mcap), got \(recordings.count)") }
+        if compare && labels.split(separator: ",").count != 2 { throw ValidationError("--labels takes two comma-separated labels, e.g. sim,robot") }
     }
 
     var parsedSize: (Int, Int)? {
@@ -73,7 +78,7 @@ struct Render: ParsableCommand {
         }
         var lastShown = -1
         let result = try report {
-            try render.render(segments, robot: robotModel, to: output) { frame, frames in
+            let show: (Int, Int) -> Void = { frame, frames in
                 guard !json else { return }
                 let percent = frame * 100 / frames
                 if percent != lastShown && (percent % 5 == 0 || frame == frames) {
@@ -82,6 +87,12 @@ struct Render: ParsableCommand {
                     if frame == frames { FileHandle.standardError.write(Data("\n".utf8)) }
                 }
             }
+            if compare {
+                let names = labels.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+                return try render.renderComparison(left: (names[0], segments[0].timeline), right: (names[1], segments[1].timeline), robot: robotModel,
+                                                   to: output, progress: show)
+            }
+            return try render.render(segments, robot: robotModel, to: output, progress: show)
         }
         var gif: String?
         if poster {

@@ -115,6 +115,35 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(redTop(after) < 0.05, "no banner before the stop")
     }
 
+    @Test func twoRecordingsSideBySideAreTimeAligned() throws {
+        let (folding, robot) = try Self.recording(seconds: 1.5, foldAt: 0.5, stopAt: 1.4)
+        let (standing, _) = try Self.recording(seconds: 1.5, foldAt: 10, stopAt: 1.4)
+        defer { for p in [folding, standing] { try? FileManager.default.removeItem(atPath: p) } }
+        var render = RecordingRender()
+        (render.width, render.height, render.framesPerSecond) = (320, 240, 10)
+        render.effects = false
+        let video = NSTemporaryDirectory() + "tether-render-compare-\(UUID().uuidString).mp4"
+        defer { try? FileManager.default.removeItem(atPath: video) }
+        let result = try render.renderComparison(left: ("sim", try RecordingTimeline(path: standing, robot: robot)),
+                                                 right: ("robot", try RecordingTimeline(path: folding, robot: robot)), robot: robot, to: video)
+        #expect(result.frames == 14)
+        let probe = try Self.ffprobe(video)
+        #expect(probe["width"] == "320" && probe["height"] == "240" && probe["nb_read_frames"] == "14")
+        // Frame 2 (0.2 s): both stand, the halves alike; frame 8 (0.8 s): the right one has folded.
+        // Compared above the overlays (which differ: "sim", "robot").
+        func halvesDiffer(_ f: [UInt8]) -> Int {
+            var n = 0
+            for y in 30..<140 { for x in 30..<130 {
+                let a = (y * 320 + x) * 3, b = (y * 320 + x + 160) * 3
+                if (0..<3).map({ abs(Int(f[a + $0]) - Int(f[b + $0])) }).max()! > 40 { n += 1 }
+            } }
+            return n
+        }
+        let early = halvesDiffer(try Self.frame(video, index: 2, width: 320, height: 240))
+        let late = halvesDiffer(try Self.frame(video, index: 8, width: 320, height: 240))
+        #expect(late > 100 && late > 5 * max(early, 1), "halves differ by \(early) pixels while both stand, \(late) once one folded")
+    }
+
     @Test func badInputGetsClearErrors() throws {
         let robot = try BuiltinRobots.load("quadruped")
         // Not a recording.
