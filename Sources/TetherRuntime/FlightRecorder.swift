@@ -1,6 +1,7 @@
 import Foundation
 import TetherCore
 import TetherROS
+import TetherSim
 
 /// One event the runtime recorded (a safety intervention, a phase change, an error).
 public struct RecordedEvent: Sendable, Equatable {
@@ -162,6 +163,8 @@ public final class FlightRecorder {
     private struct Sink {
         var writer: MCAPWriter
         var channels: (joints: UInt16, imu: UInt16, command: UInt16, observation: UInt16, action: UInt16, events: UInt16)
+        /// `/tf`, when the robot's model could be read.
+        var tf: UInt16?
         /// `/tether/policy_state`, added with the first recurrent state written.
         var policyState: UInt16?
         /// The measurement time of the last state written here (a state is written once per file).
@@ -184,7 +187,19 @@ public final class FlightRecorder {
         self.clockStart = clockStart
         epochOffset = Date().timeIntervalSince1970
         jointNames = manifest.joints.map(\.name)
+        // For /tf and /robot_description (Foxglove, RViz): the model's link tree, read once here,
+        // before the loop runs. A model that cannot be read leaves them out, nothing else.
+        kinematics = try? KinematicTree.load(manifest)
+        if let kinematics {
+            let addresses = kinematics.qposAddresses(of: jointNames)
+            jointOfAddress = Dictionary(addresses.enumerated().compactMap { i, a in a.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        }
     }
+
+    /// The robot's links (nil: its model could not be read), and for each qpos address the
+    /// manifest joint whose position it is.
+    let kinematics: KinematicTree?
+    private var jointOfAddress: [Int: Int] = [:]
 
     /// Adds a tick. Continuous: written at once (into chunks of at most ``chunkDuration``).
     /// Otherwise kept in the ring buffer, from which records older than the window fall out, and
@@ -330,7 +345,16 @@ public final class FlightRecorder {
                         observation: try w.addTopic("/tether/observation", type: StdMsgs.Float64MultiArray.self),
                         action: try w.addTopic("/tether/action", type: StdMsgs.Float64MultiArray.self),
                         events: try w.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self))
-        return Sink(writer: w, channels: channels)
+        var tf: UInt16?
+        if let kinematics {
+            tf = try w.addTopic("/tf", type: Tf2Msgs.TFMessage.self)
+            // Once, at the start of each file (Foxglove and RViz take the latest description at or
+            // before the playhead). No latched-QoS channel metadata: rosbags' reader skips a channel
+            // whose offered_qos_profiles it cannot match, and a file has no late joiners anyway.
+            let description = try w.addTopic("/robot_description", type: StdMsgs.Text.self)
+            try w.write(StdMsgs.Text(data: kinematics.urdf()), channel: description, logTime: UInt64(max(0, epochOffset) * 1e9))
+        }
+        return Sink(writer: w, channels: channels, tf: tf)
     }
 
     private func write(_ r: FlightRecord, to sink: inout Sink) throws {
@@ -345,6 +369,17 @@ public final class FlightRecorder {
             let stateHeader = StdMsgs.Header(stamp: .init(nanoseconds: Int64(received)), frameID: "base")
             try w.write(SensorMsgs.JointState(state: s, names: jointNames, header: stateHeader), channel: c.joints, logTime: received)
             if let imu = SensorMsgs.Imu(state: s, header: stateHeader) { try w.write(imu, channel: c.imu, logTime: received) }
+            if let tf = sink.tf, let kinematics {
+                let positions = s.jointPositions
+                let transforms = kinematics.transforms(qpos: { address in self.jointOfAddress[address].flatMap { $0 < positions.count ? positions[$0] : nil } },
+                                                       basePosition: s.basePosition, baseOrientation: s.baseOrientation)
+                let message = Tf2Msgs.TFMessage(transforms: transforms.map { t in
+                    GeometryMsgs.TransformStamped(header: .init(stamp: stateHeader.stamp, frameID: t.parent), childFrameID: t.child,
+                                                  transform: .init(translation: .init(t.translation),
+                                                                   rotation: .init(x: t.rotation.y, y: t.rotation.z, z: t.rotation.w, w: t.rotation.x)))
+                })
+                try w.write(message, channel: tf, logTime: received)
+            }
         }
         if let cmd = r.command {
             try w.write(StdMsgs.Float64MultiArray(jointCommand: cmd), channel: c.command, logTime: stamp)

@@ -40,9 +40,19 @@ func rosPeer(_ request: [String: Any]) throws -> [String: Any] {
         #expect((result["linear_messages_read"] as! Int) == (result["messages_read"] as! Int))
         #expect(result["statistics"] is [String: Any])
         // rosbags (its rosbag2 MCAP storage and its own CDR decoder) reads every message too.
-        let viaRosbags = try rosPeer(["op": "read_rosbags", "path": path,
+        let viaRosbags = try rosPeer(["op": "read_rosbags", "path": path, "samples": ["/tf", "/robot_description"],
                                       "definitions": [TetherMsgs.SafetyEvent.typeName: TetherMsgs.SafetyEvent.messageText]])
         #expect((viaRosbags["counts"] as! [String: Int]) == counts)
+        // Foxglove-ready: /tf with every link of the model at each state, /robot_description once.
+        #expect(counts["/tf"] == 101 && counts["/robot_description"] == 1)
+        let samples = viaRosbags["samples"] as! [String: Any]
+        let tf = (samples["/tf"] as! [String: Any])["transforms"] as! [[String: Any]]
+        let tree = try KinematicTree.load(manifest)
+        #expect(tf.count == tree.links.count)
+        #expect(tf.map { $0["child_frame_id"] as! String } == tree.links.map(\.name))
+        #expect(((tf[0]["header"] as! [String: Any])["frame_id"] as! String) == "world")
+        let urdf = (samples["/robot_description"] as! [String: Any])["data"] as! String
+        #expect(urdf.hasPrefix("<?xml") && urdf.contains("<joint name=\"FR_hip_joint\" type=\"revolute\">"))
         let reader = try MCAPReader(path: path)
         #expect(reader.isCleanlyClosed)
         let events = try reader.messages(TetherMsgs.SafetyEvent.self, topic: "/tether/safety_events")
@@ -117,7 +127,9 @@ func rosPeer(_ request: [String: Any]) throws -> [String: Any] {
 
         let out = "\(dir)/recovered.mcap"
         let report = try FlightRecorder.recover(recording: crashed, to: out)
-        #expect(report.duplicatesSkipped == 0 && report.bytesDiscarded > 0)
+        // Each spool segment starts with the robot's description (the same message at the same
+        // time): the merge keeps one, and skips nothing else.
+        #expect(report.duplicatesSkipped == spools.count - 1 && report.bytesDiscarded > 0)
         let ticks = try tickIndices(out)
         let last = 399
         // All but the last second: every tick of the last window up to 1 s before the end.

@@ -319,7 +319,18 @@ def to_namespace(typename, value):
     return SimpleNamespace(**out)
 
 
-def read_rosbags(path, definitions):
+def rosbags_plain(value):
+    """A rosbags message (dataclasses, numpy arrays) as JSON values."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: rosbags_plain(getattr(value, k)) for k in value.__dataclass_fields__ if k != "__msgtype__"}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [rosbags_plain(v) for v in value]
+    return value
+
+
+def read_rosbags(path, definitions, samples=()):
     """Reads an MCAP file with rosbags' rosbag2 reader (its MCAP storage plugin) and deserializes
     every message with rosbags' own CDR decoder. rosbags reads bag directories, so the file is
     linked into a temporary directory beside a metadata.yaml written from the file's summary, as
@@ -342,6 +353,7 @@ def read_rosbags(path, definitions):
                                           "offered_qos_profiles": ""},
                        "message_count": stats.channel_message_counts.get(cid, 0)})
     counts = {}
+    last = {}
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / "bag"
         bag.mkdir()
@@ -355,9 +367,11 @@ def read_rosbags(path, definitions):
         (bag / "metadata.yaml").write_text(json.dumps(meta))  # JSON is YAML
         with Reader(bag) as reader:
             for connection, _timestamp, raw in reader.messages():
-                STORE.deserialize_cdr(raw, connection.msgtype)
+                message = STORE.deserialize_cdr(raw, connection.msgtype)
                 counts[connection.topic] = counts.get(connection.topic, 0) + 1
-    return {"counts": counts}
+                if connection.topic in samples:
+                    last[connection.topic] = rosbags_plain(message)
+    return {"counts": counts, "samples": last}
 
 
 def main():
@@ -379,7 +393,7 @@ def main():
     elif op == "read_mcap":
         print(json.dumps(read_mcap(req["path"], req.get("expect"))))
     elif op == "read_rosbags":
-        print(json.dumps(read_rosbags(req["path"], req.get("definitions"))))
+        print(json.dumps(read_rosbags(req["path"], req.get("definitions"), tuple(req.get("samples", ())))))
     elif op == "write_mcap":
         print(json.dumps(write_mcap(req["path"], req.get("chunk_size", 4096), req["messages"])))
     else:
