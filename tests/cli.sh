@@ -168,6 +168,16 @@ expect "render: a camera the model lacks" 1 "no camera 'top'" -- "$TETHER" rende
 expect "render --compare: two recordings side by side" 0 "wrote $TMP/cmp.mp4: 20 frames" -- "$TETHER" render --compare "$TMP/d.mcap" \
   "$TMP/d.mcap" --out "$TMP/cmp.mp4" --size 320x120 --fps 10 --seconds 2 --no-effects
 expect "render --compare needs two recordings" 64 "--compare takes two recordings" -- "$TETHER" render --compare "$TMP/d.mcap"
+# The Foxglove layout names topics a recording has (/tf and /robot_description included).
+"$TETHER" log info "$TMP/d.mcap" > "$TMP/d-info.txt" 2>&1
+expect "the Foxglove layout's topics are all in a recording" 0 "^all [0-9]+ topics recorded" -- python3 -c '
+import json, re, sys
+layout = json.load(open("docs/foxglove/tether-layout.json"))
+text = json.dumps(layout["configById"])
+topics = set(re.findall(r"\"(/[a-z_/]+)[.\"]", text))
+info = open(sys.argv[1]).read()
+missing = [t for t in sorted(topics) if not re.search(r"^  " + re.escape(t) + r" ", info, re.M)]
+print("missing: %s" % missing if missing else "all %d topics recorded" % len(topics))' "$TMP/d-info.txt"
 
 # Ctrl-C during a real-time deployment engages the e-stop: a damping stop, reported in the
 # summary; the run then ends with status 130 (tests/failsafe.sh times it and the second signal).
