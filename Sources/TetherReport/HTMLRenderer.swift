@@ -86,6 +86,10 @@ struct HTMLRenderer {
             return out + "</figure>\n"
         case let .code(text):
             return "<pre><code>\(e(text))</code></pre>\n"
+        case let .video(src, caption):
+            var out = "<figure><video controls preload=\"metadata\" style=\"max-width: 100%\" src=\"\(e(src))\"></video>\n"
+            out += "<figcaption>\(caption.map(e) ?? "")\(caption == nil ? "" : " · ")<a href=\"\(e(src))\">\(e(src))</a></figcaption>\n"
+            return out + "</figure>\n"
         case let .details(summary, blocks, open):
             return "<details\(open ? " open=\"open\"" : "")>\n<summary>\(e(summary))</summary>\n"
                 + blocks.map(self.block).joined() + "</details>\n"

@@ -184,6 +184,8 @@ public indirect enum ReportBlock: Sendable {
     case figure(ReportFigure)
     /// Preformatted text in a monospaced font (a command line, a patched model excerpt).
     case code(String)
+    /// A video (an MP4 beside the report, `src` relative to it), with a caption.
+    case video(src: String, caption: String?)
     /// A collapsible block: a one-line summary that opens to show `blocks` (raw numbers,
     /// per-trial tables). `open` shows it expanded from the start (and on paper).
     case details(summary: String, blocks: [ReportBlock], open: Bool)
@@ -214,6 +216,8 @@ public struct ReportSection: Sendable {
     }
     /// Appends preformatted text.
     public mutating func code(_ text: String) { blocks.append(.code(text)) }
+    /// Adds a video player for `src` (relative to the report).
+    public mutating func video(_ src: String, caption: String? = nil) { blocks.append(.video(src: src, caption: caption)) }
     /// Appends a collapsible block.
     public mutating func details(_ summary: String, open: Bool = false, _ blocks: [ReportBlock]) {
         self.blocks.append(.details(summary: summary, blocks: blocks, open: open))

@@ -81,6 +81,9 @@ public struct GapReport: Sendable, Codable {
     public var missing: [String]
     /// The validation gate compared with the real set (`tether report --validation`), if given.
     public var gateVersusRobot: GateVersusRobot?
+    /// Videos shown in the report (the worst real trial beside its simulated twin), paths relative
+    /// to the report; optional in the JSON.
+    public var videos: [ReportVideo]?
     /// Gap attributions, when given (see `GapAttribution`): over calibrated parameters (compared
     /// here with the real trials) and / or over the virtual robot's truth. Optional in the JSON:
     /// reports written before there were several read back with none.
@@ -256,6 +259,11 @@ public struct GapReport: Sendable, Codable {
         if !gates.isEmpty { successSection.paragraph("Deployment gate: " + gates.joined(separator: " · ") + ".") }
         var sections = [successSection, metricSection, failures]
         if let gateVersusRobot { sections.insert(gateVersusRobot.section, at: 1) }
+        if let videos, !videos.isEmpty {
+            var section = ReportSection("See it")
+            for v in videos { section.video(v.path, caption: v.title) }
+            sections.insert(section, at: 1)
+        }
         for attribution in attributions ?? [] { sections.append(Self.section(attribution)) }
         var notes = ReportSection("Not covered")
         for m in missing { notes.callout(.info, m) }
@@ -358,5 +366,15 @@ extension GapReport {
             }, caption: "Not simulated: these stay at their nominal values in every run."))
         }
         return a
+    }
+}
+
+/// A video a report shows: what it is and where (relative to the report).
+public struct ReportVideo: Sendable, Codable, Equatable {
+    public var title: String
+    public var path: String
+    public init(title: String, path: String) {
+        self.title = title
+        self.path = path
     }
 }

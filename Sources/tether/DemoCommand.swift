@@ -335,6 +335,7 @@ struct Demo: ParsableCommand {
             gap.gateVersusRobot = try? GateVersusRobot(gate: after, gateSource: "out/demo-improve/after.json", robot: full.records,
                                                        robotSource: "\(directory)/robot.jsonl")
         }
+        attachWorstTrialVideo(&gap, sim: sim, real: full.records, robot: robotModel, directory: directory)
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
         try writeOutput(to: "\(directory)/gap-report.json", what: "the gap report's JSON") { try gap.json() }
         func rate(_ r: [TrialRecord]) -> String { "\(r.filter(\.success).count)/\(r.count)" }
@@ -449,6 +450,7 @@ struct Demo: ParsableCommand {
                 + "; " + (a.explaining.isEmpty ? "no calibrated group explains a failure" : "explained by \(a.explaining.joined(separator: ", "))")
                 + " (\(directory)/attribution.json)"
         }
+        attachWorstTrialVideo(&gap, sim: sets[0], real: sets[1], robot: robotModel, directory: directory)
         try report { try gap.html(generatedAt: Date()).write(to: "\(directory)/gap-report.html") }
         func rate(_ r: [TrialRecord]) -> String { "\(r.filter(\.success).count)/\(r.count)" }
         func mean(_ r: [TrialRecord], _ f: (TrialRecord) -> Double?) -> String {

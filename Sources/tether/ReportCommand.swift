@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TetherCore
+import TetherSim
 import TetherValidation
 
 struct GapReportCommand: ParsableCommand {
@@ -32,6 +33,9 @@ struct GapReportCommand: ParsableCommand {
     @Option(help: "Trial records of the sim set (JSON Lines).") var sim: String?
     @Option(help: "Trial records of the real (or emulated) set (JSON Lines).") var real: String?
     @Option(help: "HTML report path.") var out = "gap-report.html"
+    @Flag(help: "Render the worst real trial beside its simulated twin (from their flight recordings) into worst-trial.mp4 beside the report.")
+    var video = false
+    @Option(help: "With --video: the built-in robot or manifest the trials ran on.") var robot = "quadruped"
     @Option(help: "JSON twin path.") var json: String?
     @Option(help: "Validation gate result (tether validate --out) to compare with the real set.") var validation: String?
     @Option(help: ArgumentHelp("Gap attribution to include (attribution.json from `tether trials --attribute`); repeat for several (calibrated parameters, "
@@ -65,6 +69,12 @@ struct GapReportCommand: ParsableCommand {
         }
         var gap = try report { try GapReport.load(simPath: sim, realPath: real) }
         gap.gateVersusRobot = versus
+        if video {
+            let robotModel = try report { try BuiltinRobots.load(robot) }
+            let simRecords = try report { try TrialRecords.read(path: sim) }, realRecords = try report { try TrialRecords.read(path: real) }
+            let directory = (out as NSString).deletingLastPathComponent
+            attachWorstTrialVideo(&gap, sim: simRecords, real: realRecords, robot: robotModel, directory: directory.isEmpty ? "." : directory)
+        }
         if !attribution.isEmpty { gap.attributions = try attribution.map { path in try report { try GapAttribution.read(path: path) } } }
         try report { try gap.html(generatedAt: Date()).write(to: out) }
         if let json {
