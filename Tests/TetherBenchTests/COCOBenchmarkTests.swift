@@ -47,7 +47,7 @@ import TetherVision
 @Suite struct BenchAllPlanTests {
     @Test func selectionNamesWhatIsUnknown() throws {
         #expect(try BenchAllPlan.select(only: "ros2, loop", skip: nil) == ["loop", "ros2"])
-        #expect(try BenchAllPlan.select(only: nil, skip: "coco,detect") == ["policy", "loop", "ros2", "sim", "calibrate", "validate"])
+        #expect(try BenchAllPlan.select(only: nil, skip: "coco,detect") == ["policy", "loop", "ros2", "sim", "calibrate", "validate", "render"])
         #expect(throws: TetherError.self) { try BenchAllPlan.select(only: "gpu", skip: nil) }
         #expect(throws: TetherError.self) { try BenchAllPlan.select(only: "ros2", skip: "ros2") }
     }
