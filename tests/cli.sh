@@ -377,7 +377,7 @@ expect "detect: missing model" 1 "detector model not found" -- "$TETHER" detect 
 expect "bench detect: Tether vs the Python pipeline" 0 "ratio|×" -- "$TETHER" bench detect --frames 20 --warmup 2
 expect "bench all: one table of Tether vs peers, with the machine and versions" 0 "\| \`bench coco\` \| .* \| pycocotools \|" -- \
   "$TETHER" bench all --only coco,policy --quick --out "$TMP/bench"
-expect "  its JSON has every row's ratio, the versions and the reports" 0 "^rows 7, ratios 7, versions ok, reports coco,policy$" -- \
+expect "  its JSON has every row's ratio, the versions and the reports" 0 "^rows 8, ratios 8, versions ok, reports coco,policy$" -- \
   .venv/bin/python -c "
 import json; t = json.load(open('$TMP/bench/bench-all.json'))
 print('rows %d, ratios %d, versions %s, reports %s' % (len(t['rows']), sum(r.get('ratio') is not None for r in t['rows']),
