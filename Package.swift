@@ -96,7 +96,7 @@ let package = Package(
         // The virtual robot: hidden truth parameters, actuator / sensor / link models over MuJoCo.
         .target(
             name: "TetherEmulator",
-            dependencies: ["TetherCore", "TetherSim", "TetherRuntime", "TetherROS"],
+            dependencies: ["TetherCore", "TetherSim", "TetherRuntime", "TetherROS", "TetherRender"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -192,6 +192,11 @@ expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phas
     --override 'test: ROS 2 transport'; wait"
 expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback \
   --policy policies/quadruped.onnx --override "test: no robot on the bus"
+# The vision loop against the virtual robot: its front camera over ROS 2, the detector as a node.
+expect_rt "detect --ros2 on the virtual robot's camera (tether emulate --camera front)" 0 "at exit: 5 frames" -- bash -c \
+  "ROS_DOMAIN_ID=86 $TETHER emulate --truth typical --seconds 12 --loopback --camera front --camera-size 320x240 --camera-rate 5 > /dev/null & \
+    sleep 1; ROS_DOMAIN_ID=86 timeout 20 $TETHER detect --ros2 --loopback --model fixtures/vision/detector.onnx --frames 5; wait"
+expect "emulate: a camera the model lacks" 1 "no camera 'rear'" -- "$TETHER" emulate --camera rear --seconds 1 --loopback
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
 expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
 

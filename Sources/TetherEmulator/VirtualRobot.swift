@@ -147,6 +147,21 @@ public final class VirtualRobot: Robot {
         try model.set(.bodyInertia(body), try model.get(.bodyInertia(body)).map { $0 * factor })
     }
 
+    // MARK: What a virtual camera sees (not part of `Robot`: a controller never sees the truth)
+
+    /// The simulated robot's model (the truth's edits applied), for rendering it.
+    public var renderModel: SimModel { sim.robot.model }
+    /// The robot model bound to it (the manifest's index maps).
+    public var robotModel: RobotModel { sim.robot }
+
+    /// Copies the true configuration (MuJoCo qpos) into `buffer` and returns the simulation time.
+    public func copyConfiguration(into buffer: inout [Double]) -> Double {
+        let q = sim.data.qpos
+        if buffer.count != q.count { buffer = [Double](repeating: 0, count: q.count) }
+        for i in 0..<q.count { buffer[i] = q[i] }
+        return sim.data.time + clockOffset
+    }
+
     // MARK: Robot
 
     public func latestState() throws -> (state: RobotState, receivedAt: Double)? {

@@ -38,6 +38,9 @@ public final class ROS2RobotServer: @unchecked Sendable {
     private var watchdog: CommandWatchdog
     /// Called on the serving thread for each robot-side event.
     public var onEvent: (Event) -> Void = { _ in }
+    /// Called on the server's thread after each advance of the robot, with the tick's time (a
+    /// virtual camera takes its snapshot of the robot here).
+    public var afterAdvance: ((Double) -> Void)?
     /// Commands applied so far.
     public private(set) var commandsApplied = 0
     /// Commands rejected as malformed.
@@ -98,6 +101,7 @@ public final class ROS2RobotServer: @unchecked Sendable {
         try loop.run { tick in
             let now = clock.now()
             try robot.advance(to: tick.start)
+            afterAdvance?(tick.start)
             for reader in [estop, estopLatched] {
                 for _ in 0..<1000 {
                     let engaged: Bool

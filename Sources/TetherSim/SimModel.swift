@@ -140,6 +140,11 @@ public final class SimModel: @unchecked Sendable {
     }
 
     /// The name of object `id`, or nil if unnamed.
+    /// The names of the model's cameras (`<camera name=…>`).
+    public var cameraNames: [String] {
+        (0..<Int(raw.pointee.ncam)).compactMap { i in mj_id2name(raw, Int32(mjOBJ_CAMERA.rawValue), Int32(i)).map { String(cString: $0) } }
+    }
+
     public func name(of kind: ObjectKind, _ id: Int) -> String? {
         guard let c = mj_id2name(raw, kind.mjType, Int32(id)) else { return nil }
         let s = String(cString: c)

@@ -53,6 +53,7 @@ struct Detect: ParsableCommand {
     @Option(help: "Directory to write each image with its boxes drawn (PNG).") var annotate: String?
     @Flag(help: "Run as a ROS 2 node: sensor_msgs/Image in, vision_msgs/Detection2DArray out.") var ros2 = false
     @Option(help: "ROS 2 image topic (--ros2).") var inputTopic = "/camera/image_raw"
+    @Flag(help: "Keep all DDS traffic on 127.0.0.1 (--ros2; as tether emulate --loopback).") var loopback = false
     @Option(help: "ROS 2 detections topic (--ros2).") var outputTopic = "/detections"
     @Option(help: "ROS 2 domain id (default: $ROS_DOMAIN_ID, else 0).") var domain: UInt32?
     @Option(help: "Print latency statistics every N frames (--ros2).") var statsEvery = 100
@@ -110,7 +111,7 @@ struct Detect: ParsableCommand {
     }
 
     private func runNode(_ detector: Detector) throws {
-        let participant = try report { try DDSParticipant(domain: domain) }
+        let participant = try report { try DDSParticipant(domain: domain, configuration: loopback ? DDSParticipant.loopbackConfiguration : nil) }
         let node = try report { try DetectorNode(detector: detector, participant: participant, inputTopic: inputTopic, outputTopic: outputTopic) }
         let stop = StopFlag()
         let signals = onTerminationSignals { name in

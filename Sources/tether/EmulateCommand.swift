@@ -37,12 +37,27 @@ struct Emulate: ParsableCommand {
     @Option(help: ArgumentHelp("Robot-side command timeout, s: no valid command for this long → damping stop (default 0.1 s, or three control periods below 30 "
         + "Hz).")) var commandTimeout: Double?
     @Option(help: "Damping stop after a command timeout before zero torque, s.") var dampingSeconds = 2.0
+    @Option(help: "Publish this model camera's images (sensor_msgs/Image, rgb8), degraded as the truth's camera (e.g. front).") var camera: String?
+    @Option(help: "With --camera: frames per second.") var cameraRate = 10.0
+    @Option(help: "With --camera: frame size WIDTHxHEIGHT.") var cameraSize = "640x480"
+    @Option(help: "With --camera: the image topic.") var cameraTopic = "/camera/image_raw"
+    @Flag(help: "With --camera: publish the rendered frames without the truth's degradations.") var cameraClean = false
 
     func validate() throws {
         if let commandTimeout, !(commandTimeout > 0 && commandTimeout.isFinite) { throw ValidationError("--command-timeout must be a positive number of "
             + "seconds") }
         guard dampingSeconds >= 0, dampingSeconds.isFinite else { throw ValidationError("--damping-seconds must be a non-negative number of seconds") }
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a positive number of Hz") }
+        if camera != nil {
+            guard cameraRate > 0, cameraRate <= 120 else { throw ValidationError("--camera-rate must be 1…120 Hz") }
+            guard parsedCameraSize != nil else { throw ValidationError("--camera-size must be WIDTHxHEIGHT, e.g. 640x480, not \(cameraSize)") }
+        }
+    }
+
+    var parsedCameraSize: (Int, Int)? {
+        let parts = cameraSize.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, (16...4096).contains(parts[0]), (16...4096).contains(parts[1]) else { return nil }
+        return (parts[0], parts[1])
     }
 
     func run() throws {
@@ -62,12 +77,32 @@ struct Emulate: ParsableCommand {
         server.onEvent = { event in
             emit(String(format: "[robot] t %.3f s (monotonic %.6f) %@: %@", event.time, clock.now(), event.kind, event.message))
         }
+        var virtualCamera: VirtualCamera?
+        if let camera {
+            let (w, h) = parsedCameraSize!
+            let degradation = cameraClean ? CameraDegradation.none : CameraDegradation.forTruth(truthValue.name)
+            let c = try report {
+                try VirtualCamera(model: virtual.renderModel, camera: camera, participant: participant, topic: cameraTopic, width: w, height: h,
+                                  rateHz: cameraRate, degradation: degradation)
+            }
+            server.afterAdvance = { t in c.offer(virtual, at: t) }
+            c.start()
+            virtualCamera = c
+            emit("  camera '\(camera)': \(w)×\(h) rgb8 at \(fmt(cameraRate, 0)) Hz on \(cameraTopic)"
+                + (cameraClean ? ", as rendered" : String(format: ", degraded (noise %.0f, blur %d px, exposure %.2f)", degradation.noise, degradation.blur,
+                                                         degradation.exposure)))
+        }
         let sources = onTerminationSignals { _ in server.stop() }
         emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 domain "
             + "\(participant.domain)\(loopback ? " on loopback" : ""), states at \(fmt(rate, 0)) Hz on \(robotModel.manifest.ros2.jointStates) and "
                 + "\(robotModel.manifest.ros2.imu); Ctrl-C to stop")
         try report { try server.run(seconds: seconds ?? .infinity) }
         sources.forEach { $0.cancel() }
+        if let c = virtualCamera {
+            try report { try c.stop() }
+            emit("camera: \(c.framesPublished) frames published, \(c.framesDropped) dropped (still rendering when the next was due)"
+                + (c.renderer.map { "; rendered with \($0)" } ?? ""))
+        }
         emit("stopped after applying \(server.commandsApplied) commands (\(server.commandsRejected) rejected, \(server.commandTimeouts) command timeouts)")
     }
 }
