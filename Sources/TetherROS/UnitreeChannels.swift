@@ -49,6 +49,11 @@ public final class UnitreeStateSubscriber<State: UnitreeCheckedMessage>: @unchec
         public var accepted = 0
         /// States dropped because their CRC did not match their fields.
         public var rejected = 0
+        /// Counts of states.
+        public init(accepted: Int = 0, rejected: Int = 0) {
+            self.accepted = accepted
+            self.rejected = rejected
+        }
     }
 
     /// A subscriber on `topic` (default `rt/lowstate`).
@@ -68,6 +73,15 @@ public final class UnitreeStateSubscriber<State: UnitreeCheckedMessage>: @unchec
             if valid { counts.accepted += 1 } else { counts.rejected += 1 }
         }
         return valid
+    }
+
+    /// Takes the next waiting state with a valid CRC, if any (those with a wrong CRC before it are
+    /// counted and dropped), with its writer's timestamp.
+    public func take() throws -> DDSSample<State>? {
+        while let sample = try subscriber.take() {
+            if admit(sample.message) { return DDSSample(message: sample.message, sourceTime: sample.sourceTime) }
+        }
+        return nil
     }
 
     /// Waits up to `timeout` seconds for the next state with a valid CRC.
