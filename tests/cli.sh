@@ -156,6 +156,16 @@ expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phas
   "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; \
     ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 \
     --override 'test: ROS 2 transport'; wait"
+expect_rt "deploy over Unitree's low-level protocol to tether emulate --protocol unitree_go in another process" 0 \
+  "final phase passive, no safety stop" -- bash -c \
+  "ROS_DOMAIN_ID=92 $TETHER emulate --truth typical --protocol unitree_go --seconds 9 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=92 $TETHER deploy --backend unitree --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 \
+    --override 'test: Unitree transport'; wait"
+expect "deploy over Unitree's protocol with no robot says so" 1 "no unitree_go state on rt/lowstate" -- env ROS_DOMAIN_ID=93 "$TETHER" deploy \
+  --backend unitree --loopback --policy policies/quadruped.onnx --override "test: no Unitree robot on the bus"
+expect "emulate --protocol names the choices" 64 "unitree_go \(Go2, B2\) or unitree_hg" -- "$TETHER" emulate --protocol unitree_b2 --seconds 1
+expect "emulate --protocol unitree_hg needs the manifest's section for it" 1 "no unitree: section for unitree_hg" -- "$TETHER" emulate \
+  --protocol unitree_hg --seconds 1 --loopback
 expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback \
   --policy policies/quadruped.onnx --override "test: no robot on the bus"
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
