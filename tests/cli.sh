@@ -161,6 +161,9 @@ expect_rt "deploy over Unitree's low-level protocol to tether emulate --protocol
   "ROS_DOMAIN_ID=92 $TETHER emulate --truth typical --protocol unitree_go --seconds 9 --loopback > /dev/null & sleep 1; \
     ROS_DOMAIN_ID=92 $TETHER deploy --backend unitree --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 \
     --override 'test: Unitree transport'; wait"
+expect_rt "experiment over Unitree's protocol against tether emulate --protocol unitree_go --hung" 0 "chirp: .* completed" -- bash -c \
+  "ROS_DOMAIN_ID=94 $TETHER emulate --truth mild --hung 0.8 --protocol unitree_go --seconds 6 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=94 $TETHER experiment chirp --backend unitree --loopback --seconds 2 --out $TMP/chirp-unitree.mcap; wait"
 expect "deploy over Unitree's protocol with no robot says so" 1 "no unitree_go state on rt/lowstate" -- env ROS_DOMAIN_ID=93 "$TETHER" deploy \
   --backend unitree --loopback --policy policies/quadruped.onnx --override "test: no Unitree robot on the bus"
 expect "emulate --protocol names the choices" 64 "unitree_go \(Go2, B2\) or unitree_hg" -- "$TETHER" emulate --protocol unitree_b2 --seconds 1
