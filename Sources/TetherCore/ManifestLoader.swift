@@ -570,7 +570,12 @@ struct ManifestReader {
                        expected: "the joint's slot in LowCmd.motor_cmd, e.g. \(joint.name): 0")
             }
         }
-        let interface = optionalString(map, "interface", "unitree.interface")
+        var interface = optionalString(map, "interface", "unitree.interface")
+        if let name = interface, name.contains(where: { !($0.isLetter || $0.isNumber || "_.:-".contains($0)) }) || name.count > 15 {
+            report(.invalidValue, "unitree.interface", map["interface"], "'\(name)' is not a network interface name",
+                   expected: "a name as `ip link` lists it, e.g. eth0 or enp3s0")
+            interface = nil
+        }
         var buttons: [String] = []
         if let buttonsNode = map["estop_buttons"], buttonsNode.null == nil, let list = stringList(buttonsNode, "unitree.estop_buttons") {
             for name in list where !UnitreeRemote.buttons.contains(name) {

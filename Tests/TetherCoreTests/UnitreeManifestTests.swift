@@ -46,6 +46,9 @@ import Testing
         let p = problems(yaml("unitree: {protocol: unitree_go, motors: {j1: 0, j2: 1, j3: 2}, estop_buttons: [L2, Z]}"))
         #expect(p.contains { $0.kind == .unknownJoint && $0.field == "unitree.motors.j3" })
         #expect(p.contains { $0.field == "unitree.estop_buttons" && $0.message.contains("'Z'") })
+        #expect(problems(yaml("unitree: {protocol: unitree_go, motors: {j1: 0, j2: 1}, interface: 'eth0 \"x'}")).contains {
+            $0.field == "unitree.interface"
+        })
     }
 
     @Test func unitreeRemoteButtonsDecode() {
