@@ -93,7 +93,14 @@ public final class UnitreeRobot<D: UnitreeDialect>: Robot {
     /// commands the motors (the vendor's high-level motion service must be released first).
     public func waitForRobot(timeout: Double, discoverySeconds: Double = 0.5) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        while try latestState() == nil {
+        func ready() throws -> Bool {
+            do { return try latestState() != nil } catch let fault as RobotFault {
+                // Not started yet: a plain error that says why (a hot motor, an error word, CRCs).
+                throw TetherError("the robot is not fit to start (\(fault.reason.rawValue)): \(fault.error.what)", at: fault.error.location,
+                                  hint: fault.error.hint)
+            }
+        }
+        while try !ready() {
             guard Date() < deadline else {
                 let counts = states.counts
                 let what = counts.rejected > 0

@@ -119,6 +119,14 @@ import TetherSim
         let f = try #require(Self.fault(rig.read { Self.fault($0) != nil }))
         #expect(f.reason == .motorFault)
         #expect(f.error.what.contains("motor 4 (FL_thigh_joint) is at 85 °C (limit 80 °C)"))
+        // Before the start, the same is a plain error that refuses to start.
+        hot.tick = 4
+        try rig.publish(hot)
+        #expect {
+            try rig.robot.waitForRobot(timeout: 1)
+        } throws: { error in
+            error is TetherError && "\(error)".contains("not fit to start (motor_fault)")
+        }
     }
 
     @Test func unitreeMotorErrorBitsAreAMotorFault() throws {
