@@ -15,6 +15,7 @@ public struct UnitreeReading: Sendable, Equatable {
         /// Error and status bits (`unitree_hg` `motorstate`); 0 when healthy, and always 0 for
         /// `unitree_go`, whose public IDL carries no error word.
         public var error: UInt32 = 0
+        /// A motor's measurement.
         public init(q: Double = 0, dq: Double = 0, tau: Double = 0, temperature: Double = 0, error: UInt32 = 0) {
             self.q = q; self.dq = dq; self.tau = tau; self.temperature = temperature; self.error = error
         }
@@ -54,6 +55,7 @@ public struct UnitreeMotorCommand: Sendable, Equatable {
     public var kp: Double
     /// Velocity gain, N·m·s/rad.
     public var kd: Double
+    /// A motor's command (default: off, every field zero).
     public init(mode: UInt8 = 0, q: Double = 0, dq: Double = 0, tau: Double = 0, kp: Double = 0, kd: Double = 0) {
         self.mode = mode; self.q = q; self.dq = dq; self.tau = tau; self.kp = kp; self.kd = kd
     }

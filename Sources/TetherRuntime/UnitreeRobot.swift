@@ -22,6 +22,7 @@ import TetherSafety
 ///   stop is kp 0 with kd > 0, a zero-torque stop is all zeros.
 public final class UnitreeRobot<D: UnitreeDialect>: Robot {
     public let manifest: Manifest
+    /// The DDS participant the topics live on.
     public let participant: DDSParticipant
     /// The manifest's `unitree:` section.
     public let configuration: Manifest.Unitree

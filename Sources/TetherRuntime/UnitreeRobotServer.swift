@@ -12,8 +12,11 @@ import TetherROS
 /// applies a damping stop, then zero torque. The manifest's `unitree.motors` place the joints
 /// in the motor slots; a slot's mode 0 means that motor is off (no torque).
 public final class UnitreeRobotServer<D: UnitreeDialect>: @unchecked Sendable {
+    /// The robot served.
     public let robot: Robot
+    /// The DDS participant the topics live on.
     public let participant: DDSParticipant
+    /// How often a state is published, Hz.
     public let stateRateHz: Double
     let clock: ControlClock
     let slots: [Int]
