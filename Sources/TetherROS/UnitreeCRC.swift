@@ -32,9 +32,20 @@ public enum UnitreeCRC {
         return crc
     }
 
+    /// A checksum in progress, one word at a time.
+    public struct Running: Sendable {
+        private var crc: UInt32 = 0xFFFF_FFFF
+        /// Nothing checked yet.
+        public init() {}
+        /// Continues over one word, most significant bit first.
+        public mutating func update(_ word: UInt32) { crc = UnitreeCRC.update(crc, word) }
+        /// The CRC of the words so far.
+        public var value: UInt32 { crc }
+    }
+
     /// Advances the register over one word: its four bytes, high byte first.
     @inline(__always)
-    private static func update(_ crc: UInt32, _ word: UInt32) -> UInt32 {
+    static func update(_ crc: UInt32, _ word: UInt32) -> UInt32 {
         var crc = crc
         table.withUnsafeBufferPointer { t in
             crc = (crc << 8) ^ t[Int((crc >> 24) ^ (word >> 24))]

@@ -266,6 +266,7 @@ func sdkEncodings(_ messages: [(type: String, value: any PeerValue)]) throws -> 
             for (message, encoded) in zip(ours, theirs) {
                 #expect(hex(message.cdrBytes()) == encoded.cdr, "\(M.typeName): CDR bytes differ from the SDK's")
                 #expect(message.expectedCRC == encoded.crc, "\(M.typeName): CRC differs from the SDK's")
+                #expect(message.packedBytes.withUnsafeBytes { UnitreeCRC.checksum(packed: $0) } == encoded.crc, "\(M.typeName): over the bytes")
                 #expect(try M(cdrBytes: bytes(hex: encoded.cdr)) == message, "\(M.typeName): decoding the SDK's bytes")
                 #expect(message.sealed().hasValidCRC && (message.crc == message.expectedCRC) == message.hasValidCRC)
             }

@@ -52,11 +52,12 @@ public protocol UnitreeCheckedMessage: UnitreeStruct {
 }
 
 extension UnitreeCheckedMessage {
-    /// The CRC the message's fields call for.
+    /// The CRC the message's fields call for: the packed layout streamed through the CRC, with
+    /// no buffer in between (`UnitreeCRC.checksum(packed:)` of `packedBytes` gives the same).
     public var expectedCRC: UInt32 {
-        var writer = UnitreePackedWriter()
+        var writer = UnitreeCRCWriter()
         writer.writeStruct(self)
-        return writer.bytes.withUnsafeBytes { UnitreeCRC.checksum(packed: $0) }
+        return writer.value
     }
 
     /// Whether `crc` matches the fields: a state that fails this was corrupted on the way.
@@ -75,9 +76,9 @@ extension UnitreeCheckedMessage {
 
 /// `values`, padded with `filler` or cut so that it has exactly `count` elements.
 @inline(__always)
-func exactly<T>(_ values: [T], _ count: Int, filler: T) -> [T] {
+func exactly<T>(_ values: [T], _ count: Int, filler: @autoclosure () -> T) -> [T] {
     if values.count == count { return values }
-    return Array((values + repeatElement(filler, count: max(0, count - values.count))).prefix(count))
+    return Array((values + repeatElement(filler(), count: max(0, count - values.count))).prefix(count))
 }
 
 extension CDRWriter: UnitreeFieldWriter {
@@ -122,5 +123,57 @@ public struct UnitreePackedWriter: UnitreeFieldWriter {
     }
     public mutating func writeStructs<S: UnitreeStruct>(_ values: [S], count: Int) {
         for value in exactly(values, count, filler: S()) { writeStruct(value) }
+    }
+}
+
+/// The packed layout of `UnitreePackedWriter`, fed straight into Unitree's CRC: every whole
+/// 32-bit word but the last (the CRC's own slot), without building the bytes.
+struct UnitreeCRCWriter: UnitreeFieldWriter {
+    /// Bytes fed so far.
+    private var count = 0
+    /// The word being assembled, little endian.
+    private var word: UInt32 = 0
+    /// The last complete word, held back until the next one completes (the last is not covered).
+    private var held: UInt32?
+    private var crc = UnitreeCRC.Running()
+
+    /// The CRC of everything fed.
+    var value: UInt32 { crc.value }
+
+    @inline(__always)
+    private mutating func feed(_ byte: UInt8) {
+        word |= UInt32(byte) << (8 * UInt32(count & 3))
+        count += 1
+        if count & 3 == 0 {
+            if let held { crc.update(held) }
+            held = word
+            word = 0
+        }
+    }
+
+    @inline(__always)
+    private mutating func align(_ alignment: Int) {
+        while count % alignment != 0 { feed(0) }
+    }
+
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        align(MemoryLayout<T>.size)
+        let bits = UInt64(truncatingIfNeeded: value)
+        for i in 0..<MemoryLayout<T>.size { feed(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
+    }
+    mutating func write(_ value: Float) { write(value.bitPattern) }
+    mutating func writeArray<T: FixedWidthInteger>(_ values: [T], count: Int) {
+        for i in 0..<count { write(i < values.count ? values[i] : 0) }
+    }
+    mutating func writeArray(_ values: [Float], count: Int) {
+        for i in 0..<count { write(i < values.count ? values[i].bitPattern : 0) }
+    }
+    mutating func writeStruct<S: UnitreeStruct>(_ value: S) {
+        align(S.packedAlignment)
+        value.writeFields(to: &self)
+        align(S.packedAlignment)
+    }
+    mutating func writeStructs<S: UnitreeStruct>(_ values: [S], count: Int) {
+        for i in 0..<count { writeStruct(i < values.count ? values[i] : S()) }
     }
 }
