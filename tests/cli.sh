@@ -361,6 +361,8 @@ expect "  its JSON has every row's ratio, the versions and the reports" 0 "^rows
 import json; t = json.load(open('$TMP/bench/bench-all.json'))
 print('rows %d, ratios %d, versions %s, reports %s' % (len(t['rows']), sum(r.get('ratio') is not None for r in t['rows']),
       'ok' if {'mujoco', 'onnxruntime (peer)'} <= set(t['environment']['versions']) else 'missing', ','.join(sorted(t['reports']))))"
+expect "bench unitree: the round trip against the vendor's Python SDK, ratio printed" 0 "^ratio \(SDK median / Tether median" -- \
+  "$TETHER" bench unitree --count 100 --sdk-count 10 --repeats 1 --domain 131
 expect "bench all --quick: the ros2 quick settings are ones bench ros2 accepts" 0 "\| \`bench ros2\` \| JointState .* \| Cyclone ddsperf" -- \
   "$TETHER" bench all --only ros2 --quick --out "$TMP/bench-ros2"
 expect "bench all: an unknown benchmark is named" 1 'unknown benchmark "gpu"' -- "$TETHER" bench all --only gpu --out "$TMP/bench"
