@@ -25,6 +25,7 @@ public final class UnitreeRobotServer<D: UnitreeDialect>: @unchecked Sendable {
     let commands: DDSSubscriber<D.Command>
     private let stopFlag = NSLock()
     private var stopRequested = false
+    private var paused = false
     private var watchdog: CommandWatchdog
     /// The wireless remote frame every state carries (tests press buttons with it).
     private let remote = Locked<[UInt8]>(Array(repeating: 0, count: 40))
@@ -70,6 +71,9 @@ public final class UnitreeRobotServer<D: UnitreeDialect>: @unchecked Sendable {
 
     /// Asks `run` to return.
     public func stop() { stopFlag.lock(); stopRequested = true; stopFlag.unlock() }
+
+    /// Stops publishing states (a stalled controller, a cut link) while the simulation goes on.
+    public func setPaused(_ value: Bool) { stopFlag.lock(); paused = value; stopFlag.unlock() }
 
     /// Sets the wireless remote's frame the states carry (buttons: `UnitreeRemote`).
     public func setRemote(_ frame: [UInt8]) { remote.withLock { $0 = Array((frame + Array(repeating: 0, count: 40)).prefix(40)) } }
@@ -140,9 +144,9 @@ public final class UnitreeRobotServer<D: UnitreeDialect>: @unchecked Sendable {
                 lastMode = watchdog.mode
             }
             stopFlag.lock()
-            let done = stopRequested
+            let done = stopRequested, quiet = paused
             stopFlag.unlock()
-            if let (s, _) = try robot.latestState() {
+            if !quiet, let (s, _) = try robot.latestState() {
                 reading.tick = UInt32(truncatingIfNeeded: Int64(((now - start) * 1000).rounded()))
                 for (k, slot) in slots.enumerated() where k < s.jointPositions.count {
                     reading.motors[slot].q = s.jointPositions[k]
