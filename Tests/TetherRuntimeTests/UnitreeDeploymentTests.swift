@@ -39,10 +39,14 @@ import TetherSim
         return Served(sim: sim, server: server, remote: remote, manifest: robot.manifest, clock: clock, done: done)
     }
 
+    /// The deployment; its policy budget is 0.25 s, as the lateness bound of `tolerantTicks`:
+    /// these tests are about the transport, and a starved policy on a loaded machine is not.
     func deployment(_ s: Served) throws -> Deployment {
-        Deployment(robot: s.remote, policy: try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: s.manifest),
+        let deployment = Deployment(robot: s.remote, policy: try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: s.manifest),
                    safety: SafetyWrapper(config: try SafetyConfig(manifest: s.manifest, stage: 1.0, options: ROS2DeploymentTests.tolerantTicks)),
                    timing: .init(standUpSeconds: 1.5), recorder: nil, clock: s.clock, loop: .init(rateHz: 50), velocityCommand: SIMD3(0.5, 0, 0))
+        deployment.policyBudget = 0.25
+        return deployment
     }
 
     /// The policy walks over `rt/lowcmd` / `rt/lowstate`; when the states stop, the state timeout stops it.
