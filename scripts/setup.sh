@@ -2,7 +2,8 @@
 # Tether set-up: installs what is missing, idempotently, on Debian 12 with Swift 6.3 and Python 3.11.
 #   - Debian packages the build and the tests need (apt-get, only when missing)
 #   - a project-local Python venv (.venv) with the pinned wheels of tools/requirements.lock:
-#     MuJoCo (mujoco-core), ONNX Runtime, and the independent peers the tests compare against
+#     MuJoCo (mujoco-core), ONNX Runtime, and the independent peers the tests compare against;
+#     the vendor's Unitree SDK beside them, without its dependencies
 #   - .native/: MuJoCo's headers and library linked where Package.swift looks for them
 # Usage: scripts/setup.sh            (safe to run again; does nothing that is already done)
 set -euo pipefail
@@ -61,6 +62,16 @@ if [ ! -x .venv/bin/python ] || ! cmp -s "$LOCK" "$STAMP"; then
   .venv/bin/pip install -q --disable-pip-version-check -r "$LOCK" \
     || fail "pip could not install the pinned wheels of $LOCK (see pip's message above). Check that PyPI is reachable."
   cp "$LOCK" "$STAMP"
+fi
+
+# The vendor's Unitree SDK (unitree_sdk2py), the independent peer of the Unitree protocol tests: its
+# IDL classes and CRC helper. Installed without its dependencies, which pin an old cyclonedds; it
+# runs on the venv's own (keep it out of $LOCK for that reason: pip freeze lists it, drop that line).
+UNITREE_SDK_VERSION=1.0.1
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("unitree-sdk2"))' 2>/dev/null)" != "$UNITREE_SDK_VERSION" ]; then
+  say "installing unitree-sdk2==$UNITREE_SDK_VERSION without dependencies (the Unitree tests' peer)"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps "unitree-sdk2==$UNITREE_SDK_VERSION" \
+    || fail "pip could not install unitree-sdk2==$UNITREE_SDK_VERSION (see pip's message above). Check that PyPI is reachable."
 fi
 
 # --- Native libraries for SwiftPM ---------------------------------------------------------------

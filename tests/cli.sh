@@ -190,6 +190,19 @@ expect_rt "deploy over ROS 2 to tether emulate in another process" 0 "final phas
   "ROS_DOMAIN_ID=77 $TETHER emulate --truth typical --seconds 9 --loopback > /dev/null & sleep 1; \
     ROS_DOMAIN_ID=77 $TETHER deploy --backend ros2 --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 \
     --override 'test: ROS 2 transport'; wait"
+expect_rt "deploy over Unitree's low-level protocol to tether emulate --protocol unitree_go in another process" 0 \
+  "final phase passive, no safety stop" -- bash -c \
+  "ROS_DOMAIN_ID=92 $TETHER emulate --truth typical --protocol unitree_go --seconds 9 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=92 $TETHER deploy --backend unitree --loopback --policy policies/quadruped.onnx --stage 100 --seconds 6 \
+    --override 'test: Unitree transport'; wait"
+expect_rt "experiment over Unitree's protocol against tether emulate --protocol unitree_go --hung" 0 "chirp: .* completed" -- bash -c \
+  "ROS_DOMAIN_ID=94 $TETHER emulate --truth mild --hung 0.8 --protocol unitree_go --seconds 6 --loopback > /dev/null & sleep 1; \
+    ROS_DOMAIN_ID=94 $TETHER experiment chirp --backend unitree --loopback --seconds 2 --out $TMP/chirp-unitree.mcap; wait"
+expect "deploy over Unitree's protocol with no robot says so" 1 "no unitree_go state on rt/lowstate" -- env ROS_DOMAIN_ID=93 "$TETHER" deploy \
+  --backend unitree --loopback --policy policies/quadruped.onnx --override "test: no Unitree robot on the bus"
+expect "emulate --protocol names the choices" 64 "unitree_go \(Go2, B2\) or unitree_hg" -- "$TETHER" emulate --protocol unitree_b2 --seconds 1
+expect "emulate --protocol unitree_hg needs the manifest's section for it" 1 "no unitree: section for unitree_hg" -- "$TETHER" emulate \
+  --protocol unitree_hg --seconds 1 --loopback
 expect "deploy over ROS 2 with no robot says so" 1 "no joint states on /joint_states" -- env ROS_DOMAIN_ID=78 "$TETHER" deploy --backend ros2 --loopback \
   --policy policies/quadruped.onnx --override "test: no robot on the bus"
 # The vision loop against the virtual robot: its front camera over ROS 2, the detector as a node.
@@ -387,6 +400,8 @@ expect "  its JSON has every row's ratio, the versions and the reports" 0 "^rows
 import json; t = json.load(open('$TMP/bench/bench-all.json'))
 print('rows %d, ratios %d, versions %s, reports %s' % (len(t['rows']), sum(r.get('ratio') is not None for r in t['rows']),
       'ok' if {'mujoco', 'onnxruntime (peer)'} <= set(t['environment']['versions']) else 'missing', ','.join(sorted(t['reports']))))"
+expect "bench unitree: the round trip against the vendor's Python SDK, ratio printed" 0 "^ratio \(SDK median / Tether median" -- \
+  "$TETHER" bench unitree --count 100 --sdk-count 10 --repeats 1 --domain 131
 expect "bench all --quick: the ros2 quick settings are ones bench ros2 accepts" 0 "\| \`bench ros2\` \| JointState .* \| Cyclone ddsperf" -- \
   "$TETHER" bench all --only ros2 --quick --out "$TMP/bench-ros2"
 expect "bench all: an unknown benchmark is named" 1 'unknown benchmark "gpu"' -- "$TETHER" bench all --only gpu --out "$TMP/bench"

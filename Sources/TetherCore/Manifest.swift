@@ -37,6 +37,9 @@ public struct Manifest: Sendable, Equatable {
     public var ros2: ROS2Topics
     /// The task the policy is trained and judged on (nil: none declared).
     public var task: Task?
+    /// Unitree's low-level protocol (`--backend unitree`, `tether emulate --protocol`); nil when
+    /// the manifest has no `unitree:` section.
+    public var unitree: Unitree?
     /// The file this manifest was read from (for error messages), if any.
     public var sourcePath: String?
     /// 1-based line of each field in `sourcePath`, by field path (`joints[2].name`), for messages.
@@ -329,6 +332,35 @@ public struct Manifest: Sendable, Equatable {
         }
     }
 
+    /// How the manifest's joints map onto a Unitree robot's low-level protocol (`unitree:`).
+    public struct Unitree: Sendable, Equatable {
+        /// Which message set the robot speaks.
+        public var messages: UnitreeProtocol
+        /// The motor slot of each actuated joint in `LowCmd.motor_cmd` / `LowState.motor_state`.
+        public var motors: [String: Int]
+        /// The network interface that reaches the robot (e.g. `eth0`); nil: Cyclone DDS's choice
+        /// (or `$CYCLONEDDS_URI`).
+        public var interface: String?
+        /// Wireless-remote buttons that, pressed together, engage the e-stop (names in
+        /// `UnitreeRemote.buttons`); empty: the remote is not an e-stop.
+        public var estopButtons: [String]
+        /// A motor reporting this temperature or more stops the robot, °C.
+        public var maxMotorTemperature: Double
+        /// A foot-force reading above this is a contact (the sensor's raw counts; `unitree_go` only).
+        public var footContactThreshold: Double
+
+        /// Creates a section; `motors` must give every actuated joint a distinct slot.
+        public init(messages: UnitreeProtocol, motors: [String: Int], interface: String? = nil, estopButtons: [String] = [],
+                    maxMotorTemperature: Double = 90, footContactThreshold: Double = 20) {
+            self.messages = messages
+            self.motors = motors
+            self.interface = interface
+            self.estopButtons = estopButtons
+            self.maxMotorTemperature = maxMotorTemperature
+            self.footContactThreshold = footContactThreshold
+        }
+    }
+
     /// ROS 2 topic names (absolute or relative to the node's namespace).
     public struct ROS2Topics: Sendable, Equatable {
         /// sensor_msgs/JointState in.
@@ -498,5 +530,44 @@ public struct Manifest: Sendable, Equatable {
         case .gaitPhase: return 2
         case .headingError: return 1
         }
+    }
+}
+
+/// Unitree's two low-level message sets.
+public enum UnitreeProtocol: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// `unitree_go`: Go2, B2 (20 motor slots).
+    case go = "unitree_go"
+    /// `unitree_hg`: G1, H1-2 (35 motor slots).
+    case hg = "unitree_hg"
+
+    /// Motor slots in the protocol's `LowCmd` / `LowState`.
+    public var motorSlots: Int { self == .go ? 20 : 35 }
+    /// The robots that speak it.
+    public var robots: String { self == .go ? "Go2, B2" : "G1, H1-2" }
+    public var description: String { rawValue }
+    /// "unitree_go (Go2, B2) or unitree_hg (G1, H1-2)".
+    public static var choices: String { allCases.map { "\($0.rawValue) (\($0.robots))" }.joined(separator: " or ") }
+}
+
+/// The wireless remote's frame in `LowState.wireless_remote`: bytes 2–3 are a little-endian
+/// 16-bit word of buttons, bit i for `buttons[i]`; the sticks are float32 at bytes 4 (lx), 8 (rx),
+/// 12 (ry) and 20 (ly).
+public enum UnitreeRemote {
+    /// Button names in bit order.
+    public static let buttons = ["R1", "L1", "start", "select", "R2", "L2", "F1", "F2", "A", "B", "X", "Y", "up", "right", "down", "left"]
+
+    /// The button word of a remote frame (0 when the frame is too short).
+    public static func buttonBits(_ frame: [UInt8]) -> UInt16 {
+        frame.count >= 4 ? UInt16(frame[2]) | UInt16(frame[3]) << 8 : 0
+    }
+
+    /// The bit mask of named buttons; nil when a name is not a button.
+    public static func mask(_ names: [String]) -> UInt16? {
+        var mask: UInt16 = 0
+        for name in names {
+            guard let bit = buttons.firstIndex(of: name) else { return nil }
+            mask |= 1 << UInt16(bit)
+        }
+        return mask
     }
 }

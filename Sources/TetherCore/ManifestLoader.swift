@@ -95,7 +95,7 @@ struct ManifestReader {
         guard let (root, top) = document(yaml, empty: "the manifest is empty",
                                          expected: "a YAML mapping with name, model, rates, joints, ...") else { return nil }
         checkKeys(top, "", allowed: ["tether_manifest", "name", "description", "model", "rates", "base",
-                                       "joints", "policy_joint_order", "observation", "action", "safety", "ros2", "task"], node: root)
+                                       "joints", "policy_joint_order", "observation", "action", "safety", "ros2", "task", "unitree"], node: root)
 
         if let version = optionalInt(top, "tether_manifest", "tether_manifest"), version != Manifest.formatVersion {
             report(.invalidValue, "tether_manifest", top["tether_manifest"], "format version \(version) is not supported",
@@ -116,6 +116,7 @@ struct ManifestReader {
         let safety = readSafety(top)
         let ros2 = readROS2(top)
         let task = top["task"].flatMap { readTask($0, joints: joints ?? []) }
+        let unitree = top["unitree"].flatMap { readUnitree($0, joints: joints ?? []) }
 
         guard let name, let modelPath, let rates, let joints, let observation, let action else { return nil }
         var manifest = Manifest(name: name, description: description, modelPath: modelPath, rates: rates,
@@ -125,6 +126,7 @@ struct ManifestReader {
         manifest.policyJointOrder = policyJointOrder
         manifest.fieldLines = lines
         manifest.task = task
+        manifest.unitree = unitree
         if observation.terms.contains(where: { $0.source == .footContacts }), base?.footContactSensors.isEmpty ?? true {
             report(.invalidValue, "observation.terms", top["observation"], "observes foot_contacts but base.foot_contacts is empty",
                    expected: "touch sensor names under base.foot_contacts")
@@ -520,6 +522,73 @@ struct ManifestReader {
             }
         }
         return topics
+    }
+
+    /// `unitree: {protocol, motors: {joint: slot}, interface, estop_buttons, max_motor_temperature,
+    /// foot_contact_threshold}`: every actuated joint needs a distinct slot within the protocol's.
+    mutating func readUnitree(_ node: Node, joints: [Manifest.Joint]) -> Manifest.Unitree? {
+        guard let map = mapping(node, "unitree") else { return nil }
+        checkKeys(map, "unitree", allowed: ["protocol", "motors", "interface", "estop_buttons", "max_motor_temperature",
+                                            "foot_contact_threshold"], node: node)
+        var messages: UnitreeProtocol?
+        if let name = requiredString(map, "protocol", "unitree.protocol", parent: node) {
+            messages = UnitreeProtocol(rawValue: name)
+            if messages == nil {
+                report(.invalidValue, "unitree.protocol", map["protocol"], "unknown protocol '\(name)'", expected: UnitreeProtocol.choices)
+            }
+        }
+        var motors: [String: Int] = [:]
+        if let motorsNode = required(map, "motors", "unitree.motors", parent: node), let motorMap = mapping(motorsNode, "unitree.motors") {
+            let names = Set(joints.map(\.name))
+            var owner: [Int: String] = [:]
+            for (key, value) in motorMap {
+                guard let joint = key.string else { continue }
+                let field = "unitree.motors.\(joint)"
+                guard names.contains(joint) else {
+                    report(.unknownJoint, field, key, "'\(joint)' is not a joint of this manifest", expected: joints.map(\.name).joined(separator: ", "))
+                    continue
+                }
+                guard let text = value.scalar?.string, let slot = Int(text) else {
+                    report(.wrongType, field, value, "'\(value.scalar?.string ?? "?")' is not a motor index", expected: "an integer")
+                    continue
+                }
+                lines[field] = value.mark?.line
+                if let messages, !(0..<messages.motorSlots).contains(slot) {
+                    report(.invalidValue, field, value, "motor index \(slot) is outside \(messages.rawValue)'s slots",
+                           expected: "0 to \(messages.motorSlots - 1)")
+                    continue
+                }
+                if let other = owner[slot] {
+                    report(.invalidValue, field, value, "motor index \(slot) is already \(other)'s", expected: "one motor per joint")
+                    continue
+                }
+                owner[slot] = joint
+                motors[joint] = slot
+            }
+            for joint in joints where joint.actuator != nil && motorMap[Node(stringLiteral: joint.name)] == nil {
+                report(.missingField, "unitree.motors.\(joint.name)", motorsNode, "actuated joint '\(joint.name)' has no motor index",
+                       expected: "the joint's slot in LowCmd.motor_cmd, e.g. \(joint.name): 0")
+            }
+        }
+        var interface = optionalString(map, "interface", "unitree.interface")
+        if let name = interface, name.contains(where: { !($0.isLetter || $0.isNumber || "_.:-".contains($0)) }) || name.count > 15 {
+            report(.invalidValue, "unitree.interface", map["interface"], "'\(name)' is not a network interface name",
+                   expected: "a name as `ip link` lists it, e.g. eth0 or enp3s0")
+            interface = nil
+        }
+        var buttons: [String] = []
+        if let buttonsNode = map["estop_buttons"], buttonsNode.null == nil, let list = stringList(buttonsNode, "unitree.estop_buttons") {
+            for name in list where !UnitreeRemote.buttons.contains(name) {
+                report(.invalidValue, "unitree.estop_buttons", buttonsNode, "'\(name)' is not a button of the wireless remote",
+                       expected: UnitreeRemote.buttons.joined(separator: ", "))
+            }
+            buttons = list
+        }
+        let temperature = optionalNumber(map, "max_motor_temperature", "unitree.max_motor_temperature", positive: true) ?? 90
+        let threshold = optionalNumber(map, "foot_contact_threshold", "unitree.foot_contact_threshold", nonNegative: true) ?? 20
+        guard let messages else { return nil }
+        return Manifest.Unitree(messages: messages, motors: motors, interface: interface, estopButtons: buttons,
+                                maxMotorTemperature: temperature, footContactThreshold: threshold)
     }
 
     static func trimmed(_ value: Double) -> String {

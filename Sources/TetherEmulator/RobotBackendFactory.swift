@@ -11,7 +11,7 @@ extension RobotBackend {
     public struct Setup: Sendable {
         /// emulator: the truth, a preset name (mild, typical, harsh) or a truth YAML path.
         public var truth = "typical"
-        /// ros2: keep DDS on the loopback interface (one machine, tests).
+        /// ros2, unitree: keep DDS on the loopback interface (one machine, tests).
         public var loopback = false
         /// sim / emulator: hang the robot on a gantry at this base height, m (experiments).
         public var hungAt: Double?
@@ -21,7 +21,7 @@ extension RobotBackend {
         /// sim: start hung at the standing height and let go once standing at the default pose
         /// (humanoids, which cannot stand up from lying).
         public var gantry = false
-        /// ros2: how long to wait for the robot's first state, s.
+        /// ros2, unitree: how long to wait for the robot's first state, s.
         public var waitSeconds = 10.0
 
         public init(truth: String = "typical", loopback: Bool = false, hungAt: Double? = nil, loopRateHz: Double? = nil,
@@ -32,7 +32,8 @@ extension RobotBackend {
     }
 
     /// The robot behind this backend: the in-process simulation (nominal), the virtual robot with
-    /// a hidden truth (in-process), or any robot on the manifest's ROS 2 topics, waited for.
+    /// a hidden truth (in-process), or any robot on the manifest's ROS 2 topics or Unitree's
+    /// low-level protocol, waited for.
     /// Simulated robots start lying passive on the ground, as a real one would, unless hung
     /// (`hungAt`) or on the gantry (`gantry`).
     public func makeRobot(_ robot: RobotModel, clock: ControlClock, setup: Setup = Setup()) throws -> Robot {
@@ -43,6 +44,8 @@ extension RobotBackend {
                                     commandTimeout: timeout)
         case .ros2:
             return try Self.connectROS2(manifest: robot.manifest, loopback: setup.loopback, clock: clock, waitSeconds: setup.waitSeconds)
+        case .unitree:
+            return try UnitreeBackend.connect(manifest: robot.manifest, loopback: setup.loopback, clock: clock, waitSeconds: setup.waitSeconds)
         case .sim:
             let height = setup.hungAt
             let sim = SimRobot(robot: robot)  // a hung robot takes its own copy of the model (SimRobot.hang)

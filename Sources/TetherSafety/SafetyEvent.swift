@@ -39,6 +39,9 @@ public enum SafetyReason: String, Sendable, CaseIterable, Hashable, Codable {
     case invalidTime = "invalid_time"
     /// The e-stop was engaged (by a call, a signal, the e-stop input, or a lost e-stop heartbeat).
     case eStop = "estop"
+    /// A motor reported an error or overheated (the robot's own diagnostics, e.g. Unitree's
+    /// motor state).
+    case motorFault = "motor_fault"
     /// The policy's call did not return within its budget (it may still be running).
     case policyTimeout = "policy_timeout"
     /// The policy's call failed (an ONNX Runtime error, an observation that could not be built).
@@ -59,14 +62,14 @@ public enum SafetyReason: String, Sendable, CaseIterable, Hashable, Codable {
         case .actionClip, .positionClamp, .torqueBound, .smoothing, .rateLimit, .reset, .resetRefused, .stageChange:
             return false
         case .velocityLimit, .positionLimit, .tiltLimit, .fall, .stateTimeout, .missingAction, .lateTick,
-             .nonFiniteState, .nonFiniteAction, .invalidInput, .invalidTime, .eStop, .policyTimeout, .policyError, .runtimeError:
+             .nonFiniteState, .nonFiniteAction, .invalidInput, .invalidTime, .eStop, .motorFault, .policyTimeout, .policyError, .runtimeError:
             return true
         }
     }
 
     /// Stop causes in priority order: when several hold on one tick, the first names the stop.
     static let stopPriority: [SafetyReason] = [
-        .eStop, .runtimeError, .invalidTime, .nonFiniteState, .invalidInput, .stateTimeout, .tiltLimit, .fall,
+        .eStop, .motorFault, .runtimeError, .invalidTime, .nonFiniteState, .invalidInput, .stateTimeout, .tiltLimit, .fall,
         .positionLimit, .velocityLimit, .policyTimeout, .policyError, .lateTick, .missingAction, .nonFiniteAction,
     ]
 }

@@ -119,10 +119,11 @@ public struct TrialPlan: Sendable {
             }
         }
         var records: [TrialRecord] = []
-        var remote: (robot: ROS2Robot, clock: MonotonicClock)?
-        if backend == .ros2 {
+        var remote: (robot: Robot, clock: MonotonicClock)?
+        if !backend.isInProcess {
+            // A robot on the network (ROS 2, Unitree's protocol): connected once, shared by the trials.
             let clock = MonotonicClock()
-            remote = (try RobotBackend.connectROS2(manifest: robot.manifest, loopback: loopback, clock: clock), clock)
+            remote = (try backend.makeRobot(robot, clock: clock, setup: .init(loopback: loopback)), clock)
         }
         for trial in 0..<count {
             if let remote, trial > 0, pauseSeconds > 0 { remote.clock.sleep(until: remote.clock.now() + pauseSeconds) }
@@ -145,8 +146,8 @@ public struct TrialPlan: Sendable {
         var truthName: String?
         if let (robot, _) = remote {
             inner = robot
-        } else if backend == .ros2 {
-            throw TetherError("a ros2 trial needs the robot: run the plan (TrialPlan.run) rather than one trial")
+        } else if !backend.isInProcess {
+            throw TetherError("a \(backend) trial needs the robot: run the plan (TrialPlan.run) rather than one trial")
         } else if backend == .emulator {
             var t: Truth
             if Truth.presetNames.contains(truth) {

@@ -10,8 +10,8 @@ import TetherSim
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of Tether's hot paths against the peer a user would otherwise use.",
-        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, CalibrateBench.self, ValidateBench.self, ImproveBench.self, RenderBench.self,
-                      DetectBench.self, COCOBench.self, All.self]
+        subcommands: [SimBench.self, PolicyBench.self, LoopBench.self, ROS2Bench.self, UnitreeBench.self, CalibrateBench.self, ValidateBench.self,
+                      ImproveBench.self, RenderBench.self, DetectBench.self, COCOBench.self, All.self]
     )
 
     struct SimBench: ParsableCommand {
@@ -171,6 +171,60 @@ extension Bench {
             print("ratios (round trip: Tether / ddsperf, lower is better; throughput: Tether / ddsperf, higher is better):")
             for r in result.latency { if let ratio = r.ratio { print("  round trip \(r.name): \(fmt(ratio, 2))") } }
             for r in result.throughput { if let ratio = r.ratio { print("  one-way \(r.name): \(fmt(ratio, 2))") } }
+        }
+    }
+
+    struct UnitreeBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "unitree",
+            abstract: "Unitree's low-level round trip (LowCmd → LowState, CRCs) on loopback vs the vendor's Python SDK.",
+            discussion: """
+            A controller sends a LowCmd with its CRC; the robot side, another process, checks it and \
+            answers with a LowState with its CRC, which the controller checks: one message in flight, \
+            reliable keep-last-1 on rt/lowcmd and rt/lowstate. Tether's two sides, then the vendor's \
+            Python SDK (unitree_sdk2 1.0.1: its IDL classes, its CRC helper, Python cyclonedds) doing \
+            the same in the same run, with its CRC and without (the wheel lacks the compiled CRC its \
+            helper loads on Linux, so it computes in pure Python); prints both and the ratios. Build \
+            with -c release.
+
+            Examples:
+              tether bench unitree
+              tether bench unitree --protocol unitree_hg --count 20000 --json
+            """
+        )
+        @Option(help: "Timed round trips per repetition (Tether).") var count = 5000
+        @Option(help: "Timed round trips per repetition (the SDK, whose round trips are slower).") var sdkCount = 500
+        @Option(help: "Repetitions (best median is kept).") var repeats = 3
+        @Option(help: "unitree_go (Go2, B2) or unitree_hg (G1, H1-2).") var `protocol` = "unitree_go"
+        @Option(help: "DDS domain for Tether (the SDK's runs use the next two).") var domain: UInt32 = 95
+        @Option(help: "Internal: pong (the robot side, started by the benchmark itself).") var role = "ping"
+        @Option(help: "Internal: how long the pong side runs, s.") var seconds = 600.0
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        func run() throws {
+            guard let messages = UnitreeProtocol(rawValue: `protocol`) else {
+                throw ValidationError("--protocol '\(`protocol`)' is not one of \(UnitreeProtocol.choices)")
+            }
+            switch role {
+            case "pong":
+                try report { try UnitreeRoundTrip.pong(messages: messages, domain: domain, seconds: seconds) }
+                return
+            case "ping": break
+            default: throw ValidationError("--role must be ping or pong (pong is started by the benchmark itself)")
+            }
+            guard count >= 100, sdkCount >= 10, repeats > 0 else { throw ValidationError("need --count >= 100, --sdk-count >= 10 and --repeats > 0") }
+            if !json {
+                print("tether bench unitree: \(messages) LowCmd → LowState with CRCs, loopback, two processes, best of \(repeats)")
+            }
+            let bench = UnitreeBenchmark(count: count, repeats: repeats, domain: domain, messages: messages, sdkCount: sdkCount)
+            let result = try report { try bench.run(log: json ? { _ in } : { print($0) }) }
+            if json { try printJSON(result); return }
+            if let ratio = result.ratio, let without = result.ratioWithoutCRC {
+                print("ratio (SDK median / Tether median; how many times faster Tether's round trip is): \(fmt(ratio, 1)) with the SDK's CRC, "
+                    + "\(fmt(without, 1)) against the SDK without CRC")
+            } else if let note = result.note {
+                print("no ratio: \(note)")
+            }
         }
     }
 }

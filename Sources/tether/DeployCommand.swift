@@ -27,7 +27,9 @@ struct Deploy: ParsableCommand {
         --no-smoothing turns them off.
 
         Backends: sim (in-process MuJoCo, nominal), emulator (the virtual robot in-process, with a \
-        hidden --truth), ros2 (any robot on the manifest's ROS 2 topics, e.g. `tether emulate`).
+        hidden --truth), ros2 (any robot on the manifest's ROS 2 topics, e.g. `tether emulate`), \
+        unitree (a Unitree robot over its low-level protocol, manifest section unitree:, e.g. \
+        `tether emulate --protocol unitree_go`; docs/unitree.md).
 
         The deployment gate (docs/deployment-gate.md): on a robot (every backend but sim) the \
         policy runs only if its last validation for this robot and manifest, found by the policy \
@@ -41,14 +43,15 @@ struct Deploy: ParsableCommand {
           tether deploy --robot cartpole --policy policies/cartpole.onnx --fast --json
           tether deploy --backend emulator --truth harsh --policy policies/quadruped.onnx --stage 100 --fast --override "rehearsal on the virtual robot"
           tether deploy --backend ros2 --policy policies/quadruped.onnx --stage 25   (with `tether emulate` running)
+          tether deploy --backend unitree --policy policies/quadruped.onnx --stage 25   (a Go2, or `tether emulate --protocol unitree_go`)
         """
     )
 
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
-    @Option(help: "Backend: sim, emulator or ros2.", transform: RobotBackend.argument) var backend: RobotBackend = .sim
+    @Option(help: "Backend: sim, emulator, ros2 or unitree.", transform: RobotBackend.argument) var backend: RobotBackend = .sim
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
-    @Flag(help: "ros2 backend: keep DDS traffic on 127.0.0.1.") var loopback = false
+    @Flag(help: "ros2 and unitree backends: keep DDS traffic on 127.0.0.1.") var loopback = false
     @Option(help: "Torque stage in percent: 25, 50 or 100 (default: the manifest's).", transform: TorqueStage.argument) var stage: TorqueStage?
     @Option(help: "Total duration, s.") var seconds = 15.0
     @Option(help: "Loop rate, Hz (default: the manifest's control rate).") var rate: Double?
@@ -73,7 +76,9 @@ struct Deploy: ParsableCommand {
                                valueName: "reason")) var overrideReason: String?
 
     func validate() throws {
-        if !backend.isInProcess && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
+        if !backend.isInProcess && fast {
+            throw ValidationError("--fast needs an in-process backend (sim or emulator): a networked robot (ros2, unitree) runs in real time")
+        }
         guard seconds > 0, standUp > 0, window > 0 else { throw ValidationError("--seconds, --stand-up and --window must be positive") }
         if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
         if gantry && backend != .sim { throw ValidationError("--gantry hangs the simulated robot (--backend sim); a real robot is hung and lowered by its "

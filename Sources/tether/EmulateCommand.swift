@@ -8,7 +8,7 @@ import TetherSim
 
 struct Emulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the virtual robot: MuJoCo with hidden imperfections, served over ROS 2 in real time.",
+        abstract: "Run the virtual robot: MuJoCo with hidden imperfections, served over ROS 2 (or Unitree's protocol) in real time.",
         discussion: """
         The robot's true parameters (physics, actuator lag and dead time, saturation, backlash, \
         thermal torque loss, sensor noise / bias / drift / quantization / offsets / dropouts, link \
@@ -25,6 +25,12 @@ struct Emulate: ParsableCommand {
         Examples:
           tether emulate --robot quadruped --truth typical
           tether emulate --robot quadruped --truth my_truth.yaml --seconds 60 --loopback
+          tether emulate --robot quadruped --protocol unitree_go --loopback   (then deploy --backend unitree)
+
+        With --protocol unitree_go or unitree_hg the virtual robot speaks Unitree's low-level \
+        protocol instead of ROS 2, as a Go2 / B2 or a G1 / H1-2 does: LowState on rt/lowstate \
+        (CRC sealed), LowCmd from rt/lowcmd (CRC checked), motor slots from the manifest's \
+        unitree: section (docs/unitree.md).
         """
     )
 
@@ -37,6 +43,8 @@ struct Emulate: ParsableCommand {
     @Option(help: ArgumentHelp("Robot-side command timeout, s: no valid command for this long → damping stop (default 0.1 s, or three control periods below 30 "
         + "Hz).")) var commandTimeout: Double?
     @Option(help: "Damping stop after a command timeout before zero torque, s.") var dampingSeconds = 2.0
+    @Option(help: "Speak ros2 (default), or Unitree's low-level protocol: unitree_go (Go2, B2) or unitree_hg (G1, H1-2).")
+    var `protocol` = "ros2"
     @Option(help: "Publish this model camera's images (sensor_msgs/Image, rgb8), degraded as the truth's camera (e.g. front).") var camera: String?
     @Option(help: "With --camera: frames per second.") var cameraRate = 10.0
     @Option(help: "With --camera: frame size WIDTHxHEIGHT.") var cameraSize = "640x480"
@@ -48,7 +56,11 @@ struct Emulate: ParsableCommand {
             + "seconds") }
         guard dampingSeconds >= 0, dampingSeconds.isFinite else { throw ValidationError("--damping-seconds must be a non-negative number of seconds") }
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a positive number of Hz") }
+        guard `protocol` == "ros2" || UnitreeProtocol(rawValue: `protocol`) != nil else {
+            throw ValidationError("--protocol '\(`protocol`)' is not one of ros2, \(UnitreeProtocol.choices)")
+        }
         if camera != nil {
+            guard `protocol` == "ros2" else { throw ValidationError("--camera serves with --protocol ros2 (the camera's images are ROS 2 topics)") }
             guard cameraRate > 0, cameraRate <= 120 else { throw ValidationError("--camera-rate must be 1…120 Hz") }
             guard parsedCameraSize != nil else { throw ValidationError("--camera-size must be WIDTHxHEIGHT, e.g. 640x480, not \(cameraSize)") }
         }
@@ -70,13 +82,36 @@ struct Emulate: ParsableCommand {
             try VirtualRobot(robot: robotModel, truth: truthValue, clock: clock, hungAt: hung, commandTimeout: commandTimeout, dampingSeconds: dampingSeconds)
         }
         let participant = try report { try DDSParticipant(configuration: loopback ? DDSParticipant.loopbackConfiguration : nil) }
+        let place = "DDS domain \(participant.domain)\(loopback ? " on loopback" : "")"
+        let line: (ROS2RobotServer.Event) -> Void = { event in
+            emit(String(format: "[robot] t %.3f s (monotonic %.6f) %@: %@", event.time, clock.now(), event.kind, event.message))
+        }
+        if let unitree = UnitreeProtocol(rawValue: `protocol`) {
+            guard let section = robotModel.manifest.unitree, section.messages == unitree else {
+                try report { () throws -> Void in throw TetherError("the manifest of \(robotModel.manifest.name) has no unitree: section for \(unitree)",
+                                         at: robotModel.manifest.sourcePath ?? robot,
+                                         hint: "add `unitree: {protocol: \(unitree), motors: {joint: slot, ...}}` (docs/unitree.md)") }
+                return
+            }
+            let served: (run: (Double) throws -> Void, stop: @Sendable () -> Void, summary: () -> String)
+            switch unitree {
+            case .go: served = try serveUnitree(UnitreeGoDialect.self, virtual, participant, clock, line)
+            case .hg: served = try serveUnitree(UnitreeHGDialect.self, virtual, participant, clock, line)
+            }
+            let stop = served.stop
+            let sources = onTerminationSignals { _ in stop() }
+            emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), Unitree \(unitree) on \(place), "
+                + "LowState at \(fmt(rate, 0)) Hz on rt/lowstate, LowCmd from rt/lowcmd; Ctrl-C to stop")
+            try report { try served.run(seconds ?? .infinity) }
+            sources.forEach { $0.cancel() }
+            emit(served.summary())
+            return
+        }
         let server = try report {
             try ROS2RobotServer(robot: virtual, participant: participant, clock: clock, stateRateHz: rate,
                                 commandTimeout: commandTimeout, dampingSeconds: dampingSeconds)
         }
-        server.onEvent = { event in
-            emit(String(format: "[robot] t %.3f s (monotonic %.6f) %@: %@", event.time, clock.now(), event.kind, event.message))
-        }
+        server.onEvent = line
         var virtualCamera: VirtualCamera?
         if let camera {
             let (w, h) = parsedCameraSize!
@@ -93,9 +128,8 @@ struct Emulate: ParsableCommand {
                                                          degradation.exposure)))
         }
         let sources = onTerminationSignals { _ in server.stop() }
-        emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 domain "
-            + "\(participant.domain)\(loopback ? " on loopback" : ""), states at \(fmt(rate, 0)) Hz on \(robotModel.manifest.ros2.jointStates) and "
-                + "\(robotModel.manifest.ros2.imu); Ctrl-C to stop")
+        emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 on \(place), states at "
+            + "\(fmt(rate, 0)) Hz on \(robotModel.manifest.ros2.jointStates) and \(robotModel.manifest.ros2.imu); Ctrl-C to stop")
         try report { try server.run(seconds: seconds ?? .infinity) }
         sources.forEach { $0.cancel() }
         if let c = virtualCamera {
@@ -104,5 +138,19 @@ struct Emulate: ParsableCommand {
                 + (c.renderer.map { "; rendered with \($0)" } ?? ""))
         }
         emit("stopped after applying \(server.commandsApplied) commands (\(server.commandsRejected) rejected, \(server.commandTimeouts) command timeouts)")
+    }
+
+    /// A Unitree server of the virtual robot, as closures the command runs.
+    private func serveUnitree<D: UnitreeDialect>(_ dialect: D.Type, _ robot: Robot, _ participant: DDSParticipant, _ clock: ControlClock,
+                                                 _ line: @escaping (ROS2RobotServer.Event) -> Void)
+        throws -> (run: (Double) throws -> Void, stop: @Sendable () -> Void, summary: () -> String) {
+        let server = try report {
+            try UnitreeRobotServer<D>(robot: robot, participant: participant, clock: clock, stateRateHz: rate,
+                                      commandTimeout: commandTimeout, dampingSeconds: dampingSeconds)
+        }
+        server.onEvent = line
+        return ({ try server.run(seconds: $0) }, { server.stop() },
+                { "stopped after applying \(server.commandsApplied) commands (\(server.commandsRejected) rejected, "
+                    + "\(server.commandTimeouts) command timeouts)" })
     }
 }

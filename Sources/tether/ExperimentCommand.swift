@@ -32,9 +32,9 @@ struct Experiment: ParsableCommand {
 
     @Argument(help: "stationary, sweep, torque-step, pendulum or chirp.") var kind: String
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
-    @Option(help: "Backend: sim, emulator or ros2.", transform: RobotBackend.argument) var backend: RobotBackend = .emulator
+    @Option(help: "Backend: sim, emulator, ros2 or unitree.", transform: RobotBackend.argument) var backend: RobotBackend = .emulator
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
-    @Flag(help: "ros2 backend: keep DDS traffic on 127.0.0.1.") var loopback = false
+    @Flag(help: "ros2 and unitree backends: keep DDS traffic on 127.0.0.1.") var loopback = false
     @Option(help: "Recording (MCAP) path (default: <kind>.mcap).") var out: String?
     @Option(help: "Joints to excite, comma-separated (default: the kind's).") var joints: String?
     @Option(help: "Duration of a stationary recording or a chirp, s.") var seconds: Double?
@@ -53,7 +53,9 @@ struct Experiment: ParsableCommand {
         guard ExperimentKind(rawValue: kind) != nil else {
             throw ValidationError("unknown experiment '\(kind)': one of \(ExperimentKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if !backend.isInProcess && fast { throw ValidationError("--fast needs an in-process backend (sim or emulator): a ROS 2 robot runs in real time") }
+        if !backend.isInProcess && fast {
+            throw ValidationError("--fast needs an in-process backend (sim or emulator): a networked robot (ros2, unitree) runs in real time")
+        }
     }
 
     func run() throws {

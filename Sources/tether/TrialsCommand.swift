@@ -32,10 +32,10 @@ struct Trials: ParsableCommand {
     @Option(help: "Built-in robot name or manifest path.") var robot = "quadruped"
     @Option(help: "ONNX policy.") var policy: String
     @OptionGroup var engine: PolicyEngineArguments
-    @Option(help: "Backend: sim or emulator (in-process, simulated clock), or ros2 (the manifest's topics, real time).",
+    @Option(help: "Backend: sim or emulator (in-process, simulated clock), ros2 (the manifest's topics) or unitree (Unitree's protocol), real time.",
             transform: RobotBackend.argument) var backend: RobotBackend = .sim
-    @Flag(help: "ros2: keep DDS on the loopback interface (one machine).") var loopback = false
-    @Option(help: "ros2: seconds between trials, to reposition the robot.") var pause = 3.0
+    @Flag(help: "ros2, unitree: keep DDS on the loopback interface (one machine).") var loopback = false
+    @Option(help: "ros2, unitree: seconds between trials, to reposition the robot.") var pause = 3.0
     @Option(help: "Emulator truth: preset (mild, typical, harsh) or truth YAML.") var truth = "typical"
     @Option(help: "Number of trials.") var count = 10
     @Option(help: "Length of each trial, s.") var seconds = 15.0
@@ -67,8 +67,8 @@ struct Trials: ParsableCommand {
             throw ValidationError("--attribute needs something to set back to nominal: --backend sim with --calibration CAL (calibrated parameters), or "
                 + "--backend emulator (the virtual robot's truth)")
         }
-        if attribute && backend == .ros2 { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over ROS 2 has "
-            + "none to set: run it on the sim backend with --calibration") }
+        if attribute && !backend.isInProcess { throw ValidationError("--attribute reruns trials with parameters set back to nominal; a robot over "
+            + "\(backend) has none to set: run it on the sim backend with --calibration") }
         if real != nil && (calibration == nil || !attribute) {
             throw ValidationError("--real compares the calibrated simulation with real trials in the attribution: add --calibration CAL --attribute")
         }

@@ -31,8 +31,9 @@ import TetherCore
         #expect(!DeploymentGate.isGated(backend: .sim))
         #expect(DeploymentGate.isGated(backend: .emulator))
         #expect(DeploymentGate.isGated(backend: .ros2))
+        #expect(DeploymentGate.isGated(backend: .unitree))
         // Every backend but simulation is a robot: each is gated.
-        #expect(RobotBackend.allCases.filter { DeploymentGate.isGated(backend: $0) } == [.emulator, .ros2])
+        #expect(RobotBackend.allCases.filter { DeploymentGate.isGated(backend: $0) } == [.emulator, .ros2, .unitree])
     }
 
     @Test func aPolicyNeverValidatedIsRefusedWithTheCommandThatValidatesIt() throws {

@@ -25,7 +25,8 @@ import TetherCore
     }
 
     @Test func unknownJointIsReportedWithASuggestion() throws {
-        let p = try manifestProblems([("name: FR_calf_joint,", "name: FR_calf_jiont,")])
+        // Renamed in the unitree: section's motor slots too, so that the manifest itself is consistent.
+        let p = try manifestProblems([("name: FR_calf_joint,", "name: FR_calf_jiont,"), ("FR_calf_joint: 2", "FR_calf_jiont: 2")])
         #expect(p.contains { $0.kind == .unknownJoint && $0.field == "joints[2].name" && $0.message.contains("did you mean 'FR_calf_joint'") && $0.line == 24 })
     }
 
