@@ -179,6 +179,8 @@ public struct LoopBenchmark: Sendable {
         log(String(format: "  sustained %.0f Hz loop vs simulation: %d ticks at %.1f Hz, %d misses (%.3f %%), jitter p99 %.1f µs, compute p99 %.1f µs",
                    sustainedRateHz, sustained.ticks, sustained.achievedRateHz, sustained.deadlineMisses, 100 * missRate,
                    sustained.jitterMicroseconds.p99, sustained.computeMicroseconds.p99))
-        return Report(tickMicroseconds: mine, policyEngine: policy.engineSummary, onnxRuntimeTickMicroseconds: onnxRuntimeTick, realTime: realTime, partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained, sustainedMissRate: missRate)
+        return Report(tickMicroseconds: mine, policyEngine: policy.engineSummary, onnxRuntimeTickMicroseconds: onnxRuntimeTick, realTime: realTime,
+                      partsMedianMicroseconds: partMedians, pythonTickMicroseconds: peer, speedupOverPython: speedup, sustained: sustained,
+                      sustainedMissRate: missRate)
     }
 }

@@ -47,7 +47,8 @@ public final class OffscreenRenderer {
         self.model = model
         var error = [CChar](repeating: 0, count: 512)
         guard let gl = tr_gl_create(&error, error.count) else {
-            throw TetherError("cannot create a headless OpenGL context: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))", at: "EGL",
+            let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw TetherError("cannot create a headless OpenGL context: \(reason)", at: "EGL",
                               hint: "install Mesa's EGL and software renderer (Debian: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri), or "
                                   + "a GPU driver; scripts/setup.sh installs them")
         }

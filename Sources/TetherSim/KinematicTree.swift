@@ -195,7 +195,8 @@ public struct KinematicTree: Sendable {
                 case let .cylinder(r, l): geometry = "<cylinder radius=\"\(f(r))\" length=\"\(f(l))\"/>"
                 }
                 out += "    <visual>\n      <origin xyz=\"\(xyz(v.translation))\" rpy=\"\(rpy(v.rotation))\"/>\n      <geometry>\(geometry)</geometry>\n"
-                out += "      <material name=\"\(escape(link.name))_\(k)\"><color rgba=\"\(f(v.rgba.x)) \(f(v.rgba.y)) \(f(v.rgba.z)) \(f(v.rgba.w))\"/></material>\n"
+                let rgba = "\(f(v.rgba.x)) \(f(v.rgba.y)) \(f(v.rgba.z)) \(f(v.rgba.w))"
+                out += "      <material name=\"\(escape(link.name))_\(k)\"><color rgba=\"\(rgba)\"/></material>\n"
                 out += "    </visual>\n"
             }
             out += "  </link>\n"
@@ -211,7 +212,8 @@ public struct KinematicTree: Sendable {
             out += "    <origin xyz=\"\(xyz(link.translation))\" rpy=\"\(rpy(link.rotation))\"/>\n"
             if let axis { out += "    <axis xyz=\"\(xyz(axis))\"/>\n" }
             if let range = link.range, type != "fixed" {
-                out += "    <limit lower=\"\(f(range.lowerBound - link.reference))\" upper=\"\(f(range.upperBound - link.reference))\" effort=\"0\" velocity=\"0\"/>\n"
+                let (lower, upper) = (f(range.lowerBound - link.reference), f(range.upperBound - link.reference))
+                out += "    <limit lower=\"\(lower)\" upper=\"\(upper)\" effort=\"0\" velocity=\"0\"/>\n"
             }
             out += "  </joint>\n"
         }

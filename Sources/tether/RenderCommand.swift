@@ -61,7 +61,8 @@ struct Render: ParsableCommand {
         guard let first = recordings.first else { throw ValidationError("give at least one recording") }
         let output = out ?? ((first as NSString).deletingPathExtension + ".mp4")
         let segments = try recordings.map { path in
-            (label: recordings.count > 1 ? (path as NSString).lastPathComponent : nil, timeline: try report { try RecordingTimeline(path: path, robot: robotModel) })
+            (label: recordings.count > 1 ? (path as NSString).lastPathComponent : nil,
+             timeline: try report { try RecordingTimeline(path: path, robot: robotModel) })
         }
         var render = RecordingRender()
         (render.width, render.height) = parsedSize!

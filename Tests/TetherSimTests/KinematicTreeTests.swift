@@ -60,7 +60,8 @@ import TetherCore
         let links = try document.nodes(forXPath: "/robot/link").count
         let joints = try document.nodes(forXPath: "/robot/joint").count
         #expect(links == tree.links.count && joints == links - 1)
-        let revolute = try document.nodes(forXPath: "/robot/joint[@type='revolute']").compactMap { ($0 as? XMLElement)?.attribute(forName: "name")?.stringValue }
+        let revolute = try document.nodes(forXPath: "/robot/joint[@type='revolute']")
+            .compactMap { ($0 as? XMLElement)?.attribute(forName: "name")?.stringValue }
         #expect(Set(revolute) == Set(robot.manifest.joints.map(\.name)), "every actuated joint is revolute, by its name")
         #expect(try document.nodes(forXPath: "//visual").count >= links, "every link has geometry to draw")
         #expect(tree.qposAddresses(of: robot.manifest.joints.map(\.name)) == robot.qposAddress.map { Optional($0) })
