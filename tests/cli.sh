@@ -158,6 +158,8 @@ expect "safety replay names the bad line" 1 "bad.jsonl:1" -- "$TETHER" safety re
 # tether render: the recording to H.264 MP4 (ffprobe, an independent decoder, reads it back) and its poster.
 expect "render a recording to MP4" 0 "wrote $TMP/d.mp4: 30 frames, 3.0 s, 320×240" -- "$TETHER" render "$TMP/d.mcap" --out "$TMP/d.mp4" \
   --size 320x240 --fps 10 --seconds 3 --no-effects --poster
+expect "render shows the recording's torque stage" 0 ", stage 100 %\) →" -- "$TETHER" render "$TMP/d.mcap" --out "$TMP/d2.mp4" --size 64x48 \
+  --fps 10 --seconds 0.5 --no-effects
 expect "ffprobe reads the video: h264, 320x240, 30 frames" 0 "codec_name=h264.*width=320.*height=240.*nb_read_frames=30" -- bash -c \
   "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=codec_name,width,height,nb_read_frames -of default=nw=1 '$TMP/d.mp4' | tr '\n' ' '"
 expect "render writes the GIF poster" 0 "^GIF89a" -- head -c 6 "$TMP/d.gif"

@@ -23,6 +23,9 @@ public struct RecordingTimeline: Sendable {
     }
 
     public var path: String
+    /// The torque stage the run started at ("25 %"), from the recording's channel metadata (nil:
+    /// not recorded); stage changes during the run come as `stage_change` events.
+    public var stage: String?
     public var poses: [Pose]
     public var events: [Event]
     /// Times of the policy's actions (`/tether/action`): the policy phase.
@@ -42,6 +45,7 @@ public struct RecordingTimeline: Sendable {
         }
         let manifest = robot.manifest
         let topics = manifest.ros2
+        stage = reader.channels.values.compactMap { $0.metadata["torque_stage"] }.first
         let joints: [(logTime: UInt64, message: SensorMsgs.JointState)]
         do {
             joints = try reader.messages(SensorMsgs.JointState.self, topic: topics.jointStates)
@@ -247,6 +251,7 @@ struct TimelineCursor {
         var lines: [(String, String)] = []
         if let label { lines.append(("run", label)) }
         lines += [("time", String(format: "%.2f s", min(t, timeline.poses.last!.time) - t0)), ("phase", inPolicy ? "policy" : "no policy")]
+        if let stage = timeline.stage { lines.append(("stage", stage)) }
         if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
         var banner: String?
         if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }

@@ -121,6 +121,7 @@ public final class Deployment {
         self.safety = safety
         self.machine = DeploymentStateMachine(manifest: robot.manifest, timing: timing)
         self.recorder = recorder
+        recorder?.setMetadata("torque_stage", "\(Int((safety.config.startStage * 100).rounded())) %")
         self.clock = clock
         self.loopConfiguration = loop
         self.velocityCommand = velocityCommand

@@ -132,8 +132,12 @@ public final class FlightRecorder {
     public let windowSeconds: Double
     /// Whether every tick is written to `path` as it comes, instead of the window at a flush.
     public let continuous: Bool
-    /// Metadata on the joint-commands channel.
-    public let metadata: [String: String]
+    /// Metadata on the joint-commands channel (the deployment adds `torque_stage`, which
+    /// `tether render` shows); set before the first record opens a file.
+    public private(set) var metadata: [String: String]
+
+    /// Adds a metadata entry; it reaches the files opened after the call (call it before the first record).
+    public func setMetadata(_ key: String, _ value: String) { metadata[key] = value }
     private var buffer: [FlightRecord] = []
     /// The output file at `path`.
     private var output: Sink?

@@ -75,7 +75,8 @@ struct Render: ParsableCommand {
             let total = segments.reduce(0) { $0 + $1.timeline.duration }
             let what = recordings.count == 1 ? first : "\(recordings.count) recordings"
             emit("tether render: \(what) (\(String(format: "%.1f", total)) s, \(segments.reduce(0) { $0 + $1.timeline.poses.count }) joint states, "
-                + "\(segments.reduce(0) { $0 + $1.timeline.events.count }) safety events) → \(output), \(render.width)×\(render.height) at \(fps) fps")
+                + "\(segments.reduce(0) { $0 + $1.timeline.events.count }) safety events"
+                + (segments.first?.timeline.stage.map { ", stage \($0)" } ?? "") + ") → \(output), \(render.width)×\(render.height) at \(fps) fps")
         }
         var lastShown = -1
         let result = try report {

@@ -16,7 +16,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let path = NSTemporaryDirectory() + "tether-render-\(UUID().uuidString).mcap"
         let writer = try MCAPWriter(path: path)
         let topics = robot.manifest.ros2
-        let joints = try writer.addTopic(topics.jointStates, type: SensorMsgs.JointState.self)
+        let joints = try writer.addTopic(topics.jointStates, type: SensorMsgs.JointState.self, metadata: ["torque_stage": "50 %"])
         let imu = try writer.addTopic(topics.imu, type: SensorMsgs.Imu.self)
         let events = try writer.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self)
         let start: UInt64 = 1_700_000_000_000_000_000
@@ -64,6 +64,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let timeline = try RecordingTimeline(path: path, robot: robot)
         #expect(timeline.poses.count == 100)
         #expect(timeline.events.count == 1 && timeline.events[0].stops)
+        #expect(timeline.stage == "50 %")
         var render = RecordingRender()
         render.width = 320
         render.height = 240
