@@ -194,7 +194,8 @@ let package = Package(
         .testTarget(
             name: "TetherValidationTests",
             dependencies: ["TetherCore", "TetherNumerics", "TetherSim", "TetherONNX", "TetherPolicy", "TetherSafety", "TetherRuntime", "TetherEmulator",
-                           "TetherCalibration", "TetherValidation", .product(name: "PropertyBased", package: "swift-property-based")],
+                           "TetherCalibration", "TetherValidation", "TetherROS", "TetherRender",
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -258,6 +258,18 @@ expect "the second shard" 0 "success +6/6 = 100.0 %" -- "$TETHER" validate --rob
 expect "shards merge into the whole run" 0 "2 shards, 12 trials" -- "$TETHER" validate merge "$TMP/s0.json" "$TMP/s1.json" --out "$TMP/merged.json" --report \
   "$TMP/gate.html"
 expect "merge refuses a missing shard" 1 "6 of 12 trials are missing \(6, 7, 8, 9, 10, 11\)" -- "$TETHER" validate merge "$TMP/s0.json" --out "$TMP/bad.json"
+# The validation report's videos: the first failed trials replayed exactly (stream (seed, i)) with a recorder, then rendered.
+printf 'tether_randomization: 1\nterms:\n  - {target: kp_scale, distribution: uniform, low: 0.2, high: 0.4}\n' > "$TMP/weak.yaml"
+expect "validate --report: a video of the first failed trial, replayed as the gate ran it" 0 \
+  "trial 0: .*gate-trials/trial-000.mp4 \([0-9]+ frames; the replay ends as the gate's trial did\)" -- env TETHER_HISTORY="$TMP/videos.sqlite" "$TETHER" \
+    validate --policy policies/quadruped.onnx --randomize "$TMP/weak.yaml" --trials 4 --videos 1 --report "$TMP/vg/gate.html" --out "$TMP/vg/gate.json"
+expect "  ffprobe reads it (h264, 640x360)" 0 "codec_name=h264.*width=640.*height=360" -- bash -c \
+  "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height -of default=nw=1 '$TMP/vg/gate-trials/trial-000.mp4' | tr '\n' ' '"
+expect "  the report shows it, the JSON lists it, the recording is beside it" 0 "See it.*gate-trials/trial-000.mp4 1 fall .*trial-000.mcap" -- bash -c \
+  "{ grep -o 'See it' '$TMP/vg/gate.html'; grep -o 'src=\"gate-trials/trial-000.mp4\"' '$TMP/vg/gate.html' | sed 's/src=//;s/\"//g'; \
+   python3 -c \"import json; v=json.load(open('$TMP/vg/gate.json'))['videos']; print(len(v), v[0]['title'].split()[2])\"; ls '$TMP/vg/gate-trials'; } | tr '\n' ' '"
+expect "--videos without --report is refused" 64 "--videos makes videos for the HTML report: add --report PATH" -- "$TETHER" validate \
+  --policy policies/quadruped.onnx --trials 2 --videos 2
 expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --shard 3of2
 
 # The deployment gate (docs/deployment-gate.md): on a robot (every backend but sim) a policy runs

@@ -50,6 +50,23 @@ public struct EpisodeStart: Sendable, Codable, Equatable {
     }
 }
 
+/// One control step of an episode as it happened, for whoever watches it (the gate's replay into
+/// a flight recording, `GateSimulation.record`). The first step an observer sees is the start
+/// (time 0, the state only).
+public struct EpisodeStep {
+    /// Simulated time at the end of the step, s.
+    public var time: Double
+    /// The state the step ended in (the true state: the policy saw it with noise).
+    public var state: RobotState
+    public var observation: [Float]?
+    /// The policy's raw action.
+    public var action: [Float]?
+    /// The command as applied (after the sample's gain scaling).
+    public var command: JointCommand?
+    /// A push that started during this step: its horizontal force on the base, N.
+    public var push: SIMD2<Double>?
+}
+
 /// Runs one episode of a manifest's task on a `SimRobot` with a policy, as training, validation
 /// and `tether sim --policy` all do.
 public struct EpisodeRunner: Sendable {
@@ -91,9 +108,12 @@ public struct EpisodeRunner: Sendable {
         }
     }
 
-    /// Runs one episode. The model of `sim` must already carry the sample's edits.
+    /// Runs one episode. The model of `sim` must already carry the sample's edits. `observe` sees
+    /// the start and every control step; it changes nothing in the episode (the same seed gives the
+    /// same result with or without it).
     public func run<P: PolicyRuntime>(sim: SimRobot, policy: inout P, sample: RandomizationSample = .nominal,
-                                      random: inout SeededRandom, stats: UnsafeMutablePointer<ObservationStats>? = nil) -> EpisodeResult {
+                                      random: inout SeededRandom, stats: UnsafeMutablePointer<ObservationStats>? = nil,
+                                      observe: ((EpisodeStep) -> Void)? = nil) -> EpisodeResult {
         let manifest = sim.robot.manifest
         sim.reset()
         if let start = self.start {
@@ -135,6 +155,7 @@ public struct EpisodeRunner: Sendable {
         // The state the policy sees is the one the previous step ended in (nothing moves between
         // them): read once per control step.
         var state = start
+        observe?(EpisodeStep(time: 0, state: start))
         episode: for step in 0..<controlSteps {
             let observation: [Float]
             do {
@@ -150,11 +171,13 @@ public struct EpisodeRunner: Sendable {
             pending.append((physicsStep + latencySteps, command))
             // Pushes.
             let t = sim.data.time
+            var pushed: SIMD2<Double>?
             if let pushes, baseBody != nil, t >= nextPush {
                 let magnitude = random.uniform(pushes.force.lowerBound, pushes.force.upperBound)
                 let angle = random.uniform(0, 2 * .pi)
                 pushForce = SIMD2(magnitude * cos(angle), magnitude * sin(angle))
                 pushUntil = t + pushes.duration
+                pushed = pushForce
                 nextPush = t + random.uniform(pushes.interval.lowerBound, pushes.interval.upperBound)
             }
             if let baseBody {
@@ -174,6 +197,7 @@ public struct EpisodeRunner: Sendable {
             if sim.data.isDiverged { outcome = "diverged"; break episode }
             let next = sim.state()
             state = next
+            observe?(EpisodeStep(time: Double(step + 1) * dt, state: next, observation: observation, action: action, command: command, push: pushed))
             // Reward and termination.
             switch task.kind {
             case .balance:

@@ -8,11 +8,13 @@ import TetherSim
 /// A flight recording (or any ROS 2 bag with joint states, and an IMU for a floating base) as a
 /// timeline of robot poses, safety events and phases, ready to render.
 public struct RecordingTimeline: Sendable {
-    /// One pose: joint positions in the manifest's joint order (nil: not in this message), base orientation (w, x, y, z).
+    /// One pose: joint positions in the manifest's joint order (nil: not in this message), base
+    /// orientation (w, x, y, z), base position in the world (nil: not recorded).
     public struct Pose: Sendable {
         public var time: Double
         public var joints: [Double?]
         public var orientation: SIMD4<Double>?
+        public var position: SIMD3<Double>? = nil
     }
 
     public struct Event: Sendable {
@@ -94,6 +96,35 @@ public struct RecordingTimeline: Sendable {
                     k += 1
                 }
                 poses[i].orientation = current
+            }
+        }
+        // Position of a floating base: odometry where the bag has it (a robot's estimate), else the
+        // world → base transform of /tf (a flight recording whose backend knew the base position).
+        // The recorder writes the model's root pose to /tf when the position is unknown, so /tf
+        // counts only when it moves (more than 1 mm over the recording); otherwise the robot is
+        // drawn where its model starts.
+        if robot.baseSensors != nil {
+            var samples: [(time: Double, position: SIMD3<Double>)] = ((try? reader.messages(NavMsgs.Odometry.self, topic: topics.odometry)) ?? [])
+                .map { (seconds($0.logTime), SIMD3($0.message.pose.pose.position.x, $0.message.pose.pose.position.y, $0.message.pose.pose.position.z)) }
+            if samples.isEmpty {
+                samples = ((try? reader.messages(Tf2Msgs.TFMessage.self, topic: "/tf")) ?? []).compactMap { logTime, m in
+                    m.transforms.first { $0.header.frameID == "world" }.map { t in
+                        (seconds(logTime), SIMD3(t.transform.translation.x, t.transform.translation.y, t.transform.translation.z))
+                    }
+                }
+                if let first = samples.first, !samples.contains(where: { (($0.position - first.position) * ($0.position - first.position)).sum() > 1e-6 }) {
+                    samples = []
+                }
+            }
+            samples = samples.filter { $0.position.x.isFinite && $0.position.y.isFinite && $0.position.z.isFinite }
+            var k = 0
+            var current: SIMD3<Double>?
+            for i in poses.indices where !samples.isEmpty {
+                while k < samples.count, samples[k].time <= poses[i].time {
+                    current = samples[k].position
+                    k += 1
+                }
+                poses[i].position = current ?? samples[0].position
             }
         }
         self.poses = poses
@@ -240,6 +271,9 @@ struct TimelineCursor {
         if let base = robot.baseSensors, let o = pose.orientation {
             for k in 0..<4 { data.qpos[base.freeJointQposAddress + 3 + k] = o[k] }
         }
+        if let base = robot.baseSensors, let p = pose.position {
+            for k in 0..<3 { data.qpos[base.freeJointQposAddress + k] = p[k] }
+        }
         data.forward()
         while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
             lastEvent = timeline.events[eventIndex]
@@ -257,8 +291,4 @@ struct TimelineCursor {
         if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }
         return .init(lines: lines, banner: banner)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

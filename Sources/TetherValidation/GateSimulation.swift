@@ -1,6 +1,7 @@
 import Foundation
 import TetherCore
 import TetherPolicy
+import TetherRuntime
 import TetherSim
 
 /// The gate's trial function in simulation: the manifest's task with a policy, under a
@@ -64,16 +65,56 @@ public struct GateSimulation: Sendable {
     /// Runs trial `index` on `sim` (a worker's robot: its model is changed by the trial's draw) with
     /// `policy`, which the episode resets first. Its random stream is (seed, index), whatever
     /// batch or thread it runs in.
-    public func trial<P: PolicyRuntime>(_ index: Int, seed: UInt64, sim: SimRobot, policy: inout P) throws -> GateTrial {
+    public func trial<P: PolicyRuntime>(_ index: Int, seed: UInt64, sim: SimRobot, policy: inout P,
+                                        observe: ((EpisodeStep) -> Void)? = nil) throws -> GateTrial {
         let runner = EpisodeRunner(task: task, noiseScale: noiseScale, pushes: randomization?.pushes)
         var random = SeededRandom(seed: seed, stream: UInt64(index))
         let sample = try randomization?.sample(for: sim.robot, random: &random) ?? .nominal
         try sample.apply(to: sim.robot.model)
-        let e = runner.run(sim: sim, policy: &policy, sample: sample, random: &random)
+        let e = runner.run(sim: sim, policy: &policy, sample: sample, random: &random, observe: observe)
         let recorded = Set(recordedParameters)
         return GateTrial(index: index, success: e.success, failureMode: Self.failureMode(e, kind: task.kind),
                          distance: e.distance, seconds: e.seconds, totalReward: e.totalReward,
                          parameters: sample.values.filter { recorded.contains($0.key) })
+    }
+
+    /// Runs trial `index` again exactly as the gate ran it (the same draw, noise and pushes: the
+    /// stream (seed, index), on a fresh copy of the model) and writes it as a flight recording at
+    /// `path`: joint states, IMU, `/tf` with the base pose, observations, actions and commands at
+    /// each control step, each push and the episode's end as events, stamped from the episode's
+    /// start. `tether render` turns it into a video; `tether safety replay` reads it too. The
+    /// returned record is the replay's: the same as the gate's unless the policy's engine differs.
+    public func record<P: PolicyRuntime>(trial index: Int, seed: UInt64, policy: inout P, to path: String,
+                                         metadata: [String: String] = [:]) throws -> GateTrial {
+        let sim = SimRobot(robot: robot.with(model: robot.model.copy()))
+        let recorder = FlightRecorder(manifest: robot.manifest, path: path, continuous: true, clockStart: 0,
+                                      metadata: metadata.merging(["gate_trial": String(index), "gate_seed": String(seed)]) { a, _ in a })
+        var failure: Error?
+        let result = try trial(index, seed: seed, sim: sim, policy: &policy) { step in
+            guard failure == nil else { return }
+            var events: [RecordedEvent] = []
+            if let f = step.push {
+                let magnitude = (f * f).sum().squareRoot()
+                events.append(RecordedEvent(time: step.time, reason: "push", message: String(format: "a push of %.0f N on the base", magnitude),
+                                            values: ["force_x": f.x, "force_y": f.y]))
+            }
+            do {
+                try recorder.record(FlightRecord(time: step.time, state: step.state, observation: step.observation, action: step.action,
+                                                 command: step.command, events: events))
+            } catch { failure = error }
+        }
+        if failure == nil {
+            let message = result.success ? "trial \(index) succeeded" : "trial \(index) ended: \(result.failureMode)"
+                + String(format: " at %.2f s, %.2f m", result.seconds, result.distance)
+            do {
+                try recorder.record(FlightRecord(time: result.seconds, state: nil, observation: nil, action: nil, command: nil,
+                                                 events: [RecordedEvent(time: result.seconds, reason: result.success ? "trial_end" : result.failureMode,
+                                                                        message: message)]))
+            } catch { failure = error }
+        }
+        do { try recorder.close(reason: "trial end") } catch { failure = failure ?? error }
+        if let failure { throw failure }
+        return result
     }
 
     /// The failure mode of an episode (`FailureMode`'s vocabulary, shared with trials on a robot).

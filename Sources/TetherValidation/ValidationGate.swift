@@ -212,6 +212,9 @@ public struct GateResult: Sendable, Codable, Equatable {
     public var summary: GateSummary
     /// Wall time of the trials, s (summed over shards when merged).
     public var wallSeconds: Double
+    /// Videos of replayed trials (the first failed ones), relative to the report (`tether validate
+    /// --report … --videos N`); nil: none made.
+    public var videos: [ReportVideo]? = nil
 }
 
 /// Progress of a gate, for terminal lines.

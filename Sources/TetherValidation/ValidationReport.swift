@@ -59,6 +59,15 @@ extension GateResult {
         distances.figure(SVGPlot.histogram(title: "Distance per trial", x: PlotAxis("distance", unit: "m"),
                                            data: [HistogramData("success", values: ok), HistogramData("failure", values: bad)]))
 
+        var seeIt: ReportSection?
+        if let videos, !videos.isEmpty {
+            var section = ReportSection("See it")
+            section.paragraph("The first failed trials, replayed from their random streams (seed, i) with a flight recorder and rendered by "
+                              + "MuJoCo; each recording (trial-NNN.mcap) is beside the video for tether render, Foxglove or tether safety replay.")
+            for v in videos { section.video(v.path, caption: v.title) }
+            seeIt = section
+        }
+
         var table = ReportSection("Trials")
         let names = Set(trialRecords.flatMap(\.parameters.keys)).sorted()
         let rows: [[ReportCell]] = trialRecords.filter { !$0.success }.prefix(200).map { r in
@@ -68,7 +77,7 @@ extension GateResult {
         table.details("Failed trials (first 200)", [.table(ReportTable(header: ["trial", "mode", "distance m", "length s"] + names, rows: rows))])
         return HTMLReport(title: "Validation gate: \(id.robot)", subtitle: "policy \(id.policy) · \(s.trials) trials",
                           generatedAt: generatedAt, generatedBy: "tether validate", verdict: verdict, cards: cards,
-                          sections: [overview, failures, sensitivity, distances, table],
+                          sections: [overview] + (seeIt.map { [$0] } ?? []) + [failures, sensitivity, distances, table],
                           footer: "Simulation only: a GO is a reason to try the real robot, not a safety argument.")
     }
 }

@@ -73,4 +73,21 @@ public struct ValidationRun: Sendable {
             }
         }
     }
+
+    /// Replays the gate's trials `indices` exactly as `run()` ran them (trial i: the stream
+    /// (seed, i)), each into a flight recording `trial-NNN.mcap` in `directory` (created if
+    /// needed), for videos and `tether safety replay`. Returns each replay's record beside its
+    /// recording; a replay that ends differently from the gate's record means the policy's engine
+    /// or the model changed since.
+    public func recordTrials(_ indices: [Int], in directory: String) throws -> [(trial: GateTrial, recording: String)] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let simulation = try GateSimulation(robot: robot, randomization: randomization, threads: 1)
+        var policy = try OnnxPolicy(path: self.policy, manifest: robot.manifest, allowMismatch: allowMismatch)
+        return try indices.map { index in
+            let path = (directory as NSString).appendingPathComponent(String(format: "trial-%03d.mcap", index))
+            let trial = try simulation.record(trial: index, seed: seed, policy: &policy, to: path,
+                                              metadata: ["policy": self.policy, "randomization": randomization?.sourcePath ?? "nominal"])
+            return (trial, path)
+        }
+    }
 }

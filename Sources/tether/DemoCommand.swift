@@ -396,7 +396,8 @@ struct Demo: ParsableCommand {
         let manifest = robotModel.manifest
         let validation = ValidationRun(robot: robotModel, policy: policy,
                                        randomization: try report { try RandomizationSpec.load(path: "out/demo-calibration/randomization.yaml") })
-        let gateResult = try report { try validation.run { emit($0) } }
+        var gateResult = try report { try validation.run { emit($0) } }
+        attachFailedTrialVideos(&gateResult, run: validation, reportPath: "\(directory)/validation.html", count: 2)
         try report { try gateResult.write(to: "\(directory)/validation.json") }
         try writeGateReport(gateResult, to: "\(directory)/validation.html")
         HistoryHooks.validation(gateResult, artifact: "\(directory)/validation.json")

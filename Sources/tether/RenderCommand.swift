@@ -16,8 +16,9 @@ struct Render: ParsableCommand {
             red banner for two seconds. Frames go to ffmpeg (libx264, yuv420p), and --poster writes a \
             looping GIF beside the video.
 
-            The base's position is not in a flight recording (only its orientation, from the IMU): the \
-            robot is drawn at its starting position, with the camera following it.
+            The base's position comes from the bag's odometry, else from /tf when the recording's backend \
+            knew it (simulation, odometry); otherwise the robot is drawn at its starting position, \
+            oriented by the IMU, with the camera following it.
 
             Examples:
               tether render out/deploy.mcap --out out/deploy.mp4

@@ -45,6 +45,8 @@ extension Validate {
         @Option(help: "Worker threads (default: all cores).") var threads: Int?
         @Option(help: "Write the JSON result (or shard) here.") var out: String?
         @Option(name: .customLong("report"), help: "Write the HTML report here.") var reportPath: String?
+        @Option(help: "With --report: videos of the first N failed trials, replayed and rendered beside the report (default 2; 0: none).")
+        var videos: Int?
         @Flag(help: "Print the result as JSON instead of the summary.") var json = false
         @Flag(help: "Run the policy even if its metadata contradicts the manifest (unsafe).") var allowMismatch = false
 
@@ -53,6 +55,10 @@ extension Validate {
             guard threshold > 0, threshold < 1 else { throw ValidationError("--threshold is a success rate strictly between 0 and 1, got \(threshold)") }
             guard batch > 0 else { throw ValidationError("--batch must be positive, got \(batch)") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            if let videos {
+                guard videos >= 0 else { throw ValidationError("--videos must be 0 or more, got \(videos)") }
+                if videos > 0 && reportPath == nil { throw ValidationError("--videos makes videos for the HTML report: add --report PATH") }
+            }
         }
 
         func run() throws {
@@ -66,8 +72,13 @@ extension Validate {
             run.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
             run.allowMismatch = allowMismatch
             let toStandardError = json
-            let result = try report {
+            var result = try report {
                 try run.run { line in
+                    if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
+                }
+            }
+            if let reportPath {
+                attachFailedTrialVideos(&result, run: run, reportPath: reportPath, count: videos ?? 2) { line in
                     if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { emit(line) }
                 }
             }

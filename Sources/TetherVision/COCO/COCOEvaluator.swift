@@ -438,7 +438,3 @@ struct SharedPointer<T>: @unchecked Sendable {
         nonmutating set { base[i] = newValue }
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
