@@ -174,7 +174,7 @@ public struct RecordingRender: Sendable {
     /// apply to each), each labelled in the overlay (e.g. "trial 3").
     public func render(_ segments: [(label: String?, timeline: RecordingTimeline)], robot: RobotModel, to output: String,
                        progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
-        let clock = ContinuousClock(), began = clock.now
+        let began = ContinuousClock.now
         let counts = segments.map { segment -> Int in
             let available = max(0, segment.timeline.duration - start)
             return Int((min(seconds ?? available, available) * Double(framesPerSecond)).rounded(.down))
@@ -186,29 +186,38 @@ public struct RecordingRender: Sendable {
                 + "and the render starts at \(String(format: "%.2f", start)) s", at: segments.first?.timeline.path ?? "recording",
                               hint: "check --from / --seconds")
         }
+        let data = SimData(model: robot.model)
+        let stops = zip(segments, counts).filter { $0.1 > 0 }.reduce(0) { $0 + $1.0.timeline.events.filter(\.stops).count }
+        var done = 0
+        return try encode(frames: frames, robot: robot, to: output, stops: stops, began: began) { renderer, append in
+            for (segment, count) in zip(segments, counts) where count > 0 {
+                if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) } else { data.reset() }
+                var cursor = TimelineCursor(segment.timeline, label: segment.label)
+                for frame in 0..<count {
+                    let overlay = cursor.pose(data, robot: robot, at: start + Double(frame) / Double(framesPerSecond))
+                    try renderer.render(data, overlay: overlay, append)
+                    done += 1
+                    progress(done, frames)
+                }
+            }
+        }
+    }
+
+    /// The part every render shares: a renderer and an encoder of this size, `draw` rendering
+    /// `frames` frames through them (each frame's pixels to `append`), the encoder finished, or
+    /// cancelled (no partial file left) when anything throws.
+    private func encode(frames: Int, robot: RobotModel, to output: String, stops: Int, began: ContinuousClock.Instant,
+                        draw: (OffscreenRenderer, (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Void) throws -> Result {
         let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: camera)
         renderer.effects = effects
-        let data = SimData(model: robot.model)
         let encoder = try VideoEncoder(path: output, width: width, height: height, framesPerSecond: framesPerSecond)
         var completed = false
         defer { if !completed { encoder.cancel() } }
-        var done = 0, stops = 0
-        for (segment, count) in zip(segments, counts) where count > 0 {
-            let timeline = segment.timeline
-            stops += timeline.events.filter(\.stops).count
-            if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) } else { data.reset() }
-            var cursor = TimelineCursor(timeline, label: segment.label)
-            for frame in 0..<count {
-                let overlay = cursor.pose(data, robot: robot, at: start + Double(frame) / Double(framesPerSecond))
-                try renderer.render(data, overlay: overlay) { try encoder.append($0) }
-                done += 1
-                progress(done, frames)
-            }
-        }
+        try draw(renderer) { try encoder.append($0) }
         try encoder.finish()
         completed = true
         return Result(video: output, frames: frames, seconds: Double(frames) / Double(framesPerSecond), width: width, height: height,
-                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer, stops: stops, wallSeconds: (clock.now - began).seconds)
+                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer, stops: stops, wallSeconds: (ContinuousClock.now - began).seconds)
     }
 }
 
@@ -218,33 +227,25 @@ extension RecordingRender {
     /// holds its last pose. The width is split between the two.
     public func renderComparison(left: (label: String, timeline: RecordingTimeline), right: (label: String, timeline: RecordingTimeline),
                                  robot: RobotModel, to output: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
-        let clock = ContinuousClock(), began = clock.now
+        let began = ContinuousClock.now
         let available = max(0, max(left.timeline.duration, right.timeline.duration) - start)
         let frames = Int((min(seconds ?? available, available) * Double(framesPerSecond)).rounded(.down))
         guard frames > 0 else {
             throw TetherError("nothing to render: the recordings end before \(String(format: "%.2f", start)) s", at: left.timeline.path,
                               hint: "check --from / --seconds")
         }
-        let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: camera)
-        renderer.effects = effects
         let datas = [SimData(model: robot.model), SimData(model: robot.model)]
         for data in datas { if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) } }
-        let encoder = try VideoEncoder(path: output, width: width, height: height, framesPerSecond: framesPerSecond)
-        var completed = false
-        defer { if !completed { encoder.cancel() } }
         var cursors = [TimelineCursor(left.timeline, label: left.label), TimelineCursor(right.timeline, label: right.label)]
-        for frame in 0..<frames {
-            let t = start + Double(frame) / Double(framesPerSecond)
-            let overlays = (0..<2).map { cursors[$0].pose(datas[$0], robot: robot, at: t) }
-            try renderer.render(panels: [(datas[0], overlays[0]), (datas[1], overlays[1])]) { try encoder.append($0) }
-            progress(frame + 1, frames)
+        let stops = left.timeline.events.filter(\.stops).count + right.timeline.events.filter(\.stops).count
+        return try encode(frames: frames, robot: robot, to: output, stops: stops, began: began) { renderer, append in
+            for frame in 0..<frames {
+                let t = start + Double(frame) / Double(framesPerSecond)
+                let overlays = (0..<2).map { cursors[$0].pose(datas[$0], robot: robot, at: t) }
+                try renderer.render(panels: [(datas[0], overlays[0]), (datas[1], overlays[1])], append)
+                progress(frame + 1, frames)
+            }
         }
-        try encoder.finish()
-        completed = true
-        return Result(video: output, frames: frames, seconds: Double(frames) / Double(framesPerSecond), width: width, height: height,
-                      framesPerSecond: framesPerSecond, renderer: renderer.glRenderer,
-                      stops: left.timeline.events.filter(\.stops).count + right.timeline.events.filter(\.stops).count,
-                      wallSeconds: (clock.now - began).seconds)
     }
 }
 

@@ -60,3 +60,12 @@ struct RealTimeArguments: ParsableArguments {
         return RealTimeRequest(priority: realtimePriority, cpu: realtimeCpu, required: realtimeRequired)
     }
 }
+
+/// A frame size given as WIDTHxHEIGHT (`render --size`, `emulate --camera-size`, `bench render
+/// --size`): two integers, each within `limits`; nil otherwise, for the command to say what it
+/// expects.
+func parseFrameSize(_ text: String, limits: ClosedRange<Int> = 16...8192) -> (width: Int, height: Int)? {
+    let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), limits.contains(width), limits.contains(height) else { return nil }
+    return (width, height)
+}

@@ -26,10 +26,10 @@ extension Bench {
         @Flag(help: "Print the report as JSON.") var json = false
 
         func run() throws {
-            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, frames > 0 else { throw ValidationError("--size must be WIDTHxHEIGHT and --frames positive") }
-            if !json { print("tether bench render: quadruped, \(parts[0])×\(parts[1]), \(frames) frames per side") }
-            let bench = RenderBenchmark(width: parts[0], height: parts[1], frames: frames, includePeer: !noPython)
+            guard let (width, height) = parseFrameSize(size) else { throw ValidationError("--size must be WIDTHxHEIGHT (16…8192 each), e.g. 1280x720") }
+            guard frames > 0 else { throw ValidationError("--frames must be positive, got \(frames)") }
+            if !json { print("tether bench render: quadruped, \(width)×\(height), \(frames) frames per side") }
+            let bench = RenderBenchmark(width: width, height: height, frames: frames, includePeer: !noPython)
             let result = try report { try bench.run(log: json ? { _ in } : { print($0) }) }
             if json { try printJSON(result); return }
             if let r = result.ratio { print("ratio: Tether frames/s / Python frames/s = \(fmt(r, 2))x") }

@@ -43,7 +43,7 @@ struct Render: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
-        guard parsedSize != nil else { throw ValidationError("--size must be WIDTHxHEIGHT, e.g. 1280x720, not \(size)") }
+        guard parsedSize != nil else { throw ValidationError("--size must be WIDTHxHEIGHT (16…8192 each), e.g. 1280x720, not \(size)") }
         guard fps > 0, fps <= 240 else { throw ValidationError("--fps must be 1…240, got \(fps)") }
         guard from >= 0 else { throw ValidationError("--from must be 0 or more seconds") }
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -51,11 +51,7 @@ struct Render: ParsableCommand {
         if compare && labels.split(separator: ",").count != 2 { throw ValidationError("--labels takes two comma-separated labels, e.g. sim,robot") }
     }
 
-    var parsedSize: (Int, Int)? {
-        let parts = size.lowercased().split(separator: "x")
-        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]) else { return nil }
-        return (w, h)
-    }
+    var parsedSize: (width: Int, height: Int)? { parseFrameSize(size) }
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
