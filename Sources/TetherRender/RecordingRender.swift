@@ -22,11 +22,14 @@ public struct RecordingTimeline: Sendable {
         public var reason: String
         public var message: String
         public var stops: Bool
+        /// For a `stage_change`: the stage it changed to, as a fraction (0.25, 0.5, 1).
+        public var stageTo: Double? = nil
     }
 
     public var path: String
     /// The torque stage the run started at ("25 %"), from the recording's channel metadata (nil:
-    /// not recorded); stage changes during the run come as `stage_change` events.
+    /// not recorded); stage changes during the run come as `stage_change` events, which the
+    /// overlay follows.
     public var stage: String?
     public var poses: [Pose]
     public var events: [Event]
@@ -129,7 +132,8 @@ public struct RecordingTimeline: Sendable {
         }
         self.poses = poses
         events = ((try? reader.messages(TetherMsgs.SafetyEvent.self, topic: "/tether/safety_events")) ?? []).map { logTime, e in
-            Event(time: seconds(logTime), reason: e.reason, message: e.message, stops: SafetyReason(rawValue: e.reason)?.stops ?? false)
+            Event(time: seconds(logTime), reason: e.reason, message: e.message, stops: SafetyReason(rawValue: e.reason)?.stops ?? false,
+                  stageTo: e.reason == SafetyReason.stageChange.rawValue ? zip(e.keys, e.values).first { $0.0 == "to" }?.1 : nil)
         }
         actionTimes = ((try? reader.messages(StdMsgs.Float64MultiArray.self, topic: "/tether/action")) ?? []).map { seconds($0.logTime) }
     }
@@ -256,10 +260,13 @@ struct TimelineCursor {
     let label: String?
     var poseIndex = 0, eventIndex = 0, actionIndex = 0
     var lastEvent: RecordingTimeline.Event?, lastStop: RecordingTimeline.Event?
+    /// The torque stage now: the recording's starting stage, then each `stage_change`'s.
+    var stage: String?
 
     init(_ timeline: RecordingTimeline, label: String?) {
         self.timeline = timeline
         self.label = label
+        stage = timeline.stage
     }
 
     /// Sets `data` to the pose `offset` seconds after the timeline's start and computes positions;
@@ -279,6 +286,7 @@ struct TimelineCursor {
         while eventIndex < timeline.events.count, timeline.events[eventIndex].time <= t {
             lastEvent = timeline.events[eventIndex]
             if lastEvent!.stops { lastStop = lastEvent }
+            if let to = lastEvent!.stageTo, to.isFinite { stage = "\(Int((to * 100).rounded())) %" }
             eventIndex += 1
         }
         while actionIndex < timeline.actionTimes.count, timeline.actionTimes[actionIndex] <= t { actionIndex += 1 }
@@ -286,7 +294,7 @@ struct TimelineCursor {
         var lines: [(String, String)] = []
         if let label { lines.append(("run", label)) }
         lines += [("time", String(format: "%.2f s", min(t, timeline.poses.last!.time) - t0)), ("phase", inPolicy ? "policy" : "no policy")]
-        if let stage = timeline.stage { lines.append(("stage", stage)) }
+        if let stage { lines.append(("stage", stage)) }
         if let e = lastEvent { lines.append(("event", "\(e.reason) at \(String(format: "%.2f", e.time - t0)) s")) }
         var banner: String?
         if let s = lastStop, t - s.time < 2 { banner = "STOP: \(s.reason) at \(String(format: "%.2f", s.time - t0)) s" }

@@ -172,4 +172,33 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             try render.render(try RecordingTimeline(path: path, robot: robot), robot: robot, to: NSTemporaryDirectory() + "never.mp4")
         }
     }
+
+    /// The overlay's stage follows the recording: its starting stage from the channel metadata,
+    /// then each `stage_change` event's new stage from the moment it happened.
+    @Test func theOverlaysStageFollowsStageChanges() throws {
+        let (path, robot) = try Self.recording(seconds: 3, foldAt: 10, stopAt: 2.9)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Append a stage change at 1 s to a copy with the same messages.
+        let changed = NSTemporaryDirectory() + "tether-render-stage-\(UUID().uuidString).mcap"
+        defer { try? FileManager.default.removeItem(atPath: changed) }
+        let reader = try MCAPReader(path: path)
+        let writer = try MCAPWriter(path: changed)
+        let topics = robot.manifest.ros2
+        let joints = try writer.addTopic(topics.jointStates, type: SensorMsgs.JointState.self, metadata: ["torque_stage": "25 %"])
+        let events = try writer.addTopic("/tether/safety_events", type: TetherMsgs.SafetyEvent.self)
+        let states = try reader.messages(SensorMsgs.JointState.self, topic: topics.jointStates)
+        for (logTime, m) in states { try writer.write(m, channel: joints, logTime: logTime) }
+        let t0 = try #require(states.first?.logTime)
+        try writer.write(TetherMsgs.SafetyEvent(reason: "stage_change", message: "torque stage raised from 0.25 to 0.5", keys: ["from", "to"],
+                                                values: [0.25, 0.5]), channel: events, logTime: t0 + 1_000_000_000)
+        try writer.close()
+        let timeline = try RecordingTimeline(path: changed, robot: robot)
+        #expect(timeline.stage == "25 %")
+        var cursor = TimelineCursor(timeline, label: nil)
+        let data = SimData(model: robot.model)
+        let before = cursor.pose(data, robot: robot, at: 0.5).lines.first { $0.0 == "stage" }?.1
+        let after = cursor.pose(data, robot: robot, at: 1.5).lines.first { $0.0 == "stage" }?.1
+        #expect(before == "25 %")
+        #expect(after == "50 %")
+    }
 }
