@@ -129,7 +129,8 @@ public final class VirtualCamera: @unchecked Sendable {
         if let groundTruth {
             let topics = [topic, groundTruth.renderedTopic, groundTruth.truthTopic]
             guard Set(topics).count == 3 else {
-                throw TetherError("the camera's topics are not distinct: \(topics.joined(separator: ", "))", at: "--camera-rendered-topic / --camera-truth-topic",
+                throw TetherError("the camera's topics are not distinct: \(topics.joined(separator: ", "))",
+                                  at: "--camera-rendered-topic / --camera-truth-topic",
                                   hint: "give the degraded image, the rendered image and the ground truth a topic each")
             }
             labelled = try groundTruth.labels.resolve(in: model)
