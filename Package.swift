@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(name: "TetherHistoryTests", dependencies: ["TetherCore", "TetherHistory"]),
         .testTarget(
             name: "TetherRenderTests",
-            dependencies: ["TetherCore", "TetherSim", "TetherSafety", "TetherROS", "TetherRuntime", "TetherRender"],
+            dependencies: ["TetherCore", "TetherSim", "TetherSafety", "TetherROS", "TetherRuntime", "TetherRender", "CMuJoCo"],
             swiftSettings: nativeSwift,
             linkerSettings: nativeLink
         ),

@@ -212,6 +212,22 @@ expect_rt "detect --ros2 on the virtual robot's camera (tether emulate --camera 
   "ROS_DOMAIN_ID=86 $TETHER emulate --truth typical --seconds 12 --loopback --camera front --camera-size 320x240 --camera-rate 5 > /dev/null & \
     sleep 1; ROS_DOMAIN_ID=86 timeout 20 $TETHER detect --ros2 --loopback --model fixtures/vision/detector.onnx --frames 5; wait"
 expect "emulate: a camera the model lacks" 1 "no camera 'rear'" -- "$TETHER" emulate --camera rear --seconds 1 --loopback
+# The detector gap measured live: each frame degraded, as rendered and with its exact boxes, paired by stamp.
+expect_rt "detect --live-gap against emulate --camera-ground-truth" 0 "over 4 live frames .*mAP@\[.5:.95\] sim" -- bash -c \
+  "ROS_DOMAIN_ID=188 $TETHER emulate --truth harsh --seconds 14 --loopback --camera front --camera-size 320x240 --camera-rate 4 --camera-ground-truth \
+    > /dev/null & sleep 1; ROS_DOMAIN_ID=188 timeout 30 $TETHER detect --ros2 --loopback --model fixtures/vision/detector.onnx --conf 0.001 \
+    --live-gap $TMP/live-gap --frames 4; wait"
+expect "  both COCO sets re-checked by pycocotools (same images, boxes, mAP as Tether's)" 0 "^ok: 4 images in both sets" -- \
+  .venv/bin/python tests/peers/live_gap_check.py "$TMP/live-gap"
+ROS_DOMAIN_ID=189 "$TETHER" emulate --truth mild --seconds 8 --loopback --camera front --camera-size 160x120 --camera-rate 4 > /dev/null 2>&1 &
+sleep 1; ROS_DOMAIN_ID=189 "$TETHER" detect --ros2 --loopback --model fixtures/vision/detector.onnx --live-gap "$TMP/no-gap" --frames 2 \
+  --truth-timeout 3 > "$TMP/no-gap.txt" 2>&1; echo "exit $?" >> "$TMP/no-gap.txt"; wait
+expect "detect --live-gap with no ground truth on the bus says so" 0 "no ground truth arrived on /camera/ground_truth in 3 s" -- cat "$TMP/no-gap.txt"
+expect "  names the emulator's flag, and fails" 0 "hint: .*tether emulate --camera front --camera-ground-truth" -- bash -c \
+  "grep -q '^exit 1$' $TMP/no-gap.txt && cat $TMP/no-gap.txt"
+expect "detect --live-gap needs --frames" 64 "--live-gap needs --frames" -- "$TETHER" detect --ros2 --model fixtures/vision/detector.onnx --live-gap "$TMP/x"
+expect "emulate --camera-labels: a geom the model lacks" 1 "no geom 'seen_cone'" -- "$TETHER" emulate --camera front --camera-ground-truth \
+  --camera-labels seen_cone=cone --seconds 1 --loopback
 printf 'seed: x\nlink: {latency: -1}\n' > "$TMP/truth.yaml"
 expect "bad truth file" 1 "truth.yaml:1" -- "$TETHER" emulate --truth "$TMP/truth.yaml" --seconds 1
 

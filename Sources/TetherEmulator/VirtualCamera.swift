@@ -79,6 +79,10 @@ public struct CameraDegradation: Sendable, Equatable {
 /// rendered with MuJoCo's renderer on the camera's own thread (it holds the GL context), spoilt
 /// by the truth's camera degradations, and published. A frame still rendering when the next is
 /// due is skipped, not queued (a real camera drops frames too); `framesDropped` counts them.
+///
+/// With a `CameraGroundTruth`, each frame also goes out as rendered (before the degradations) and
+/// with the exact boxes of the labelled objects, all three messages stamped alike, so a detector
+/// can be scored on both images of the same instant (`tether detect --ros2 --live-gap`).
 public final class VirtualCamera: @unchecked Sendable {
     public let camera: String
     public let topic: String
@@ -88,6 +92,11 @@ public final class VirtualCamera: @unchecked Sendable {
     public let degradation: CameraDegradation
     private let model: SimModel
     private let publisher: DDSPublisher<SensorMsgs.Image>
+    public let groundTruth: CameraGroundTruth?
+    /// The labelled geoms (id, name, class), with a ground truth.
+    public let labelled: [(geom: Int, name: String, className: String)]
+    private let renderedPublisher: DDSPublisher<SensorMsgs.Image>?
+    private let truthPublisher: DDSPublisher<VisionMsgs.Detection2DArray>?
     private let lock = NSCondition()
     private var pending: (qpos: [Double], time: Double)?
     private var nextDue = -Double.infinity
@@ -99,9 +108,10 @@ public final class VirtualCamera: @unchecked Sendable {
     /// The GL renderer's name, once the camera's thread has started.
     public private(set) var renderer: String?
 
-    /// Checks the camera exists in `model` and starts the publisher; frames flow after `start()`.
+    /// Checks the camera (and the labelled geoms) exist in `model` and starts the publishers;
+    /// frames flow after `start()`.
     public init(model: SimModel, camera: String, participant: DDSParticipant, topic: String = "/camera/image_raw", width: Int = 640,
-                height: Int = 480, rateHz: Double = 10, degradation: CameraDegradation) throws {
+                height: Int = 480, rateHz: Double = 10, degradation: CameraDegradation, groundTruth: CameraGroundTruth? = nil) throws {
         guard rateHz > 0, rateHz <= 120 else { throw TetherError("a camera rate of \(rateHz) Hz is out of range", at: "--camera-rate", hint: "use 1-120 Hz") }
         let cameras = model.cameraNames
         guard cameras.contains(camera) else {
@@ -115,6 +125,22 @@ public final class VirtualCamera: @unchecked Sendable {
         self.height = height
         self.rateHz = rateHz
         self.degradation = degradation
+        self.groundTruth = groundTruth
+        if let groundTruth {
+            let topics = [topic, groundTruth.renderedTopic, groundTruth.truthTopic]
+            guard Set(topics).count == 3 else {
+                throw TetherError("the camera's topics are not distinct: \(topics.joined(separator: ", "))",
+                                  at: "--camera-rendered-topic / --camera-truth-topic",
+                                  hint: "give the degraded image, the rendered image and the ground truth a topic each")
+            }
+            labelled = try groundTruth.labels.resolve(in: model)
+            renderedPublisher = try DDSPublisher(participant, topic: groundTruth.renderedTopic, qos: .sensorData)
+            truthPublisher = try DDSPublisher(participant, topic: groundTruth.truthTopic)
+        } else {
+            labelled = []
+            renderedPublisher = nil
+            truthPublisher = nil
+        }
         publisher = try DDSPublisher(participant, topic: topic, qos: .sensorData)
     }
 
@@ -154,6 +180,7 @@ public final class VirtualCamera: @unchecked Sendable {
             let renderer = try OffscreenRenderer(model: model, width: width, height: height, camera: .named(camera))
             lock.lock(); self.renderer = renderer.glRenderer; lock.unlock()
             let data = SimData(model: model)
+            let classes = Dictionary(labelled.map { ($0.geom, (name: $0.name, className: $0.className)) }, uniquingKeysWith: { a, _ in a })
             var random = SeededRandom(seed: 0xCA3E_7A)
             var rgb = [UInt8](repeating: 0, count: width * height * 3)
             let epoch = Date().timeIntervalSince1970 - ProcessInfo.processInfo.systemUptime
@@ -167,10 +194,21 @@ public final class VirtualCamera: @unchecked Sendable {
                 for i in 0..<min(qpos.count, data.qpos.count) { data.qpos[i] = qpos[i] }
                 data.forward()
                 renderer.render(data) { frame in _ = rgb.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: frame) } }
+                let header = StdMsgs.Header(stamp: .init(nanoseconds: Int64((epoch + time) * 1e9)), frameID: camera)
+                func image(_ pixels: [UInt8]) -> SensorMsgs.Image {
+                    SensorMsgs.Image(header: header, height: UInt32(height), width: UInt32(width), encoding: "rgb8", step: UInt32(width * 3), data: pixels)
+                }
+                var truth: VisionMsgs.Detection2DArray?
+                if let groundTruth, let renderedPublisher {
+                    let boxes = renderer.segment(data) { ids in
+                        ObjectBox.boxes(in: ids, width: width, height: height, geoms: labelled.map(\.geom), minimumPixels: groundTruth.minimumPixels)
+                    }
+                    truth = CameraGroundTruth.message(boxes, classes: classes, header: header)
+                    try renderedPublisher.publish(image(rgb))
+                }
                 degradation.apply(to: &rgb, width: width, height: height, random: &random)
-                let stamp = Int64((epoch + time) * 1e9)
-                try publisher.publish(SensorMsgs.Image(header: .init(stamp: .init(nanoseconds: stamp), frameID: camera), height: UInt32(height),
-                                                       width: UInt32(width), encoding: "rgb8", step: UInt32(width * 3), data: rgb))
+                try publisher.publish(image(rgb))
+                if let truth, let truthPublisher { try truthPublisher.publish(truth) }
                 lock.lock(); framesPublished += 1; lock.unlock()
             }
         } catch {

@@ -35,6 +35,7 @@ public final class OffscreenRenderer {
     private let camera: UnsafeMutablePointer<mjvCamera>
     private var pixels: [UInt8]
     private var rows: [UInt8]
+    private var geomIDs: [Int32]
 
     /// Creates the context and the scene. Throws with the reason and the fix when there is no EGL
     /// display, no OpenGL, or the size is out of range.
@@ -78,6 +79,7 @@ public final class OffscreenRenderer {
         }
         pixels = [UInt8](repeating: 0, count: width * height * 3)
         rows = pixels
+        geomIDs = [Int32](repeating: -1, count: width * height)
         try setCamera(view)
     }
 
@@ -191,5 +193,45 @@ public final class OffscreenRenderer {
             }
         }
         return try rows.withUnsafeBufferPointer { try body($0) }
+    }
+
+    /// Renders `data` with MuJoCo's segmentation (`mjRND_SEGMENT` + `mjRND_IDCOLOR`: every geom of
+    /// the scene drawn flat, without lighting, in a colour that encodes its scene index + 1) and
+    /// passes the model geom id seen at each pixel to `body`: `width × height` ids, top row first,
+    /// −1 for the background and for decorations that are not geoms. The same camera and state as
+    /// `render(_:)`, so the ids lie on that frame's pixels.
+    public func segment<R>(_ data: SimData, _ body: (UnsafeBufferPointer<Int32>) throws -> R) rethrows -> R {
+        let viewport = mjrRect(left: 0, bottom: 0, width: Int32(width), height: Int32(height))
+        mjv_updateScene(model.raw, data.raw, option, nil, camera, Int32(mjCAT_ALL.rawValue), scene)
+        let segment = Int(mjRND_SEGMENT.rawValue), idColour = Int(mjRND_IDCOLOR.rawValue)
+        let saved = withUnsafeMutableBytes(of: &scene.pointee.flags) { flags in
+            defer { flags[segment] = 1; flags[idColour] = 1 }
+            return (flags[segment], flags[idColour])
+        }
+        mjr_render(viewport, scene, context)
+        withUnsafeMutableBytes(of: &scene.pointee.flags) { flags in flags[segment] = saved.0; flags[idColour] = saved.1 }
+        pixels.withUnsafeMutableBufferPointer { mjr_readPixels($0.baseAddress, nil, viewport, context) }
+        // Colour (r + 256 g + 65536 b) = segid + 1 of a scene geom; the scene geom names its model object.
+        var geomOfColour = [Int32](repeating: -1, count: 1)
+        for i in 0..<Int(scene.pointee.ngeom) {
+            let g = scene.pointee.geoms[i]
+            guard g.segid >= 0, g.objtype == Int32(mjOBJ_GEOM.rawValue) else { continue }
+            let colour = Int(g.segid) + 1
+            if colour >= geomOfColour.count { geomOfColour += [Int32](repeating: -1, count: colour + 1 - geomOfColour.count) }
+            geomOfColour[colour] = g.objid
+        }
+        let w = width, h = height
+        pixels.withUnsafeBufferPointer { source in
+            geomIDs.withUnsafeMutableBufferPointer { target in
+                for y in 0..<h {
+                    let row = source.baseAddress! + (h - 1 - y) * w * 3  // OpenGL's first row is the bottom one
+                    for x in 0..<w {
+                        let colour = Int(row[3 * x]) | Int(row[3 * x + 1]) << 8 | Int(row[3 * x + 2]) << 16
+                        target[y * w + x] = colour < geomOfColour.count ? geomOfColour[colour] : -1
+                    }
+                }
+            }
+        }
+        return try geomIDs.withUnsafeBufferPointer { try body($0) }
     }
 }

@@ -40,6 +40,15 @@ struct Detect: ParsableCommand {
           tether detect --model fixtures/vision/detector.onnx --images data/val --out results.json
           tether detect --model m.onnx --images data/val --gt data/val.json --out results.json --annotate out/
           tether detect --ros2 --model m.onnx --input-topic /camera/image_raw --output-topic /detections
+
+        With --live-gap DIR (and --ros2 --frames N): the detector gap measured live against \
+        `tether emulate --camera front --camera-ground-truth`. Each frame arrives degraded \
+        (--input-topic), as rendered (--rendered-topic) and with its exact boxes (--truth-topic); \
+        frames are paired by header stamp, the detector runs on both images, and DIR gets \
+        rendered/ and degraded/ (PNG frames, COCO annotations.json and detections.json) and \
+        detection-gap.html / .json (sim = rendered, real = degraded). Pass --conf 0.001 for \
+        COCO's convention (mAP over all scores); see docs/coco.md.
+          tether detect --ros2 --loopback --model m.onnx --conf 0.001 --live-gap gap/ --frames 50
         """
     )
 
@@ -58,6 +67,12 @@ struct Detect: ParsableCommand {
     @Option(help: "ROS 2 domain id (default: $ROS_DOMAIN_ID, else 0).") var domain: UInt32?
     @Option(help: "Print latency statistics every N frames (--ros2).") var statsEvery = 100
     @Option(help: "Stop after N frames (--ros2; default: until SIGINT).") var frames: Int?
+    @Option(help: ArgumentHelp("Measure the detector gap live (--ros2 --frames N): pair degraded, rendered and truth frames by stamp, write COCO sets "
+        + "and detection-gap.html here.", valueName: "dir")) var liveGap: String?
+    @Option(help: "With --live-gap: the rendered (undegraded) image topic (default: <input-topic>/rendered).") var renderedTopic: String?
+    @Option(help: "With --live-gap: the ground-truth boxes topic (vision_msgs/Detection2DArray).") var truthTopic = "/camera/ground_truth"
+    @Option(help: "With --live-gap: give up when no complete frame arrives for this long, s.") var truthTimeout = 10.0
+    @Option(help: "With --live-gap: the confidence of the report's per-image counts (FP / image, precision, recall).") var gapConf = 0.25
     @OptionGroup var detector: DetectorArguments
 
     func validate() throws {
@@ -68,6 +83,14 @@ struct Detect: ParsableCommand {
         }
         if let imgsz { guard imgsz > 0 else { throw ValidationError("--imgsz must be positive") } }
         guard statsEvery > 0 else { throw ValidationError("--stats-every must be positive") }
+        if liveGap != nil {
+            guard ros2 else { throw ValidationError("--live-gap runs as a ROS 2 node: add --ros2 (and --loopback / --domain as the emulator)") }
+            guard let frames, frames > 0 else { throw ValidationError("--live-gap needs --frames N (how many frames to collect)") }
+            guard truthTimeout > 0, truthTimeout.isFinite else { throw ValidationError("--truth-timeout must be a positive number of seconds") }
+            guard (0...1).contains(gapConf) else { throw ValidationError("--gap-conf must be in [0, 1]") }
+        } else if renderedTopic != nil {
+            throw ValidationError("--rendered-topic applies with --live-gap")
+        }
     }
 
     func run() throws {
@@ -79,7 +102,38 @@ struct Detect: ParsableCommand {
         }
         emit("model \(model): input \(detector.inputWidth)×\(detector.inputHeight), output \(detector.outputShape) (\(detector.layout.rawValue)), "
             + "\(detector.classNames.count) classes")
-        if ros2 { try runNode(detector) } else { try runImages(detector) }
+        if let liveGap { try runLiveGap(detector, liveGap) } else if ros2 { try runNode(detector) } else { try runImages(detector) }
+    }
+
+    private func runLiveGap(_ detector: Detector, _ directory: String) throws {
+        let participant = try report { try DDSParticipant(domain: domain, configuration: loopback ? DDSParticipant.loopbackConfiguration : nil) }
+        let rendered = renderedTopic ?? inputTopic + "/rendered"
+        let gap = try report {
+            try LiveDetectionGap(detector: detector, participant: participant, directory: directory, degradedTopic: inputTopic, renderedTopic: rendered,
+                                 truthTopic: truthTopic, confidence: gapConf)
+        }
+        let stop = StopFlag()
+        let signals = onTerminationSignals { name in
+            emit("\(name): stopping")
+            stop.set()
+        }
+        defer { _ = signals }
+        let total = frames ?? 1
+        emit("live gap: pairing \(inputTopic) (degraded), \(rendered) (rendered) and \(truthTopic) (truth) by stamp, \(total) frames into \(directory)")
+        try report {
+            try gap.collect(frames: total, timeout: truthTimeout, shouldStop: { stop.isSet }) { event in
+                switch event {
+                case let .frame(index, _, truthBoxes, onRendered, onDegraded):
+                    emit("[\(index)/\(total)] \(truthBoxes) truth boxes; detections at \(fmt(gapConf, 2)): rendered \(onRendered), degraded \(onDegraded)")
+                case let .waiting(seconds, degraded, renderedCount, truth):
+                    emit("waiting for a first frame (\(fmt(seconds, 0)) s): \(degraded) degraded, \(renderedCount) rendered, \(truth) truth messages")
+                }
+            }
+        }
+        let result = try report { try gap.write() }
+        emit("\(result.verdict.uppercased()) over \(gap.frames) live frames (sim = rendered, real = degraded): \(result.headline)")
+        emit("wrote \(directory)/rendered/, \(directory)/degraded/ (frames, annotations.json, detections.json), "
+            + "\(directory)/detection-gap.html and detection-gap.json")
     }
 
     private func runImages(_ detector: Detector) throws {

@@ -50,6 +50,12 @@ struct Emulate: ParsableCommand {
     @Option(help: "With --camera: frame size WIDTHxHEIGHT.") var cameraSize = "640x480"
     @Option(help: "With --camera: the image topic.") var cameraTopic = "/camera/image_raw"
     @Flag(help: "With --camera: publish the rendered frames without the truth's degradations.") var cameraClean = false
+    @Flag(help: ArgumentHelp("With --camera: also publish each frame as rendered (--camera-rendered-topic) and the exact boxes of the labelled objects "
+        + "(vision_msgs/Detection2DArray on --camera-truth-topic), stamped like the degraded frame (for tether detect --ros2 --live-gap)."))
+    var cameraGroundTruth = false
+    @Option(help: "With --camera-ground-truth: labelled geoms, GEOM=CLASS,… (default: every geom named seen_<class>).") var cameraLabels: String?
+    @Option(help: "With --camera-ground-truth: the rendered (undegraded) image topic (default: <camera-topic>/rendered).") var cameraRenderedTopic: String?
+    @Option(help: "With --camera-ground-truth: the ground-truth boxes topic.") var cameraTruthTopic = "/camera/ground_truth"
 
     func validate() throws {
         if let commandTimeout, !(commandTimeout > 0 && commandTimeout.isFinite) { throw ValidationError("--command-timeout must be a positive number of "
@@ -63,6 +69,11 @@ struct Emulate: ParsableCommand {
             guard `protocol` == "ros2" else { throw ValidationError("--camera serves with --protocol ros2 (the camera's images are ROS 2 topics)") }
             guard cameraRate > 0, cameraRate <= 120 else { throw ValidationError("--camera-rate must be 1…120 Hz") }
             guard parsedCameraSize != nil else { throw ValidationError("--camera-size must be WIDTHxHEIGHT, e.g. 640x480, not \(cameraSize)") }
+        } else if cameraGroundTruth {
+            throw ValidationError("--camera-ground-truth needs --camera NAME (the model camera whose frames it labels)")
+        }
+        if cameraLabels != nil || cameraRenderedTopic != nil, !cameraGroundTruth {
+            throw ValidationError("--camera-labels and --camera-rendered-topic apply with --camera-ground-truth")
         }
     }
 
@@ -116,9 +127,14 @@ struct Emulate: ParsableCommand {
         if let camera {
             let (w, h) = parsedCameraSize!
             let degradation = cameraClean ? CameraDegradation.none : CameraDegradation.forTruth(truthValue.name)
+            let groundTruth = try report { () throws -> CameraGroundTruth? in
+                guard cameraGroundTruth else { return nil }
+                return CameraGroundTruth(labels: try cameraLabels.map { try CameraLabels.parse($0) } ?? .byName,
+                                         renderedTopic: cameraRenderedTopic ?? cameraTopic + "/rendered", truthTopic: cameraTruthTopic)
+            }
             let c = try report {
                 try VirtualCamera(model: virtual.renderModel, camera: camera, participant: participant, topic: cameraTopic, width: w, height: h,
-                                  rateHz: cameraRate, degradation: degradation)
+                                  rateHz: cameraRate, degradation: degradation, groundTruth: groundTruth)
             }
             server.afterAdvance = { t in c.offer(virtual, at: t) }
             c.start()
@@ -126,6 +142,10 @@ struct Emulate: ParsableCommand {
             emit("  camera '\(camera)': \(w)×\(h) rgb8 at \(fmt(cameraRate, 0)) Hz on \(cameraTopic)"
                 + (cameraClean ? ", as rendered" : String(format: ", degraded (noise %.0f, blur %d px, exposure %.2f)", degradation.noise, degradation.blur,
                                                          degradation.exposure)))
+            if let groundTruth {
+                emit("  ground truth: frames as rendered on \(groundTruth.renderedTopic), boxes of "
+                    + c.labelled.map { "\($0.name) (\($0.className))" }.joined(separator: ", ") + " on \(groundTruth.truthTopic), stamped alike")
+            }
         }
         let sources = onTerminationSignals { _ in server.stop() }
         emit("tether emulate: virtual \(robotModel.manifest.name) (truth '\(truthValue.name)', hidden), ROS 2 on \(place), states at "

@@ -66,3 +66,68 @@ import TetherSim
         #expect(throws: TetherError.self) { try VirtualCamera(model: model.model, camera: "front", participant: participant, rateHz: 0, degradation: .none) }
     }
 }
+
+/// `tether emulate --camera-ground-truth`: the degraded frame, the rendered frame and the truth
+/// boxes of the same instant over DDS.
+@Suite(.serialized) struct CameraGroundTruthTests {
+    @Test func theThreeTopicsArriveWithEqualStampsAndDecodableContent() throws {
+        let model = try RobotModel.load(manifestPath: quadrupedManifest)
+        let virtual = try VirtualRobot(robot: model, truth: Truth(), clock: ManualClock(), commandTimeout: 1e6)
+        let participant = try DDSParticipant(domain: 187, configuration: DDSParticipant.loopbackConfiguration)
+        let degradedIn = try DDSSubscriber<SensorMsgs.Image>(participant, topic: "/camera/image_raw", qos: .sensorData)
+        let renderedIn = try DDSSubscriber<SensorMsgs.Image>(participant, topic: "/camera/image_raw/rendered", qos: .sensorData)
+        let truthIn = try DDSSubscriber<VisionMsgs.Detection2DArray>(participant, topic: "/camera/ground_truth")
+        let spoil = CameraDegradation(noise: 6, blur: 1, exposure: 0.7, colourCast: SIMD3(1, 1, 0.8))
+        let camera = try VirtualCamera(model: virtual.renderModel, camera: "front", participant: participant, width: 160, height: 120, rateHz: 10,
+                                       degradation: spoil, groundTruth: CameraGroundTruth())
+        #expect(camera.labelled.map(\.className) == ["cube", "ball", "cylinder"])
+        camera.start()
+        for k in 0..<3 {
+            camera.offer(virtual, at: Double(k) * 0.1)
+            let degraded = try #require(try degradedIn.next(timeout: 10))
+            let rendered = try #require(try renderedIn.next(timeout: 10))
+            let truth = try #require(try truthIn.next(timeout: 10))
+            #expect(degraded.header.stamp == rendered.header.stamp && rendered.header.stamp == truth.header.stamp)
+            #expect(degraded.header.stamp.nanoseconds > 0 && truth.header.frameID == "front")
+            #expect(rendered.width == 160 && rendered.height == 120 && rendered.encoding == "rgb8" && rendered.data.count == 160 * 120 * 3)
+            // The same frame: the degraded one is darker (exposure 0.7), yet the two are alike pixel by pixel.
+            let meanRendered = Double(rendered.data.reduce(0) { $0 + Int($1) }) / Double(rendered.data.count)
+            let meanDegraded = Double(degraded.data.reduce(0) { $0 + Int($1) }) / Double(degraded.data.count)
+            #expect(meanDegraded < 0.85 * meanRendered, "degraded mean \(meanDegraded), rendered \(meanRendered)")
+            // Truth: the three objects, class names, score 1, boxes inside the frame and on pixels of the objects' colours.
+            #expect(truth.detections.map(\.id).sorted() == ["seen_ball", "seen_cube", "seen_cylinder"])
+            for d in truth.detections {
+                #expect(d.results.count == 1 && d.results[0].hypothesis.score == 1 && "seen_" + d.results[0].hypothesis.classID == d.id)
+                let x0 = d.bbox.center.position.x - d.bbox.sizeX / 2, y0 = d.bbox.center.position.y - d.bbox.sizeY / 2
+                #expect(x0 >= 0 && y0 >= 0 && x0 + d.bbox.sizeX <= 160 && y0 + d.bbox.sizeY <= 120 && d.bbox.sizeX >= 2 && d.bbox.sizeY >= 2)
+                #expect(x0 == x0.rounded() && y0 == y0.rounded(), "pixel edges: \(x0), \(y0)")
+                // The object's own colour (model rgba) dominates its box's centre pixel in the rendered frame.
+                let (cx, cy) = (Int(d.bbox.center.position.x), Int(d.bbox.center.position.y))
+                let p = Array(rendered.data[(cy * 160 + cx) * 3..<(cy * 160 + cx) * 3 + 3])
+                let dominant = p.firstIndex(of: p.max()!)!
+                let expected = ["seen_cube": 0, "seen_ball": 2, "seen_cylinder": 0][d.id]!  // red cube, blue ball, yellow (red ≥ green) cylinder
+                #expect(dominant == expected, "\(d.id): centre pixel \(p)")
+            }
+        }
+        try camera.stop()
+    }
+
+    @Test func labelsNameGeomsTheModelHasAndParseAsPairs() throws {
+        let model = try RobotModel.load(manifestPath: quadrupedManifest)
+        let labels = try CameraLabels.parse("seen_cube=cube, seen_ball=ball")
+        #expect(try labels.resolve(in: model.model).map(\.className) == ["cube", "ball"])
+        do {
+            _ = try CameraLabels.parse("seen_cub=cube").resolve(in: model.model)
+            Issue.record("an unknown geom was accepted")
+        } catch let error as TetherError {
+            #expect(error.what.contains("seen_cub") && error.what.contains("seen_cube") && error.location == "--camera-labels")
+        }
+        #expect(throws: TetherError.self) { try CameraLabels.parse("seen_cube") }
+        #expect(throws: TetherError.self) { try CameraLabels.parse("seen_cube=cube,seen_cube=ball") }
+        let participant = try DDSParticipant(domain: 187, configuration: DDSParticipant.loopbackConfiguration)
+        #expect(throws: TetherError.self) {
+            try VirtualCamera(model: model.model, camera: "front", participant: participant, degradation: .none,
+                              groundTruth: CameraGroundTruth(truthTopic: "/camera/image_raw"))
+        }
+    }
+}
