@@ -68,7 +68,7 @@ struct Emulate: ParsableCommand {
         if camera != nil {
             guard `protocol` == "ros2" else { throw ValidationError("--camera serves with --protocol ros2 (the camera's images are ROS 2 topics)") }
             guard cameraRate > 0, cameraRate <= 120 else { throw ValidationError("--camera-rate must be 1…120 Hz") }
-            guard parsedCameraSize != nil else { throw ValidationError("--camera-size must be WIDTHxHEIGHT, e.g. 640x480, not \(cameraSize)") }
+            guard parsedCameraSize != nil else { throw ValidationError("--camera-size must be WIDTHxHEIGHT (16…4096 each), e.g. 640x480, not \(cameraSize)") }
         } else if cameraGroundTruth {
             throw ValidationError("--camera-ground-truth needs --camera NAME (the model camera whose frames it labels)")
         }
@@ -77,11 +77,7 @@ struct Emulate: ParsableCommand {
         }
     }
 
-    var parsedCameraSize: (Int, Int)? {
-        let parts = cameraSize.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, (16...4096).contains(parts[0]), (16...4096).contains(parts[1]) else { return nil }
-        return (parts[0], parts[1])
-    }
+    var parsedCameraSize: (width: Int, height: Int)? { parseFrameSize(cameraSize, limits: 16...4096) }
 
     func run() throws {
         let robotModel = try report { try BuiltinRobots.load(robot) }
