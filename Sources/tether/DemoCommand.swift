@@ -238,7 +238,7 @@ struct Demo: ParsableCommand {
         }
         let reports: [(String, String)] = [
             ("Calibration from the virtual robot's experiments", "demo-calibration/report.html"),
-            ("Validation gate under the robot as measured (NO-GO)", "demo-gap/validation.html"),
+            ("Validation gate under the robot as measured (NO-GO), with videos of its first failed trials", "demo-gap/validation.html"),
             ("Gap report: simulation vs virtual robot, the gate against the robot", "demo-gap/gap-report.html"),
             ("Gap report at the first deployment's 25 % torque stage, with attribution", "demo-gap-25/gap-report.html"),
             ("Improvement: NO-GO → GO, every check, the cost", "demo-improve/improve.html"),
