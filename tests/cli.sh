@@ -215,7 +215,7 @@ expect "emulate: a camera the model lacks" 1 "no camera 'rear'" -- "$TETHER" emu
 # The detector gap measured live: each frame degraded, as rendered and with its exact boxes, paired by stamp.
 expect_rt "detect --live-gap against emulate --camera-ground-truth" 0 "over 4 live frames .*mAP@\[.5:.95\] sim" -- bash -c \
   "ROS_DOMAIN_ID=188 $TETHER emulate --truth harsh --seconds 14 --loopback --camera front --camera-size 320x240 --camera-rate 4 --camera-ground-truth \
-    > /dev/null & sleep 1; ROS_DOMAIN_ID=188 timeout 30 $TETHER detect --ros2 --loopback --model fixtures/vision/detector.onnx --conf 0.001 \
+    > /dev/null & sleep 1; ROS_DOMAIN_ID=188 timeout 30 $TETHER detect --ros2 --loopback --model fixtures/vision/detector.onnx \
     --live-gap $TMP/live-gap --frames 4; wait"
 expect "  both COCO sets re-checked by pycocotools (same images, boxes, mAP as Tether's)" 0 "^ok: 4 images in both sets" -- \
   .venv/bin/python tests/peers/live_gap_check.py "$TMP/live-gap"

@@ -6,20 +6,23 @@ import TetherVision
 
 /// Options shared by `tether detect` and `tether bench detect`.
 struct DetectorArguments: ParsableArguments {
-    @Option(help: "Confidence threshold: keep boxes scoring above it.") var conf = 0.25
+    @Option(help: "Confidence threshold: keep boxes scoring above it (default 0.25; 0.001 with --live-gap, for COCO mAP).") var conf: Double?
     @Option(help: "IoU threshold of non-maximum suppression: suppress boxes overlapping a better one above it.") var iou = 0.7
     @Option(name: .customLong("max-det"), help: "At most this many detections per image.") var maxDet = 300
     @Flag(help: "Suppress across classes (default: within each class).") var agnostic = false
     @Option(help: "ONNX Runtime intra-op threads (0: ONNX Runtime's default).") var threads = 1
 
     func validate() throws {
-        guard (0...1).contains(conf) else { throw ValidationError("--conf must be in [0, 1]") }
+        if let conf { guard (0...1).contains(conf) else { throw ValidationError("--conf must be in [0, 1]") } }
         guard (0...1).contains(iou) else { throw ValidationError("--iou must be in [0, 1]") }
         guard maxDet > 0 else { throw ValidationError("--max-det must be positive") }
         guard threads >= 0 else { throw ValidationError("--threads must not be negative") }
     }
 
-    var decode: DecodeOptions { DecodeOptions(confidence: conf, iou: iou, maxDetections: maxDet, agnostic: agnostic) }
+    /// The decoding options, with `defaultConfidence` when --conf is not given.
+    func decode(defaultConfidence: Double = 0.25) -> DecodeOptions {
+        DecodeOptions(confidence: conf ?? defaultConfidence, iou: iou, maxDetections: maxDet, agnostic: agnostic)
+    }
 }
 
 extension DetectorOutputLayout: ExpressibleByArgument {}
@@ -46,9 +49,9 @@ struct Detect: ParsableCommand {
         (--input-topic), as rendered (--rendered-topic) and with its exact boxes (--truth-topic); \
         frames are paired by header stamp, the detector runs on both images, and DIR gets \
         rendered/ and degraded/ (PNG frames, COCO annotations.json and detections.json) and \
-        detection-gap.html / .json (sim = rendered, real = degraded). Pass --conf 0.001 for \
+        detection-gap.html / .json (sim = rendered, real = degraded). --conf defaults to 0.001 here, \
         COCO's convention (mAP over all scores); see docs/coco.md.
-          tether detect --ros2 --loopback --model m.onnx --conf 0.001 --live-gap gap/ --frames 50
+          tether detect --ros2 --loopback --model m.onnx --live-gap gap/ --frames 50
         """
     )
 
@@ -96,7 +99,9 @@ struct Detect: ParsableCommand {
     func run() throws {
         let detector = try report { () throws -> Detector in
             let classNames = try names.map { try ClassNames.read(path: $0) }
-            let options = DetectorOptions(threads: self.detector.threads, decode: self.detector.decode, layout: layout,
+            // The live gap scores mAP, which needs the low-scoring detections too (as Ultralytics validates).
+            let decode = self.detector.decode(defaultConfidence: liveGap == nil ? 0.25 : 0.001)
+            let options = DetectorOptions(threads: self.detector.threads, decode: decode, layout: layout,
                                           classNames: classNames, imageSize: imgsz.map { ($0, $0) })
             return try Detector(modelPath: model, options: options)
         }
