@@ -283,7 +283,8 @@ expect "  ffprobe reads it (h264, 640x360)" 0 "codec_name=h264.*width=640.*heigh
   "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height -of default=nw=1 '$TMP/vg/gate-trials/trial-000.mp4' | tr '\n' ' '"
 expect "  the report shows it, the JSON lists it, the recording is beside it" 0 "See it.*gate-trials/trial-000.mp4 1 fall .*trial-000.mcap" -- bash -c \
   "{ grep -o 'See it' '$TMP/vg/gate.html'; grep -o 'src=\"gate-trials/trial-000.mp4\"' '$TMP/vg/gate.html' | sed 's/src=//;s/\"//g'; \
-   python3 -c \"import json; v=json.load(open('$TMP/vg/gate.json'))['videos']; print(len(v), v[0]['title'].split()[2])\"; ls '$TMP/vg/gate-trials'; } | tr '\n' ' '"
+   python3 -c \"import json; v=json.load(open('$TMP/vg/gate.json'))['videos']; print(len(v), v[0]['title'].split()[2])\"; \
+   ls '$TMP/vg/gate-trials'; } | tr '\n' ' '"
 expect "--videos without --report is refused" 64 "--videos makes videos for the HTML report: add --report PATH" -- "$TETHER" validate \
   --policy policies/quadruped.onnx --trials 2 --videos 2
 expect "bad shard syntax" 1 "is not a shard" -- "$TETHER" validate --robot cartpole --policy policies/cartpole.onnx --shard 3of2

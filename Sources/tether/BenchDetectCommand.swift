@@ -49,7 +49,8 @@ extension Bench {
             let directory = images ?? (FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("images"))
                 ? modelDirectory.appendingPathComponent("images") : modelDirectory.appendingPathComponent("real"))
             let files = try report { try ImageCodecs.imageFiles(at: directory) }
-            let bench = DetectBenchmark(modelPath: model, imagePaths: files, frames: frames, warmup: warmup, threads: detector.threads, decode: detector.decode())
+            let bench = DetectBenchmark(modelPath: model, imagePaths: files, frames: frames, warmup: warmup, threads: detector.threads,
+                                        decode: detector.decode())
             if !json { print("tether bench detect: \(model), \(files.count) images from \(directory), \(frames) frames, \(detector.threads) thread(s)") }
             let result = try report { try bench.run(python: !noPython, log: json ? { _ in } : { print($0) }) }
             if json { try printJSON(result); return }
