@@ -2,6 +2,7 @@ import Foundation
 import TetherCore
 import TetherRender
 import TetherROS
+import TetherRuntime
 import TetherSim
 
 /// How a real camera spoils an image: sensor noise, defocus blur, exposure and a colour cast.
@@ -162,7 +163,16 @@ public final class VirtualCamera: @unchecked Sendable {
         var q = pending?.qpos ?? []
         let t = robot.copyConfiguration(into: &q)
         pending = (q, t)
-        lock.signal()
+        lock.broadcast()
+    }
+
+    /// Blocks until the rendering thread has taken the frame offered last (it may still be
+    /// rendering it), or has stopped: for a robot on a simulated clock, faster than real time, that
+    /// wants every due frame rather than the latest one (`FilmedRobot.everyFrame`).
+    public func waitForPendingFrame() {
+        lock.lock()
+        defer { lock.unlock() }
+        while pending != nil && !stopped && failure == nil && thread.map({ !$0.isFinished }) == true { _ = lock.wait(until: Date(timeIntervalSinceNow: 0.1)) }
     }
 
     /// Stops the thread (after the frame in progress) and reports a rendering failure, if any.
@@ -190,6 +200,7 @@ public final class VirtualCamera: @unchecked Sendable {
                 if stopped { lock.unlock(); return }
                 let (qpos, time) = pending!
                 pending = nil
+                lock.broadcast()
                 lock.unlock()
                 for i in 0..<min(qpos.count, data.qpos.count) { data.qpos[i] = qpos[i] }
                 data.forward()
@@ -212,7 +223,42 @@ public final class VirtualCamera: @unchecked Sendable {
                 lock.lock(); framesPublished += 1; lock.unlock()
             }
         } catch {
-            lock.lock(); failure = error; lock.unlock()
+            lock.lock(); failure = error; lock.broadcast(); lock.unlock()
         }
     }
+}
+
+/// A virtual robot filmed by its camera, in one process: every `advance` offers the new state to the
+/// camera, which renders (and publishes) a frame whenever one is due at its rate on the robot's
+/// clock. What `tether emulate --camera` does over ROS 2, for a deployment that drives the virtual
+/// robot in-process (the demo's live detector gap). Everything else is the virtual robot's.
+public final class FilmedRobot: Robot {
+    public let robot: VirtualRobot
+    public let camera: VirtualCamera
+    /// Wait at each due frame until the camera has taken it: every frame of the robot's clock
+    /// instead of the latest one whenever the camera is free (a simulated clock runs faster than
+    /// the renderer; on a real-time clock, leave it off).
+    public let everyFrame: Bool
+
+    /// Films `robot` with `camera` (start the camera first).
+    public init(_ robot: VirtualRobot, camera: VirtualCamera, everyFrame: Bool = false) {
+        self.robot = robot
+        self.camera = camera
+        self.everyFrame = everyFrame
+    }
+
+    public var manifest: Manifest { robot.manifest }
+    public func latestState() throws -> (state: RobotState, receivedAt: Double)? { try robot.latestState() }
+    public func send(_ command: JointCommand) throws { try robot.send(command) }
+    public func advance(to time: Double) throws {
+        try robot.advance(to: time)
+        camera.offer(robot, at: time)
+        if everyFrame { camera.waitForPendingFrame() }
+    }
+    public var eStopInputActive: Bool { robot.eStopInputActive }
+    public func publishStatus(level: UInt8, message: String, values: [String: String]) throws {
+        try robot.publishStatus(level: level, message: message, values: values)
+    }
+    public func emergencyStop() { robot.emergencyStop() }
+    public var inputNotes: [String] { robot.inputNotes }
 }

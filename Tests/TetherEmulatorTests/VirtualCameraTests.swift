@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TetherCore
 import TetherEmulator
+import TetherPolicy
 import TetherROS
 import TetherRuntime
 import TetherSim
@@ -52,6 +53,60 @@ import TetherSim
         let (r1, b1) = (channelMean(spoilt[0].data, 0), channelMean(spoilt[0].data, 2))
         #expect(abs(r1 / r0 - 0.6) < 0.08, "exposure: red \(r0) → \(r1)")
         #expect(abs(b1 / b0 - 0.3) < 0.08, "exposure × blue cast: blue \(b0) → \(b1)")
+    }
+
+    /// A virtual robot filmed in-process on a simulated clock (the demo's live detector gap): with
+    /// `everyFrame`, every frame due at the camera's rate of robot time is rendered and published,
+    /// none dropped, however much faster than real time the robot runs; the robot is the virtual
+    /// robot (same manifest, same states).
+    @Test func aFilmedRobotGivesEveryDueFrameOnASimulatedClock() throws {
+        let model = try RobotModel.load(manifestPath: quadrupedManifest)
+        let clock = ManualClock()
+        let virtual = try VirtualRobot(robot: model, truth: Truth(), clock: clock, commandTimeout: 1e6)
+        let participant = try DDSParticipant(domain: 184, configuration: DDSParticipant.loopbackConfiguration)
+        let camera = try VirtualCamera(model: virtual.renderModel, camera: "front", participant: participant, width: 96, height: 64, rateHz: 20,
+                                       degradation: .none)
+        camera.start()
+        let filmed = FilmedRobot(virtual, camera: camera, everyFrame: true)
+        #expect(filmed.manifest.name == virtual.manifest.name)
+        for k in 0...500 {  // 1 s of robot time in 2 ms steps, as fast as the machine goes
+            clock.sleep(until: Double(k) * 0.002)
+            try filmed.advance(to: Double(k) * 0.002)
+        }
+        try camera.stop()
+        #expect(camera.framesPublished == 21, "due at 0, 0.05, …, 1.0 s")
+        #expect(camera.framesDropped == 0)
+        #expect(try filmed.latestState()?.state.time == virtual.latestState()?.state.time)
+    }
+
+    /// Filming changes nothing the deployment sees: on a simulated clock the filmed virtual robot
+    /// walks exactly as the unfilmed one (the demo's live detector gap walks this way).
+    @Test func aFilmedRobotWalksAsTheUnfilmedOne() throws {
+        let model = try RobotModel.load(manifestPath: quadrupedManifest)
+        func walk(filmed: Bool) throws -> Deployment.Report {
+            let clock = ManualClock()
+            let virtual = try VirtualRobot(robot: model, truth: try Truth.named("harsh"), clock: clock)
+            var robot: Robot = virtual
+            var camera: VirtualCamera?
+            if filmed {
+                let participant = try DDSParticipant(domain: 185, configuration: DDSParticipant.loopbackConfiguration)
+                let c = try VirtualCamera(model: virtual.renderModel, camera: "front", participant: participant, width: 96, height: 64, rateHz: 5,
+                                          degradation: .forTruth("harsh"))
+                c.start()
+                robot = FilmedRobot(virtual, camera: c, everyFrame: true)
+                camera = c
+            }
+            let schedule = DeploymentSchedule(seconds: 9)  // stands up from 0.5 s to 2.5 s, walks from 3 s to 7.5 s
+            let policy = try OnnxPolicy(path: "\(repositoryRoot)/policies/quadruped.onnx", manifest: model.manifest)
+            let report = try Deployment(robot: robot, policy: policy, stage: .full, schedule: schedule, clock: clock).run(schedule)
+            try camera?.stop()
+            if let camera { #expect(camera.framesPublished >= 40 && camera.framesDropped == 0) }
+            return report
+        }
+        let plain = try walk(filmed: false), filmed = try walk(filmed: true)
+        #expect(!plain.stopped && (plain.distance ?? 0) > 1, "the unfilmed robot walks: \(plain.distance ?? .nan) m, \(plain.stopReason ?? "no stop")")
+        #expect(filmed.distance == plain.distance, "filmed \(filmed.distance ?? .nan) m (\(filmed.stopReason ?? "no stop")) vs \(plain.distance ?? .nan) m")
+        #expect(filmed.stopped == plain.stopped)
     }
 
     @Test func aCameraTheModelLacksIsNamed() throws {
