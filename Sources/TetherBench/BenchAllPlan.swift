@@ -171,10 +171,19 @@ public enum BenchAllPlan {
                                  peerFigure: f(r["python"]["total"].double, "ms"), ratio: r["speedup"].double,
                                  ratioMeaning: "Python / Tether, higher is better")]
         case "render":
-            return [BenchmarkRow(benchmark: name, measure: "offscreen frames/s, quadruped \(Int(r["width"].double ?? 0))×\(Int(r["height"].double ?? 0))",
-                                 tether: f(r["tetherFramesPerSecond"].double, "frames/s"), peer: "MuJoCo's Python Renderer, same frames",
-                                 peerFigure: f(r["pythonFramesPerSecond"].double, "frames/s"), ratio: r["ratio"].double,
-                                 ratioMeaning: "Tether / Python, higher is better")]
+            let size = "\(Int(r["width"].double ?? 0))×\(Int(r["height"].double ?? 0))"
+            var rows = [BenchmarkRow(benchmark: name, measure: "offscreen frames/s, quadruped \(size)",
+                                     tether: f(r["tetherFramesPerSecond"].double, "frames/s"), peer: "MuJoCo's Python Renderer, same frames",
+                                     peerFigure: f(r["pythonFramesPerSecond"].double, "frames/s"), ratio: r["ratio"].double,
+                                     ratioMeaning: "Tether / Python, higher is better")]
+            if r["pythonSegmentationFramesPerSecond"].double != nil {
+                rows.append(BenchmarkRow(benchmark: name, measure: "camera ground truth (segmentation + boxes) frames/s, front camera \(size)",
+                                         tether: f(r["tetherSegmentationFramesPerSecond"].double, "frames/s"),
+                                         peer: "Python Renderer segmentation + numpy boxes",
+                                         peerFigure: f(r["pythonSegmentationFramesPerSecond"].double, "frames/s"), ratio: r["segmentationRatio"].double,
+                                         ratioMeaning: "Tether / Python, higher is better"))
+            }
+            return rows
         default:
             return []
         }

@@ -16,11 +16,60 @@ public struct RenderBenchmark: Sendable {
     public var warmup = 10
     public var includePeer: Bool
 
+    /// Also time the virtual camera's ground truth (segmentation + boxes) on the front camera.
+    public var segmentation = true
+
     public init(width: Int = 1280, height: Int = 720, frames: Int = 120, includePeer: Bool = true) {
         self.width = width
         self.height = height
         self.frames = frames
         self.includePeer = includePeer
+    }
+
+    /// The ground truth's cost: MuJoCo's segmentation of the front camera's frame read back as
+    /// geom ids and the boxes of the `seen_` geoms (`OffscreenRenderer.segment` + `ObjectBox`),
+    /// against the Python `Renderer`'s segmentation and numpy's boxes of the same geoms, same
+    /// frames (`benchmarks/render_peer.py --segmentation`).
+    private func measureSegmentation(_ robot: RobotModel, into report: inout Report, log: (String) -> Void) throws {
+        let names = robot.model.names(of: .geom).filter { $0.hasPrefix("seen_") }
+        let geoms = names.compactMap { robot.model.id(of: .geom, $0) }
+        guard !geoms.isEmpty, robot.model.cameraNames.contains("front") else { return }
+        let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: .named("front"))
+        let data = SimData(model: robot.model)
+        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
+        let defaults = robot.manifest.joints.map(\.defaultPosition)
+        var boxes = 0
+        func frame(_ i: Int) {
+            for (j, address) in robot.qposAddress.enumerated() {
+                data.qpos[address] = defaults[j] + 0.3 * sin(2 * Double.pi * Double(i) / 30 + Double(j))
+            }
+            data.forward()
+            boxes += renderer.segment(data) { ObjectBox.boxes(in: $0, width: width, height: height, geoms: geoms).count }
+        }
+        for i in 0..<warmup { frame(i) }
+        boxes = 0
+        let start = ContinuousClock.now
+        for i in 0..<frames { frame(i) }
+        let mine = Double(frames) / (ContinuousClock.now - start).seconds
+        report.tetherSegmentationFramesPerSecond = mine
+        report.boxesPerFrame = Double(boxes) / Double(frames)
+        log(String(format: "  ground truth, tether (segment + boxes) %7.1f frames/s  (%.2f boxes per frame, front camera)", mine,
+                   Double(boxes) / Double(frames)))
+        guard includePeer, let root = TetherPaths.checkoutRoot() else { return }
+        let out = try TetherPaths.run(try TetherPaths.python(), [
+            "\(root)/benchmarks/render_peer.py", robot.manifest.modelPath, "--width", "\(width)", "--height", "\(height)",
+            "--frames", "\(frames)", "--warmup", "\(warmup)", "--qpos-addresses", robot.qposAddress.map(String.init).joined(separator: ","),
+            "--defaults", defaults.map { String($0) }.joined(separator: ","), "--keyframe", "\(robot.keyframeID ?? -1)",
+            "--segmentation", names.joined(separator: ","), "--camera", "front",
+        ])
+        struct Peer: Decodable { var fps: Double; var boxesPerFrame: Double }
+        let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
+        report.pythonSegmentationFramesPerSecond = peer.fps
+        report.segmentationRatio = mine / peer.fps
+        log(String(format: "  ground truth, python (Renderer segmentation + numpy) %5.1f frames/s  (%.2f boxes per frame)", peer.fps, peer.boxesPerFrame))
+        if abs(peer.boxesPerFrame - Double(boxes) / Double(frames)) > 1e-9 {
+            log("  warning: the two sides found different numbers of boxes; the comparison is not of the same work")
+        }
     }
 
     public struct Report: Sendable, Codable {
@@ -33,6 +82,14 @@ public struct RenderBenchmark: Sendable {
         public var pythonRenderer: String?
         /// Tether fps / Python fps (higher is better).
         public var ratio: Double?
+        /// The virtual camera's ground truth (`tether emulate --camera-ground-truth`): segmentation
+        /// frames of the front camera with the labelled objects' boxes, per second.
+        public var tetherSegmentationFramesPerSecond: Double?
+        public var pythonSegmentationFramesPerSecond: Double?
+        /// Tether / Python for the ground truth (higher is better).
+        public var segmentationRatio: Double?
+        /// Boxes found per frame (both sides must agree; a check that the work is the same).
+        public var boxesPerFrame: Double?
     }
 
     public func run(log: (String) -> Void = { _ in }) throws -> Report {
@@ -71,6 +128,7 @@ public struct RenderBenchmark: Sendable {
             report.ratio = mine / peer.fps
             log(String(format: "  python (mujoco.Renderer, EGL)       %7.1f frames/s  (%@)", peer.fps, peer.renderer))
         }
+        if segmentation { try measureSegmentation(robot, into: &report, log: log) }
         if checksum == Int.min { log("  (checksum)") }
         return report
     }

@@ -33,6 +33,7 @@ extension Bench {
             let result = try report { try bench.run(log: json ? { _ in } : { print($0) }) }
             if json { try printJSON(result); return }
             if let r = result.ratio { print("ratio: Tether frames/s / Python frames/s = \(fmt(r, 2))x") }
+            if let r = result.segmentationRatio { print("ground truth ratio: Tether frames/s / Python frames/s = \(fmt(r, 2))x") }
         }
     }
 }
