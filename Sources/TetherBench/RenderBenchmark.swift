@@ -26,6 +26,33 @@ public struct RenderBenchmark: Sendable {
         self.includePeer = includePeer
     }
 
+    /// Frames per second of `draw` over the frames both sides draw: from the keyframe, each joint
+    /// swinging about its default at 1 Hz (30 fps); `warmup` untimed frames first (`draw`'s second
+    /// argument is false for them).
+    private func timeFrames(_ robot: RobotModel, draw: (SimData, Bool) -> Void) -> Double {
+        let data = SimData(model: robot.model)
+        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
+        let defaults = robot.manifest.joints.map(\.defaultPosition)
+        func frame(_ i: Int, timed: Bool) {
+            for (j, address) in robot.qposAddress.enumerated() {
+                data.qpos[address] = defaults[j] + 0.3 * sin(2 * Double.pi * Double(i) / 30 + Double(j))
+            }
+            data.forward()
+            draw(data, timed)
+        }
+        for i in 0..<warmup { frame(i, timed: false) }
+        let start = ContinuousClock.now
+        for i in 0..<frames { frame(i, timed: true) }
+        return Double(frames) / (ContinuousClock.now - start).seconds
+    }
+
+    /// The Python peer's command line for the same model, size and frames (`benchmarks/render_peer.py`).
+    private func peerArguments(_ robot: RobotModel, root: String) -> [String] {
+        ["\(root)/benchmarks/render_peer.py", robot.manifest.modelPath, "--width", "\(width)", "--height", "\(height)",
+         "--frames", "\(frames)", "--warmup", "\(warmup)", "--qpos-addresses", robot.qposAddress.map(String.init).joined(separator: ","),
+         "--defaults", robot.manifest.joints.map { String($0.defaultPosition) }.joined(separator: ","), "--keyframe", "\(robot.keyframeID ?? -1)"]
+    }
+
     /// The ground truth's cost: MuJoCo's segmentation of the front camera's frame read back as
     /// geom ids and the boxes of the `seen_` geoms (`OffscreenRenderer.segment` + `ObjectBox`),
     /// against the Python `Renderer`'s segmentation and numpy's boxes of the same geoms, same
@@ -35,33 +62,18 @@ public struct RenderBenchmark: Sendable {
         let geoms = names.compactMap { robot.model.id(of: .geom, $0) }
         guard !geoms.isEmpty, robot.model.cameraNames.contains("front") else { return }
         let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height, camera: .named("front"))
-        let data = SimData(model: robot.model)
-        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
-        let defaults = robot.manifest.joints.map(\.defaultPosition)
         var boxes = 0
-        func frame(_ i: Int) {
-            for (j, address) in robot.qposAddress.enumerated() {
-                data.qpos[address] = defaults[j] + 0.3 * sin(2 * Double.pi * Double(i) / 30 + Double(j))
-            }
-            data.forward()
-            boxes += renderer.segment(data) { ObjectBox.boxes(in: $0, width: width, height: height, geoms: geoms).count }
+        let mine = timeFrames(robot) { data, timed in
+            let found = renderer.segment(data) { ObjectBox.boxes(in: $0, width: width, height: height, geoms: geoms).count }
+            if timed { boxes += found }
         }
-        for i in 0..<warmup { frame(i) }
-        boxes = 0
-        let start = ContinuousClock.now
-        for i in 0..<frames { frame(i) }
-        let mine = Double(frames) / (ContinuousClock.now - start).seconds
         report.tetherSegmentationFramesPerSecond = mine
         report.boxesPerFrame = Double(boxes) / Double(frames)
         log(String(format: "  ground truth, tether (segment + boxes) %7.1f frames/s  (%.2f boxes per frame, front camera)", mine,
                    Double(boxes) / Double(frames)))
         guard includePeer, let root = TetherPaths.checkoutRoot() else { return }
-        let out = try TetherPaths.run(try TetherPaths.python(), [
-            "\(root)/benchmarks/render_peer.py", robot.manifest.modelPath, "--width", "\(width)", "--height", "\(height)",
-            "--frames", "\(frames)", "--warmup", "\(warmup)", "--qpos-addresses", robot.qposAddress.map(String.init).joined(separator: ","),
-            "--defaults", defaults.map { String($0) }.joined(separator: ","), "--keyframe", "\(robot.keyframeID ?? -1)",
-            "--segmentation", names.joined(separator: ","), "--camera", "front",
-        ])
+        let out = try TetherPaths.run(try TetherPaths.python(),
+                                      peerArguments(robot, root: root) + ["--segmentation", names.joined(separator: ","), "--camera", "front"])
         struct Peer: Decodable { var fps: Double; var boxesPerFrame: Double }
         let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
         report.pythonSegmentationFramesPerSecond = peer.fps
@@ -95,32 +107,13 @@ public struct RenderBenchmark: Sendable {
     public func run(log: (String) -> Void = { _ in }) throws -> Report {
         let robot = try BuiltinRobots.load("quadruped")
         let renderer = try OffscreenRenderer(model: robot.model, width: width, height: height)
-        let data = SimData(model: robot.model)
-        if let key = robot.keyframeID { mj_resetDataKeyframe(robot.model.raw, data.raw, Int32(key)) }
-        let defaults = robot.manifest.joints.map(\.defaultPosition)
         var checksum = 0
-        func frame(_ i: Int) {
-            for (j, address) in robot.qposAddress.enumerated() {
-                data.qpos[address] = defaults[j] + 0.3 * sin(2 * Double.pi * Double(i) / 30 + Double(j))
-            }
-            data.forward()
-            renderer.render(data) { checksum &+= Int($0[(height / 2 * width + width / 2) * 3]) }
-        }
-        for i in 0..<warmup { frame(i) }
-        let clock = ContinuousClock(), start = clock.now
-        for i in 0..<frames { frame(i) }
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        let mine = Double(frames) / seconds
+        let mine = timeFrames(robot) { data, _ in renderer.render(data) { checksum &+= Int($0[(height / 2 * width + width / 2) * 3]) } }
         log(String(format: "  tether (Swift, mjr_* over EGL)      %7.1f frames/s  (%@)", mine, renderer.glRenderer))
         var report = Report(width: width, height: height, frames: frames, renderer: renderer.glRenderer, tetherFramesPerSecond: mine)
         if includePeer {
             guard let root = TetherPaths.checkoutRoot() else { throw TetherError("cannot find the Tether checkout for benchmarks/render_peer.py") }
-            let out = try TetherPaths.run(try TetherPaths.python(), [
-                "\(root)/benchmarks/render_peer.py", robot.manifest.modelPath, "--width", "\(width)", "--height", "\(height)",
-                "--frames", "\(frames)", "--warmup", "\(warmup)", "--qpos-addresses", robot.qposAddress.map(String.init).joined(separator: ","),
-                "--defaults", defaults.map { String($0) }.joined(separator: ","), "--keyframe", "\(robot.keyframeID ?? -1)",
-            ])
+            let out = try TetherPaths.run(try TetherPaths.python(), peerArguments(robot, root: root))
             struct Peer: Decodable { var fps: Double; var renderer: String }
             let peer = try JSONDecoder().decode(Peer.self, from: Data(out.utf8))
             report.pythonFramesPerSecond = peer.fps

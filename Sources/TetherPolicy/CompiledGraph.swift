@@ -284,22 +284,9 @@ extension CompiledGraph {
                 guard values.count == count else { throw Unsupported(description: "tensor '\(name)' holds \(values.count) values for shape \(shape)") }
                 tensors[name] = allocate(shape, values: values)
                 known[name] = values
-            case .int64?:
-                var values = t.int64Data.map(Int.init)
-                if values.isEmpty && !t.rawData.isEmpty {
-                    var raw = [Int64](repeating: 0, count: t.rawData.count / 8)
-                    _ = raw.withUnsafeMutableBytes { t.rawData.copyBytes(to: $0) }
-                    values = raw.map(Int.init)
-                }
-                guard values.count == count else { throw Unsupported(description: "tensor '\(name)' holds \(values.count) values for shape \(shape)") }
-                integers[name] = (values, shape)
-            case .int32?:
-                var values = t.int32Data.map(Int.init)
-                if values.isEmpty && !t.rawData.isEmpty {
-                    var raw = [Int32](repeating: 0, count: t.rawData.count / 4)
-                    _ = raw.withUnsafeMutableBytes { t.rawData.copyBytes(to: $0) }
-                    values = raw.map(Int.init)
-                }
+            case let kind? where kind == .int64 || kind == .int32:
+                let values = kind == .int64 ? integerValues(t.int64Data.map(Int.init), raw: t.rawData, width: 8)
+                    : integerValues(t.int32Data.map(Int.init), raw: t.rawData, width: 4)
                 guard values.count == count else { throw Unsupported(description: "tensor '\(name)' holds \(values.count) values for shape \(shape)") }
                 integers[name] = (values, shape)
             default:
@@ -707,5 +694,17 @@ extension CompiledGraph {
                 throw Unsupported(description: "operator \(op) does not compile (ONNX Runtime runs this model)")
             }
         }
+    }
+}
+
+/// An integer initializer's values: its typed field, or (when the exporter wrote raw bytes
+/// instead) its `raw_data` as little-endian signed integers of `width` bytes (4 or 8).
+private func integerValues(_ typed: [Int], raw: Data, width: Int) -> [Int] {
+    guard typed.isEmpty && !raw.isEmpty else { return typed }
+    let bytes = [UInt8](raw)
+    return stride(from: 0, to: bytes.count - width + 1, by: width).map { offset in
+        var bits: UInt64 = 0
+        for k in 0..<width { bits |= UInt64(bytes[offset + k]) << (8 * UInt64(k)) }
+        return width == 4 ? Int(Int32(truncatingIfNeeded: bits)) : Int(Int64(bitPattern: bits))
     }
 }
