@@ -81,10 +81,13 @@ public final class LiveDetectionGap {
                 newestScored = stamp
                 lastProgress = DispatchTime.now().uptimeNanoseconds
             }
-            // A message older than the newest pair will not find its partners any more (best effort drops them).
-            degraded = degraded.filter { $0.key > newestScored }
-            rendered = rendered.filter { $0.key > newestScored }
-            truth = truth.filter { $0.key > newestScored }
+            // A message older than the newest pair will not find its partners any more (best effort drops them):
+            // forget them once a pair is scored (pairing only looks past the newest pair anyway).
+            if !complete.isEmpty {
+                degraded = degraded.filter { $0.key > newestScored }
+                rendered = rendered.filter { $0.key > newestScored }
+                truth = truth.filter { $0.key > newestScored }
+            }
             let now = DispatchTime.now().uptimeNanoseconds
             let waited = Double(now - lastProgress) * 1e-9
             if waited > timeout { throw silence(waited: waited) }
